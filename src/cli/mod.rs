@@ -1,0 +1,171 @@
+//! Command-line interface. Exit codes: 0 done; 1 failed; 2 bad input (arguments, folders, files
+//! that are not the expected format); 3 done, but rows were quarantined or files rejected;
+//! 4 the lake is busy with another run; 130 cancelled.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use commands::run;
+
+/// Exit code: some input was bad (arguments, missing folders, wrong file formats).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: finished, but rows went to quarantine or files were rejected.
+pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code: another run holds the lake.
+pub const EXIT_BUSY: u8 = 4;
+/// Exit code: cancelled (Ctrl-C).
+pub const EXIT_CANCELLED: u8 = 130;
+
+/// edlake: your district's education data lake, on your own machine.
+#[derive(Debug, Parser)]
+#[command(name = "edlake", version, about, long_about = None)]
+pub struct Cli {
+    /// Lake folder (default: the configured lake, else the platform data folder).
+    #[arg(long, global = true, env = "EDLAKE_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Keep secrets in memory for this run only (when no OS keyring is available).
+    #[arg(long, global = true)]
+    pub session_secrets: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a lake (OEA folder layout) and its salt in the OS keyring.
+    Init,
+    /// List every table with its stage, rows, columns and version.
+    Tables,
+    /// Show rows of a table (restricted tables need --unlock, which is audited).
+    Preview {
+        /// Table name as `edlake tables` shows it (e.g. general/clever/daily_participation).
+        table: String,
+        /// How many rows.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Skip this many rows first.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Only these columns (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        /// Show a restricted table (Ingested, sensitive lookups, quarantine); recorded in the audit log.
+        #[arg(long)]
+        unlock: bool,
+    },
+    /// Import or export the lake's pseudonymization salt.
+    Salt {
+        #[command(subcommand)]
+        action: SaltAction,
+    },
+    /// Land, ingest and refine data from a source system.
+    Ingest {
+        #[command(subcommand)]
+        source: IngestSource,
+    },
+    /// The history of runs.
+    Runs {
+        /// Show only the most recent N runs.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Write deterministic demo data in the vendors' formats.
+    GenTestData {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 600)]
+        students: u32,
+        /// School days.
+        #[arg(long, default_value_t = 20)]
+        days: u32,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Time a district year (75,000 students x 180 days) through land + ingest + refine.
+    Bench {
+        #[arg(long, default_value_t = 75_000)]
+        students: u32,
+        #[arg(long, default_value_t = 180)]
+        days: u32,
+        /// Work folder (default: a temporary folder, removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the generated input and lake.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SaltAction {
+    /// Read a salt from standard input (e.g. your OEA Key Vault `oeaSalt`) and keep it in the keyring.
+    Import {
+        /// Replace an existing salt even though the lake already holds pseudonymized data.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Print the salt (needs --print: it is a secret).
+    Export {
+        /// Yes, print the secret salt to standard output.
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestSource {
+    /// Clever Participation Reports (daily-participation/ and resource-usage/ folders).
+    Clever {
+        /// Folder holding the Clever report folders.
+        #[arg(long)]
+        from: PathBuf,
+        /// Show what would be fetched, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// A failure with the exit code it should produce.
+#[derive(Debug)]
+pub struct Coded(pub u8, pub String);
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// The exit code for an error that reached `main`.
+pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    if let Some(c) = e.downcast_ref::<Coded>() {
+        return ExitCode::from(c.0);
+    }
+    if let Some(p) = e.downcast_ref::<edlake::pipeline::PipelineError>() {
+        if p.is_bad_input() {
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        if matches!(p, edlake::pipeline::PipelineError::Cancelled) {
+            return ExitCode::from(EXIT_CANCELLED);
+        }
+    }
+    if let Some(edlake::lake::LakeError::Busy(_)) = e.downcast_ref::<edlake::lake::LakeError>() {
+        return ExitCode::from(EXIT_BUSY);
+    }
+    if let Some(edlake::lake::LakeError::NotALake(_) | edlake::lake::LakeError::UnknownTable(_)) =
+        e.downcast_ref::<edlake::lake::LakeError>()
+    {
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    ExitCode::FAILURE
+}

@@ -1,0 +1,166 @@
+//! Where things live inside a lake folder (the OEA v0.8 layout) and how tables are named.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The layers of the lake a table can sit in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// `stage2/Ingested`: typed raw data, restricted.
+    Ingested,
+    /// `stage2/Refined/.../general`: pseudonymized, safe to share.
+    General,
+    /// `stage2/Refined/.../sensitive`: lookups from pseudonyms back to people, restricted.
+    Sensitive,
+    /// `stage2/Quarantine`: rows that could not be read, with file, line and reason; restricted.
+    Quarantine,
+    /// `stage3`: derived tables built from general data.
+    Stage3,
+}
+
+impl Layer {
+    /// All layers, in the order a catalog lists them.
+    pub const ALL: [Layer; 5] = [
+        Layer::Ingested,
+        Layer::General,
+        Layer::Sensitive,
+        Layer::Quarantine,
+        Layer::Stage3,
+    ];
+
+    /// The short name used in table ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Ingested => "ingested",
+            Layer::General => "general",
+            Layer::Sensitive => "sensitive",
+            Layer::Quarantine => "quarantine",
+            Layer::Stage3 => "stage3",
+        }
+    }
+
+    /// Parses a short layer name.
+    pub fn parse(s: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == s)
+    }
+
+    /// Whether reading this layer can reveal raw student data (needs an explicit unlock).
+    pub fn is_restricted(self) -> bool {
+        matches!(self, Layer::Ingested | Layer::Sensitive | Layer::Quarantine)
+    }
+}
+
+/// A table in the lake: layer, source system, module version and entity folder name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TableRef {
+    pub layer: Layer,
+    pub source: String,
+    pub version: String,
+    pub entity: String,
+}
+
+impl TableRef {
+    /// Builds a table reference.
+    pub fn new(layer: Layer, source: &str, version: &str, entity: &str) -> Self {
+        Self {
+            layer,
+            source: source.into(),
+            version: version.into(),
+            entity: entity.into(),
+        }
+    }
+
+    /// The sensitive lookup table that goes with a general table.
+    pub fn lookup_of(&self) -> TableRef {
+        TableRef::new(
+            Layer::Sensitive,
+            &self.source,
+            &self.version,
+            &format!("{}_lookup", self.entity),
+        )
+    }
+
+    /// The table's folder relative to the lake root.
+    pub fn rel_path(&self) -> PathBuf {
+        let (s, v, e) = (&self.source, &self.version, &self.entity);
+        let p = match self.layer {
+            Layer::Ingested => format!("stage2/Ingested/{s}/{v}/{e}"),
+            Layer::General => format!("stage2/Refined/{s}/{v}/general/{e}"),
+            Layer::Sensitive => format!("stage2/Refined/{s}/{v}/sensitive/{e}"),
+            Layer::Quarantine => format!("stage2/Quarantine/{s}/{v}/{e}"),
+            Layer::Stage3 => format!("stage3/{s}/{v}/{e}"),
+        };
+        PathBuf::from(p)
+    }
+
+    /// The short id users type: `<layer>/<source>/<entity>`.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.layer.name(), self.source, self.entity)
+    }
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id())
+    }
+}
+
+/// Stage1 landing folder for one batch of raw files:
+/// `stage1/Transactional/<source>/<version>/<entity>/<batch>_batch_data/rundate=<YYYY-MM-DD HH-MM-SS>`.
+pub fn landing_dir(
+    root: &Path,
+    source: &str,
+    version: &str,
+    entity: &str,
+    batch: &str,
+    rundate: &str,
+) -> PathBuf {
+    root.join("stage1/Transactional")
+        .join(source)
+        .join(version)
+        .join(entity)
+        .join(format!("{batch}_batch_data"))
+        .join(format!("rundate={rundate}"))
+}
+
+/// A run date as OEA writes it in folder names (no `:`; Windows forbids it).
+pub fn rundate(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H-%M-%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_oea_layout() {
+        let t = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
+        assert_eq!(
+            t.rel_path(),
+            PathBuf::from("stage2/Refined/clever/v1.0/general/daily_participation")
+        );
+        assert_eq!(
+            t.lookup_of().rel_path(),
+            PathBuf::from("stage2/Refined/clever/v1.0/sensitive/daily_participation_lookup")
+        );
+        assert_eq!(t.id(), "general/clever/daily_participation");
+        let d = landing_dir(
+            Path::new("/l"),
+            "clever",
+            "v1.0",
+            "dp",
+            "additive",
+            "2026-01-02 03-04-05",
+        );
+        assert_eq!(
+            d,
+            PathBuf::from(
+                "/l/stage1/Transactional/clever/v1.0/dp/additive_batch_data/rundate=2026-01-02 03-04-05"
+            )
+        );
+        assert!(!rundate(chrono::Utc::now()).contains(':'));
+    }
+}

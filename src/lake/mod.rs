@@ -1,0 +1,218 @@
+//! The on-disk lake: OEA layout, Delta tables, atomic commits, the lock and the catalog.
+
+pub mod catalog;
+pub mod delta;
+pub mod layout;
+pub mod manifest;
+pub mod schema;
+
+use std::fs::{File, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use layout::{Layer, TableRef};
+
+/// Errors from the lake itself. Each message is written for the person running edlake.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{p} is not an edlake lake (no _edlake/lake.json). Create one with `edlake --lake {p} init`.", p = .0.display())]
+    NotALake(PathBuf),
+    #[error("{} is not a Delta table", .0.display())]
+    NotATable(PathBuf),
+    #[error("the lake is busy: {0}. Wait for that run to finish, or cancel it, then try again.")]
+    Busy(String),
+    #[error("Delta table {table}: {message}")]
+    Delta { table: String, message: String },
+    #[error("Parquet file {path}: {message}", path = .path.display())]
+    Parquet { path: PathBuf, message: String },
+    #[error("no table named `{0}`. Run `edlake tables` to see the table names.")]
+    UnknownTable(String),
+    #[error("`{name}` matches several tables: {candidates}. Use the full name.")]
+    AmbiguousTable { name: String, candidates: String },
+    #[error("lake file {path} is damaged: {message}", path = .path.display())]
+    Corrupt { path: PathBuf, message: String },
+}
+
+impl LakeError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// `_edlake/lake.json`: identity of a lake (its salt is keyed by `id` in the OS keyring).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LakeInfo {
+    pub id: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub layout: String,
+}
+
+/// An opened lake folder.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+    info: LakeInfo,
+}
+
+impl Lake {
+    /// Creates the lake folders (or reopens an existing lake). Returns the lake and whether it
+    /// was newly created.
+    pub fn init(root: &Path) -> Result<(Lake, bool), LakeError> {
+        if root.join("_edlake/lake.json").exists() {
+            return Ok((Lake::open(root)?, false));
+        }
+        for dir in [
+            "_edlake/runs",
+            "stage1/Transactional",
+            "stage2/Ingested",
+            "stage2/Refined",
+            "stage3",
+        ] {
+            let d = root.join(dir);
+            std::fs::create_dir_all(&d).map_err(|e| LakeError::io(&d, e))?;
+        }
+        let info = LakeInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            created: chrono::Utc::now(),
+            layout: "oea-v0.8".into(),
+        };
+        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        write_atomic(&root.join("_edlake/lake.json"), &json)?;
+        Ok((
+            Lake {
+                root: root.to_path_buf(),
+                info,
+            },
+            true,
+        ))
+    }
+
+    /// Opens an existing lake.
+    pub fn open(root: &Path) -> Result<Lake, LakeError> {
+        let p = root.join("_edlake/lake.json");
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LakeError::NotALake(root.to_path_buf()));
+            }
+            Err(e) => return Err(LakeError::io(&p, e)),
+        };
+        let info: LakeInfo = serde_json::from_slice(&bytes).map_err(|e| LakeError::Corrupt {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Lake {
+            root: root.to_path_buf(),
+            info,
+        })
+    }
+
+    /// The lake folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The lake's identity.
+    pub fn info(&self) -> &LakeInfo {
+        &self.info
+    }
+
+    /// Absolute folder of a table.
+    pub fn table_dir(&self, t: &TableRef) -> PathBuf {
+        self.root.join(t.rel_path())
+    }
+
+    /// edlake's own bookkeeping folder.
+    pub fn meta_dir(&self) -> PathBuf {
+        self.root.join("_edlake")
+    }
+
+    /// Takes the lake-wide write lock; a second writer gets [`LakeError::Busy`] at once.
+    pub fn lock(&self, what: &str) -> Result<LakeLock, LakeError> {
+        let path = self.meta_dir().join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| LakeError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(self.meta_dir().join("lock.info"))
+                    .unwrap_or_else(|_| "another edlake run holds the lock".into());
+                return Err(LakeError::Busy(holder.trim().to_string()));
+            }
+            Err(TryLockError::Error(e)) => return Err(LakeError::io(&path, e)),
+        }
+        let info = format!(
+            "`{what}` (process {}) started at {}",
+            std::process::id(),
+            chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
+        );
+        // Best effort: the lock itself is the file lock, this only explains who holds it.
+        let _ = std::fs::write(self.meta_dir().join("lock.info"), info);
+        Ok(LakeLock { _file: file })
+    }
+}
+
+/// Held while a run writes to the lake; released on drop (also when the process dies).
+#[derive(Debug)]
+pub struct LakeLock {
+    _file: File,
+}
+
+/// Writes a file so that readers see either the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        uuid::Uuid::new_v4()
+    ));
+    let mut f = File::create(&tmp).map_err(|e| LakeError::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| LakeError::io(&tmp, e))?;
+    f.sync_all().map_err(|e| LakeError::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| LakeError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_is_idempotent_and_lock_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let (lake, created) = Lake::init(dir.path()).unwrap();
+        assert!(created);
+        let (again, created) = Lake::init(dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(lake.info().id, again.info().id);
+        let held = lake.lock("test run").unwrap();
+        let err = again.lock("second").unwrap_err().to_string();
+        assert!(err.contains("busy") && err.contains("test run"), "{err}");
+        drop(held);
+        assert!(again.lock("third").is_ok());
+    }
+
+    #[test]
+    fn open_non_lake_says_how_to_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Lake::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("init"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The `edlake` command: a CLI for scripted and scheduled runs; with no subcommand, the desktop app.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            cli::exit_code_for(&e)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Engagement aggregates behind the charts (filled in by the metrics work).

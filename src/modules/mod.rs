@@ -1,0 +1,95 @@
+//! Source systems: entities, schemas, keys, batch types, metadata and file mappings.
+//! One file per source system; the pipeline runs any [`Module`] the same way.
+
+pub mod clever;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::parse::FieldSpec;
+use crate::pipeline::values::DayOrder;
+use crate::pseudo::EntityMetadata;
+
+/// How a batch changes its table (OEA batch types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchType {
+    /// The batch is the whole table: replace.
+    Snapshot,
+    /// The batch adds rows: append.
+    Additive,
+    /// The batch holds changed rows: upsert on the primary key.
+    Delta,
+    /// The batch lists keys to remove.
+    Delete,
+}
+
+impl BatchType {
+    /// OEA's name, used in stage1 folder names (`additive_batch_data`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchType::Snapshot => "snapshot",
+            BatchType::Additive => "additive",
+            BatchType::Delta => "delta",
+            BatchType::Delete => "delete",
+        }
+    }
+}
+
+/// How the refined tables of an entity are partitioned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Partitioning {
+    None,
+    /// `year` and `month` integer columns derived from a date column.
+    YearMonth {
+        from: String,
+    },
+}
+
+/// One entity of a module.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    /// Table name (`daily_participation`).
+    pub name: String,
+    /// What the files are, for messages (`Clever daily-participation report`).
+    pub what: String,
+    pub batch: BatchType,
+    /// The columns the files carry.
+    pub fields: Vec<FieldSpec>,
+    /// Columns edlake adds from where a file sits (for example Clever's `role` subfolder).
+    pub constants: Vec<String>,
+    pub primary_key: Vec<String>,
+    /// Pseudonymization ops (general vs lookup).
+    pub metadata: EntityMetadata,
+    pub partitioning: Partitioning,
+    pub day_order: DayOrder,
+}
+
+/// A raw file a module recognised in an input tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub entity: String,
+    /// Path to keep under the entity's rundate folder (role subfolder and file name).
+    pub sub_path: String,
+}
+
+/// A source system edlake knows how to ingest.
+pub trait Module: Send + Sync {
+    /// Source folder name in the lake (`clever`).
+    fn source(&self) -> &str;
+    /// Module version folder (`v1.0`).
+    fn version(&self) -> &str;
+    /// Human name (`Clever Participation Reports`).
+    fn title(&self) -> &str;
+    /// The module's entities.
+    fn entities(&self) -> &[Entity];
+    /// Which entity a file at `rel_path` (`/`-separated, relative to the input root) belongs to;
+    /// `None` for files the module does not take.
+    fn classify(&self, rel_path: &str) -> Option<Classified>;
+    /// Values of the entity's constant columns for a file landed at `sub_path`.
+    fn constants(&self, entity: &Entity, sub_path: &str) -> Vec<(String, Option<String>)>;
+
+    /// Finds an entity by name.
+    fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities().iter().find(|e| e.name == name)
+    }
+}

@@ -1,0 +1,578 @@
+//! Ingest and refine: parse landed files into the Ingested table, pseudonymize them into the
+//! Refined general and sensitive tables, and keep bad rows in quarantine. Each table changes
+//! through one Delta commit that also records the batch ids, so a re-run finishes what a crash or
+//! a cancel left and never duplicates rows.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::parse::{BadRow, CsvSpec, read_csv};
+use super::report::{RowIssue, TableChange};
+use super::{Cancel, Event, PipelineError, Progress, RunReport, Stage};
+use crate::lake::delta::{self, CommitKind, NewFile};
+use crate::lake::manifest::{LandedFile, Manifest};
+use crate::lake::schema::{ColType, Column as SchemaColumn, TableSchema};
+use crate::lake::{Lake, Layer, TableRef};
+use crate::modules::{BatchType, Entity, Module, Partitioning};
+use crate::pseudo::{Hasher, LookupSeen, pseudonymize};
+
+/// Rows per chunk while reading a file: bounds memory for huge files.
+const CHUNK_ROWS: usize = 1 << 20;
+/// How many problem rows a report lists (all of them are in the quarantine table).
+const MAX_ISSUES: usize = 50;
+
+/// The four tables one entity writes.
+struct Targets {
+    ingested: TableRef,
+    general: TableRef,
+    lookup: Option<TableRef>,
+    quarantine: TableRef,
+}
+
+impl Targets {
+    fn new(module: &dyn Module, entity: &Entity) -> Self {
+        let t = |layer| TableRef::new(layer, module.source(), module.version(), &entity.name);
+        let general = t(Layer::General);
+        let needs_lookup = entity
+            .metadata
+            .attributes
+            .iter()
+            .any(|a| matches!(a.op, crate::pseudo::Op::Hash | crate::pseudo::Op::Mask));
+        Targets {
+            ingested: t(Layer::Ingested),
+            lookup: needs_lookup.then(|| general.lookup_of()),
+            general,
+            quarantine: t(Layer::Quarantine),
+        }
+    }
+}
+
+/// Which tables still need a batch.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    ingested: bool,
+    general: bool,
+    lookup: bool,
+    quarantine: bool,
+}
+
+impl Needs {
+    fn any(self) -> bool {
+        self.ingested || self.general || self.lookup || self.quarantine
+    }
+}
+
+/// What processing one landed file produced.
+#[derive(Default)]
+struct FileOut {
+    ingested: Vec<NewFile>,
+    ingested_schema: TableSchema,
+    general: Vec<NewFile>,
+    general_schema: TableSchema,
+    lookup: Vec<DataFrame>,
+    bad: Vec<BadRow>,
+    rows: u64,
+    warnings: Vec<String>,
+}
+
+fn schema_of(df: &DataFrame, partition_by: &[String]) -> TableSchema {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let ty = match c.dtype() {
+                DataType::Int16 => ColType::Short,
+                DataType::Int32 => ColType::Integer,
+                DataType::Int64 => ColType::Long,
+                DataType::Float32 => ColType::Float,
+                DataType::Float64 => ColType::Double,
+                DataType::Boolean => ColType::Boolean,
+                DataType::Date => ColType::Date,
+                DataType::Datetime(_, _) => ColType::Timestamp,
+                _ => ColType::String,
+            };
+            SchemaColumn::new(c.name().as_str(), ty)
+        })
+        .collect();
+    TableSchema {
+        columns,
+        partition_by: partition_by.to_vec(),
+    }
+}
+
+/// Shared state of one entity's processing.
+struct EntityRun<'a> {
+    lake: &'a Lake,
+    module: &'a dyn Module,
+    entity: &'a Entity,
+    targets: Targets,
+    hasher: &'a Hasher,
+    lookup_seen: LookupSeen,
+    cancel: &'a Cancel,
+    progress: &'a Progress,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+    rows_done: AtomicU64,
+}
+
+impl EntityRun<'_> {
+    fn partition_columns(&self) -> Vec<String> {
+        match &self.entity.partitioning {
+            Partitioning::None => Vec::new(),
+            Partitioning::YearMonth { .. } => vec!["year".into(), "month".into()],
+        }
+    }
+
+    fn with_partitions(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        match &self.entity.partitioning {
+            Partitioning::None => Ok(df),
+            Partitioning::YearMonth { from } => df
+                .lazy()
+                .with_columns([
+                    col(from.as_str())
+                        .dt()
+                        .year()
+                        .cast(DataType::Int32)
+                        .alias("year"),
+                    col(from.as_str())
+                        .dt()
+                        .month()
+                        .cast(DataType::Int32)
+                        .alias("month"),
+                ])
+                .collect(),
+        }
+    }
+
+    /// Writes general rows, one file per partition.
+    fn write_general(&self, df: DataFrame, out: &mut FileOut) -> Result<(), PipelineError> {
+        let parts = self.partition_columns();
+        let dir = self.lake.table_dir(&self.targets.general);
+        out.general_schema = out.general_schema.merged_with(&schema_of(&df, &parts));
+        if parts.is_empty() {
+            let mut df = df;
+            out.general.push(delta::write_file(&dir, &mut df, &[])?);
+            return Ok(());
+        }
+        let keys = df.select(parts.iter().map(|s| s.as_str()))?.unique_stable(
+            None,
+            UniqueKeepStrategy::First,
+            None,
+        )?;
+        if keys.height() == 1 {
+            let values = parts
+                .iter()
+                .map(|p| {
+                    let v = keys.column(p)?.get(0)?;
+                    Ok((
+                        p.clone(),
+                        (!v.is_null()).then(|| v.to_string().trim_matches('"').to_string()),
+                    ))
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            let mut part = df.drop_many(parts.iter().map(|s| s.as_str()));
+            out.general
+                .push(delta::write_file(&dir, &mut part, &values)?);
+            return Ok(());
+        }
+        for i in 0..keys.height() {
+            let mut mask: Option<BooleanChunked> = None;
+            let mut values = Vec::new();
+            for p in &parts {
+                let v = keys.column(p)?.get(i)?;
+                let col = df.column(p)?.as_materialized_series().clone();
+                let m = if v.is_null() {
+                    col.is_null()
+                } else {
+                    col.equal(&Series::new("v".into(), [v.clone()]).cast(col.dtype())?)?
+                        & col.is_not_null()
+                };
+                mask = Some(match mask {
+                    Some(prev) => prev & m,
+                    None => m,
+                });
+                values.push((
+                    p.clone(),
+                    (!v.is_null()).then(|| v.to_string().trim_matches('"').to_string()),
+                ));
+            }
+            let Some(mask) = mask else { continue };
+            let mut part = df
+                .filter(&mask)?
+                .drop_many(parts.iter().map(|s| s.as_str()));
+            out.general
+                .push(delta::write_file(&dir, &mut part, &values)?);
+        }
+        Ok(())
+    }
+
+    fn process(&self, b: &LandedFile, needs: Needs) -> Result<FileOut, PipelineError> {
+        let path = self.lake.root().join(&b.stage1_path);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| PipelineError::io(&path, e))?
+            .len();
+        if size != b.size {
+            return Err(PipelineError::Input(format!(
+                "the landed copy {} has {size} bytes, {} were landed: it was damaged after landing. \
+                 Delete it and remove its entry from _edlake/manifest.json to land it again.",
+                path.display(),
+                b.size
+            )));
+        }
+        let constants = self.module.constants(self.entity, &b.sub_path);
+        let spec = CsvSpec {
+            fields: &self.entity.fields,
+            what: &self.entity.what,
+            order: self.entity.day_order,
+            chunk_rows: CHUNK_ROWS,
+        };
+        let mut out = FileOut::default();
+        let ing_dir = self.lake.table_dir(&self.targets.ingested);
+        let summary = read_csv(&path, &b.origin_path, &spec, self.cancel, &mut |mut df| {
+            self.cancel.check()?;
+            let n = df.height();
+            for (name, value) in &constants {
+                df.with_column(text_column(name, value.as_deref(), n))?;
+            }
+            if needs.ingested {
+                let mut ing = df.clone();
+                ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
+                out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
+                out.ingested
+                    .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+            }
+            if needs.general || needs.lookup {
+                let df = self.with_partitions(df)?;
+                let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
+                if needs.general {
+                    self.write_general(p.general, &mut out)?;
+                }
+                if let (true, Some(l)) = (needs.lookup, p.lookup) {
+                    let l = self.lookup_seen.keep_new(&l)?;
+                    if l.height() > 0 {
+                        out.lookup.push(l);
+                    }
+                }
+                if !p.dropped.is_empty() {
+                    out.warnings.push(format!(
+                        "{}: column{} {} not in the pseudonymization metadata, so kept out of the general table",
+                        b.origin_path,
+                        if p.dropped.len() > 1 { "s" } else { "" },
+                        p.dropped.join(", ")
+                    ));
+                }
+            }
+            out.rows += n as u64;
+            let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+            for stage in [Stage::Ingest, Stage::Refine] {
+                self.progress.send(Event::Progress {
+                    stage,
+                    files_done: self.files_done.load(Ordering::Relaxed),
+                    bytes_done: self.bytes_done.load(Ordering::Relaxed),
+                    rows_done: rows,
+                });
+            }
+            Ok(())
+        })?;
+        out.bad = summary.bad;
+        out.warnings.extend(summary.warnings);
+        out.warnings.dedup();
+        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.bytes_done.fetch_add(b.size, Ordering::Relaxed) + b.size;
+        for stage in [Stage::Ingest, Stage::Refine] {
+            self.progress.send(Event::Progress {
+                stage,
+                files_done: files,
+                bytes_done: bytes,
+                rows_done: self.rows_done.load(Ordering::Relaxed),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A column holding the same text (or null) in every row, without materializing it.
+fn text_column(name: &str, value: Option<&str>, n: usize) -> Column {
+    let scalar = match value {
+        Some(v) => Scalar::new(DataType::String, AnyValue::StringOwned(v.into())),
+        None => Scalar::null(DataType::String),
+    };
+    Column::new_scalar(name.into(), scalar, n)
+}
+
+fn quarantine_frame(run_id: &str, rows: &[(String, String, BadRow)]) -> PolarsResult<DataFrame> {
+    df!(
+        "run_id" => vec![run_id; rows.len()],
+        "rundate" => rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        "file" => rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        "line" => rows.iter().map(|r| r.2.line as i64).collect::<Vec<_>>(),
+        "column" => rows.iter().map(|r| r.2.column.clone()).collect::<Vec<_>>(),
+        "reason" => rows.iter().map(|r| r.2.reason.as_str()).collect::<Vec<_>>(),
+        "raw" => rows.iter().map(|r| r.2.raw.as_str()).collect::<Vec<_>>(),
+    )
+}
+
+/// Ingests and refines every landed, not yet ingested batch of one entity.
+#[allow(clippy::too_many_arguments)]
+pub fn ingest_entity(
+    lake: &Lake,
+    module: &dyn Module,
+    entity: &Entity,
+    manifest: &mut Manifest,
+    hasher: &Hasher,
+    report: &mut RunReport,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<(), PipelineError> {
+    let mut pending: Vec<LandedFile> = Vec::new();
+    for f in manifest
+        .landed
+        .iter()
+        .filter(|f| f.source == module.source() && f.entity == entity.name && !f.ingested)
+    {
+        if !pending.iter().any(|p| p.sha256 == f.sha256) {
+            pending.push(f.clone());
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut superseded = Vec::new();
+    match entity.batch {
+        BatchType::Additive => {}
+        BatchType::Snapshot => {
+            // Only the newest run's files make up the snapshot; older pending ones are replaced.
+            let newest = pending
+                .iter()
+                .map(|f| f.rundate.clone())
+                .max()
+                .unwrap_or_default();
+            let (keep, old): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|f| f.rundate == newest);
+            pending = keep;
+            superseded = old;
+        }
+        BatchType::Delta | BatchType::Delete => {
+            return Err(PipelineError::Input(format!(
+                "{} batches are not supported for {} yet",
+                entity.batch.name(),
+                entity.name
+            )));
+        }
+    }
+    let targets = Targets::new(module, entity);
+    let ids: Vec<String> = pending.iter().map(LandedFile::batch_id).collect();
+    let done_ing = delta::batches_in(&lake.table_dir(&targets.ingested), &ids)?;
+    let done_gen = delta::batches_in(&lake.table_dir(&targets.general), &ids)?;
+    let done_lk = match &targets.lookup {
+        Some(t) => delta::batches_in(&lake.table_dir(t), &ids)?,
+        None => ids.iter().cloned().collect(),
+    };
+    let done_q = delta::batches_in(&lake.table_dir(&targets.quarantine), &ids)?;
+    let needs = |id: &String| Needs {
+        ingested: !done_ing.contains(id),
+        general: !done_gen.contains(id),
+        lookup: !done_lk.contains(id),
+        quarantine: !done_q.contains(id),
+    };
+    let work: Vec<(&LandedFile, Needs)> = pending
+        .iter()
+        .map(|f| (f, needs(&f.batch_id())))
+        .filter(|(_, n)| n.any())
+        .collect();
+
+    let lookup_seen = LookupSeen::default();
+    if let Some(t) = &targets.lookup {
+        if work.iter().any(|(_, n)| n.lookup) && delta::is_table(&lake.table_dir(t)) {
+            lookup_seen.seed(&delta::read_table(&lake.table_dir(t), None)?)?;
+        }
+    }
+    let run = EntityRun {
+        lake,
+        module,
+        entity,
+        targets,
+        hasher,
+        lookup_seen,
+        cancel,
+        progress,
+        files_done: AtomicU64::new(0),
+        bytes_done: AtomicU64::new(0),
+        rows_done: AtomicU64::new(0),
+    };
+    progress.log(format!(
+        "{}: {} batch(es) to ingest and refine",
+        entity.name,
+        work.len()
+    ));
+    let t = std::time::Instant::now();
+    let outs: Vec<FileOut> = work
+        .par_iter()
+        .map(|(f, n)| run.process(f, *n))
+        .collect::<Result<_, _>>()?;
+    cancel.check()?;
+    progress.log(format!(
+        "{}: files processed in {:.2} s",
+        entity.name,
+        t.elapsed().as_secs_f64()
+    ));
+
+    let kind = if entity.batch == BatchType::Snapshot {
+        CommitKind::Overwrite
+    } else {
+        CommitKind::Append
+    };
+    let ids_for = |pick: fn(&Needs) -> bool| -> Vec<String> {
+        work.iter()
+            .filter(|(_, n)| pick(n))
+            .map(|(f, _)| f.batch_id())
+            .collect()
+    };
+    let rows: u64 = outs.iter().map(|o| o.rows).sum();
+    // Ingested first, then refined: a crash in between is finished by the next run.
+    let ing_ids = ids_for(|n| n.ingested);
+    if !ing_ids.is_empty() {
+        let files: Vec<NewFile> = outs.iter().flat_map(|o| o.ingested.clone()).collect();
+        let schema = outs.iter().fold(TableSchema::default(), |s, o| {
+            s.merged_with(&o.ingested_schema)
+        });
+        let rows_written = files.iter().map(|f| f.rows as u64).sum();
+        let v = delta::commit(
+            &lake.table_dir(&run.targets.ingested),
+            &schema,
+            kind,
+            &files,
+            &ing_ids,
+        )?;
+        report.tables.push(TableChange {
+            table: run.targets.ingested.id(),
+            version: v,
+            rows_written,
+        });
+    }
+    let gen_ids = ids_for(|n| n.general);
+    if !gen_ids.is_empty() {
+        let files: Vec<NewFile> = outs.iter().flat_map(|o| o.general.clone()).collect();
+        let mut schema = outs.iter().fold(TableSchema::default(), |s, o| {
+            s.merged_with(&o.general_schema)
+        });
+        schema.partition_by = run.partition_columns();
+        let rows_written = files.iter().map(|f| f.rows as u64).sum();
+        let v = delta::commit(
+            &lake.table_dir(&run.targets.general),
+            &schema,
+            kind,
+            &files,
+            &gen_ids,
+        )?;
+        report.tables.push(TableChange {
+            table: run.targets.general.id(),
+            version: v,
+            rows_written,
+        });
+    }
+    if let Some(t) = &run.targets.lookup {
+        let lk_ids = ids_for(|n| n.lookup);
+        if !lk_ids.is_empty() {
+            let frames: Vec<DataFrame> = outs.iter().flat_map(|o| o.lookup.clone()).collect();
+            let mut files = Vec::new();
+            let mut schema = TableSchema::default();
+            if let Some(first) = frames.first() {
+                let mut all = first.clone();
+                for f in &frames[1..] {
+                    all.vstack_mut(f)?;
+                }
+                schema = schema_of(&all, &[]);
+                files.push(delta::write_file(&lake.table_dir(t), &mut all, &[])?);
+            }
+            let rows_written = files.iter().map(|f| f.rows as u64).sum();
+            // Mappings never go away, even when a snapshot replaces the general table.
+            let v = delta::commit(
+                &lake.table_dir(t),
+                &schema,
+                CommitKind::Append,
+                &files,
+                &lk_ids,
+            )?;
+            report.tables.push(TableChange {
+                table: t.id(),
+                version: v,
+                rows_written,
+            });
+        }
+    }
+    let q_ids = ids_for(|n| n.quarantine);
+    let bad: Vec<(String, String, BadRow)> = work
+        .iter()
+        .zip(&outs)
+        .filter(|((_, n), _)| n.quarantine)
+        .flat_map(|((f, _), o)| {
+            o.bad
+                .iter()
+                .map(|b| (f.rundate.clone(), f.origin_path.clone(), b.clone()))
+        })
+        .collect();
+    if !q_ids.is_empty() {
+        let mut files = Vec::new();
+        let mut qdf = quarantine_frame(&report.run_id, &bad)?;
+        let schema = schema_of(&qdf, &[]);
+        if qdf.height() > 0 {
+            files.push(delta::write_file(
+                &lake.table_dir(&run.targets.quarantine),
+                &mut qdf,
+                &[],
+            )?);
+        }
+        let v = delta::commit(
+            &lake.table_dir(&run.targets.quarantine),
+            &schema,
+            CommitKind::Append,
+            &files,
+            &q_ids,
+        )?;
+        report.tables.push(TableChange {
+            table: run.targets.quarantine.id(),
+            version: v,
+            rows_written: bad.len() as u64,
+        });
+    }
+    report.rows_ingested += rows;
+    report.rows_quarantined += bad.len() as u64;
+    for (_, file, b) in bad
+        .iter()
+        .take(MAX_ISSUES.saturating_sub(report.issues.len()))
+    {
+        report.issues.push(RowIssue {
+            file: file.clone(),
+            line: b.line,
+            column: b.column.clone(),
+            reason: b.reason.clone(),
+        });
+    }
+    for o in &outs {
+        for w in &o.warnings {
+            if !report.warnings.contains(w) {
+                progress.send(Event::Warning(w.clone()));
+                report.warnings.push(w.clone());
+            }
+        }
+    }
+    let finished: HashSet<String> = pending
+        .iter()
+        .chain(&superseded)
+        .map(LandedFile::batch_id)
+        .collect();
+    for f in manifest.landed.iter_mut() {
+        if f.source == module.source()
+            && f.entity == entity.name
+            && finished.contains(&f.batch_id())
+        {
+            f.ingested = true;
+        }
+    }
+    manifest.save(lake)?;
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Landing: copy new raw files from a source into stage1, each under its run date, atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::parse::{CsvSpec, check_header};
+use super::{Cancel, Event, PipelineError, Progress, RunReport, Stage};
+use crate::lake::Lake;
+use crate::lake::layout::{landing_dir, rundate};
+use crate::lake::manifest::{LandedFile, Manifest};
+use crate::modules::Module;
+use crate::sources::{RemoteFile, Source, SourceError, check_name};
+
+/// A file the source offers that landing would fetch.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub file: RemoteFile,
+    pub entity: String,
+    pub sub_path: String,
+}
+
+/// What landing would do: new files to fetch, files already seen, files no entity takes.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub fetch: Vec<Planned>,
+    pub unchanged: Vec<RemoteFile>,
+    pub ignored: Vec<String>,
+}
+
+/// Lists the source and decides what to fetch (also what a dry run prints).
+pub fn plan(
+    module: &dyn Module,
+    source: &dyn Source,
+    manifest: &Manifest,
+) -> Result<Plan, PipelineError> {
+    let files = source.list().map_err(|e| match e {
+        SourceError::MissingFolder(p) => PipelineError::NoInput(p),
+        other => PipelineError::Input(other.to_string()),
+    })?;
+    let origin = source.origin();
+    let mut plan = Plan::default();
+    for f in files {
+        let Some(c) = module.classify(&f.path) else {
+            plan.ignored.push(f.path);
+            continue;
+        };
+        if manifest.seen_unchanged(&origin, &f.path, f.size, f.mtime) {
+            plan.unchanged.push(f);
+        } else {
+            plan.fetch.push(Planned {
+                entity: c.entity,
+                sub_path: c.sub_path,
+                file: f,
+            });
+        }
+    }
+    Ok(plan)
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A run date for this run whose landing folders are not used yet.
+fn fresh_rundate(lake: &Lake, module: &dyn Module) -> String {
+    let mut at = chrono::Utc::now();
+    loop {
+        let rd = rundate(at);
+        let taken = module.entities().iter().any(|e| {
+            landing_dir(
+                lake.root(),
+                module.source(),
+                module.version(),
+                &e.name,
+                e.batch.name(),
+                &rd,
+            )
+            .exists()
+        });
+        if !taken {
+            return rd;
+        }
+        at += chrono::Duration::seconds(1);
+    }
+}
+
+/// Lands every new file of the plan. Files that are not this module's format are rejected
+/// (named in the report) and not landed; the others land.
+pub fn land(
+    lake: &Lake,
+    module: &dyn Module,
+    source: &dyn Source,
+    plan: &Plan,
+    manifest: &mut Manifest,
+    report: &mut RunReport,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<(), PipelineError> {
+    let origin = source.origin();
+    let rd = fresh_rundate(lake, module);
+    let total: u64 = plan.fetch.iter().map(|p| p.file.size).sum();
+    progress.send(Event::StageStarted {
+        stage: Stage::Land,
+        files: plan.fetch.len() as u64,
+        bytes: total,
+    });
+    report.files_skipped += plan.unchanged.len() as u64;
+    let mut bytes_done = 0;
+    for (i, p) in plan.fetch.iter().enumerate() {
+        cancel.check()?;
+        check_name(&p.file.path).map_err(|e| PipelineError::Input(e.to_string()))?;
+        let entity = module
+            .entity(&p.entity)
+            .ok_or_else(|| PipelineError::Input(format!("unknown entity {}", p.entity)))?;
+        let dir = landing_dir(
+            lake.root(),
+            module.source(),
+            module.version(),
+            &entity.name,
+            entity.batch.name(),
+            &rd,
+        );
+        let final_path = dir.join(&p.sub_path);
+        let parent = final_path.parent().unwrap_or(&dir).to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| PipelineError::io(&parent, e))?;
+        let name = final_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file");
+        let tmp = parent.join(format!(".{name}.partial-{}", uuid::Uuid::new_v4().simple()));
+        let result = fetch_to(source, &p.file, &tmp);
+        let (size, sha) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let spec = CsvSpec {
+            fields: &entity.fields,
+            what: &entity.what,
+            order: entity.day_order,
+            chunk_rows: 1,
+        };
+        if let Err(e) = check_header(&tmp, &p.file.path, &spec) {
+            let _ = std::fs::remove_file(&tmp);
+            report.warnings.push(format!("rejected: {e}"));
+            progress.send(Event::Warning(format!("rejected: {e}")));
+            continue;
+        }
+        bytes_done += size;
+        if manifest.has_content(module.source(), &entity.name, &sha) {
+            let _ = std::fs::remove_file(&tmp);
+            // Remember this name too, so the next run skips it without reading it.
+            if let Some(prev) = manifest
+                .landed
+                .iter()
+                .find(|f| f.source == module.source() && f.entity == entity.name && f.sha256 == sha)
+                .cloned()
+            {
+                manifest.landed.push(LandedFile {
+                    origin: origin.clone(),
+                    origin_path: p.file.path.clone(),
+                    mtime: p.file.mtime,
+                    ..prev
+                });
+            }
+            report.files_skipped += 1;
+        } else {
+            std::fs::rename(&tmp, &final_path).map_err(|e| PipelineError::io(&final_path, e))?;
+            let rel = final_path
+                .strip_prefix(lake.root())
+                .unwrap_or(&final_path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            manifest.landed.push(LandedFile {
+                source: module.source().into(),
+                entity: entity.name.clone(),
+                origin: origin.clone(),
+                origin_path: p.file.path.clone(),
+                size,
+                mtime: p.file.mtime,
+                sha256: sha,
+                stage1_path: rel,
+                sub_path: p.sub_path.clone(),
+                rundate: rd.clone(),
+                ingested: false,
+            });
+            report.files_landed += 1;
+            report.bytes_read += size;
+        }
+        manifest.save(lake)?;
+        progress.send(Event::Progress {
+            stage: Stage::Land,
+            files_done: i as u64 + 1,
+            bytes_done,
+            rows_done: 0,
+        });
+    }
+    progress.send(Event::StageFinished { stage: Stage::Land });
+    Ok(())
+}
+
+/// Fetches into a temporary file and checks the size; returns size and SHA-256. (Ingest checks
+/// the size again, so a file cut short by a power loss is caught, not ingested.)
+fn fetch_to(
+    source: &dyn Source,
+    file: &RemoteFile,
+    tmp: &Path,
+) -> Result<(u64, String), PipelineError> {
+    let f = std::fs::File::create(tmp).map_err(|e| PipelineError::io(tmp, e))?;
+    let mut w = HashingWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, f),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    source
+        .fetch(file, &mut w)
+        .map_err(|e| PipelineError::Input(e.to_string()))?;
+    if w.bytes != file.size {
+        return Err(PipelineError::Input(
+            SourceError::SizeMismatch {
+                path: file.path.clone(),
+                expected: file.size,
+                got: w.bytes,
+            }
+            .to_string(),
+        ));
+    }
+    let sha = hex(&w.hash.finalize_reset());
+    w.inner
+        .into_inner()
+        .map_err(|e| PipelineError::io(tmp, e.into_error()))?;
+    Ok((w.bytes, sha))
+}
+
+impl From<SourceError> for PipelineError {
+    fn from(e: SourceError) -> Self {
+        match e {
+            SourceError::MissingFolder(p) => PipelineError::NoInput(p),
+            other => PipelineError::Input(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! Reading a delimited text file into typed DataFrame chunks. Good rows land; each bad row is
+//! reported with its line, column and reason and kept aside for the quarantine table.
+
+use std::io::Read;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::values::{DayOrder, Value, parse_field};
+use super::{Cancel, PipelineError};
+use crate::lake::schema::ColType;
+
+/// A column a file format is expected to have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: String,
+    pub ty: ColType,
+    /// Files without this column are rejected as not being this format.
+    pub required: bool,
+}
+
+impl FieldSpec {
+    /// A column that must be present.
+    pub fn required(name: &str, ty: ColType) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            required: true,
+        }
+    }
+
+    /// A column that may be missing (it is then null).
+    pub fn optional(name: &str, ty: ColType) -> Self {
+        Self {
+            name: name.into(),
+            ty,
+            required: false,
+        }
+    }
+}
+
+/// How to read one file.
+#[derive(Debug, Clone)]
+pub struct CsvSpec<'a> {
+    pub fields: &'a [FieldSpec],
+    /// Name of the format, for messages (`Clever daily-participation report`).
+    pub what: &'a str,
+    pub order: DayOrder,
+    /// Rows per emitted chunk (bounds memory on huge files).
+    pub chunk_rows: usize,
+}
+
+/// A row that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    pub line: u64,
+    /// `7 (num_logins)`: 1-based position and name, when one field is to blame.
+    pub column: Option<String>,
+    pub reason: String,
+    /// The row's fields re-joined with commas, kept only in the restricted quarantine table.
+    pub raw: String,
+}
+
+/// What reading a file produced besides its chunks.
+#[derive(Debug, Default)]
+pub struct ParseSummary {
+    pub rows: u64,
+    pub bad: Vec<BadRow>,
+    pub warnings: Vec<String>,
+    /// Columns found in the file that the format does not define (kept as text).
+    pub extra_columns: Vec<String>,
+}
+
+enum Builder {
+    Str(StringChunkedBuilder),
+    I16(PrimitiveChunkedBuilder<Int16Type>),
+    I32(PrimitiveChunkedBuilder<Int32Type>),
+    I64(PrimitiveChunkedBuilder<Int64Type>),
+    F32(PrimitiveChunkedBuilder<Float32Type>),
+    F64(PrimitiveChunkedBuilder<Float64Type>),
+    Bool(BooleanChunkedBuilder),
+    Date(PrimitiveChunkedBuilder<Int32Type>),
+    Ts(PrimitiveChunkedBuilder<Int64Type>),
+}
+
+impl Builder {
+    fn new(name: &str, ty: ColType, cap: usize) -> Self {
+        let n: PlSmallStr = name.into();
+        match ty {
+            ColType::String => Builder::Str(StringChunkedBuilder::new(n, cap)),
+            ColType::Short => Builder::I16(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Integer => Builder::I32(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Long => Builder::I64(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Float => Builder::F32(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Double => Builder::F64(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Boolean => Builder::Bool(BooleanChunkedBuilder::new(n, cap)),
+            ColType::Date => Builder::Date(PrimitiveChunkedBuilder::new(n, cap)),
+            ColType::Timestamp => Builder::Ts(PrimitiveChunkedBuilder::new(n, cap)),
+        }
+    }
+
+    /// Appends a value that [`parse_field`] accepted for this column's type.
+    fn push(&mut self, v: Value, text: &str) {
+        match (self, v) {
+            (Builder::Str(b), Value::Text) => b.append_value(text.trim()),
+            (Builder::Str(b), _) => b.append_null(),
+            (Builder::I16(b), Value::Int(x)) => b.append_value(x as i16),
+            (Builder::I32(b), Value::Int(x)) => b.append_value(x as i32),
+            (Builder::I64(b), Value::Int(x)) => b.append_value(x),
+            (Builder::F32(b), Value::Float(x)) => b.append_value(x as f32),
+            (Builder::F64(b), Value::Float(x)) => b.append_value(x),
+            (Builder::Bool(b), Value::Bool(x)) => b.append_value(x),
+            (Builder::Date(b), Value::Date(x)) => b.append_value(x),
+            (Builder::Ts(b), Value::Timestamp(x)) => b.append_value(x),
+            (Builder::I16(b), _) => b.append_null(),
+            (Builder::I32(b), _) => b.append_null(),
+            (Builder::I64(b), _) => b.append_null(),
+            (Builder::F32(b), _) => b.append_null(),
+            (Builder::F64(b), _) => b.append_null(),
+            (Builder::Bool(b), _) => b.append_null(),
+            (Builder::Date(b), _) => b.append_null(),
+            (Builder::Ts(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(self, ty: ColType) -> PolarsResult<Series> {
+        let s = match self {
+            Builder::Str(b) => b.finish().into_series(),
+            Builder::I16(b) => b.finish().into_series(),
+            Builder::I32(b) => b.finish().into_series(),
+            Builder::I64(b) => b.finish().into_series(),
+            Builder::F32(b) => b.finish().into_series(),
+            Builder::F64(b) => b.finish().into_series(),
+            Builder::Bool(b) => b.finish().into_series(),
+            Builder::Date(b) => b.finish().into_series(),
+            Builder::Ts(b) => b.finish().into_series(),
+        };
+        if s.dtype() == &ty.polars() {
+            Ok(s)
+        } else {
+            s.cast(&ty.polars())
+        }
+    }
+}
+
+/// Which spec field (or extra column) each file column feeds.
+struct Mapping {
+    /// For each file column: index into `out_cols`.
+    file_to_out: Vec<usize>,
+    /// Output columns: name, type.
+    out_cols: Vec<(String, ColType)>,
+    /// Output columns the file does not have (filled with nulls).
+    absent: Vec<usize>,
+}
+
+fn map_header(
+    header: &csv::StringRecord,
+    spec: &CsvSpec,
+    file: &str,
+) -> Result<(Mapping, Vec<String>), PipelineError> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut out_cols: Vec<(String, ColType)> =
+        spec.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
+    let mut file_to_out = Vec::with_capacity(names.len());
+    let mut extras = Vec::new();
+    let mut seen = vec![false; spec.fields.len()];
+    for n in &names {
+        match spec
+            .fields
+            .iter()
+            .position(|f| f.name.eq_ignore_ascii_case(n))
+        {
+            Some(i) if !seen[i] => {
+                seen[i] = true;
+                file_to_out.push(i);
+            }
+            _ => {
+                let mut name = crate::lake::schema::fix_column_name(n);
+                if name.is_empty() || out_cols.iter().any(|(o, _)| o.eq_ignore_ascii_case(&name)) {
+                    name = format!("column_{}", file_to_out.len() + 1);
+                }
+                extras.push(name.clone());
+                file_to_out.push(out_cols.len());
+                out_cols.push((name, ColType::String));
+            }
+        }
+    }
+    let missing: Vec<&str> = spec
+        .fields
+        .iter()
+        .zip(&seen)
+        .filter(|(f, s)| f.required && !**s)
+        .map(|(f, _)| f.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(PipelineError::WrongFormat {
+            file: file.to_string(),
+            what: spec.what.to_string(),
+            detail: format!(
+                "it has no {} column{} (its header is: {})",
+                missing.join(", "),
+                if missing.len() > 1 { "s" } else { "" },
+                names.join(", ")
+            ),
+        });
+    }
+    let absent = (0..spec.fields.len()).filter(|i| !seen[*i]).collect();
+    Ok((
+        Mapping {
+            file_to_out,
+            out_cols,
+            absent,
+        },
+        extras,
+    ))
+}
+
+fn raw_line(rec: &csv::StringRecord) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(rec);
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end().to_string()
+}
+
+/// Checks that a file's header has the format's required columns (used before landing).
+pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), PipelineError> {
+    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut rec = csv::StringRecord::new();
+    match rdr.read_record(&mut rec) {
+        Ok(false) => Ok(()),
+        Ok(true) => map_header(&rec, spec, display).map(|_| ()),
+        Err(e) => Err(PipelineError::WrongFormat {
+            file: display.to_string(),
+            what: spec.what.to_string(),
+            detail: format!("its first line is not CSV ({e})"),
+        }),
+    }
+}
+
+/// Reads a CSV file with a header row. `on_chunk` receives typed chunks of up to
+/// `spec.chunk_rows` good rows; bad rows are returned in the summary.
+pub fn read_csv(
+    path: &Path,
+    display: &str,
+    spec: &CsvSpec,
+    cancel: &Cancel,
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
+) -> Result<ParseSummary, PipelineError> {
+    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+    read_csv_from(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        display,
+        spec,
+        cancel,
+        on_chunk,
+    )
+}
+
+/// [`read_csv`] over any reader.
+pub fn read_csv_from<R: Read>(
+    reader: R,
+    display: &str,
+    spec: &CsvSpec,
+    cancel: &Cancel,
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
+) -> Result<ParseSummary, PipelineError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut summary = ParseSummary::default();
+    let mut rec = csv::StringRecord::new();
+    let read_err = |e: csv::Error| PipelineError::Read {
+        file: display.to_string(),
+        line: e.position().map(|p| p.line()).unwrap_or(0),
+        message: e.to_string(),
+    };
+    if !rdr.read_record(&mut rec).map_err(read_err)? {
+        summary
+            .warnings
+            .push(format!("{display}: the file is empty"));
+        return Ok(summary);
+    }
+    let (map, extras) = map_header(&rec, spec, display)?;
+    if !extras.is_empty() {
+        summary.warnings.push(format!(
+            "{display}: extra column{} {} kept as text in the Ingested table",
+            if extras.len() > 1 { "s" } else { "" },
+            extras.join(", ")
+        ));
+    }
+    summary.extra_columns = extras;
+    let width = map.file_to_out.len();
+    let cap = spec.chunk_rows.max(1);
+    let new_builders = || -> Vec<Builder> {
+        map.out_cols
+            .iter()
+            .map(|(n, t)| Builder::new(n, *t, cap.min(1 << 16)))
+            .collect()
+    };
+    let mut builders = new_builders();
+    let mut in_chunk = 0usize;
+    let mut values: Vec<Value> = vec![Value::Null; width];
+    let flush = |builders: Vec<Builder>, rows: usize| -> Result<DataFrame, PipelineError> {
+        let mut cols = Vec::with_capacity(builders.len());
+        for (b, (_, ty)) in builders.into_iter().zip(&map.out_cols) {
+            cols.push(b.finish(*ty)?.into());
+        }
+        Ok(DataFrame::new(rows, cols)?)
+    };
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
+                    summary.bad.push(BadRow {
+                        line: pos.as_ref().map(|p| p.line()).unwrap_or(0),
+                        column: Some(format!("{}", err.field() + 1)),
+                        reason: "is not valid UTF-8 text".into(),
+                        raw: String::new(),
+                    });
+                    continue;
+                }
+                return Err(read_err(e));
+            }
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
+            continue; // blank line
+        }
+        if rec.len() != width {
+            summary.bad.push(BadRow {
+                line,
+                column: None,
+                reason: format!("has {} fields, the header has {width}", rec.len()),
+                raw: raw_line(&rec),
+            });
+            continue;
+        }
+        let mut bad = None;
+        for (i, field) in rec.iter().enumerate() {
+            let ty = map.out_cols[map.file_to_out[i]].1;
+            match parse_field(field.as_bytes(), ty, spec.order) {
+                Ok(v) => values[i] = v,
+                Err(reason) => {
+                    let name = &map.out_cols[map.file_to_out[i]].0;
+                    bad = Some(BadRow {
+                        line,
+                        column: Some(format!("{} ({name})", i + 1)),
+                        reason: format!("{name} {reason}"),
+                        raw: raw_line(&rec),
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(b) = bad {
+            summary.bad.push(b);
+            continue;
+        }
+        for (i, field) in rec.iter().enumerate() {
+            builders[map.file_to_out[i]].push(values[i], field);
+        }
+        for &a in &map.absent {
+            builders[a].push(Value::Null, "");
+        }
+        in_chunk += 1;
+        summary.rows += 1;
+        if in_chunk >= cap {
+            cancel.check()?;
+            let full = std::mem::replace(&mut builders, new_builders());
+            on_chunk(flush(full, in_chunk)?)?;
+            in_chunk = 0;
+        }
+    }
+    if in_chunk > 0 || summary.rows == 0 {
+        on_chunk(flush(builders, in_chunk)?)?;
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Vec<FieldSpec> {
+        vec![
+            FieldSpec::required("date", ColType::Date),
+            FieldSpec::required("id", ColType::String),
+            FieldSpec::optional("n", ColType::Integer),
+        ]
+    }
+
+    fn run(text: &str) -> Result<(DataFrame, ParseSummary), PipelineError> {
+        let fields = spec();
+        let s = CsvSpec {
+            fields: &fields,
+            what: "test report",
+            order: DayOrder::MonthFirst,
+            chunk_rows: 2,
+        };
+        let mut frames = Vec::new();
+        let sum = read_csv_from(
+            text.as_bytes(),
+            "t.csv",
+            &s,
+            &Cancel::default(),
+            &mut |df| {
+                frames.push(df);
+                Ok(())
+            },
+        )?;
+        let mut df = frames.remove(0);
+        for f in frames {
+            df.vstack_mut(&f).unwrap();
+        }
+        Ok((df, sum))
+    }
+
+    #[test]
+    fn good_rows_land_and_bad_rows_name_line_and_column() {
+        let text = "id,date,n,extra\n\"a\",2022-01-9,1,x\nb,2022-13-01,2,y\nc,2022-01-10,zz,z\nd,2022-01-11\ne,2022-01-12,,w\n";
+        let (df, sum) = run(text).unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(sum.rows, 2);
+        let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["date", "id", "n", "extra"]);
+        assert_eq!(sum.extra_columns, vec!["extra".to_string()]);
+        assert_eq!(sum.bad.len(), 3);
+        assert_eq!(sum.bad[0].line, 3);
+        assert_eq!(sum.bad[0].column.as_deref(), Some("2 (date)"));
+        assert_eq!(sum.bad[1].line, 4);
+        assert_eq!(sum.bad[1].column.as_deref(), Some("3 (n)"));
+        assert_eq!(sum.bad[2].line, 5);
+        assert!(sum.bad[2].reason.contains("2 fields"));
+        assert_eq!(df.column("n").unwrap().i32().unwrap().get(1), None);
+    }
+
+    #[test]
+    fn missing_required_column_rejects_the_file() {
+        let err = run("foo,bar\n1,2\n").unwrap_err().to_string();
+        assert!(
+            err.contains("t.csv") && err.contains("not a test report"),
+            "{err}"
+        );
+        assert!(err.contains("date, id"), "{err}");
+    }
+
+    #[test]
+    fn missing_optional_column_is_null() {
+        let (df, _) = run("date,id\n2022-01-01,a\n").unwrap();
+        assert_eq!(df.column("n").unwrap().null_count(), 1);
+    }
+}

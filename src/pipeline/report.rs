@@ -1,0 +1,126 @@
+//! Run reports: what a run did, kept in the lake's run history.
+
+use serde::{Deserialize, Serialize};
+
+use crate::lake::{Lake, LakeError, write_atomic};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "status", content = "message")]
+pub enum RunStatus {
+    Succeeded,
+    Cancelled,
+    Failed(String),
+}
+
+/// A problem row, as listed in a report (the row itself is in the quarantine table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowIssue {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// The change a run made to one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableChange {
+    pub table: String,
+    pub version: i64,
+    pub rows_written: u64,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_id: String,
+    /// What was run (`ingest clever`).
+    pub job: String,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub seconds: f64,
+    pub status: RunStatus,
+    pub files_landed: u64,
+    pub files_skipped: u64,
+    pub rows_ingested: u64,
+    pub rows_quarantined: u64,
+    pub bytes_read: u64,
+    pub tables: Vec<TableChange>,
+    pub warnings: Vec<String>,
+    /// The first problem rows (all of them are in the quarantine tables).
+    pub issues: Vec<RowIssue>,
+}
+
+impl RunReport {
+    /// A report for a run that starts now.
+    pub fn start(job: &str) -> Self {
+        let started = chrono::Utc::now();
+        Self {
+            run_id: format!(
+                "{}-{}",
+                started.format("%Y%m%dT%H%M%S"),
+                &uuid::Uuid::new_v4().simple().to_string()[..6]
+            ),
+            job: job.into(),
+            started,
+            seconds: 0.0,
+            status: RunStatus::Succeeded,
+            files_landed: 0,
+            files_skipped: 0,
+            rows_ingested: 0,
+            rows_quarantined: 0,
+            bytes_read: 0,
+            tables: Vec::new(),
+            warnings: Vec::new(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// Saves the report into the lake's run history.
+    pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
+        let path = lake
+            .meta_dir()
+            .join("runs")
+            .join(format!("{}.json", self.run_id));
+        write_atomic(&path, &serde_json::to_vec_pretty(self).unwrap_or_default())
+    }
+
+    /// All saved reports, oldest first.
+    pub fn history(lake: &Lake) -> Result<Vec<RunReport>, LakeError> {
+        let dir = lake.meta_dir().join("runs");
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(LakeError::io(&dir, e)),
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") {
+                let bytes = std::fs::read(&p).map_err(|err| LakeError::io(&p, err))?;
+                if let Ok(r) = serde_json::from_slice::<RunReport>(&bytes) {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.started.cmp(&b.started));
+        Ok(out)
+    }
+
+    /// One-line summary for logs and toasts.
+    pub fn summary(&self) -> String {
+        let status = match &self.status {
+            RunStatus::Succeeded => "finished".to_string(),
+            RunStatus::Cancelled => "cancelled".to_string(),
+            RunStatus::Failed(m) => format!("failed: {m}"),
+        };
+        format!(
+            "{} {status} in {:.1} s: {} file(s) landed, {} skipped as already ingested, {} rows ingested, {} quarantined",
+            self.job,
+            self.seconds,
+            self.files_landed,
+            self.files_skipped,
+            self.rows_ingested,
+            self.rows_quarantined
+        )
+    }
+}

@@ -1,0 +1,230 @@
+//! Parsing single text fields into typed values, with reasons fit to show a user.
+
+use crate::lake::schema::ColType;
+
+/// A parsed field value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    Null,
+    /// Text; the field's bytes are taken from the record.
+    Text,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01 UTC.
+    Timestamp(i64),
+}
+
+/// How to read dates written with slashes, where `1/9/2019` could be January 9 or September 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DayOrder {
+    /// Month first (`1/9/2019` is January 9), the US convention.
+    #[default]
+    MonthFirst,
+    /// Day first (`28/05/2020`).
+    DayFirst,
+}
+
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 4 {
+        return None;
+    }
+    let mut n = 0u32;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as u32;
+    }
+    Some(n)
+}
+
+/// Days since the epoch for a civil date, `None` if the date does not exist.
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> Option<i32> {
+    let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    Some((date - epoch).num_days() as i32)
+}
+
+/// Parses `YYYY-M-D` (zero padding optional, as in Clever's `2022-01-9`), `YYYY/M/D`, and the
+/// slash forms `M/D/YYYY` or `D/M/YYYY` per `order`. A time part after `T` or a space is ignored.
+pub fn parse_date(s: &[u8], order: DayOrder) -> Option<i32> {
+    let s = match s.iter().position(|&b| b == b'T' || b == b' ') {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    let sep = *s.iter().find(|b| **b == b'-' || **b == b'/')?;
+    let mut parts = s.split(|&b| b == sep);
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    if a.len() == 4 {
+        return days_from_civil(digits(a)? as i32, digits(b)?, digits(c)?);
+    }
+    if sep == b'/' && c.len() == 4 {
+        let (x, y, year) = (digits(a)?, digits(b)?, digits(c)? as i32);
+        return match order {
+            DayOrder::MonthFirst => days_from_civil(year, x, y),
+            DayOrder::DayFirst => days_from_civil(year, y, x),
+        };
+    }
+    None
+}
+
+/// Parses an ISO-like timestamp (`2022-01-28 06:16:22`, `2022-01-28T06:16:22.123Z`,
+/// with an optional offset) into microseconds since the epoch, UTC. A bare date is midnight.
+pub fn parse_timestamp(s: &str, order: DayOrder) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+    ] {
+        if let Ok(t) = chrono::DateTime::parse_from_str(s, fmt) {
+            return Some(t.timestamp_micros());
+        }
+    }
+    let trimmed = s.trim_end_matches('Z');
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %H:%M",
+    ] {
+        let fmt = if order == DayOrder::DayFirst {
+            fmt.replace("%m/%d", "%d/%m")
+        } else {
+            fmt.to_string()
+        };
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(trimmed, &fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    let days = parse_date(trimmed.as_bytes(), order)?;
+    if trimmed.contains([' ', 'T']) {
+        return None; // had a time part we could not read
+    }
+    Some(days as i64 * 86_400_000_000)
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    if let Ok(v) = s.parse::<i64>() {
+        return Some(v);
+    }
+    // Some exports write whole numbers as `3.0`.
+    let (whole, frac) = s.split_once('.')?;
+    if !frac.is_empty() && frac.bytes().all(|b| b == b'0') {
+        whole.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Parses one field for a column of type `ty`. Empty text is null (as Spark reads CSV).
+/// On failure returns the reason, without echoing the value (it might identify a student).
+pub fn parse_field(raw: &[u8], ty: ColType, order: DayOrder) -> Result<Value, String> {
+    if ty == ColType::String {
+        // Text needs no parsing; the caller already holds it as UTF-8.
+        return Ok(if raw.trim_ascii().is_empty() {
+            Value::Null
+        } else {
+            Value::Text
+        });
+    }
+    let Ok(s) = std::str::from_utf8(raw) else {
+        return Err("is not valid UTF-8 text".into());
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(Value::Null);
+    }
+    let bad = |what: &str| Err(format!("is not {what}"));
+    match ty {
+        ColType::String => Ok(Value::Text),
+        ColType::Integer | ColType::Short | ColType::Long => {
+            let Some(v) = parse_int(s) else {
+                return bad("a whole number");
+            };
+            let (lo, hi) = match ty {
+                ColType::Short => (i16::MIN as i64, i16::MAX as i64),
+                ColType::Integer => (i32::MIN as i64, i32::MAX as i64),
+                _ => (i64::MIN, i64::MAX),
+            };
+            if v < lo || v > hi {
+                return Err(format!("is out of range for a {} column", ty.name()));
+            }
+            Ok(Value::Int(v))
+        }
+        ColType::Double | ColType::Float => match s.parse::<f64>() {
+            Ok(v) => Ok(Value::Float(v)),
+            Err(_) => bad("a number"),
+        },
+        ColType::Boolean => match s.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" | "yes" | "y" => Ok(Value::Bool(true)),
+            "false" | "f" | "0" | "no" | "n" => Ok(Value::Bool(false)),
+            _ => bad("true or false"),
+        },
+        ColType::Date => match parse_date(s.as_bytes(), order) {
+            Some(d) => Ok(Value::Date(d)),
+            None => bad("a date (expected YYYY-MM-DD)"),
+        },
+        ColType::Timestamp => match parse_timestamp(s, order) {
+            Some(t) => Ok(Value::Timestamp(t)),
+            None => bad("a date and time (expected YYYY-MM-DD HH:MM:SS)"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_with_and_without_padding() {
+        let d = |s: &str| parse_date(s.as_bytes(), DayOrder::MonthFirst);
+        assert_eq!(d("2022-01-09"), d("2022-01-9"));
+        assert_eq!(d("1970-01-02"), Some(1));
+        assert_eq!(d("2022-02-30"), None);
+        assert_eq!(d("2022-01-03T00:00:00"), d("2022-01-03"));
+        assert_eq!(d("1/9/2019"), days_from_civil(2019, 1, 9));
+        assert_eq!(
+            parse_date(b"28/05/2020", DayOrder::DayFirst),
+            days_from_civil(2020, 5, 28)
+        );
+        assert_eq!(d("28/05/2020"), None, "month 28 does not exist");
+        assert_eq!(d("garbage"), None);
+    }
+
+    #[test]
+    fn fields_by_type() {
+        let p = |s: &str, t| parse_field(s.as_bytes(), t, DayOrder::MonthFirst);
+        assert_eq!(p("", ColType::Integer), Ok(Value::Null));
+        assert_eq!(p(" 7 ", ColType::Integer), Ok(Value::Int(7)));
+        assert_eq!(p("3.0", ColType::Integer), Ok(Value::Int(3)));
+        assert!(p("3.5", ColType::Integer).is_err());
+        assert!(
+            p("70000", ColType::Short)
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert_eq!(p("False", ColType::Boolean), Ok(Value::Bool(false)));
+        assert!(p("maybe", ColType::Boolean).is_err());
+        assert_eq!(
+            p("1970-01-01 00:00:01", ColType::Timestamp),
+            Ok(Value::Timestamp(1_000_000))
+        );
+        assert_eq!(
+            p("1970-01-01T00:00:01Z", ColType::Timestamp),
+            Ok(Value::Timestamp(1_000_000))
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Looking at table rows: paging, column choice and text/JSON rendering for the CLI and the GUI.
+
+use polars::prelude::*;
+
+use crate::lake::delta;
+use crate::lake::{Lake, LakeError, TableRef};
+
+/// Why a preview could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("table {table} has no column `{column}`; its columns are: {available}")]
+    NoColumn {
+        table: String,
+        column: String,
+        available: String,
+    },
+    #[error("{0}")]
+    Data(#[from] PolarsError),
+}
+
+/// Rows `offset..offset + limit` of a table, optionally only some columns.
+pub fn preview(
+    lake: &Lake,
+    t: &TableRef,
+    offset: usize,
+    limit: usize,
+    columns: Option<&[String]>,
+) -> Result<DataFrame, PreviewError> {
+    let state = lake.table_state(t)?;
+    if let Some(cols) = columns {
+        for c in cols {
+            if state.schema.get(c).is_none() {
+                return Err(PreviewError::NoColumn {
+                    table: t.id(),
+                    column: c.clone(),
+                    available: state
+                        .schema
+                        .columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+    }
+    let df = delta::read_range(&lake.table_dir(t), &state, offset, limit)?;
+    Ok(match columns {
+        Some(cols) => df.select(cols.iter().map(|s| s.as_str()))?,
+        None => df,
+    })
+}
+
+/// A cell as text (`null` for missing values).
+pub fn cell_text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::Null => "null".into(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A cell as JSON.
+pub fn cell_json(v: &AnyValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        AnyValue::Null => J::Null,
+        AnyValue::Boolean(b) => J::Bool(*b),
+        AnyValue::Int8(x) => (*x).into(),
+        AnyValue::Int16(x) => (*x).into(),
+        AnyValue::Int32(x) => (*x).into(),
+        AnyValue::Int64(x) => (*x).into(),
+        AnyValue::UInt8(x) => (*x).into(),
+        AnyValue::UInt16(x) => (*x).into(),
+        AnyValue::UInt32(x) => (*x).into(),
+        AnyValue::UInt64(x) => (*x).into(),
+        AnyValue::Float32(x) => serde_json::Number::from_f64(*x as f64).map_or(J::Null, J::Number),
+        AnyValue::Float64(x) => serde_json::Number::from_f64(*x).map_or(J::Null, J::Number),
+        other => J::String(cell_text(other)),
+    }
+}
+
+/// Rows as a list of JSON objects.
+pub fn to_json_rows(df: &DataFrame) -> serde_json::Value {
+    let cols = df.columns();
+    let rows = (0..df.height())
+        .map(|i| {
+            let mut m = serde_json::Map::new();
+            for c in cols {
+                let v = c.get(i).map(|v| cell_json(&v)).unwrap_or_default();
+                m.insert(c.name().to_string(), v);
+            }
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    serde_json::Value::Array(rows)
+}
+
+/// Rows as an aligned text table; long cells are cut at `max_width` characters.
+pub fn to_text_table(df: &DataFrame, max_width: usize) -> String {
+    let cols = df.columns();
+    let mut cells: Vec<Vec<String>> = vec![cols.iter().map(|c| c.name().to_string()).collect()];
+    for i in 0..df.height() {
+        cells.push(
+            cols.iter()
+                .map(|c| {
+                    let t = c.get(i).map(|v| cell_text(&v)).unwrap_or_default();
+                    if t.chars().count() > max_width {
+                        format!(
+                            "{}…",
+                            t.chars()
+                                .take(max_width.saturating_sub(1))
+                                .collect::<String>()
+                        )
+                    } else {
+                        t
+                    }
+                })
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..cols.len())
+        .map(|j| {
+            cells
+                .iter()
+                .map(|r| r[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (n, row) in cells.iter().enumerate() {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if n == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            out.push_str(&rule.join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}

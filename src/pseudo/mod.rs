@@ -1,0 +1,383 @@
+//! Pseudonymization exactly as OEA's `pseudonymize()`: `sha256(value ‖ salt)` as lowercase hex.
+//!
+//! Differences from OEA are deliberate and documented: the lookup (sensitive) table holds each
+//! distinct mapping once instead of one row per data row, and columns the metadata does not name
+//! never reach the general table (an unknown column could hold anything).
+
+pub mod metadata;
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+pub use metadata::{EntityMetadata, Metadata, MetadataError, Op};
+
+use crate::lake::schema::fix_column_name;
+
+/// The lake's salt. Kept in the OS keyring only; this type never prints its value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Salt(String);
+
+impl Salt {
+    /// A new salt: 16 random bytes, base64-encoded, as OEA generates `oeaSalt`.
+    pub fn generate() -> Self {
+        use base64::Engine;
+        let bytes: [u8; 16] = rand::random();
+        Self(base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    /// Wraps an existing salt (for example a district's OEA Key Vault `oeaSalt`).
+    pub fn from_secret(s: &str) -> Result<Self, PseudoError> {
+        let s = s.trim_end_matches(['\r', '\n']);
+        if s.is_empty() {
+            return Err(PseudoError::EmptySalt);
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// The secret text, for storing in the keyring or an explicit export.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Salt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Salt(<redacted>)")
+    }
+}
+
+/// Errors while pseudonymizing.
+#[derive(Debug, thiserror::Error)]
+pub enum PseudoError {
+    #[error("the salt is empty")]
+    EmptySalt,
+    #[error("cannot pseudonymize column `{column}`: {source}")]
+    Column { column: String, source: PolarsError },
+    #[error("cannot build the pseudonymized table: {0}")]
+    Frame(#[from] PolarsError),
+}
+
+/// `sha256(value ‖ salt)` as 64 lowercase hex characters, as Spark's `sha2(concat(col, salt), 256)`.
+pub fn hash_value(value: &str, salt: &Salt) -> String {
+    let mut h = Sha256::new();
+    h.update(value.as_bytes());
+    h.update(salt.0.as_bytes());
+    let digest = h.finalize();
+    let mut out = String::with_capacity(64);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in digest {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// Hashes each distinct value once: IDs repeat every day, hashing them per row would waste time.
+/// Shared between worker threads; lookups take a read lock once per column chunk.
+pub struct Hasher {
+    salt: Salt,
+    cache: std::sync::RwLock<PlHashMap<String, String>>,
+}
+
+impl Hasher {
+    /// A hasher with an empty cache.
+    pub fn new(salt: Salt) -> Self {
+        Self {
+            salt,
+            cache: std::sync::RwLock::new(PlHashMap::default()),
+        }
+    }
+
+    /// Number of distinct values hashed so far.
+    pub fn distinct(&self) -> usize {
+        self.cache.read().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Hashes a column; nulls stay null. Non-string columns are hashed from their Spark text form.
+    pub fn hash_series(&self, s: &Series) -> Result<Series, PolarsError> {
+        let text = if s.dtype() == &DataType::String {
+            s.clone()
+        } else {
+            s.cast(&DataType::String)?
+        };
+        let ca = text.str()?;
+        let mut b = StringChunkedBuilder::new(s.name().clone(), ca.len());
+        let mut fresh: PlHashMap<String, String> = PlHashMap::default();
+        {
+            let cache = self
+                .cache
+                .read()
+                .map_err(|_| PolarsError::ComputeError("pseudonym cache poisoned".into()))?;
+            for v in ca.iter() {
+                match v {
+                    None => b.append_null(),
+                    Some(v) => match cache.get(v) {
+                        Some(h) => b.append_value(h),
+                        None => {
+                            let h = fresh
+                                .entry(v.to_string())
+                                .or_insert_with(|| hash_value(v, &self.salt));
+                            b.append_value(h.as_str());
+                        }
+                    },
+                }
+                if fresh.len() > 4096 {
+                    break;
+                }
+            }
+        }
+        if fresh.len() > 4096 {
+            // Mostly new values (a first run): fill the cache first, then hash from it.
+            self.warm(ca)?;
+            return self.hash_series(s);
+        }
+        if !fresh.is_empty() {
+            let mut cache = self
+                .cache
+                .write()
+                .map_err(|_| PolarsError::ComputeError("pseudonym cache poisoned".into()))?;
+            cache.extend(fresh);
+        }
+        Ok(b.finish().into_series())
+    }
+
+    fn warm(&self, ca: &StringChunked) -> Result<(), PolarsError> {
+        let missing: Vec<&str> = {
+            let cache = self
+                .cache
+                .read()
+                .map_err(|_| PolarsError::ComputeError("pseudonym cache poisoned".into()))?;
+            let mut seen = PlHashSet::default();
+            ca.iter()
+                .flatten()
+                .filter(|v| !cache.contains_key(*v) && seen.insert(*v))
+                .collect()
+        };
+        let hashed: Vec<(String, String)> = missing
+            .into_iter()
+            .map(|v| (v.to_string(), hash_value(v, &self.salt)))
+            .collect();
+        let mut cache = self
+            .cache
+            .write()
+            .map_err(|_| PolarsError::ComputeError("pseudonym cache poisoned".into()))?;
+        cache.extend(hashed);
+        Ok(())
+    }
+}
+
+/// What pseudonymization produced for one batch.
+pub struct Pseudonymized {
+    /// Safe to share: hashed ids, masked fields, kept columns.
+    pub general: DataFrame,
+    /// Restricted: original ids next to their pseudonyms and the originals of masked fields,
+    /// one row per input row (keep only new mappings with [`LookupSeen::keep_new`]).
+    /// `None` when no column needs a lookup.
+    pub lookup: Option<DataFrame>,
+    /// Columns in the data the metadata does not name; they stay out of the general table.
+    pub dropped: Vec<String>,
+}
+
+/// Splits a batch into its general and lookup parts following the entity's metadata.
+/// `keep` names extra columns edlake itself adds (such as `rundate`) that pass through as no-op.
+pub fn pseudonymize(
+    df: &DataFrame,
+    meta: &EntityMetadata,
+    hasher: &Hasher,
+    keep: &[&str],
+) -> Result<Pseudonymized, PseudoError> {
+    let mut general: Vec<Column> = Vec::new();
+    let mut lookup: Vec<Column> = Vec::new();
+    let mut dropped = Vec::new();
+    let col_err = |column: &str| {
+        let column = column.to_string();
+        move |source| PseudoError::Column { column, source }
+    };
+    for col in df.columns() {
+        let name = col.name().as_str();
+        let op = match meta.op(name) {
+            Some(op) => op,
+            None if keep.contains(&name) => Op::NoOp,
+            None => {
+                dropped.push(name.to_string());
+                continue;
+            }
+        };
+        let fixed = fix_column_name(name);
+        match op {
+            Op::Hash | Op::HashNoLookup => {
+                let hashed = hasher
+                    .hash_series(col.as_materialized_series())
+                    .map_err(col_err(name))?
+                    .with_name(format!("{fixed}_pseudonym").into());
+                if op == Op::Hash {
+                    lookup.push(col.clone().with_name(fixed.clone().into()));
+                    lookup.push(hashed.clone().into());
+                }
+                general.push(hashed.into());
+            }
+            Op::Mask => {
+                // OEA replaces every value, null included, with a literal `*`.
+                let masked = Series::new(fixed.clone().into(), vec!["*"; col.len()]);
+                general.push(masked.into());
+                lookup.push(col.clone().with_name(fixed.into()));
+            }
+            Op::NoOp | Op::PartitionBy => {
+                general.push(col.clone().with_name(fixed.into()));
+            }
+        }
+    }
+    let general = DataFrame::new(df.height(), general)?;
+    let lookup = if lookup.is_empty() {
+        None
+    } else {
+        Some(DataFrame::new(df.height(), lookup)?)
+    };
+    Ok(Pseudonymized {
+        general,
+        lookup,
+        dropped,
+    })
+}
+
+/// The lookup rows already kept, so each distinct mapping is stored once. Shared by workers.
+#[derive(Default)]
+pub struct LookupSeen(std::sync::Mutex<PlHashSet<String>>);
+
+impl LookupSeen {
+    /// Row keys: all columns as text joined by a separator (nulls as NUL), computed vectorized.
+    fn keys(df: &DataFrame) -> PolarsResult<StringChunked> {
+        let exprs: Vec<Expr> = df
+            .get_column_names()
+            .iter()
+            .map(|c| {
+                col(c.as_str())
+                    .cast(DataType::String)
+                    .fill_null(lit("\u{0}"))
+            })
+            .collect();
+        let out = df
+            .clone()
+            .lazy()
+            .select([concat_str(exprs, "\u{1f}", false).alias("k")])
+            .collect()?;
+        Ok(out.column("k")?.str()?.clone())
+    }
+
+    /// Remembers the rows of an existing lookup table.
+    pub fn seed(&self, df: &DataFrame) -> PolarsResult<()> {
+        let keys = Self::keys(df)?;
+        let mut seen = self
+            .0
+            .lock()
+            .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
+        seen.extend(keys.iter().flatten().map(str::to_string));
+        Ok(())
+    }
+
+    /// The rows of `df` not seen before (each distinct row once), remembering them.
+    pub fn keep_new(&self, df: &DataFrame) -> PolarsResult<DataFrame> {
+        let keys = Self::keys(df)?;
+        let mut seen = self
+            .0
+            .lock()
+            .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
+        let mask: BooleanChunked = keys
+            .iter()
+            .map(|k| {
+                let k = k.unwrap_or_default();
+                if seen.contains(k) {
+                    Some(false)
+                } else {
+                    seen.insert(k.to_string());
+                    Some(true)
+                }
+            })
+            .collect();
+        drop(seen);
+        df.filter(&mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lake::schema::ColType;
+    use crate::pseudo::metadata::Attribute;
+
+    fn meta() -> EntityMetadata {
+        let a = |n: &str, op| Attribute {
+            name: n.into(),
+            ty: ColType::String,
+            op,
+        };
+        EntityMetadata {
+            name: "students".into(),
+            attributes: vec![
+                a("SIS ID", Op::Hash),
+                a("Actor", Op::HashNoLookup),
+                a("First Name", Op::Mask),
+                a("Grade", Op::NoOp),
+            ],
+        }
+    }
+
+    #[test]
+    fn hash_matches_sha256_of_value_then_salt() {
+        // Reference computed independently: printf 'abcsalt' | sha256sum
+        let salt = Salt::from_secret("salt").unwrap();
+        assert_eq!(
+            hash_value("abc", &salt),
+            "169b3a2b0977ebee2eb1fd392c6aa470a3281d439ff32f20baea7309d7f40eec"
+        );
+    }
+
+    #[test]
+    fn splits_general_and_lookup_like_oea() {
+        let salt = Salt::from_secret("s4lt").unwrap();
+        let df = df!(
+            "SIS ID" => [Some("1"), Some("2"), None, Some("1")],
+            "Actor" => ["a", "b", "c", "a"],
+            "First Name" => [Some("Ann"), Some("Bo"), None, Some("Ann")],
+            "Grade" => ["9", "10", "11", "9"],
+            "Secret" => ["x", "y", "z", "x"],
+        )
+        .unwrap();
+        let hasher = Hasher::new(salt.clone());
+        let out = pseudonymize(&df, &meta(), &hasher, &[]).unwrap();
+        let g = &out.general;
+        let names: Vec<&str> = g.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            ["SIS_ID_pseudonym", "Actor_pseudonym", "First_Name", "Grade"]
+        );
+        let ids = g.column("SIS_ID_pseudonym").unwrap().str().unwrap();
+        assert_eq!(ids.get(0), Some(hash_value("1", &salt).as_str()));
+        assert_eq!(ids.get(2), None, "null stays null");
+        let masked = g.column("First_Name").unwrap().str().unwrap();
+        assert!(masked.iter().all(|v| v == Some("*")));
+        assert_eq!(out.dropped, vec!["Secret".to_string()]);
+        let seen = LookupSeen::default();
+        let l = seen.keep_new(&out.lookup.unwrap()).unwrap();
+        let lnames: Vec<&str> = l.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(lnames, ["SIS_ID", "SIS_ID_pseudonym", "First_Name"]);
+        assert_eq!(l.height(), 3, "one lookup row per distinct mapping");
+        assert_eq!(
+            hasher.distinct(),
+            5,
+            "each distinct value hashed once (2 ids + 3 actors)"
+        );
+        assert_eq!(
+            seen.keep_new(&l).unwrap().height(),
+            0,
+            "seen rows are not kept twice"
+        );
+    }
+
+    #[test]
+    fn salt_debug_never_shows_the_secret() {
+        let s = Salt::generate();
+        assert!(!format!("{s:?}").contains(s.expose()));
+        assert_eq!(s.expose().len(), 24, "16 bytes in base64");
+    }
+}

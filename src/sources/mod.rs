@@ -1,0 +1,90 @@
+//! Where raw files come from (a folder now; SFTP and cloud storage later): list and fetch only.
+
+pub mod folder;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+pub use folder::FolderSource;
+
+/// A file a source offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// Path relative to the source root, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+}
+
+/// Errors reaching or reading a source.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("the folder {} does not exist", .0.display())]
+    MissingFolder(PathBuf),
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refused the file name `{0}`: it contains `..`, a control character or another unsafe part"
+    )]
+    UnsafeName(String),
+    #[error(
+        "{path} changed while it was being copied (expected {expected} bytes, got {got}); it will be fetched again next run"
+    )]
+    SizeMismatch {
+        path: String,
+        expected: u64,
+        got: u64,
+    },
+}
+
+/// A place raw files come from.
+pub trait Source: Send + Sync {
+    /// Stable identity for the manifest (`folder:/srv/clever`).
+    fn origin(&self) -> String;
+    /// Every file under the source root.
+    fn list(&self) -> Result<Vec<RemoteFile>, SourceError>;
+    /// Streams one file's bytes into `out`; returns the number of bytes.
+    fn fetch(&self, file: &RemoteFile, out: &mut dyn Write) -> Result<u64, SourceError>;
+}
+
+/// Rejects names that could escape the landing folder or confuse a terminal.
+pub fn check_name(path: &str) -> Result<(), SourceError> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        || path.chars().any(|c| c.is_control())
+        || path.contains(':');
+    if bad {
+        Err(SourceError::UnsafeName(path.escape_debug().to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        assert!(check_name("daily-participation/Students/a.csv").is_ok());
+        for bad in [
+            "../x.csv",
+            "a/../../b",
+            "/etc/passwd",
+            "a\u{1b}[2J.csv",
+            "a//b",
+            "c:x",
+            "a\\b",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
