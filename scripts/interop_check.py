@@ -68,9 +68,12 @@ def check_lake(binary, lake, inputs):
 def main():
     binary, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    gen = os.path.join(work, "input")
-    run(binary, "gen-test-data", "--out", gen, "--students", "150", "--days", "6", "--seed", "7")
-    n = check_lake(binary, os.path.join(work, "lake-generated"), [os.path.join(gen, "clever")])
+    # Two deliveries: 6 school days, then the same 6 plus 2 more, so tables get an appended version.
+    first, second = os.path.join(work, "input6"), os.path.join(work, "input8")
+    run(binary, "gen-test-data", "--out", first, "--students", "150", "--days", "6", "--seed", "7")
+    run(binary, "gen-test-data", "--out", second, "--students", "150", "--days", "8", "--seed", "7")
+    n = check_lake(binary, os.path.join(work, "lake-generated"),
+                   [os.path.join(first, "clever"), os.path.join(second, "clever")])
     shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "oea-test-data", "clever")
     if os.path.isdir(shared):
         n += check_lake(binary, os.path.join(work, "lake-shared"), [shared])

@@ -262,15 +262,13 @@ fn salt_cmd(ctx: &Ctx, action: SaltAction) -> Result<ExitCode> {
             let salt = Salt::from_secret(s.trim())?;
             let existing = ctx.secrets.get(&key)?;
             let has_data = lake.tables().iter().any(|t| t.layer == Layer::General);
-            if let Some(old) = existing {
-                if old != salt.expose() && has_data && !replace {
-                    bail!(Coded(
-                        EXIT_BAD_INPUT,
-                        "this lake already holds data pseudonymized with a different salt; importing would \
-                         make old and new pseudonyms disagree. Re-run with --replace only if you will rebuild the lake."
-                            .into()
-                    ));
-                }
+            if existing.is_some_and(|old| old != salt.expose()) && has_data && !replace {
+                bail!(Coded(
+                    EXIT_BAD_INPUT,
+                    "this lake already holds data pseudonymized with a different salt; importing would \
+                     make old and new pseudonyms disagree. Re-run with --replace only if you will rebuild the lake."
+                        .into()
+                ));
             }
             ctx.secrets.set(&key, salt.expose())?;
             if !ctx.json {

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::parse::{BadRow, CsvSpec, read_csv};
 use super::report::{RowIssue, TableChange};
-use super::{Cancel, Event, PipelineError, Progress, RunReport, Stage};
+use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};
 use crate::lake::delta::{self, CommitKind, NewFile};
 use crate::lake::manifest::{LandedFile, Manifest};
 use crate::lake::schema::{ColType, Column as SchemaColumn, TableSchema};
@@ -316,17 +316,19 @@ fn quarantine_frame(run_id: &str, rows: &[(String, String, BadRow)]) -> PolarsRe
 }
 
 /// Ingests and refines every landed, not yet ingested batch of one entity.
-#[allow(clippy::too_many_arguments)]
 pub fn ingest_entity(
-    lake: &Lake,
-    module: &dyn Module,
+    ctx: JobCtx,
     entity: &Entity,
     manifest: &mut Manifest,
     hasher: &Hasher,
     report: &mut RunReport,
-    progress: &Progress,
-    cancel: &Cancel,
 ) -> Result<(), PipelineError> {
+    let JobCtx {
+        lake,
+        module,
+        progress,
+        cancel,
+    } = ctx;
     let mut pending: Vec<LandedFile> = Vec::new();
     for f in manifest
         .landed
@@ -385,10 +387,11 @@ pub fn ingest_entity(
         .collect();
 
     let lookup_seen = LookupSeen::default();
-    if let Some(t) = &targets.lookup {
-        if work.iter().any(|(_, n)| n.lookup) && delta::is_table(&lake.table_dir(t)) {
-            lookup_seen.seed(&delta::read_table(&lake.table_dir(t), None)?)?;
-        }
+    if let Some(t) = &targets.lookup
+        && work.iter().any(|(_, n)| n.lookup)
+        && delta::is_table(&lake.table_dir(t))
+    {
+        lookup_seen.seed(&delta::read_table(&lake.table_dir(t), None)?)?;
     }
     let run = EntityRun {
         lake,

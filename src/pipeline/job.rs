@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use super::{Cancel, Event, PipelineError, Progress, RunReport, RunStatus, Stage, ingest, land};
+use super::{
+    Cancel, Event, JobCtx, PipelineError, Progress, RunReport, RunStatus, Stage, ingest, land,
+};
 use crate::lake::Lake;
 use crate::lake::manifest::Manifest;
 use crate::modules::Module;
@@ -109,16 +111,13 @@ fn run(
         ));
     }
     let t = Instant::now();
-    land::land(
+    let ctx = JobCtx {
         lake,
         module,
-        source,
-        &plan,
-        &mut manifest,
-        report,
         progress,
         cancel,
-    )?;
+    };
+    land::land(ctx, source, &plan, &mut manifest, report)?;
     progress.log(format!(
         "landed {} file(s) in {:.2} s",
         report.files_landed,
@@ -142,16 +141,7 @@ fn run(
         cancel.check()?;
         let t = Instant::now();
         let before = report.rows_ingested;
-        ingest::ingest_entity(
-            lake,
-            module,
-            entity,
-            &mut manifest,
-            &hasher,
-            report,
-            progress,
-            cancel,
-        )?;
+        ingest::ingest_entity(ctx, entity, &mut manifest, &hasher, report)?;
         if report.rows_ingested > before {
             progress.log(format!(
                 "{}: {} rows ingested and refined in {:.2} s",

@@ -6,7 +6,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::parse::{CsvSpec, check_header};
-use super::{Cancel, Event, PipelineError, Progress, RunReport, Stage};
+use super::{Event, JobCtx, PipelineError, RunReport, Stage};
 use crate::lake::Lake;
 use crate::lake::layout::{landing_dir, rundate};
 use crate::lake::manifest::{LandedFile, Manifest};
@@ -107,15 +107,18 @@ fn fresh_rundate(lake: &Lake, module: &dyn Module) -> String {
 /// Lands every new file of the plan. Files that are not this module's format are rejected
 /// (named in the report) and not landed; the others land.
 pub fn land(
-    lake: &Lake,
-    module: &dyn Module,
+    ctx: JobCtx,
     source: &dyn Source,
     plan: &Plan,
     manifest: &mut Manifest,
     report: &mut RunReport,
-    progress: &Progress,
-    cancel: &Cancel,
 ) -> Result<(), PipelineError> {
+    let JobCtx {
+        lake,
+        module,
+        progress,
+        cancel,
+    } = ctx;
     let origin = source.origin();
     let rd = fresh_rundate(lake, module);
     let total: u64 = plan.fetch.iter().map(|p| p.file.size).sum();

@@ -74,6 +74,15 @@ impl PipelineError {
     }
 }
 
+/// What every stage of a run works with.
+#[derive(Clone, Copy)]
+pub struct JobCtx<'a> {
+    pub lake: &'a crate::lake::Lake,
+    pub module: &'a dyn crate::modules::Module,
+    pub progress: &'a Progress,
+    pub cancel: &'a Cancel,
+}
+
 /// A cancel token shared between the caller and the job.
 #[derive(Debug, Clone, Default)]
 pub struct Cancel(Arc<AtomicBool>);

@@ -102,7 +102,7 @@ impl RunReport {
                 }
             }
         }
-        out.sort_by(|a, b| a.started.cmp(&b.started));
+        out.sort_by_key(|r| r.started);
         Ok(out)
     }
 
