@@ -1,12 +1,17 @@
 //! `edlake bench`: a district year through land + ingest + refine, with the figures that matter.
+//!
+//! The data is generated first (untimed); the timed run then happens in a fresh process (the
+//! CLI re-runs itself), so peak memory is that of a real scheduled ingest and nothing else.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
 use crate::modules::clever::Clever;
-use crate::pipeline::job::{self, RunOutcome};
+use crate::pipeline::job;
 use crate::pipeline::{Cancel, Progress};
 use crate::pseudo::Salt;
 use crate::sources::FolderSource;
@@ -18,8 +23,6 @@ pub struct BenchOptions {
     pub days: u32,
     /// Work folder (a fresh temporary folder when `None`).
     pub dir: Option<PathBuf>,
-    /// Keep the generated input and lake.
-    pub keep: bool,
 }
 
 impl Default for BenchOptions {
@@ -28,42 +31,34 @@ impl Default for BenchOptions {
             students: 75_000,
             days: 180,
             dir: None,
-            keep: false,
         }
     }
 }
 
-/// Measured figures.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BenchResult {
-    pub students: u32,
-    pub days: u32,
-    pub rows: u64,
+/// The generated input of a benchmark.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub dir: PathBuf,
+    /// Whether `dir` is a temporary folder to remove afterwards.
+    pub temporary: bool,
     pub csv_bytes: u64,
-    pub files: u64,
+    pub rows: u64,
     pub generate_seconds: f64,
+}
+
+/// Figures of the timed run (measured in its own process).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
     /// Land + ingest + refine, wall clock.
     pub seconds: f64,
-    pub rows_per_second: f64,
-    pub mb_per_second: f64,
-    /// Peak resident memory during the timed run (bytes), where the OS reports it.
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    /// Peak resident memory of the process (bytes), where the OS reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// A second run over the same files (should find nothing to do).
     pub second_run_seconds: f64,
     pub second_run_rows: u64,
-    pub workdir: Option<PathBuf>,
-}
-
-/// Peak resident set size of this process, in bytes (Linux: VmHWM).
-pub fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Resets the peak so that it covers only what follows (Linux; a no-op elsewhere).
-pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Errors of the benchmark harness.
@@ -79,36 +74,34 @@ pub enum BenchError {
     Io(#[from] std::io::Error),
 }
 
-/// Generates the data (untimed), then times a full ingest and a second, no-op run.
-pub fn run(
-    opts: &BenchOptions,
-    progress: &Progress,
-    cancel: &Cancel,
-) -> Result<BenchResult, BenchError> {
-    let temp;
-    let dir = match &opts.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            temp = std::env::temp_dir()
-                .join(format!("edlake-bench-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&temp)?;
-            temp.clone()
-        }
+/// Peak resident set size of this process, in bytes (Linux: VmHWM).
+pub fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Generates the district year under `<dir>/input` (untimed).
+pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, BenchError> {
+    let (dir, temporary) = match &opts.dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("edlake-bench-{}", uuid::Uuid::new_v4().simple())),
+            true,
+        ),
     };
     let input = dir.join("input");
-    let lake_dir = dir.join("lake");
-    let _ = std::fs::remove_dir_all(&lake_dir);
-    let t = Instant::now();
+    let _ = std::fs::remove_dir_all(&input);
+    std::fs::create_dir_all(&dir)?;
     progress.log(format!(
         "generating {} students x {} days into {}",
         opts.students,
         opts.days,
         input.display()
     ));
-    generate(
+    let t = Instant::now();
+    let g = generate(
         &input,
         &GenOptions {
             students: opts.students,
@@ -117,19 +110,30 @@ pub fn run(
             ..GenOptions::default()
         },
     )?;
-    let generate_seconds = t.elapsed().as_secs_f64();
+    Ok(Prepared {
+        dir,
+        temporary,
+        csv_bytes: g.bytes,
+        rows: g.rows,
+        generate_seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// The timed part: a fresh lake, a full land + ingest + refine of `<dir>/input`, then a second
+/// run over the same files. Call it in a fresh process for a meaningful peak memory figure.
+pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measured, BenchError> {
+    let lake_dir = dir.join("lake");
+    let _ = std::fs::remove_dir_all(&lake_dir);
     let (lake, _) = Lake::init(&lake_dir)?;
     // The benchmark lake is thrown away: its salt never needs to outlive the process.
     let salt = Salt::generate();
     let module = Clever::default();
-    let source = FolderSource::new(&input.join("clever"));
-    reset_peak_rss();
+    let source = FolderSource::new(&dir.join("input/clever"));
     let t = Instant::now();
-    let RunOutcome { report, error } =
-        job::ingest(&lake, &module, &source, &salt, progress, cancel);
+    let first = job::ingest(&lake, &module, &source, &salt, progress, cancel);
     let seconds = t.elapsed().as_secs_f64();
     let peak = peak_rss();
-    if let Some(e) = error {
+    if let Some(e) = first.error {
         return Err(e.into());
     }
     let t = Instant::now();
@@ -138,24 +142,13 @@ pub fn run(
     if let Some(e) = second.error {
         return Err(e.into());
     }
-    let rows = report.rows_ingested;
-    let result = BenchResult {
-        students: opts.students,
-        days: opts.days,
-        rows,
-        csv_bytes: report.bytes_read,
-        files: report.files_landed,
-        generate_seconds,
+    Ok(Measured {
         seconds,
-        rows_per_second: rows as f64 / seconds,
-        mb_per_second: report.bytes_read as f64 / 1e6 / seconds,
+        rows: first.report.rows_ingested,
+        files: first.report.files_landed,
+        bytes: first.report.bytes_read,
         peak_rss_bytes: peak,
         second_run_seconds,
         second_run_rows: second.report.rows_ingested,
-        workdir: opts.keep.then(|| dir.clone()),
-    };
-    if !opts.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(result)
+    })
 }

@@ -2,6 +2,11 @@
 
 mod cli;
 
+// Polars allocates and frees many buffers from several threads; mimalloc keeps memory from
+// fragmenting (glibc's malloc let peak memory grow with every file).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -94,7 +94,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             days,
             dir,
             keep,
-        } => bench(&ctx, students, days, dir, keep),
+            measure,
+        } => bench(&ctx, students, days, dir, keep, measure),
     }
 }
 
@@ -471,47 +472,79 @@ fn bench(
     days: u32,
     dir: Option<std::path::PathBuf>,
     keep: bool,
+    measure: Option<std::path::PathBuf>,
 ) -> Result<ExitCode> {
-    let opts = edlake::bench::BenchOptions {
+    use edlake::bench;
+    if let Some(dir) = measure {
+        let bars = Bars::start(ctx.json);
+        let m = bench::measure(&dir, bars.progress(), &Cancel::default());
+        bars.finish();
+        print_json(&m?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = bench::BenchOptions {
         students,
         days,
         dir,
-        keep,
     };
     let bars = Bars::start(ctx.json);
-    let r = edlake::bench::run(&opts, bars.progress(), &Cancel::default());
+    let prepared = bench::prepare(&opts, bars.progress());
     bars.finish();
-    let r = r?;
+    let p = prepared?;
+    // The timed run gets a process of its own, so its peak memory is only its own.
+    let mut args = vec!["bench", "--measure"];
     if ctx.json {
-        print_json(&r)?;
+        args.insert(0, "--json");
+    }
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .arg(&p.dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("starting the timed run")?;
+    if !p.temporary && !keep {
+        let _ = std::fs::remove_dir_all(p.dir.join("lake"));
+    }
+    if p.temporary && !keep {
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
+    if !out.status.success() {
+        bail!("the timed run failed");
+    }
+    let m: bench::Measured =
+        serde_json::from_slice(&out.stdout).context("reading the timed run's figures")?;
+    let rows_per_second = m.rows as f64 / m.seconds;
+    let mb_per_second = m.bytes as f64 / 1e6 / m.seconds;
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "students": students, "days": days, "rows": m.rows, "files": m.files, "csv_bytes": m.bytes,
+            "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
+            "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
+            "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
+            "kept": keep.then_some(&p.dir),
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    println!("edlake bench: {students} students x {days} school days");
     println!(
-        "edlake bench: {} students x {} school days",
-        r.students, r.days
+        "  input               {} files, {:.2} GB CSV, {} rows (generated in {:.1} s, not timed)",
+        m.files,
+        m.bytes as f64 / 1e9,
+        m.rows,
+        p.generate_seconds
     );
-    println!(
-        "  input            {} files, {:.2} GB CSV, {} rows (generated in {:.1} s, not timed)",
-        r.files,
-        r.csv_bytes as f64 / 1e9,
-        r.rows,
-        r.generate_seconds
-    );
-    println!("  land+ingest+refine  {:.2} s wall", r.seconds);
-    println!(
-        "  throughput       {:.0} rows/s, {:.0} MB/s",
-        r.rows_per_second, r.mb_per_second
-    );
-    match r.peak_rss_bytes {
-        Some(b) => println!("  peak RSS         {:.2} GB", b as f64 / 1e9),
-        None => println!("  peak RSS         not reported by this OS"),
+    println!("  land+ingest+refine  {:.2} s wall", m.seconds);
+    println!("  throughput          {rows_per_second:.0} rows/s, {mb_per_second:.0} MB/s");
+    match m.peak_rss_bytes {
+        Some(b) => println!("  peak RSS            {:.2} GB", b as f64 / 1e9),
+        None => println!("  peak RSS            not reported by this OS"),
     }
     println!(
-        "  second run       {:.2} s, {} new rows (incremental no-op)",
-        r.second_run_seconds, r.second_run_rows
+        "  second run          {:.2} s, {} new rows (incremental no-op)",
+        m.second_run_seconds, m.second_run_rows
     );
-    if let Some(d) = &r.workdir {
-        println!("  kept             {}", d.display());
+    if keep {
+        println!("  kept                {}", p.dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -102,6 +102,9 @@ pub enum Command {
         /// Keep the generated input and lake.
         #[arg(long)]
         keep: bool,
+        /// Internal: time the ingest of an already generated work folder in this process.
+        #[arg(long, hide = true)]
+        measure: Option<PathBuf>,
     },
 }
 

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use super::parse::{BadRow, CsvSpec, read_csv};
 use super::report::{RowIssue, TableChange};
@@ -412,9 +411,8 @@ pub fn ingest_entity(
         work.len()
     ));
     let t = std::time::Instant::now();
-    let outs: Vec<FileOut> = work
-        .par_iter()
-        .map(|(f, n)| run.process(f, *n))
+    let outs: Vec<FileOut> = super::parallel_map(&work, |(f, n)| run.process(f, *n))
+        .into_iter()
         .collect::<Result<_, _>>()?;
     cancel.check()?;
     progress.log(format!(

@@ -1,7 +1,8 @@
 //! Landing: copy new raw files from a source into stage1, each under its run date, atomically.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -128,57 +129,48 @@ pub fn land(
         bytes: total,
     });
     report.files_skipped += plan.unchanged.len() as u64;
-    let mut bytes_done = 0;
-    for (i, p) in plan.fetch.iter().enumerate() {
+    // Fetch, hash and check files in parallel into temporary names; then record them one by one,
+    // so the manifest never names a file that is not fully in place.
+    let done = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let fetched: Vec<Result<Fetched, PipelineError>> = super::parallel_map(&plan.fetch, |p| {
         cancel.check()?;
-        check_name(&p.file.path).map_err(|e| PipelineError::Input(e.to_string()))?;
-        let entity = module
-            .entity(&p.entity)
-            .ok_or_else(|| PipelineError::Input(format!("unknown entity {}", p.entity)))?;
-        let dir = landing_dir(
-            lake.root(),
-            module.source(),
-            module.version(),
-            &entity.name,
-            entity.batch.name(),
-            &rd,
-        );
-        let final_path = dir.join(&p.sub_path);
-        let parent = final_path.parent().unwrap_or(&dir).to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(|e| PipelineError::io(&parent, e))?;
-        let name = final_path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("file");
-        let tmp = parent.join(format!(".{name}.partial-{}", uuid::Uuid::new_v4().simple()));
-        let result = fetch_to(source, &p.file, &tmp);
-        let (size, sha) = match result {
-            Ok(v) => v,
+        let f = fetch_one(lake, module, source, p, &rd);
+        let b = bytes.fetch_add(p.file.size, Ordering::Relaxed) + p.file.size;
+        progress.send(Event::Progress {
+            stage: Stage::Land,
+            files_done: done.fetch_add(1, Ordering::Relaxed) + 1,
+            bytes_done: b,
+            rows_done: 0,
+        });
+        f
+    });
+    let mut first_error = None;
+    for (p, f) in plan.fetch.iter().zip(fetched) {
+        let f = match f {
+            Ok(f) => f,
             Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
+                first_error.get_or_insert(e);
+                continue;
             }
         };
-        let spec = CsvSpec {
-            fields: &entity.fields,
-            what: &entity.what,
-            order: entity.day_order,
-            chunk_rows: 1,
-        };
-        if let Err(e) = check_header(&tmp, &p.file.path, &spec) {
-            let _ = std::fs::remove_file(&tmp);
-            report.warnings.push(format!("rejected: {e}"));
-            progress.send(Event::Warning(format!("rejected: {e}")));
+        if first_error.is_some() || cancel.is_cancelled() {
+            let _ = std::fs::remove_file(&f.tmp);
             continue;
         }
-        bytes_done += size;
-        if manifest.has_content(module.source(), &entity.name, &sha) {
-            let _ = std::fs::remove_file(&tmp);
+        if let Some(why) = f.rejected {
+            let _ = std::fs::remove_file(&f.tmp);
+            report.warnings.push(format!("rejected: {why}"));
+            progress.send(Event::Warning(format!("rejected: {why}")));
+            continue;
+        }
+        if manifest.has_content(module.source(), &p.entity, &f.sha) {
+            let _ = std::fs::remove_file(&f.tmp);
             // Remember this name too, so the next run skips it without reading it.
             if let Some(prev) = manifest
                 .landed
                 .iter()
-                .find(|f| f.source == module.source() && f.entity == entity.name && f.sha256 == sha)
+                .find(|l| l.source == module.source() && l.entity == p.entity && l.sha256 == f.sha)
                 .cloned()
             {
                 manifest.landed.push(LandedFile {
@@ -190,38 +182,100 @@ pub fn land(
             }
             report.files_skipped += 1;
         } else {
-            std::fs::rename(&tmp, &final_path).map_err(|e| PipelineError::io(&final_path, e))?;
-            let rel = final_path
+            std::fs::rename(&f.tmp, &f.final_path)
+                .map_err(|e| PipelineError::io(&f.final_path, e))?;
+            let rel = f
+                .final_path
                 .strip_prefix(lake.root())
-                .unwrap_or(&final_path)
+                .unwrap_or(&f.final_path)
                 .to_string_lossy()
                 .replace('\\', "/");
             manifest.landed.push(LandedFile {
                 source: module.source().into(),
-                entity: entity.name.clone(),
+                entity: p.entity.clone(),
                 origin: origin.clone(),
                 origin_path: p.file.path.clone(),
-                size,
+                size: f.size,
                 mtime: p.file.mtime,
-                sha256: sha,
+                sha256: f.sha,
                 stage1_path: rel,
                 sub_path: p.sub_path.clone(),
                 rundate: rd.clone(),
                 ingested: false,
             });
             report.files_landed += 1;
-            report.bytes_read += size;
+            report.bytes_read += f.size;
         }
         manifest.save(lake)?;
-        progress.send(Event::Progress {
-            stage: Stage::Land,
-            files_done: i as u64 + 1,
-            bytes_done,
-            rows_done: 0,
-        });
     }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    cancel.check()?;
     progress.send(Event::StageFinished { stage: Stage::Land });
     Ok(())
+}
+
+/// One file fetched into a temporary name next to its final place.
+struct Fetched {
+    tmp: PathBuf,
+    final_path: PathBuf,
+    size: u64,
+    sha: String,
+    /// Why the file is not this module's format, if it is not.
+    rejected: Option<String>,
+}
+
+fn fetch_one(
+    lake: &Lake,
+    module: &dyn Module,
+    source: &dyn Source,
+    p: &Planned,
+    rd: &str,
+) -> Result<Fetched, PipelineError> {
+    check_name(&p.file.path).map_err(|e| PipelineError::Input(e.to_string()))?;
+    let entity = module
+        .entity(&p.entity)
+        .ok_or_else(|| PipelineError::Input(format!("unknown entity {}", p.entity)))?;
+    let dir = landing_dir(
+        lake.root(),
+        module.source(),
+        module.version(),
+        &entity.name,
+        entity.batch.name(),
+        rd,
+    );
+    let final_path = dir.join(&p.sub_path);
+    let parent = final_path.parent().unwrap_or(&dir).to_path_buf();
+    std::fs::create_dir_all(&parent).map_err(|e| PipelineError::io(&parent, e))?;
+    let name = final_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("file");
+    let tmp = parent.join(format!(".{name}.partial-{}", uuid::Uuid::new_v4().simple()));
+    let (size, sha) = match fetch_to(source, &p.file, &tmp) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let spec = CsvSpec {
+        fields: &entity.fields,
+        what: &entity.what,
+        order: entity.day_order,
+        chunk_rows: 1,
+    };
+    let rejected = check_header(&tmp, &p.file.path, &spec)
+        .err()
+        .map(|e| e.to_string());
+    Ok(Fetched {
+        tmp,
+        final_path,
+        size,
+        sha,
+        rejected,
+    })
 }
 
 /// Fetches into a temporary file and checks the size; returns size and SHA-256. (Ingest checks
