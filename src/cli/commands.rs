@@ -80,7 +80,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => preview_cmd(&ctx, &table, offset, limit, columns.as_deref(), unlock),
         Command::Salt { action } => salt_cmd(&ctx, action),
         Command::Ingest { source } => match source {
-            IngestSource::Clever { from, dry_run } => ingest_clever(&ctx, &from, dry_run),
+            IngestSource::Clever { from, dry_run } => {
+                ingest_module(&ctx, &Clever::default(), &from, dry_run)
+            }
+            IngestSource::Sis { from, dry_run } => {
+                let module = edlake::modules::sis::module().map_err(anyhow::Error::msg)?;
+                ingest_module(&ctx, &module, &from, dry_run)
+            }
         },
         Command::Runs { limit } => runs(&ctx, limit),
         Command::GenTestData {
@@ -312,6 +318,9 @@ fn print_report(r: &RunReport) {
             );
         }
     }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
     for w in &r.warnings {
         println!("warning: {w}");
     }
@@ -333,12 +342,16 @@ fn print_report(r: &RunReport) {
     println!("{}", r.summary());
 }
 
-fn ingest_clever(ctx: &Ctx, from: &std::path::Path, dry_run: bool) -> Result<ExitCode> {
+fn ingest_module(
+    ctx: &Ctx,
+    module: &dyn edlake::modules::Module,
+    from: &std::path::Path,
+    dry_run: bool,
+) -> Result<ExitCode> {
     let lake = ctx.lake()?;
-    let module = Clever::default();
     let source = FolderSource::new(from);
     if dry_run {
-        let plan = job::dry_run(&lake, &module, &source)?;
+        let plan = job::dry_run(&lake, module, &source)?;
         if ctx.json {
             let fetch: Vec<_> = plan
                 .fetch
@@ -371,7 +384,7 @@ fn ingest_clever(ctx: &Ctx, from: &std::path::Path, dry_run: bool) -> Result<Exi
         c.cancel();
     });
     let bars = Bars::start(ctx.json);
-    let outcome = job::ingest(&lake, &module, &source, &salt, bars.progress(), &cancel);
+    let outcome = job::ingest(&lake, module, &source, &salt, bars.progress(), &cancel);
     bars.finish();
     if ctx.json {
         print_json(&outcome.report)?;

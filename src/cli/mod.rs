@@ -135,6 +135,16 @@ pub enum IngestSource {
         #[arg(long)]
         dry_run: bool,
     },
+    /// SIS files (OEA Contoso SIS formats): one subfolder or file per entity — studentattendance,
+    /// students, studentdemographics, studentsectionmark.
+    Sis {
+        /// Folder holding the entity folders or files.
+        #[arg(long)]
+        from: PathBuf,
+        /// Show what would be fetched, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// A failure with the exit code it should produce.

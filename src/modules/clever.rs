@@ -66,6 +66,7 @@ fn entity(name: &str, what: &str, fields: Vec<FieldSpec>) -> Entity {
             from: "date".into(),
         },
         day_order: DayOrder::MonthFirst,
+        headerless: false,
     }
 }
 

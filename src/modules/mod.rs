@@ -2,6 +2,8 @@
 //! One file per source system; the pipeline runs any [`Module`] the same way.
 
 pub mod clever;
+pub mod custom;
+pub mod sis;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +45,8 @@ pub enum Partitioning {
     YearMonth {
         from: String,
     },
+    /// Columns of the data (OEA `partition-by`).
+    Columns(Vec<String>),
 }
 
 /// One entity of a module.
@@ -62,6 +66,8 @@ pub struct Entity {
     pub metadata: EntityMetadata,
     pub partitioning: Partitioning,
     pub day_order: DayOrder,
+    /// Files carry no header row: columns come in the order of `fields`.
+    pub headerless: bool,
 }
 
 /// A raw file a module recognised in an input tree.
@@ -87,6 +93,14 @@ pub trait Module: Send + Sync {
     fn classify(&self, rel_path: &str) -> Option<Classified>;
     /// Values of the entity's constant columns for a file landed at `sub_path`.
     fn constants(&self, entity: &Entity, sub_path: &str) -> Vec<(String, Option<String>)>;
+
+    /// Narrows a source listing before classification (for example to the latest snapshot).
+    fn select_files(
+        &self,
+        files: Vec<crate::sources::RemoteFile>,
+    ) -> Vec<crate::sources::RemoteFile> {
+        files
+    }
 
     /// Finds an entity by name.
     fn entity(&self, name: &str) -> Option<&Entity> {

@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use super::parse::{BadRow, CsvSpec, read_csv};
+use super::merge;
+use super::parse::{BadRow, CsvSpec, detect_day_order, read_csv};
 use super::report::{RowIssue, TableChange};
+use super::values::DayOrder;
 use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};
 use crate::lake::delta::{self, CommitKind, NewFile};
 use crate::lake::manifest::{LandedFile, Manifest};
@@ -67,6 +69,9 @@ impl Needs {
 /// What processing one landed file produced.
 #[derive(Default)]
 struct FileOut {
+    /// Frames kept in memory instead of written (batch types that rewrite the table).
+    ingested_frames: Vec<DataFrame>,
+    general_frames: Vec<DataFrame>,
     ingested: Vec<NewFile>,
     ingested_schema: TableSchema,
     general: Vec<NewFile>,
@@ -75,6 +80,8 @@ struct FileOut {
     bad: Vec<BadRow>,
     rows: u64,
     warnings: Vec<String>,
+    /// How the file was read (for example its date order), for the report.
+    notes: Vec<String>,
 }
 
 fn schema_of(df: &DataFrame, partition_by: &[String]) -> TableSchema {
@@ -110,6 +117,8 @@ struct EntityRun<'a> {
     targets: Targets,
     hasher: &'a Hasher,
     lookup_seen: LookupSeen,
+    /// Delta and delete batches rewrite the table: keep frames, write after merging.
+    rewrite: bool,
     cancel: &'a Cancel,
     progress: &'a Progress,
     files_done: AtomicU64,
@@ -122,12 +131,13 @@ impl EntityRun<'_> {
         match &self.entity.partitioning {
             Partitioning::None => Vec::new(),
             Partitioning::YearMonth { .. } => vec!["year".into(), "month".into()],
+            Partitioning::Columns(c) => c.clone(),
         }
     }
 
     fn with_partitions(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         match &self.entity.partitioning {
-            Partitioning::None => Ok(df),
+            Partitioning::None | Partitioning::Columns(_) => Ok(df),
             Partitioning::YearMonth { from } => df
                 .lazy()
                 .with_columns([
@@ -146,68 +156,6 @@ impl EntityRun<'_> {
         }
     }
 
-    /// Writes general rows, one file per partition.
-    fn write_general(&self, df: DataFrame, out: &mut FileOut) -> Result<(), PipelineError> {
-        let parts = self.partition_columns();
-        let dir = self.lake.table_dir(&self.targets.general);
-        out.general_schema = out.general_schema.merged_with(&schema_of(&df, &parts));
-        if parts.is_empty() {
-            let mut df = df;
-            out.general.push(delta::write_file(&dir, &mut df, &[])?);
-            return Ok(());
-        }
-        let keys = df.select(parts.iter().map(|s| s.as_str()))?.unique_stable(
-            None,
-            UniqueKeepStrategy::First,
-            None,
-        )?;
-        if keys.height() == 1 {
-            let values = parts
-                .iter()
-                .map(|p| {
-                    let v = keys.column(p)?.get(0)?;
-                    Ok((
-                        p.clone(),
-                        (!v.is_null()).then(|| v.to_string().trim_matches('"').to_string()),
-                    ))
-                })
-                .collect::<PolarsResult<Vec<_>>>()?;
-            let mut part = df.drop_many(parts.iter().map(|s| s.as_str()));
-            out.general
-                .push(delta::write_file(&dir, &mut part, &values)?);
-            return Ok(());
-        }
-        for i in 0..keys.height() {
-            let mut mask: Option<BooleanChunked> = None;
-            let mut values = Vec::new();
-            for p in &parts {
-                let v = keys.column(p)?.get(i)?;
-                let col = df.column(p)?.as_materialized_series().clone();
-                let m = if v.is_null() {
-                    col.is_null()
-                } else {
-                    col.equal(&Series::new("v".into(), [v.clone()]).cast(col.dtype())?)?
-                        & col.is_not_null()
-                };
-                mask = Some(match mask {
-                    Some(prev) => prev & m,
-                    None => m,
-                });
-                values.push((
-                    p.clone(),
-                    (!v.is_null()).then(|| v.to_string().trim_matches('"').to_string()),
-                ));
-            }
-            let Some(mask) = mask else { continue };
-            let mut part = df
-                .filter(&mask)?
-                .drop_many(parts.iter().map(|s| s.as_str()));
-            out.general
-                .push(delta::write_file(&dir, &mut part, &values)?);
-        }
-        Ok(())
-    }
-
     fn process(&self, b: &LandedFile, needs: Needs) -> Result<FileOut, PipelineError> {
         let path = self.lake.root().join(&b.stage1_path);
         let size = std::fs::metadata(&path)
@@ -222,13 +170,20 @@ impl EntityRun<'_> {
             )));
         }
         let constants = self.module.constants(self.entity, &b.sub_path);
-        let spec = CsvSpec {
+        let mut spec = CsvSpec {
             fields: &self.entity.fields,
             what: &self.entity.what,
             order: self.entity.day_order,
             chunk_rows: CHUNK_ROWS,
         };
         let mut out = FileOut::default();
+        if spec.order == DayOrder::Auto {
+            let d = detect_day_order(&path, &b.origin_path, &spec, DayOrder::MonthFirst)?;
+            spec.order = d.order;
+            if !d.reason.is_empty() {
+                out.notes.push(d.reason);
+            }
+        }
         let ing_dir = self.lake.table_dir(&self.targets.ingested);
         let summary = read_csv(&path, &b.origin_path, &spec, self.cancel, &mut |mut df| {
             self.cancel.check()?;
@@ -238,16 +193,37 @@ impl EntityRun<'_> {
             }
             if needs.ingested {
                 let mut ing = df.clone();
+                // Parquet (and Spark) want names without spaces and `,;{}()=`, as OEA writes them.
+                let fixed: Vec<String> = ing
+                    .get_column_names()
+                    .iter()
+                    .map(|n| crate::lake::schema::fix_column_name(n))
+                    .collect();
+                ing.set_column_names(&fixed)?;
                 ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
                 out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
-                out.ingested
-                    .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+                if self.rewrite {
+                    out.ingested_frames.push(ing);
+                } else {
+                    out.ingested
+                        .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+                }
             }
             if needs.general || needs.lookup {
                 let df = self.with_partitions(df)?;
                 let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
                 if needs.general {
-                    self.write_general(p.general, &mut out)?;
+                    let parts = self.partition_columns();
+                    out.general_schema = out
+                        .general_schema
+                        .merged_with(&schema_of(&p.general, &parts));
+                    if self.rewrite {
+                        out.general_frames.push(p.general);
+                    } else {
+                        let dir = self.lake.table_dir(&self.targets.general);
+                        out.general
+                            .extend(merge::write_partitioned(&dir, p.general, &parts)?);
+                    }
                 }
                 if let (true, Some(l)) = (needs.lookup, p.lookup) {
                     let l = self.lookup_seen.keep_new(&l)?;
@@ -291,6 +267,50 @@ impl EntityRun<'_> {
         }
         Ok(out)
     }
+}
+
+/// The primary key's column names in the general table (hashed keys carry `_pseudonym`).
+fn general_keys(entity: &Entity) -> Vec<String> {
+    entity
+        .primary_key
+        .iter()
+        .map(|k| {
+            let fixed = crate::lake::schema::fix_column_name(k);
+            match entity.metadata.op(k) {
+                Some(crate::pseudo::Op::Hash | crate::pseudo::Op::HashNoLookup) => {
+                    format!("{fixed}_pseudonym")
+                }
+                _ => fixed,
+            }
+        })
+        .collect()
+}
+
+/// The table's rows after applying a delta (upsert) or delete batch.
+fn rewrite(
+    dir: &std::path::Path,
+    batch: DataFrame,
+    keys: &[String],
+    kind: BatchType,
+) -> Result<DataFrame, PipelineError> {
+    let existing = if delta::is_table(dir) {
+        delta::read_table(dir, None)?
+    } else {
+        DataFrame::default()
+    };
+    for k in keys {
+        if batch.column(k).is_err() {
+            return Err(PipelineError::Input(format!(
+                "the batch has no key column `{k}` (it has {:?})",
+                batch.get_column_names()
+            )));
+        }
+    }
+    Ok(match kind {
+        BatchType::Delete => merge::remove_keys(existing, &batch, keys)?,
+        _ if existing.height() == 0 => merge::latest_per_key(batch, keys)?,
+        _ => merge::upsert(existing, batch, keys)?,
+    })
 }
 
 /// A column holding the same text (or null) in every row, without materializing it.
@@ -357,13 +377,17 @@ pub fn ingest_entity(
             superseded = old;
         }
         BatchType::Delta | BatchType::Delete => {
-            return Err(PipelineError::Input(format!(
-                "{} batches are not supported for {} yet",
-                entity.batch.name(),
-                entity.name
-            )));
+            if entity.primary_key.is_empty() {
+                return Err(PipelineError::Input(format!(
+                    "{} batches of {} need a primary key",
+                    entity.batch.name(),
+                    entity.name
+                )));
+            }
         }
     }
+    // Oldest first: for upserts the newest batch must win.
+    pending.sort_by(|a, b| (&a.rundate, &a.origin_path).cmp(&(&b.rundate, &b.origin_path)));
     let targets = Targets::new(module, entity);
     let ids: Vec<String> = pending.iter().map(LandedFile::batch_id).collect();
     let done_ing = delta::batches_in(&lake.table_dir(&targets.ingested), &ids)?;
@@ -399,6 +423,7 @@ pub fn ingest_entity(
         targets,
         hasher,
         lookup_seen,
+        rewrite: matches!(entity.batch, BatchType::Delta | BatchType::Delete),
         cancel,
         progress,
         files_done: AtomicU64::new(0),
@@ -421,10 +446,10 @@ pub fn ingest_entity(
         t.elapsed().as_secs_f64()
     ));
 
-    let kind = if entity.batch == BatchType::Snapshot {
-        CommitKind::Overwrite
-    } else {
+    let kind = if entity.batch == BatchType::Additive {
         CommitKind::Append
+    } else {
+        CommitKind::Overwrite
     };
     let ids_for = |pick: fn(&Needs) -> bool| -> Vec<String> {
         work.iter()
@@ -436,7 +461,23 @@ pub fn ingest_entity(
     // Ingested first, then refined: a crash in between is finished by the next run.
     let ing_ids = ids_for(|n| n.ingested);
     if !ing_ids.is_empty() {
-        let files: Vec<NewFile> = outs.iter().flat_map(|o| o.ingested.clone()).collect();
+        let files: Vec<NewFile> = if run.rewrite {
+            let dir = lake.table_dir(&run.targets.ingested);
+            let batch = merge::union(
+                outs.iter()
+                    .flat_map(|o| o.ingested_frames.clone())
+                    .collect(),
+            )?;
+            let keys: Vec<String> = entity
+                .primary_key
+                .iter()
+                .map(|k| crate::lake::schema::fix_column_name(k))
+                .collect();
+            let merged = rewrite(&dir, batch, &keys, entity.batch)?;
+            merge::write_partitioned(&dir, merged, &[])?
+        } else {
+            outs.iter().flat_map(|o| o.ingested.clone()).collect()
+        };
         let schema = outs.iter().fold(TableSchema::default(), |s, o| {
             s.merged_with(&o.ingested_schema)
         });
@@ -456,7 +497,15 @@ pub fn ingest_entity(
     }
     let gen_ids = ids_for(|n| n.general);
     if !gen_ids.is_empty() {
-        let files: Vec<NewFile> = outs.iter().flat_map(|o| o.general.clone()).collect();
+        let files: Vec<NewFile> = if run.rewrite {
+            let dir = lake.table_dir(&run.targets.general);
+            let batch = merge::union(outs.iter().flat_map(|o| o.general_frames.clone()).collect())?;
+            let keys = general_keys(entity);
+            let merged = rewrite(&dir, batch, &keys, entity.batch)?;
+            merge::write_partitioned(&dir, merged, &run.partition_columns())?
+        } else {
+            outs.iter().flat_map(|o| o.general.clone()).collect()
+        };
         let mut schema = outs.iter().fold(TableSchema::default(), |s, o| {
             s.merged_with(&o.general_schema)
         });
@@ -554,6 +603,10 @@ pub fn ingest_entity(
         });
     }
     for o in &outs {
+        for n in &o.notes {
+            progress.log(n.clone());
+            report.notes.push(n.clone());
+        }
         for w in &o.warnings {
             if !report.warnings.contains(w) {
                 progress.send(Event::Warning(w.clone()));

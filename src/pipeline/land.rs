@@ -42,7 +42,7 @@ pub fn plan(
     })?;
     let origin = source.origin();
     let mut plan = Plan::default();
-    for f in files {
+    for f in module.select_files(files) {
         let Some(c) = module.classify(&f.path) else {
             plan.ignored.push(f.path);
             continue;

@@ -4,6 +4,7 @@
 pub mod ingest;
 pub mod job;
 pub mod land;
+pub mod merge;
 pub mod parse;
 pub mod report;
 pub mod values;

@@ -46,6 +46,9 @@ pub struct RunReport {
     pub bytes_read: u64,
     pub tables: Vec<TableChange>,
     pub warnings: Vec<String>,
+    /// How inputs were read (date order decisions and the like).
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// The first problem rows (all of them are in the quarantine tables).
     pub issues: Vec<RowIssue>,
 }
@@ -71,6 +74,7 @@ impl RunReport {
             bytes_read: 0,
             tables: Vec::new(),
             warnings: Vec::new(),
+            notes: Vec::new(),
             issues: Vec::new(),
         }
     }

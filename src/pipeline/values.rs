@@ -25,6 +25,8 @@ pub enum DayOrder {
     MonthFirst,
     /// Day first (`28/05/2020`).
     DayFirst,
+    /// Decide per file from the dates it holds (see `parse::detect_day_order`).
+    Auto,
 }
 
 fn digits(s: &[u8]) -> Option<u32> {
@@ -67,11 +69,31 @@ pub fn parse_date(s: &[u8], order: DayOrder) -> Option<i32> {
     if sep == b'/' && c.len() == 4 {
         let (x, y, year) = (digits(a)?, digits(b)?, digits(c)? as i32);
         return match order {
-            DayOrder::MonthFirst => days_from_civil(year, x, y),
+            DayOrder::MonthFirst | DayOrder::Auto => days_from_civil(year, x, y),
             DayOrder::DayFirst => days_from_civil(year, y, x),
         };
     }
     None
+}
+
+/// For a slash date `a/b/yyyy`, which orders it rules out: `Some(DayFirst)` when `a` > 12
+/// (only day-first fits), `Some(MonthFirst)` when `b` > 12, `None` when both fit or neither.
+pub fn slash_date_evidence(s: &[u8]) -> Option<DayOrder> {
+    let s = match s.iter().position(|&b| b == b'T' || b == b' ') {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    let mut parts = s.split(|&b| b == b'/');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if c.len() != 4 {
+        return None;
+    }
+    let (a, b) = (digits(a)?, digits(b)?);
+    match (a > 12, b > 12) {
+        (true, false) => Some(DayOrder::DayFirst),
+        (false, true) => Some(DayOrder::MonthFirst),
+        _ => None,
+    }
 }
 
 /// Parses an ISO-like timestamp (`2022-01-28 06:16:22`, `2022-01-28T06:16:22.123Z`,
