@@ -83,6 +83,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             IngestSource::Clever { from, dry_run } => {
                 ingest_module(&ctx, &Clever::default(), &from, dry_run)
             }
+            IngestSource::Insights { from, dry_run } => {
+                let module = edlake::modules::insights::Insights::from_export(&from)
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
+                ingest_module(&ctx, &module, &from, dry_run)
+            }
             IngestSource::Sis { from, dry_run } => {
                 let module = edlake::modules::sis::module().map_err(anyhow::Error::msg)?;
                 ingest_module(&ctx, &module, &from, dry_run)

@@ -135,6 +135,16 @@ pub enum IngestSource {
         #[arg(long)]
         dry_run: bool,
     },
+    /// A Microsoft Education Insights (School Data Sync) data-lake export: the folder holding
+    /// activity/, roster/ and schema/.
+    Insights {
+        /// The export root.
+        #[arg(long)]
+        from: PathBuf,
+        /// Show what would be fetched, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// SIS files (OEA Contoso SIS formats): one subfolder or file per entity — studentattendance,
     /// students, studentdemographics, studentsectionmark.
     Sis {

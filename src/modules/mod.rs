@@ -3,6 +3,7 @@
 
 pub mod clever;
 pub mod custom;
+pub mod insights;
 pub mod sis;
 
 use serde::{Deserialize, Serialize};

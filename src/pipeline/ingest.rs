@@ -175,6 +175,7 @@ impl EntityRun<'_> {
             what: &self.entity.what,
             order: self.entity.day_order,
             chunk_rows: CHUNK_ROWS,
+            headerless: self.entity.headerless,
         };
         let mut out = FileOut::default();
         if spec.order == DayOrder::Auto {

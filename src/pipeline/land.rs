@@ -265,6 +265,7 @@ fn fetch_one(
         what: &entity.what,
         order: entity.day_order,
         chunk_rows: 1,
+        headerless: entity.headerless,
     };
     let rejected = check_header(&tmp, &p.file.path, &spec)
         .err()

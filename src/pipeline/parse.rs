@@ -48,6 +48,8 @@ pub struct CsvSpec<'a> {
     pub order: DayOrder,
     /// Rows per emitted chunk (bounds memory on huge files).
     pub chunk_rows: usize,
+    /// Files have no header: columns come in `fields` order.
+    pub headerless: bool,
 }
 
 /// A row that could not be read.
@@ -218,6 +220,39 @@ fn map_header(
     ))
 }
 
+/// Columns by position for headerless files: a file may have fewer columns than the schema
+/// (the rest are empty) or more (kept as text).
+fn positional(
+    width: usize,
+    spec: &CsvSpec,
+    display: &str,
+    summary: &mut ParseSummary,
+) -> (Mapping, Vec<String>) {
+    let n = spec.fields.len();
+    let mut out_cols: Vec<(String, ColType)> =
+        spec.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
+    let mut extras = Vec::new();
+    for i in n..width {
+        let name = format!("column_{}", i + 1);
+        extras.push(name.clone());
+        out_cols.push((name, ColType::String));
+    }
+    if width < n {
+        summary.warnings.push(format!(
+            "{display}: has {width} of the schema's {n} columns; took the first {width}, the other {} are empty",
+            n - width
+        ));
+    }
+    (
+        Mapping {
+            file_to_out: (0..width).collect(),
+            out_cols,
+            absent: (width.min(n)..n).collect(),
+        },
+        extras,
+    )
+}
+
 fn raw_line(rec: &csv::StringRecord) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let _ = w.write_record(rec);
@@ -314,6 +349,9 @@ pub fn detect_day_order(
 
 /// Checks that a file's header has the format's required columns (used before landing).
 pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), PipelineError> {
+    if spec.headerless {
+        return Ok(());
+    }
     let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -373,9 +411,32 @@ pub fn read_csv_from<R: Read>(
         summary
             .warnings
             .push(format!("{display}: the file is empty"));
+        // An empty table with the format's columns, so the entity still exists in the lake.
+        let cols = spec
+            .fields
+            .iter()
+            .map(|f| Series::new_empty(f.name.as_str().into(), &f.ty.polars()).into())
+            .collect();
+        on_chunk(DataFrame::new(0, cols)?)?;
         return Ok(summary);
     }
-    let (map, extras) = map_header(&rec, spec, display)?;
+    // Headerless exports sometimes carry a header after all: detect it by the column names.
+    let is_header = rec.len() > 1
+        && rec.iter().zip(spec.fields).all(|(h, f)| {
+            f.name
+                .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
+        });
+    let (map, extras) = if spec.headerless && !is_header {
+        positional(rec.len(), spec, display, &mut summary)
+    } else {
+        if spec.headerless {
+            summary.warnings.push(format!(
+                "{display}: has a header row although the export format has none; columns matched by name"
+            ));
+        }
+        map_header(&rec, spec, display)?
+    };
+    let mut first_data = (spec.headerless && !is_header).then(|| rec.clone());
     if !extras.is_empty() {
         summary.warnings.push(format!(
             "{display}: extra column{} {} kept as text in the Ingested table",
@@ -403,7 +464,14 @@ pub fn read_csv_from<R: Read>(
         Ok(DataFrame::new(rows, cols)?)
     };
     loop {
-        match rdr.read_record(&mut rec) {
+        let next = match first_data.take() {
+            Some(r) => {
+                rec = r;
+                Ok(true)
+            }
+            None => rdr.read_record(&mut rec),
+        };
+        match next {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -493,6 +561,7 @@ mod tests {
             what: "test report",
             order: DayOrder::MonthFirst,
             chunk_rows: 2,
+            headerless: false,
         };
         let mut frames = Vec::new();
         let sum = read_csv_from(
@@ -539,6 +608,44 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("date, id"), "{err}");
+    }
+
+    #[test]
+    fn headerless_files_map_by_position_and_detect_a_stray_header() {
+        let fields = spec();
+        let s = CsvSpec {
+            fields: &fields,
+            what: "export",
+            order: DayOrder::MonthFirst,
+            chunk_rows: 10,
+            headerless: true,
+        };
+        let run = |text: &str| {
+            let mut frames = Vec::new();
+            let sum = read_csv_from(
+                text.as_bytes(),
+                "x.csv",
+                &s,
+                &Cancel::default(),
+                &mut |df| {
+                    frames.push(df);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            (frames.remove(0), sum)
+        };
+        let (df, sum) = run("2022-01-01,a\n2022-01-02,b\n");
+        assert_eq!(df.height(), 2, "the first line is data");
+        assert_eq!(df.column("n").unwrap().null_count(), 2);
+        assert!(
+            sum.warnings[0].contains("2 of the schema's 3 columns"),
+            "{:?}",
+            sum.warnings
+        );
+        let (df, sum) = run("date,id,n\n2022-01-01,a,4\n");
+        assert_eq!(df.height(), 1);
+        assert!(sum.warnings[0].contains("header row"));
     }
 
     #[test]

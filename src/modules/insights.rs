@@ -1,0 +1,344 @@
+//! Microsoft Education Insights / School Data Sync data-lake export: `activity/<date>/*.csv`
+//! (additive) and `roster/<timestamp>/<Entity>/*.csv` (snapshot; only the latest timestamp).
+//! The CSVs are headerless: column names and types come from the export's own CDM schema files
+//! (`schema/*.cdm.json`), whatever version it ships.
+
+use std::path::Path;
+
+use crate::lake::schema::ColType;
+use crate::pipeline::parse::FieldSpec;
+use crate::pipeline::values::DayOrder;
+use crate::pseudo::metadata::{Attribute, EntityMetadata, Op};
+use crate::sources::RemoteFile;
+
+use super::{BatchType, Classified, Entity, Module, Partitioning};
+
+/// Pseudonymization of Insights columns (OEA Insights metadata semantics); others are no-op.
+const OPS: &[(&str, &str, Op)] = &[
+    ("activity", "ActorId", Op::HashNoLookup),
+    ("AadGroup", "ObjectId", Op::Hash),
+    ("AadGroup", "DisplayName", Op::Mask),
+    ("AadGroup", "Mail", Op::Mask),
+    ("AadGroup", "MailNickname", Op::Mask),
+    ("AadGroup", "AnchorId", Op::Hash),
+    ("AadGroupMembership", "GroupObjectId", Op::HashNoLookup),
+    ("AadGroupMembership", "UserObjectId", Op::HashNoLookup),
+    ("AadUser", "ObjectId", Op::Hash),
+    ("AadUser", "AnchorId", Op::Hash),
+    ("AadUser", "DisplayName", Op::Mask),
+    ("AadUser", "GivenName", Op::Mask),
+    ("AadUser", "Mail", Op::Mask),
+    ("AadUser", "MailNickname", Op::Mask),
+    ("AadUser", "Surname", Op::Mask),
+    ("AadUser", "UserPrincipalName", Op::Hash),
+    ("AadUser", "StudentId", Op::HashNoLookup),
+    ("AadUser", "TeacherId", Op::HashNoLookup),
+    ("AadUserPersonMapping", "ObjectId", Op::HashNoLookup),
+    ("AadUserPersonMapping", "PersonId", Op::HashNoLookup),
+    ("Enrollment", "PersonId", Op::HashNoLookup),
+    ("Person", "Id", Op::Hash),
+    ("Person", "GivenName", Op::Mask),
+    ("Person", "MiddleName", Op::Mask),
+    ("Person", "PreferredGivenName", Op::Mask),
+    ("Person", "PreferredMiddleName", Op::Mask),
+    ("Person", "PreferredSurname", Op::Mask),
+    ("Person", "Surname", Op::Mask),
+    ("PersonDemographic", "PersonId", Op::Hash),
+    ("PersonDemographic", "BirthCity", Op::Mask),
+    ("PersonDemographic", "BirthCountryCode", Op::Mask),
+    ("PersonDemographic", "BirthDate", Op::Mask),
+    ("PersonDemographic", "BirthState", Op::Mask),
+    ("PersonDemographic", "RefSexId", Op::Mask),
+    ("PersonDemographicEthnicity", "PersonId", Op::HashNoLookup),
+    ("PersonDemographicEthnicity", "RefEthnicityId", Op::Mask),
+    ("PersonDemographicPersonFlag", "PersonId", Op::HashNoLookup),
+    ("PersonDemographicPersonFlag", "RefPersonFlagId", Op::Mask),
+    ("PersonDemographicRace", "PersonId", Op::HashNoLookup),
+    ("PersonDemographicRace", "RefRaceId", Op::Mask),
+    ("PersonEmailAddress", "EmailAddress", Op::Mask),
+    ("PersonEmailAddress", "PersonId", Op::HashNoLookup),
+    ("PersonIdentifier", "Identifier", Op::Mask),
+    ("PersonIdentifier", "PersonId", Op::HashNoLookup),
+    ("PersonOrganizationRole", "PersonId", Op::HashNoLookup),
+    ("PersonOrganizationRole", "RoleStartDate", Op::Mask),
+    ("PersonOrganizationRole", "RoleEndDate", Op::Mask),
+    ("PersonPhoneNumber", "PersonId", Op::HashNoLookup),
+    ("PersonPhoneNumber", "PhoneNumber", Op::Mask),
+    ("PersonRelationship", "PersonId", Op::HashNoLookup),
+    ("PersonRelationship", "RelatedPersonId", Op::HashNoLookup),
+];
+
+/// The entity name the activity table gets (CDM calls it `TechActivity`).
+pub const ACTIVITY: &str = "activity";
+
+/// The Insights module, built from an export's schema files.
+#[derive(Debug, Clone)]
+pub struct Insights {
+    entities: Vec<Entity>,
+}
+
+fn cdm_type(t: &str) -> ColType {
+    match t.to_ascii_lowercase().as_str() {
+        "datetime" | "datetimeoffset" | "timestamp" => ColType::Timestamp,
+        "date" => ColType::Date,
+        "boolean" | "bool" => ColType::Boolean,
+        "int32" | "integer" | "int" | "int16" => ColType::Integer,
+        "int64" | "long" | "bigint" => ColType::Long,
+        "double" | "decimal" | "float" => ColType::Double,
+        _ => ColType::String,
+    }
+}
+
+impl Insights {
+    /// Reads every `*.cdm.json` in `<export>/schema`.
+    pub fn from_export(root: &Path) -> Result<Insights, String> {
+        let dir = root.join("schema");
+        let mut texts = Vec::new();
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            format!(
+                "{} has no schema/ folder with the export's CDM schema files ({e}); point --from at the export root \
+                 (the folder holding activity/, roster/ and schema/)",
+                root.display()
+            )
+        })?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.to_string_lossy().ends_with(".cdm.json") {
+                let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                texts.push((p.display().to_string(), t));
+            }
+        }
+        texts.sort();
+        Self::from_schemas(&texts)
+    }
+
+    /// Builds entities from CDM schema documents (`(file name, JSON text)`).
+    pub fn from_schemas(texts: &[(String, String)]) -> Result<Insights, String> {
+        let mut entities = Vec::new();
+        for (file, text) in texts {
+            let v: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| format!("{file} is not valid JSON: {e}"))?;
+            for def in v["definitions"].as_array().into_iter().flatten() {
+                let Some(cdm_name) = def["entityName"].as_str() else {
+                    continue;
+                };
+                let name = if cdm_name == "TechActivity" {
+                    ACTIVITY
+                } else {
+                    cdm_name
+                };
+                let attrs: Vec<(String, ColType)> = def["hasAttributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| {
+                        let n = a["name"].as_str()?;
+                        let t = a["dataFormat"]
+                            .as_str()
+                            .or_else(|| a["dataType"]["dataTypeReference"].as_str())
+                            .or_else(|| a["dataType"].as_str())
+                            .unwrap_or("string");
+                        Some((n.to_string(), cdm_type(t)))
+                    })
+                    .collect();
+                if attrs.is_empty() || entities.iter().any(|e: &Entity| e.name == name) {
+                    continue;
+                }
+                entities.push(entity(name, &attrs));
+            }
+        }
+        if entities.is_empty() {
+            return Err("the schema files define no entities".into());
+        }
+        Ok(Insights { entities })
+    }
+}
+
+fn entity(name: &str, attrs: &[(String, ColType)]) -> Entity {
+    let op = |col: &str| {
+        OPS.iter()
+            .find(|(e, c, _)| e.eq_ignore_ascii_case(name) && *c == col)
+            .map(|(_, _, o)| *o)
+            .unwrap_or(Op::NoOp)
+    };
+    let mut attributes: Vec<Attribute> = attrs
+        .iter()
+        .map(|(n, t)| Attribute {
+            name: n.clone(),
+            ty: *t,
+            op: op(n),
+        })
+        .collect();
+    let is_activity = name == ACTIVITY;
+    if is_activity {
+        for p in ["year", "month"] {
+            attributes.push(Attribute {
+                name: p.into(),
+                ty: ColType::Integer,
+                op: Op::PartitionBy,
+            });
+        }
+    }
+    let key = match name {
+        ACTIVITY => vec!["SignalId".to_string()],
+        "AadGroupMembership" => vec!["GroupObjectId".to_string(), "UserObjectId".to_string()],
+        _ => attrs
+            .first()
+            .map(|(n, _)| vec![n.clone()])
+            .unwrap_or_default(),
+    };
+    Entity {
+        name: name.into(),
+        what: format!("Insights {name} file"),
+        batch: if is_activity {
+            BatchType::Additive
+        } else {
+            BatchType::Snapshot
+        },
+        fields: attrs
+            .iter()
+            .map(|(n, t)| FieldSpec::optional(n, *t))
+            .collect(),
+        constants: Vec::new(),
+        primary_key: key,
+        metadata: EntityMetadata {
+            name: name.into(),
+            attributes,
+        },
+        partitioning: if is_activity {
+            Partitioning::YearMonth {
+                from: "StartTime".into(),
+            }
+        } else {
+            Partitioning::None
+        },
+        day_order: DayOrder::MonthFirst,
+        headerless: true,
+    }
+}
+
+/// `roster/<timestamp>/...`: the timestamp of a roster path.
+fn roster_stamp(path: &str) -> Option<&str> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let at = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("roster"))?;
+    (parts.len() > at + 3).then(|| parts[at + 1])
+}
+
+impl Module for Insights {
+    fn source(&self) -> &str {
+        "ms_insights"
+    }
+
+    fn version(&self) -> &str {
+        "v0.2"
+    }
+
+    fn title(&self) -> &str {
+        "Microsoft Education Insights export"
+    }
+
+    fn entities(&self) -> &[Entity] {
+        &self.entities
+    }
+
+    fn select_files(&self, files: Vec<RemoteFile>) -> Vec<RemoteFile> {
+        // Only the latest roster snapshot matters (timestamps sort as text).
+        let latest = files
+            .iter()
+            .filter_map(|f| roster_stamp(&f.path))
+            .max()
+            .map(str::to_string);
+        files
+            .into_iter()
+            .filter(|f| match roster_stamp(&f.path) {
+                Some(s) => Some(s) == latest.as_deref(),
+                None => true,
+            })
+            .collect()
+    }
+
+    fn classify(&self, rel_path: &str) -> Option<Classified> {
+        let parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
+        if !parts.last()?.to_ascii_lowercase().ends_with(".csv") {
+            return None;
+        }
+        if let Some(at) = parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case("activity"))
+        {
+            if parts.len() > at + 1 {
+                return Some(Classified {
+                    entity: ACTIVITY.into(),
+                    sub_path: parts[at + 1..].join("/"),
+                });
+            }
+        }
+        let at = parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case("roster"))?;
+        let folder = parts.get(at + 2)?;
+        let e = self
+            .entities
+            .iter()
+            .find(|e| e.name != ACTIVITY && e.name.eq_ignore_ascii_case(folder))?;
+        Some(Classified {
+            entity: e.name.clone(),
+            sub_path: parts[at + 1..].join("/"),
+        })
+    }
+
+    fn constants(&self, _entity: &Entity, _sub_path: &str) -> Vec<(String, Option<String>)> {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"{"definitions":[
+        {"entityName":"AadUser","hasAttributes":[{"name":"ObjectId","dataFormat":"String"},{"name":"FirstSeenDateTime","dataFormat":"DateTime"},{"name":"GivenName","dataFormat":"String"}]},
+        {"entityName":"TechActivity","hasAttributes":[{"name":"SignalType","dataType":{"dataTypeReference":"string"}},{"name":"StartTime","dataType":{"dataTypeReference":"dateTime"}},{"name":"SignalId","dataType":{"dataTypeReference":"string"}},{"name":"ActorId","dataType":{"dataTypeReference":"guid"}}]}
+    ]}"#;
+
+    #[test]
+    fn entities_come_from_the_schema_files() {
+        let m = Insights::from_schemas(&[("s.cdm.json".into(), SCHEMA.into())]).unwrap();
+        let u = m.entity("AadUser").unwrap();
+        assert_eq!(u.fields[1].ty, ColType::Timestamp);
+        assert_eq!(u.metadata.op("ObjectId"), Some(Op::Hash));
+        assert_eq!(u.metadata.op("GivenName"), Some(Op::Mask));
+        assert_eq!(u.batch, BatchType::Snapshot);
+        let a = m.entity(ACTIVITY).unwrap();
+        assert_eq!(a.metadata.op("ActorId"), Some(Op::HashNoLookup));
+        assert_eq!(a.batch, BatchType::Additive);
+        assert!(a.headerless);
+    }
+
+    #[test]
+    fn only_the_latest_roster_snapshot_is_taken() {
+        let m = Insights::from_schemas(&[("s.cdm.json".into(), SCHEMA.into())]).unwrap();
+        let f = |p: &str| RemoteFile {
+            path: p.into(),
+            size: 1,
+            mtime: 0,
+        };
+        let kept = m.select_files(vec![
+            f("roster/2021-09-05T06-16-22/AadUser/a.csv"),
+            f("roster/2022-01-28T06-16-22/AadUser/a.csv"),
+            f("activity/2022-01-03/ApplicationUsage.csv"),
+        ]);
+        let paths: Vec<&str> = kept.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "roster/2022-01-28T06-16-22/AadUser/a.csv",
+                "activity/2022-01-03/ApplicationUsage.csv"
+            ]
+        );
+        assert_eq!(m.classify(paths[0]).unwrap().entity, "AadUser");
+        assert_eq!(m.classify(paths[1]).unwrap().entity, ACTIVITY);
+    }
+}
