@@ -267,13 +267,12 @@ impl Module for Insights {
         if let Some(at) = parts
             .iter()
             .position(|p| p.eq_ignore_ascii_case("activity"))
+            && parts.len() > at + 1
         {
-            if parts.len() > at + 1 {
-                return Some(Classified {
-                    entity: ACTIVITY.into(),
-                    sub_path: parts[at + 1..].join("/"),
-                });
-            }
+            return Some(Classified {
+                entity: ACTIVITY.into(),
+                sub_path: parts[at + 1..].join("/"),
+            });
         }
         let at = parts
             .iter()
