@@ -94,6 +94,29 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Metrics {
+            name,
+            from,
+            to,
+            school,
+            min_group,
+            threshold,
+            format,
+        } => {
+            let f = edlake::metrics::Filter {
+                from,
+                to,
+                school,
+                min_group,
+                threshold,
+            };
+            metrics_cmd(&ctx, name.as_deref(), &f, format)
+        }
+        Command::Stage3 => {
+            let lake = ctx.lake()?;
+            stage3(&ctx, &lake)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::GenTestData {
             out,
             students,
@@ -399,6 +422,9 @@ fn ingest_module(
     if let Some(e) = outcome.error {
         return Err(e.into());
     }
+    if outcome.report.rows_ingested > 0 {
+        stage3(ctx, &lake)?;
+    }
     let rejected = outcome
         .report
         .warnings
@@ -406,6 +432,79 @@ fn ingest_module(
         .any(|w| w.starts_with("rejected:"));
     if outcome.report.rows_quarantined > 0 || rejected {
         return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stage3(ctx: &Ctx, lake: &Lake) -> Result<()> {
+    let t = std::time::Instant::now();
+    let r = edlake::metrics::engagement::build_stage3(lake)
+        .context("rebuilding the stage3 engagement tables")?;
+    if !ctx.json {
+        if let Some(n) = r.digital_activity_rows {
+            println!("stage3: digital_activity rebuilt with {n} events");
+        }
+        if let Some(n) = r.hybrid_students {
+            println!("stage3: hybrid_engagement rebuilt for {n} students");
+        }
+        if r.digital_activity_rows.is_some() || r.hybrid_students.is_some() {
+            println!("stage3 took {:.2} s", t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
+}
+
+fn metrics_cmd(
+    ctx: &Ctx,
+    name: Option<&str>,
+    f: &edlake::metrics::Filter,
+    format: super::Format,
+) -> Result<ExitCode> {
+    let Some(name) = name else {
+        for m in edlake::metrics::METRICS {
+            println!("{:<22} {}", m.name, m.about);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let lake = ctx.lake()?;
+    let t = std::time::Instant::now();
+    let out = match edlake::metrics::compute(&lake, name, f) {
+        Ok(o) => o,
+        Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
+            bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let format = if ctx.json {
+        super::Format::Json
+    } else {
+        format
+    };
+    match format {
+        super::Format::Json => print_json(&serde_json::json!({
+            "metric": out.name, "rows": preview::to_json_rows(&out.frame), "notes": out.notes,
+        }))?,
+        super::Format::Csv => {
+            let mut df = out.frame.clone();
+            use polars::prelude::SerWriter;
+            polars::prelude::CsvWriter::new(std::io::stdout())
+                .finish(&mut df)
+                .context("writing CSV")?;
+            for n in &out.notes {
+                eprintln!("note: {n}");
+            }
+        }
+        super::Format::Table => {
+            print!("{}", preview::to_text_table(&out.frame, 40));
+            for n in &out.notes {
+                println!("note: {n}");
+            }
+            println!(
+                "({} rows, {:.0} ms)",
+                out.frame.height(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

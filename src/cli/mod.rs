@@ -90,6 +90,31 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Engagement aggregates (the numbers behind the charts); without a name, lists them.
+    Metrics {
+        /// Which aggregate.
+        #[arg(value_parser = metric_names())]
+        name: Option<String>,
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Only this school (by name).
+        #[arg(long)]
+        school: Option<String>,
+        /// Hide groups with fewer students than this.
+        #[arg(long, default_value_t = 10)]
+        min_group: u32,
+        /// Attendance rate threshold for below-threshold (0-1).
+        #[arg(long, default_value_t = 0.9)]
+        threshold: f64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Rebuild the stage3 engagement tables (also done after every ingest).
+    Stage3,
     /// Time a district year (75,000 students x 180 days) through land + ingest + refine.
     Bench {
         #[arg(long, default_value_t = 75_000)]
@@ -106,6 +131,22 @@ pub enum Command {
         #[arg(long, hide = true)]
         measure: Option<PathBuf>,
     },
+}
+
+/// Output formats of `metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+fn metric_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        edlake::metrics::METRICS
+            .iter()
+            .map(|m| clap::builder::PossibleValue::new(m.name).help(m.about)),
+    )
 }
 
 #[derive(Debug, Subcommand)]

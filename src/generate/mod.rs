@@ -5,6 +5,8 @@
 
 pub mod clever;
 pub mod district;
+pub mod insights;
+pub mod sis;
 
 use std::path::{Path, PathBuf};
 
@@ -105,9 +107,15 @@ pub(crate) fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, G
 pub fn generate(out: &Path, opts: &GenOptions) -> Result<GenSummary, GenError> {
     let district = District::new(opts)?;
     let mut s = GenSummary::default();
-    let c = clever::write(&district, &out.join("clever"))?;
-    s.files += c.files;
-    s.bytes += c.bytes;
-    s.rows += c.rows;
+    let mut parts = vec![clever::write(&district, &out.join("clever"))?];
+    if !opts.participation_only {
+        parts.push(insights::write(&district, &out.join("insights"))?);
+        parts.push(sis::write(&district, &out.join("sis"))?);
+    }
+    for c in parts {
+        s.files += c.files;
+        s.bytes += c.bytes;
+        s.rows += c.rows;
+    }
     Ok(s)
 }

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod delta;
 pub mod layout;
 pub mod manifest;
+pub mod scan;
 pub mod schema;
 
 use std::fs::{File, TryLockError};

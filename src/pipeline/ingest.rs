@@ -84,7 +84,8 @@ struct FileOut {
     notes: Vec<String>,
 }
 
-fn schema_of(df: &DataFrame, partition_by: &[String]) -> TableSchema {
+/// The table schema of a frame (types mapped back to OEA names).
+pub fn schema_of(df: &DataFrame, partition_by: &[String]) -> TableSchema {
     let columns = df
         .columns()
         .iter()

@@ -1,0 +1,237 @@
+//! Aggregates over Clever and Insights activity.
+
+use polars::prelude::*;
+
+use super::{Filter, MetricError, require, suppress, table, tables};
+use crate::lake::Lake;
+
+fn date_lit(d: chrono::NaiveDate) -> Expr {
+    lit(d).cast(DataType::Date)
+}
+
+/// Applies the date and school filters to a frame with a `date` column (and `school`).
+fn filtered(mut lf: LazyFrame, f: &Filter, school_col: Option<&str>) -> LazyFrame {
+    if let Some(d) = f.from {
+        lf = lf.filter(col("date").gt_eq(date_lit(d)));
+    }
+    if let Some(d) = f.to {
+        lf = lf.filter(col("date").lt_eq(date_lit(d)));
+    }
+    if let (Some(s), Some(c)) = (&f.school, school_col) {
+        lf = lf.filter(col(c).eq(lit(s.clone())));
+    }
+    lf
+}
+
+fn clever_students(
+    lake: &Lake,
+    t: &crate::lake::TableRef,
+    metric: &str,
+) -> Result<LazyFrame, MetricError> {
+    Ok(require(lake, t, metric)?.filter(col("role").eq(lit("students")).or(col("role").is_null())))
+}
+
+/// Students active and logins per day and school.
+pub fn daily_active(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let lf = filtered(
+        clever_students(lake, &tables::clever_dp(), "daily-active")?,
+        f,
+        Some("school_name"),
+    );
+    let df = lf
+        .group_by([col("date"), col("school_name").alias("school")])
+        .agg([
+            col("sis_id_pseudonym").n_unique().alias("students"),
+            col("sis_id_pseudonym")
+                .filter(col("active"))
+                .n_unique()
+                .alias("active_students"),
+            col("num_logins")
+                .sum()
+                .cast(DataType::Int64)
+                .alias("logins"),
+        ])
+        .sort(["date", "school"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Average logins and resources per student-day, by school.
+pub fn clever_by_school(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let lf = filtered(
+        clever_students(lake, &tables::clever_dp(), "clever-by-school")?,
+        f,
+        Some("school_name"),
+    );
+    let df = lf
+        .group_by([col("school_name").alias("school")])
+        .agg([
+            col("sis_id_pseudonym").n_unique().alias("students"),
+            col("num_logins")
+                .cast(DataType::Float64)
+                .mean()
+                .alias("avg_logins_per_day"),
+            col("num_resources_accessed")
+                .cast(DataType::Float64)
+                .mean()
+                .alias("avg_resources_per_day"),
+        ])
+        .sort(["school"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+fn resources_by(
+    lake: &Lake,
+    f: &Filter,
+    by: &str,
+    metric: &str,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let lf = filtered(
+        clever_students(lake, &tables::clever_ru(), metric)?,
+        f,
+        Some("school_name"),
+    );
+    let df = lf
+        .group_by([col(by)])
+        .agg([
+            col("sis_id_pseudonym").n_unique().alias("students"),
+            col("num_access")
+                .sum()
+                .cast(DataType::Int64)
+                .alias("accesses"),
+        ])
+        .sort(
+            ["students", by],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Resources by distinct students.
+pub fn top_resources(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    resources_by(lake, f, "resource_name", "top-resources", notes)
+}
+
+/// Accesses and students by resource type.
+pub fn resource_types(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    resources_by(lake, f, "resource_type", "resource-types", notes)
+}
+
+/// Which signal group an Insights event belongs to.
+pub fn signal_group() -> Expr {
+    when(col("AppName").eq(lit("Assignments")))
+        .then(lit("assignments"))
+        .when(col("AppName").eq(lit("OneNote")))
+        .then(lit("OneNote"))
+        .when(col("AppName").str().starts_with(lit("Reading")))
+        .then(lit("reading"))
+        .when(col("SignalType").str().starts_with(lit("File")))
+        .then(lit("file activity"))
+        .when(col("AppName").str().starts_with(lit("Teams")))
+        .then(lit("Teams visits"))
+        .otherwise(lit("other"))
+}
+
+/// A `student` to `school` map (from Clever, else from SIS attendance with Insights names).
+pub fn student_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
+    if let Some(dp) = table(lake, &tables::clever_dp())? {
+        return Ok(Some(
+            dp.filter(col("role").eq(lit("students")))
+                .select([
+                    col("sis_id_pseudonym").alias("student"),
+                    col("school_name").alias("school"),
+                ])
+                .unique(None, UniqueKeepStrategy::First),
+        ));
+    }
+    super::engagement::attendance_schools(lake)
+}
+
+/// Insights activity with `date`, `student` and `group` columns, filtered.
+fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
+    let mut lf = require(lake, &tables::activity(), metric)?
+        .filter(
+            col("ActorRole")
+                .eq(lit("Student"))
+                .or(col("ActorRole").is_null()),
+        )
+        .with_columns([
+            col("StartTime").dt().date().alias("date"),
+            col("ActorId_pseudonym").alias("student"),
+            signal_group().alias("group"),
+        ]);
+    if f.school.is_some() {
+        let map = student_schools(lake)?.ok_or_else(|| MetricError::Missing {
+            metric: metric.into(),
+            table: "a student-to-school map".into(),
+            hint: "Ingest Clever or SIS attendance data to filter Insights activity by school."
+                .into(),
+        })?;
+        lf = lf.join(
+            map,
+            [col("student")],
+            [col("student")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    }
+    Ok(filtered(lf, f, f.school.as_ref().map(|_| "school")))
+}
+
+/// Insights events and students per week (Monday) and signal group.
+pub fn insights_weekly(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let day = col("date").cast(DataType::Int32);
+    let week = (day.clone() - ((day + lit(3)) % lit(7))).cast(DataType::Date);
+    let df = activity(lake, f, "insights-weekly")?
+        .with_column(week.alias("week"))
+        .group_by([col("week"), col("group")])
+        .agg([
+            col("student").n_unique().alias("students"),
+            len().cast(DataType::Int64).alias("events"),
+        ])
+        .sort(["week", "group"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Insights events and students by app.
+pub fn insights_apps(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let df = activity(lake, f, "insights-apps")?
+        .group_by([col("AppName").alias("app")])
+        .agg([
+            col("student").n_unique().alias("students"),
+            len().cast(DataType::Int64).alias("events"),
+        ])
+        .sort(
+            ["events", "app"],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
