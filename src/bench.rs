@@ -59,6 +59,9 @@ pub struct Measured {
     /// A second run over the same files (should find nothing to do).
     pub second_run_seconds: f64,
     pub second_run_rows: u64,
+    /// Seconds each aggregate took on the benchmark lake (those its data supports).
+    #[serde(default)]
+    pub metrics: Vec<(String, f64, usize)>,
 }
 
 /// Errors of the benchmark harness.
@@ -142,7 +145,20 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
     if let Some(e) = second.error {
         return Err(e.into());
     }
+    let mut metrics = Vec::new();
+    for m in crate::metrics::METRICS {
+        let t = Instant::now();
+        if let Ok(out) = crate::metrics::compute(&lake, m.name, &crate::metrics::Filter::default())
+        {
+            metrics.push((
+                m.name.to_string(),
+                t.elapsed().as_secs_f64(),
+                out.frame.height(),
+            ));
+        }
+    }
     Ok(Measured {
+        metrics,
         seconds,
         rows: first.report.rows_ingested,
         files: first.report.files_landed,

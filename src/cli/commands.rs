@@ -638,6 +638,7 @@ fn bench(
             "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
             "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
             "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
+            "metrics": m.metrics,
             "kept": keep.then_some(&p.dir),
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -660,6 +661,9 @@ fn bench(
         "  second run          {:.2} s, {} new rows (incremental no-op)",
         m.second_run_seconds, m.second_run_rows
     );
+    for (name, secs, rows) in &m.metrics {
+        println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
+    }
     if keep {
         println!("  kept                {}", p.dir.display());
     }

@@ -74,7 +74,7 @@ pub const METRICS: &[MetricInfo] = &[
     },
     MetricInfo {
         name: "clever-by-school",
-        about: "Clever: average logins and resources per student, by school",
+        about: "Clever: average logins and resources per student per day, by school",
     },
     MetricInfo {
         name: "top-resources",

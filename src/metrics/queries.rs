@@ -45,10 +45,12 @@ pub fn daily_active(
     let df = lf
         .group_by([col("date"), col("school_name").alias("school")])
         .agg([
-            col("sis_id_pseudonym").n_unique().alias("students"),
-            col("sis_id_pseudonym")
-                .filter(col("active"))
-                .n_unique()
+            // Clever's report has one row per student and day: count rows rather than
+            // hashing 64-character pseudonyms.
+            len().cast(DataType::Int64).alias("students"),
+            col("active")
+                .cast(DataType::Int64)
+                .sum()
                 .alias("active_students"),
             col("num_logins")
                 .sum()
@@ -60,7 +62,7 @@ pub fn daily_active(
     Ok(suppress(df, "students", f.min_group, notes)?)
 }
 
-/// Average logins and resources per student-day, by school.
+/// Average logins and resources per student-day, by school; students = largest daily roster.
 pub fn clever_by_school(
     lake: &Lake,
     f: &Filter,
@@ -71,18 +73,29 @@ pub fn clever_by_school(
         f,
         Some("school_name"),
     );
+    // Every rostered student has a row each day, so a school's students are its largest daily
+    // row count; averages are per student-day. No pseudonyms need hashing.
     let df = lf
-        .group_by([col("school_name").alias("school")])
+        .group_by([col("school_name").alias("school"), col("date")])
         .agg([
-            col("sis_id_pseudonym").n_unique().alias("students"),
+            len().cast(DataType::Int64).alias("n"),
             col("num_logins")
-                .cast(DataType::Float64)
-                .mean()
-                .alias("avg_logins_per_day"),
+                .cast(DataType::Int64)
+                .sum()
+                .alias("logins"),
             col("num_resources_accessed")
-                .cast(DataType::Float64)
-                .mean()
-                .alias("avg_resources_per_day"),
+                .cast(DataType::Int64)
+                .sum()
+                .alias("resources"),
+        ])
+        .group_by([col("school")])
+        .agg([
+            col("n").max().alias("students"),
+            (col("logins").sum().cast(DataType::Float64) / col("n").sum().cast(DataType::Float64))
+                .alias("avg_logins_per_day"),
+            (col("resources").sum().cast(DataType::Float64)
+                / col("n").sum().cast(DataType::Float64))
+            .alias("avg_resources_per_day"),
         ])
         .sort(["school"], SortMultipleOptions::default())
         .collect()?;

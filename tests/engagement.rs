@@ -1,0 +1,382 @@
+//! Hybrid engagement and the aggregates behind the charts, checked against values computed here
+//! independently from the raw CSV files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use edlake::lake::{Lake, delta};
+use edlake::metrics::{self, Filter, engagement};
+use edlake::modules::clever::Clever;
+use edlake::modules::insights::Insights;
+use edlake::modules::sis;
+use edlake::pipeline::job;
+use edlake::pipeline::{Cancel, Progress};
+use edlake::pseudo::{Salt, hash_value};
+use edlake::sources::FolderSource;
+use polars::prelude::*;
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} is absent", p.display());
+        None
+    }
+}
+
+fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
+    let out = job::ingest(
+        lake,
+        module,
+        &FolderSource::new(from),
+        salt,
+        &Progress::default(),
+        &Cancel::default(),
+    );
+    assert!(out.error.is_none(), "{}: {:?}", from.display(), out.error);
+}
+
+fn rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// Loads the shared Clever, Insights and SIS samples into one lake.
+fn shared_lake(root: &Path, dir: &Path, salt: &Salt) -> Lake {
+    let (lake, _) = Lake::init(dir).unwrap();
+    ingest(&lake, &Clever::default(), &root.join("clever"), salt);
+    let insights = root.join("insights/k12_test_data");
+    ingest(
+        &lake,
+        &Insights::from_export(&insights).unwrap(),
+        &insights,
+        salt,
+    );
+    ingest(
+        &lake,
+        &sis::module().unwrap(),
+        &root.join("sis_batches"),
+        salt,
+    );
+    lake
+}
+
+fn f64_col(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
+    df.column(c)
+        .unwrap()
+        .cast(&DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .collect()
+}
+
+fn str_col(df: &DataFrame, c: &str) -> Vec<Option<String>> {
+    df.column(c)
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn hybrid_engagement_matches_an_independent_computation() {
+    let Some(root) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let salt = Salt::from_secret("district-salt").unwrap();
+    let lake = shared_lake(&root, dir.path(), &salt);
+
+    // Independent: in-person and Clever digital rates per student, from the raw files.
+    let att = rows(&root.join("sis_batches/batch1/studentattendance.csv"));
+    let dp = rows(&root.join("clever/daily-participation/Students/Students.csv"));
+    let mut days: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut present: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut school_of: HashMap<String, String> = HashMap::new();
+    for r in &att {
+        let s = r["student_id"].clone();
+        days.entry(s.clone())
+            .or_default()
+            .insert(r["attendance_date"].clone());
+        if r["PresenceFlag"] == "1" {
+            present
+                .entry(s.clone())
+                .or_default()
+                .insert(r["attendance_date"].clone());
+        }
+        school_of.entry(s).or_insert_with(|| r["school_id"].clone());
+    }
+    let mut school_name: HashMap<String, String> = HashMap::new();
+    let mut active: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for r in &dp {
+        school_name.insert(r["clever_school_id"].clone(), r["school_name"].clone());
+        if r["active"] == "True" {
+            active
+                .entry(r["sis_id"].clone())
+                .or_default()
+                .insert(r["date"].clone());
+        }
+    }
+    struct Rates {
+        school: String,
+        in_person: f64,
+        clever: f64,
+    }
+    let expected: HashMap<String, Rates> = days
+        .iter()
+        .map(|(s, d)| {
+            let n = d.len() as f64;
+            let p = present.get(s).map_or(0, |x| x.len()) as f64;
+            let a = active.get(s).map_or(0, |x| x.intersection(d).count()) as f64;
+            let school = school_name
+                .get(&school_of[s])
+                .cloned()
+                .unwrap_or_else(|| school_of[s].clone());
+            (
+                hash_value(s, &salt),
+                Rates {
+                    school,
+                    in_person: p / n,
+                    clever: a / n,
+                },
+            )
+        })
+        .collect();
+
+    // The stage3 hybrid table, student by student (joined on pseudonyms only).
+    let built = engagement::build_stage3(&lake).unwrap();
+    assert_eq!(built.hybrid_students, Some(expected.len() as u64));
+    let hybrid = delta::read_table(&lake.table_dir(&engagement::hybrid_table()), None).unwrap();
+    let students = str_col(&hybrid, "student");
+    let schools = str_col(&hybrid, "school");
+    let inp = f64_col(&hybrid, "in_person_rate");
+    let clv = f64_col(&hybrid, "digital_rate_clever");
+    for i in 0..hybrid.height() {
+        let e = &expected[students[i].as_deref().unwrap()];
+        assert_eq!(schools[i].as_deref(), Some(e.school.as_str()));
+        assert!((inp[i].unwrap() - e.in_person).abs() < 1e-12);
+        assert!((clv[i].unwrap() - e.clever).abs() < 1e-12);
+    }
+    // No raw id reaches the stage3 table.
+    assert!(students.iter().flatten().all(|s| !days.contains_key(s)));
+
+    // Per school (the scatter): students and mean rates.
+    let mut by_school: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    for r in expected.values() {
+        let e = by_school.entry(r.school.clone()).or_default();
+        e.0 += 1;
+        e.1 += r.in_person;
+        e.2 += r.clever;
+    }
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    let m = metrics::compute(&lake, "attendance-vs-digital", &f)
+        .unwrap()
+        .frame;
+    assert_eq!(m.height(), by_school.len());
+    let names = str_col(&m, "school");
+    let counts = f64_col(&m, "students");
+    let inp = f64_col(&m, "in_person_rate");
+    let clv = f64_col(&m, "digital_rate_clever");
+    for i in 0..m.height() {
+        let (n, sp, sc) = by_school[names[i].as_deref().unwrap()];
+        assert_eq!(counts[i], Some(n as f64));
+        assert!((inp[i].unwrap() - sp / n as f64).abs() < 1e-9);
+        assert!((clv[i].unwrap() - sc / n as f64).abs() < 1e-9);
+    }
+
+    // Below threshold: counts per school.
+    let m = metrics::compute(
+        &lake,
+        "below-threshold",
+        &Filter {
+            min_group: 1,
+            threshold: 0.9,
+            ..Filter::default()
+        },
+    )
+    .unwrap()
+    .frame;
+    let names = str_col(&m, "school");
+    let below = f64_col(&m, "below_threshold");
+    for i in 0..m.height() {
+        let want = expected
+            .values()
+            .filter(|r| Some(r.school.as_str()) == names[i].as_deref() && r.in_person < 0.9)
+            .count();
+        assert_eq!(below[i], Some(want as f64));
+    }
+}
+
+#[test]
+fn clever_aggregates_match_the_raw_reports_and_small_groups_are_hidden() {
+    let Some(root) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let salt = Salt::generate();
+    let (lake, _) = Lake::init(dir.path()).unwrap();
+    ingest(&lake, &Clever::default(), &root.join("clever"), &salt);
+    let dp = rows(&root.join("clever/daily-participation/Students/Students.csv"));
+    // daily-active: active students and logins per (date, school).
+    let mut want: BTreeMap<(String, String), (BTreeSet<String>, i64)> = BTreeMap::new();
+    for r in &dp {
+        let e = want
+            .entry((r["date"].clone(), r["school_name"].clone()))
+            .or_default();
+        if r["active"] == "True" {
+            e.0.insert(r["sis_id"].clone());
+        }
+        e.1 += r["num_logins"].parse::<i64>().unwrap();
+    }
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    let m = metrics::compute(&lake, "daily-active", &f).unwrap().frame;
+    assert_eq!(m.height(), want.len());
+    let dates = str_col(&m, "date");
+    let schools = str_col(&m, "school");
+    let act = f64_col(&m, "active_students");
+    let logins = f64_col(&m, "logins");
+    for i in 0..m.height() {
+        let w = &want[&(dates[i].clone().unwrap(), schools[i].clone().unwrap())];
+        assert_eq!(act[i], Some(w.0.len() as f64));
+        assert_eq!(logins[i], Some(w.1 as f64));
+    }
+    // top-resources: distinct students per resource.
+    let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
+    let mut per: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for r in &ru {
+        per.entry(r["resource_name"].clone())
+            .or_default()
+            .insert(r["sis_id"].clone());
+    }
+    let m = metrics::compute(&lake, "top-resources", &f).unwrap().frame;
+    let names = str_col(&m, "resource_name");
+    let students = f64_col(&m, "students");
+    assert_eq!(m.height(), per.len());
+    for i in 0..m.height() {
+        assert_eq!(
+            students[i],
+            Some(per[names[i].as_deref().unwrap()].len() as f64)
+        );
+    }
+    assert!(
+        students.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by students"
+    );
+    // Suppression: groups smaller than the minimum are hidden, and the output says so.
+    let biggest = *per
+        .values()
+        .map(|s| s.len())
+        .collect::<Vec<_>>()
+        .iter()
+        .max()
+        .unwrap();
+    let out = metrics::compute(
+        &lake,
+        "top-resources",
+        &Filter {
+            min_group: biggest as u32 + 1,
+            ..Filter::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.frame.height(), 0);
+    assert!(
+        out.notes.iter().any(|n| n.contains("hidden")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn insights_weekly_groups_match_the_generated_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gen");
+    edlake::generate::generate(
+        &out,
+        &edlake::generate::GenOptions {
+            students: 60,
+            days: 8,
+            seed: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::generate();
+    let export = out.join("insights");
+    ingest(
+        &lake,
+        &Insights::from_export(&export).unwrap(),
+        &export,
+        &salt,
+    );
+    // Independent count of events per (week, group) from the headerless activity files.
+    let mut want: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for e in std::fs::read_dir(export.join("activity")).unwrap() {
+        let p = e.unwrap().path().join("ApplicationUsage.csv");
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&p)
+            .unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            let day = chrono::NaiveDate::parse_from_str(&rec[1][..10], "%Y-%m-%d").unwrap();
+            let week = day
+                - chrono::Duration::days(
+                    chrono::Datelike::weekday(&day).num_days_from_monday() as i64
+                );
+            let (app, signal) = (&rec[7], &rec[0]);
+            let group = match () {
+                _ if app == "Assignments" => "assignments",
+                _ if app == "OneNote" => "OneNote",
+                _ if app.starts_with("Reading") => "reading",
+                _ if signal.starts_with("File") => "file activity",
+                _ if app.starts_with("Teams") => "Teams visits",
+                _ => "other",
+            };
+            *want
+                .entry((week.to_string(), group.to_string()))
+                .or_default() += 1;
+        }
+    }
+    let m = metrics::compute(
+        &lake,
+        "insights-weekly",
+        &Filter {
+            min_group: 1,
+            ..Filter::default()
+        },
+    )
+    .unwrap()
+    .frame;
+    let weeks = str_col(&m, "week");
+    let groups = str_col(&m, "group");
+    let events = f64_col(&m, "events");
+    let got: BTreeMap<(String, String), usize> = (0..m.height())
+        .map(|i| {
+            (
+                (weeks[i].clone().unwrap(), groups[i].clone().unwrap()),
+                events[i].unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
