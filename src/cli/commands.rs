@@ -88,12 +88,27 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
                 ingest_module(&ctx, &module, &from, dry_run)
             }
+            IngestSource::Custom(args) => {
+                use clap::Parser;
+                let c = super::CustomIngest::try_parse_from(
+                    std::iter::once("edlake ingest".to_string()).chain(args),
+                )
+                .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+                let lake = ctx.lake()?;
+                let def = edlake::modules::definition::ModuleDef::load(&lake, &c.name)
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+                let module = def
+                    .module()
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+                ingest_module(&ctx, &module, &c.from, c.dry_run)
+            }
             IngestSource::Sis { from, dry_run } => {
                 let module = edlake::modules::sis::module().map_err(anyhow::Error::msg)?;
                 ingest_module(&ctx, &module, &from, dry_run)
             }
         },
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Module { action } => module_cmd(&ctx, action),
         Command::Metrics {
             name,
             from,
@@ -432,6 +447,102 @@ fn ingest_module(
         .any(|w| w.starts_with("rejected:"));
     if outcome.report.rows_quarantined > 0 || rejected {
         return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitCode> {
+    use edlake::modules::definition::{ModuleDef, parse_batch, split_assignment};
+    let lake = ctx.lake()?;
+    let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
+    match action {
+        super::ModuleAction::Add {
+            name,
+            metadata,
+            batches,
+            keys,
+            replace,
+        } => {
+            let text = std::fs::read_to_string(&metadata)
+                .map_err(|e| bad(format!("cannot read {}: {e}", metadata.display())))?;
+            let batches = batches
+                .iter()
+                .map(|b| {
+                    let (e, t) = split_assignment(b)?;
+                    Ok((e, parse_batch(&t)?))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(bad)?;
+            let keys = keys
+                .iter()
+                .map(|k| split_assignment(k))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(bad)?;
+            if !replace && ModuleDef::load(&lake, &name).is_ok() {
+                bail!(bad(format!(
+                    "a module named `{name}` exists; add --replace to redefine it"
+                )));
+            }
+            let def = ModuleDef::new(
+                &name,
+                &text,
+                &metadata.display().to_string(),
+                &batches,
+                &keys,
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            def.save(&lake)?;
+            if ctx.json {
+                print_json(&def.entities)?;
+            } else {
+                println!(
+                    "Module `{name}` saved with {} entities:",
+                    def.entities.len()
+                );
+                for e in &def.entities {
+                    println!(
+                        "  {:<28} {:<9} key: {}",
+                        e.name,
+                        e.batch.name(),
+                        if e.key.is_empty() {
+                            "-".to_string()
+                        } else {
+                            e.key.join(" + ")
+                        }
+                    );
+                }
+                println!(
+                    "Ingest with: edlake ingest {name} --from DIR   (DIR holds a subfolder or file per entity)"
+                );
+            }
+        }
+        super::ModuleAction::List => {
+            let all = ModuleDef::list(&lake)?;
+            if ctx.json {
+                print_json(
+                    &all.iter()
+                        .map(|d| serde_json::json!({"name": d.name, "entities": d.entities}))
+                        .collect::<Vec<_>>(),
+                )?;
+            } else if all.is_empty() {
+                println!(
+                    "No custom modules. Define one with `edlake module add NAME --metadata FILE`."
+                );
+            } else {
+                for d in &all {
+                    println!(
+                        "{}  ({} entities, added {})",
+                        d.name,
+                        d.entities.len(),
+                        d.created.format("%Y-%m-%d")
+                    );
+                }
+            }
+        }
+        super::ModuleAction::Remove { name } => {
+            ModuleDef::remove(&lake, &name).map_err(|e| bad(e.to_string()))?;
+            println!("Module `{name}` removed; its tables stay in the lake.");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

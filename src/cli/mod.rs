@@ -71,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         source: IngestSource,
     },
+    /// Custom modules: any CSV source described by an OEA metadata.csv.
+    Module {
+        #[command(subcommand)]
+        action: ModuleAction,
+    },
     /// The history of runs.
     Runs {
         /// Show only the most recent N runs.
@@ -133,6 +138,45 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ModuleAction {
+    /// Define a module from a metadata.csv; then `edlake ingest NAME --from DIR` (a subfolder per entity).
+    Add {
+        /// Module name (lowercase letters, digits, `_`); also its folder in the lake.
+        name: String,
+        /// The OEA metadata.csv describing the entities, columns and pseudonymization.
+        #[arg(long)]
+        metadata: PathBuf,
+        /// Batch type of an entity: ENTITY=snapshot|additive|delta|delete (default snapshot).
+        #[arg(long = "batch", value_name = "ENTITY=TYPE")]
+        batches: Vec<String>,
+        /// Primary key column of an entity: ENTITY=COLUMN (repeat for a composite key).
+        #[arg(long = "key", value_name = "ENTITY=COLUMN")]
+        keys: Vec<String>,
+        /// Replace an existing definition of the same name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the custom modules of this lake.
+    List,
+    /// Forget a custom module's definition (its tables stay in the lake).
+    Remove { name: String },
+}
+
+/// `edlake ingest NAME --from DIR` for a custom module.
+#[derive(Debug, Parser)]
+#[command(name = "edlake ingest")]
+pub struct CustomIngest {
+    /// The custom module's name.
+    pub name: String,
+    /// Folder with one subfolder (or file) per entity.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// Show what would be fetched, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// Output formats of `metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -186,6 +230,9 @@ pub enum IngestSource {
         #[arg(long)]
         dry_run: bool,
     },
+    /// A custom module defined with `edlake module add` (`edlake ingest NAME --from DIR`).
+    #[command(external_subcommand)]
+    Custom(Vec<String>),
     /// SIS files (OEA Contoso SIS formats): one subfolder or file per entity — studentattendance,
     /// students, studentdemographics, studentsectionmark.
     Sis {

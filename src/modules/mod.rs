@@ -3,6 +3,7 @@
 
 pub mod clever;
 pub mod custom;
+pub mod definition;
 pub mod insights;
 pub mod sis;
 

@@ -291,28 +291,50 @@ fn general_keys(entity: &Entity) -> Vec<String> {
 /// The table's rows after applying a delta (upsert) or delete batch.
 fn rewrite(
     dir: &std::path::Path,
-    batch: DataFrame,
+    batches: Vec<(DataFrame, bool)>,
     keys: &[String],
-    kind: BatchType,
 ) -> Result<DataFrame, PipelineError> {
-    let existing = if delta::is_table(dir) {
+    let mut table = if delta::is_table(dir) {
         delta::read_table(dir, None)?
     } else {
         DataFrame::default()
     };
-    for k in keys {
-        if batch.column(k).is_err() {
-            return Err(PipelineError::Input(format!(
-                "the batch has no key column `{k}` (it has {:?})",
-                batch.get_column_names()
-            )));
+    // Batches apply in landing order: a later upsert wins, a later delete removes.
+    for (batch, is_delete) in batches {
+        if batch.height() == 0 {
+            continue;
         }
+        for k in keys {
+            if batch.column(k).is_err() {
+                return Err(PipelineError::Input(format!(
+                    "the batch has no key column `{k}`; its columns are {}",
+                    batch
+                        .get_column_names()
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        table = if is_delete {
+            merge::remove_keys(table, &batch, keys)?
+        } else if table.height() == 0 {
+            merge::latest_per_key(batch, keys)?
+        } else {
+            merge::upsert(table, batch, keys)?
+        };
     }
-    Ok(match kind {
-        BatchType::Delete => merge::remove_keys(existing, &batch, keys)?,
-        _ if existing.height() == 0 => merge::latest_per_key(batch, keys)?,
-        _ => merge::upsert(existing, batch, keys)?,
-    })
+    Ok(table)
+}
+
+/// Whether a landed file is a delete batch: the entity's batch type says so, or the file sits in
+/// a `delete/` (OEA: `delete_batch_data/`) folder of an upserted entity.
+fn is_delete_batch(entity: &Entity, sub_path: &str) -> bool {
+    entity.batch == BatchType::Delete
+        || sub_path.split('/').any(|p| {
+            p.eq_ignore_ascii_case("delete") || p.eq_ignore_ascii_case("delete_batch_data")
+        })
 }
 
 /// A column holding the same text (or null) in every row, without materializing it.
@@ -465,17 +487,22 @@ pub fn ingest_entity(
     if !ing_ids.is_empty() {
         let files: Vec<NewFile> = if run.rewrite {
             let dir = lake.table_dir(&run.targets.ingested);
-            let batch = merge::union(
-                outs.iter()
-                    .flat_map(|o| o.ingested_frames.clone())
-                    .collect(),
-            )?;
+            let batches = work
+                .iter()
+                .zip(&outs)
+                .map(|((f, _), o)| {
+                    Ok((
+                        merge::union(o.ingested_frames.clone())?,
+                        is_delete_batch(entity, &f.sub_path),
+                    ))
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
             let keys: Vec<String> = entity
                 .primary_key
                 .iter()
                 .map(|k| crate::lake::schema::fix_column_name(k))
                 .collect();
-            let merged = rewrite(&dir, batch, &keys, entity.batch)?;
+            let merged = rewrite(&dir, batches, &keys)?;
             merge::write_partitioned(&dir, merged, &[])?
         } else {
             outs.iter().flat_map(|o| o.ingested.clone()).collect()
@@ -501,9 +528,18 @@ pub fn ingest_entity(
     if !gen_ids.is_empty() {
         let files: Vec<NewFile> = if run.rewrite {
             let dir = lake.table_dir(&run.targets.general);
-            let batch = merge::union(outs.iter().flat_map(|o| o.general_frames.clone()).collect())?;
+            let batches = work
+                .iter()
+                .zip(&outs)
+                .map(|((f, _), o)| {
+                    Ok((
+                        merge::union(o.general_frames.clone())?,
+                        is_delete_batch(entity, &f.sub_path),
+                    ))
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
             let keys = general_keys(entity);
-            let merged = rewrite(&dir, batch, &keys, entity.batch)?;
+            let merged = rewrite(&dir, batches, &keys)?;
             merge::write_partitioned(&dir, merged, &run.partition_columns())?
         } else {
             outs.iter().flat_map(|o| o.general.clone()).collect()
