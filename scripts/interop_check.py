@@ -20,7 +20,12 @@ def run(binary, *args):
 
 
 def canon(v):
-    if isinstance(v, (datetime.date, datetime.datetime)):
+    # edlake prints timestamps as UTC `YYYY-MM-DD HH:MM:SS[.ffffff]` and dates as `YYYY-MM-DD`.
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f" if v.microsecond else "%Y-%m-%d %H:%M:%S")
+    if isinstance(v, datetime.date):
         return v.isoformat()
     return v
 

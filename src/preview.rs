@@ -53,10 +53,27 @@ pub fn preview(
     })
 }
 
+/// A timestamp as `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC (how edlake stores them).
+fn timestamp_text(v: i64, unit: TimeUnit) -> String {
+    let micros = match unit {
+        TimeUnit::Nanoseconds => v / 1_000,
+        TimeUnit::Microseconds => v,
+        TimeUnit::Milliseconds => v.saturating_mul(1_000),
+    };
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) if t.timestamp_subsec_micros() == 0 => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        None => v.to_string(),
+    }
+}
+
 /// A cell as text (`null` for missing values).
 pub fn cell_text(v: &AnyValue) -> String {
     match v {
         AnyValue::Null => "null".into(),
+        // Formatted here: polars' own formatting of zoned timestamps needs its time-zone database.
+        AnyValue::Datetime(x, unit, _) => timestamp_text(*x, *unit),
+        AnyValue::DatetimeOwned(x, unit, _) => timestamp_text(*x, *unit),
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
         other => other.to_string(),
@@ -147,4 +164,21 @@ pub fn to_text_table(df: &DataFrame, max_width: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoned_timestamps_print_as_utc_text() {
+        let s = Series::new("t".into(), [1_000_000i64, 1_500_000])
+            .cast(&DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            ))
+            .unwrap();
+        assert_eq!(cell_text(&s.get(0).unwrap()), "1970-01-01 00:00:01");
+        assert_eq!(cell_text(&s.get(1).unwrap()), "1970-01-01 00:00:01.500000");
+    }
 }
