@@ -140,6 +140,32 @@ impl TableSchema {
     }
 }
 
+/// The table schema of a frame (types mapped back to OEA names).
+pub fn schema_of(df: &polars::prelude::DataFrame, partition_by: &[String]) -> TableSchema {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let ty = match c.dtype() {
+                DataType::Int16 => ColType::Short,
+                DataType::Int32 => ColType::Integer,
+                DataType::Int64 => ColType::Long,
+                DataType::Float32 => ColType::Float,
+                DataType::Float64 => ColType::Double,
+                DataType::Boolean => ColType::Boolean,
+                DataType::Date => ColType::Date,
+                DataType::Datetime(_, _) => ColType::Timestamp,
+                _ => ColType::String,
+            };
+            Column::new(c.name().as_str(), ty)
+        })
+        .collect();
+    TableSchema {
+        columns,
+        partition_by: partition_by.to_vec(),
+    }
+}
+
 /// Fixes a column name the way OEA does for Parquet (`[ ,;{}()\n\t=]+` becomes `_`).
 pub fn fix_column_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());

@@ -358,7 +358,7 @@ pub struct Stage3Report {
 fn replace(lake: &Lake, t: &TableRef, df: DataFrame, parts: &[String]) -> Result<u64, MetricError> {
     let dir = lake.table_dir(t);
     let n = df.height() as u64;
-    let schema = crate::pipeline::ingest::schema_of(&df, parts);
+    let schema = crate::lake::schema::schema_of(&df, parts);
     let files = merge::write_partitioned(&dir, df, parts).map_err(|e| MetricError::Missing {
         metric: "stage3".into(),
         table: t.id(),

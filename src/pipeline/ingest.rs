@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use super::merge;
+use super::merge::{self, general_keys, is_delete_batch, rewrite};
 use super::parse::{BadRow, CsvSpec, detect_day_order, read_csv};
 use super::report::{RowIssue, TableChange};
 use super::values::DayOrder;
 use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};
 use crate::lake::delta::{self, CommitKind, NewFile};
 use crate::lake::manifest::{LandedFile, Manifest};
-use crate::lake::schema::{ColType, Column as SchemaColumn, TableSchema};
+use crate::lake::schema::{TableSchema, schema_of};
 use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::{BatchType, Entity, Module, Partitioning};
 use crate::pseudo::{Hasher, LookupSeen, pseudonymize};
@@ -82,32 +82,6 @@ struct FileOut {
     warnings: Vec<String>,
     /// How the file was read (for example its date order), for the report.
     notes: Vec<String>,
-}
-
-/// The table schema of a frame (types mapped back to OEA names).
-pub fn schema_of(df: &DataFrame, partition_by: &[String]) -> TableSchema {
-    let columns = df
-        .columns()
-        .iter()
-        .map(|c| {
-            let ty = match c.dtype() {
-                DataType::Int16 => ColType::Short,
-                DataType::Int32 => ColType::Integer,
-                DataType::Int64 => ColType::Long,
-                DataType::Float32 => ColType::Float,
-                DataType::Float64 => ColType::Double,
-                DataType::Boolean => ColType::Boolean,
-                DataType::Date => ColType::Date,
-                DataType::Datetime(_, _) => ColType::Timestamp,
-                _ => ColType::String,
-            };
-            SchemaColumn::new(c.name().as_str(), ty)
-        })
-        .collect();
-    TableSchema {
-        columns,
-        partition_by: partition_by.to_vec(),
-    }
 }
 
 /// Shared state of one entity's processing.
@@ -271,70 +245,29 @@ impl EntityRun<'_> {
     }
 }
 
-/// The primary key's column names in the general table (hashed keys carry `_pseudonym`).
-fn general_keys(entity: &Entity) -> Vec<String> {
-    entity
-        .primary_key
-        .iter()
-        .map(|k| {
-            let fixed = crate::lake::schema::fix_column_name(k);
-            match entity.metadata.op(k) {
-                Some(crate::pseudo::Op::Hash | crate::pseudo::Op::HashNoLookup) => {
-                    format!("{fixed}_pseudonym")
-                }
-                _ => fixed,
-            }
-        })
-        .collect()
-}
-
-/// The table's rows after applying a delta (upsert) or delete batch.
-fn rewrite(
+/// Applies each file's kept frames (upsert or delete, in landing order) to the table at `dir`
+/// and writes the result as new data files.
+fn rewrite_table(
     dir: &std::path::Path,
-    batches: Vec<(DataFrame, bool)>,
+    work: &[(&LandedFile, Needs)],
+    outs: &[FileOut],
+    frames: fn(&FileOut) -> &Vec<DataFrame>,
+    entity: &Entity,
     keys: &[String],
-) -> Result<DataFrame, PipelineError> {
-    let mut table = if delta::is_table(dir) {
-        delta::read_table(dir, None)?
-    } else {
-        DataFrame::default()
-    };
-    // Batches apply in landing order: a later upsert wins, a later delete removes.
-    for (batch, is_delete) in batches {
-        if batch.height() == 0 {
-            continue;
-        }
-        for k in keys {
-            if batch.column(k).is_err() {
-                return Err(PipelineError::Input(format!(
-                    "the batch has no key column `{k}`; its columns are {}",
-                    batch
-                        .get_column_names()
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        }
-        table = if is_delete {
-            merge::remove_keys(table, &batch, keys)?
-        } else if table.height() == 0 {
-            merge::latest_per_key(batch, keys)?
-        } else {
-            merge::upsert(table, batch, keys)?
-        };
-    }
-    Ok(table)
-}
-
-/// Whether a landed file is a delete batch: the entity's batch type says so, or the file sits in
-/// a `delete/` (OEA: `delete_batch_data/`) folder of an upserted entity.
-fn is_delete_batch(entity: &Entity, sub_path: &str) -> bool {
-    entity.batch == BatchType::Delete
-        || sub_path.split('/').any(|p| {
-            p.eq_ignore_ascii_case("delete") || p.eq_ignore_ascii_case("delete_batch_data")
+    parts: &[String],
+) -> Result<Vec<NewFile>, PipelineError> {
+    let batches = work
+        .iter()
+        .zip(outs)
+        .map(|((f, _), o)| {
+            Ok((
+                merge::union(frames(o).clone())?,
+                is_delete_batch(entity, &f.sub_path),
+            ))
         })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let merged = rewrite(dir, batches, keys)?;
+    merge::write_partitioned(dir, merged, parts)
 }
 
 /// A column holding the same text (or null) in every row, without materializing it.
@@ -486,24 +419,21 @@ pub fn ingest_entity(
     let ing_ids = ids_for(|n| n.ingested);
     if !ing_ids.is_empty() {
         let files: Vec<NewFile> = if run.rewrite {
-            let dir = lake.table_dir(&run.targets.ingested);
-            let batches = work
-                .iter()
-                .zip(&outs)
-                .map(|((f, _), o)| {
-                    Ok((
-                        merge::union(o.ingested_frames.clone())?,
-                        is_delete_batch(entity, &f.sub_path),
-                    ))
-                })
-                .collect::<PolarsResult<Vec<_>>>()?;
             let keys: Vec<String> = entity
                 .primary_key
                 .iter()
                 .map(|k| crate::lake::schema::fix_column_name(k))
                 .collect();
-            let merged = rewrite(&dir, batches, &keys)?;
-            merge::write_partitioned(&dir, merged, &[])?
+            let dir = lake.table_dir(&run.targets.ingested);
+            rewrite_table(
+                &dir,
+                &work,
+                &outs,
+                |o| &o.ingested_frames,
+                entity,
+                &keys,
+                &[],
+            )?
         } else {
             outs.iter().flat_map(|o| o.ingested.clone()).collect()
         };
@@ -528,19 +458,17 @@ pub fn ingest_entity(
     if !gen_ids.is_empty() {
         let files: Vec<NewFile> = if run.rewrite {
             let dir = lake.table_dir(&run.targets.general);
-            let batches = work
-                .iter()
-                .zip(&outs)
-                .map(|((f, _), o)| {
-                    Ok((
-                        merge::union(o.general_frames.clone())?,
-                        is_delete_batch(entity, &f.sub_path),
-                    ))
-                })
-                .collect::<PolarsResult<Vec<_>>>()?;
             let keys = general_keys(entity);
-            let merged = rewrite(&dir, batches, &keys)?;
-            merge::write_partitioned(&dir, merged, &run.partition_columns())?
+            let parts = run.partition_columns();
+            rewrite_table(
+                &dir,
+                &work,
+                &outs,
+                |o| &o.general_frames,
+                entity,
+                &keys,
+                &parts,
+            )?
         } else {
             outs.iter().flat_map(|o| o.general.clone()).collect()
         };

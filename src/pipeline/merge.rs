@@ -7,6 +7,7 @@ use polars::prelude::*;
 
 use super::PipelineError;
 use crate::lake::delta::{self, NewFile};
+use crate::modules::{BatchType, Entity};
 
 /// Writes `df` into the table folder, one file per combination of partition values.
 pub fn write_partitioned(
@@ -145,6 +146,72 @@ pub fn remove_keys(
         )
         .collect()?;
     Ok(out)
+}
+
+/// The primary key's column names in the general table (hashed keys carry `_pseudonym`).
+pub fn general_keys(entity: &Entity) -> Vec<String> {
+    entity
+        .primary_key
+        .iter()
+        .map(|k| {
+            let fixed = crate::lake::schema::fix_column_name(k);
+            match entity.metadata.op(k) {
+                Some(crate::pseudo::Op::Hash | crate::pseudo::Op::HashNoLookup) => {
+                    format!("{fixed}_pseudonym")
+                }
+                _ => fixed,
+            }
+        })
+        .collect()
+}
+
+/// The table's rows after applying a delta (upsert) or delete batch.
+pub fn rewrite(
+    dir: &std::path::Path,
+    batches: Vec<(DataFrame, bool)>,
+    keys: &[String],
+) -> Result<DataFrame, PipelineError> {
+    let mut table = if crate::lake::delta::is_table(dir) {
+        crate::lake::delta::read_table(dir, None)?
+    } else {
+        DataFrame::default()
+    };
+    // Batches apply in landing order: a later upsert wins, a later delete removes.
+    for (batch, is_delete) in batches {
+        if batch.height() == 0 {
+            continue;
+        }
+        for k in keys {
+            if batch.column(k).is_err() {
+                return Err(PipelineError::Input(format!(
+                    "the batch has no key column `{k}`; its columns are {}",
+                    batch
+                        .get_column_names()
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        table = if is_delete {
+            remove_keys(table, &batch, keys)?
+        } else if table.height() == 0 {
+            latest_per_key(batch, keys)?
+        } else {
+            upsert(table, batch, keys)?
+        };
+    }
+    Ok(table)
+}
+
+/// Whether a landed file is a delete batch: the entity's batch type says so, or the file sits in
+/// a `delete/` (OEA: `delete_batch_data/`) folder of an upserted entity.
+pub fn is_delete_batch(entity: &Entity, sub_path: &str) -> bool {
+    entity.batch == BatchType::Delete
+        || sub_path.split('/').any(|p| {
+            p.eq_ignore_ascii_case("delete") || p.eq_ignore_ascii_case("delete_batch_data")
+        })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Land → ingest → refine as jobs that take a progress sender and a cancel token and return a
 //! run report. The GUI, the CLI and the tests call the same functions.
 
+mod builder;
 pub mod ingest;
 pub mod job;
 pub mod land;
