@@ -379,4 +379,26 @@ fn insights_weekly_groups_match_the_generated_activity() {
         })
         .collect();
     assert_eq!(got, want);
+
+    // With Clever and SIS too, the stage3 tables hold every source's rows.
+    ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
+    ingest(&lake, &sis::module().unwrap(), &out.join("sis"), &salt);
+    let built = engagement::build_stage3(&lake).unwrap();
+    let rows = |e: &str| {
+        lake.table_state(&edlake::lake::TableRef::new(
+            edlake::lake::Layer::General,
+            if e == "activity" {
+                "ms_insights"
+            } else {
+                "clever"
+            },
+            if e == "activity" { "v0.2" } else { "v1.0" },
+            e,
+        ))
+        .unwrap()
+        .rows() as u64
+    };
+    let total = rows("daily_participation") + rows("resource_usage") + rows("activity");
+    assert_eq!(built.digital_activity_rows, Some(total));
+    assert_eq!(built.hybrid_students, Some(60));
 }

@@ -282,15 +282,25 @@ pub fn digital_activity(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
                     true,
                 )
                 .alias("event_id"),
-                lit("daily_participation").alias("event_type"),
-                col("sis_id_pseudonym").alias("actor_id"),
-                col("clever_school_id").alias("object_id"),
-                col("date").cast(ts.clone()).alias("event_time"),
-                lit("Clever").alias("app"),
+                lit("daily_participation")
+                    .cast(DataType::String)
+                    .alias("event_type"),
+                col("sis_id_pseudonym")
+                    .cast(DataType::String)
+                    .alias("actor_id"),
+                col("clever_school_id")
+                    .cast(DataType::String)
+                    .alias("object_id"),
+                col("date")
+                    .dt()
+                    .timestamp(TimeUnit::Microseconds)
+                    .cast(ts.clone())
+                    .alias("event_time"),
+                lit("Clever").cast(DataType::String).alias("app"),
                 lit(NULL).cast(DataType::Int64).alias("time_on_task"),
                 col("num_logins").cast(DataType::Int64).alias("num_access"),
-                col("active").alias("used"),
-                lit("clever").alias("source"),
+                col("active").cast(DataType::Boolean).alias("used"),
+                lit("clever").cast(DataType::String).alias("source"),
             ]),
         );
     }
@@ -310,15 +320,23 @@ pub fn digital_activity(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
                     true,
                 )
                 .alias("event_id"),
-                lit("resource_usage").alias("event_type"),
-                col("sis_id_pseudonym").alias("actor_id"),
-                col("resource_id").alias("object_id"),
-                col("date").cast(ts.clone()).alias("event_time"),
-                col("resource_name").alias("app"),
+                lit("resource_usage")
+                    .cast(DataType::String)
+                    .alias("event_type"),
+                col("sis_id_pseudonym")
+                    .cast(DataType::String)
+                    .alias("actor_id"),
+                col("resource_id").cast(DataType::String).alias("object_id"),
+                col("date")
+                    .dt()
+                    .timestamp(TimeUnit::Microseconds)
+                    .cast(ts.clone())
+                    .alias("event_time"),
+                col("resource_name").cast(DataType::String).alias("app"),
                 lit(NULL).cast(DataType::Int64).alias("time_on_task"),
                 col("num_access").cast(DataType::Int64).alias("num_access"),
-                lit(true).alias("used"),
-                lit("clever").alias("source"),
+                lit(true).cast(DataType::Boolean).alias("used"),
+                lit("clever").cast(DataType::String).alias("source"),
             ]),
         );
     }
@@ -329,18 +347,26 @@ pub fn digital_activity(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
             .find(|n| names.get(n).is_some())
             .map(|n| col(n).cast(DataType::Int64))
             .unwrap_or_else(|| lit(NULL).cast(DataType::Int64));
-        parts.push(act.select([
-            col("SignalId").alias("event_id"),
-            col("SignalType").alias("event_type"),
-            col("ActorId_pseudonym").alias("actor_id"),
-            col("ClassId").alias("object_id"),
-            col("StartTime").cast(ts.clone()).alias("event_time"),
-            col("AppName").alias("app"),
-            duration.alias("time_on_task"),
-            lit(1i64).alias("num_access"),
-            lit(true).alias("used"),
-            lit("insights").alias("source"),
-        ]));
+        parts.push(
+            act.select([
+                col("SignalId").cast(DataType::String).alias("event_id"),
+                col("SignalType").cast(DataType::String).alias("event_type"),
+                col("ActorId_pseudonym")
+                    .cast(DataType::String)
+                    .alias("actor_id"),
+                col("ClassId").cast(DataType::String).alias("object_id"),
+                col("StartTime")
+                    .dt()
+                    .timestamp(TimeUnit::Microseconds)
+                    .cast(ts.clone())
+                    .alias("event_time"),
+                col("AppName").cast(DataType::String).alias("app"),
+                duration.alias("time_on_task"),
+                lit(1i64).cast(DataType::Int64).alias("num_access"),
+                lit(true).cast(DataType::Boolean).alias("used"),
+                lit("insights").cast(DataType::String).alias("source"),
+            ]),
+        );
     }
     if parts.is_empty() {
         return Ok(None);
