@@ -7,35 +7,35 @@ use anyhow::{Context, Result, bail};
 use edlake::audit;
 use edlake::lake::{Lake, Layer};
 use edlake::modules::clever::Clever;
-use edlake::pipeline::job::{self, ensure_salt, lake_salt};
-use edlake::pipeline::{Cancel, RunReport};
+use edlake::pipeline::RunReport;
+use edlake::pipeline::job::{ensure_salt, lake_salt};
 use edlake::preview;
 use edlake::pseudo::Salt;
 use edlake::secrets::{Secrets, salt_key};
 use edlake::settings::Settings;
-use edlake::sources::FolderSource;
 
-use super::progress::Bars;
-use super::{Cli, Coded, Command, EXIT_BAD_INPUT, EXIT_PARTIAL, IngestSource, SaltAction};
+use super::ingest::{ingest_module, module_cmd, stage3};
+use super::reports::{bench, gen_test_data, metrics_cmd};
+use super::{Cli, Coded, Command, EXIT_BAD_INPUT, IngestSource, SaltAction};
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(super) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
-struct Ctx {
-    lake_path: std::path::PathBuf,
-    json: bool,
-    secrets: Secrets,
+pub(super) struct Ctx {
+    pub(super) lake_path: std::path::PathBuf,
+    pub(super) json: bool,
+    pub(super) secrets: Secrets,
 }
 
 impl Ctx {
-    fn lake(&self) -> Result<Lake> {
+    pub(super) fn lake(&self) -> Result<Lake> {
         Ok(Lake::open(&self.lake_path)?)
     }
 
     /// The salt: from the keyring, or with --session-secrets from standard input.
-    fn salt(&self, lake: &Lake) -> Result<Salt> {
+    pub(super) fn salt(&self, lake: &Lake) -> Result<Salt> {
         if self.secrets.is_session_only() {
             let mut s = String::new();
             if std::io::stdin().is_terminal() {
@@ -342,284 +342,6 @@ fn salt_cmd(ctx: &Ctx, action: SaltAction) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(r: &RunReport) {
-    println!(
-        "Landed {} file(s); {} skipped as already ingested.",
-        r.files_landed, r.files_skipped
-    );
-    println!(
-        "Ingested {} rows; {} quarantined.",
-        r.rows_ingested, r.rows_quarantined
-    );
-    if !r.tables.is_empty() {
-        println!("Tables:");
-        let w = r.tables.iter().map(|t| t.table.len()).max().unwrap_or(0);
-        for t in &r.tables {
-            println!(
-                "  {:<w$}  version {:<4} +{} rows",
-                t.table, t.version, t.rows_written
-            );
-        }
-    }
-    for n in &r.notes {
-        println!("note: {n}");
-    }
-    for w in &r.warnings {
-        println!("warning: {w}");
-    }
-    if !r.issues.is_empty() {
-        println!("Rows sent to quarantine (first {}):", r.issues.len());
-        for i in &r.issues {
-            println!(
-                "  {}, line {}{}: {}",
-                i.file,
-                i.line,
-                i.column
-                    .as_ref()
-                    .map(|c| format!(", column {c}"))
-                    .unwrap_or_default(),
-                i.reason
-            );
-        }
-    }
-    println!("{}", r.summary());
-}
-
-fn ingest_module(
-    ctx: &Ctx,
-    module: &dyn edlake::modules::Module,
-    from: &std::path::Path,
-    dry_run: bool,
-) -> Result<ExitCode> {
-    let lake = ctx.lake()?;
-    let source = FolderSource::new(from);
-    if dry_run {
-        let plan = job::dry_run(&lake, module, &source)?;
-        if ctx.json {
-            let fetch: Vec<_> = plan
-                .fetch
-                .iter()
-                .map(|p| serde_json::json!({"path": p.file.path, "size": p.file.size, "entity": p.entity}))
-                .collect();
-            print_json(
-                &serde_json::json!({"fetch": fetch, "unchanged": plan.unchanged.len(), "ignored": plan.ignored}),
-            )?;
-        } else {
-            let bytes: u64 = plan.fetch.iter().map(|p| p.file.size).sum();
-            println!(
-                "Would fetch {} file(s) ({:.1} MB); {} unchanged since the last run; {} ignored.",
-                plan.fetch.len(),
-                bytes as f64 / 1e6,
-                plan.unchanged.len(),
-                plan.ignored.len()
-            );
-            for p in &plan.fetch {
-                println!("  {}  ({} bytes) -> {}", p.file.path, p.file.size, p.entity);
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let salt = ctx.salt(&lake)?;
-    let cancel = Cancel::default();
-    let c = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        eprintln!("\nCancelling at the next safe point…");
-        c.cancel();
-    });
-    let bars = Bars::start(ctx.json);
-    let outcome = job::ingest(&lake, module, &source, &salt, bars.progress(), &cancel);
-    bars.finish();
-    if ctx.json {
-        print_json(&outcome.report)?;
-    } else {
-        print_report(&outcome.report);
-    }
-    if let Some(e) = outcome.error {
-        return Err(e.into());
-    }
-    if outcome.report.rows_ingested > 0 {
-        stage3(ctx, &lake)?;
-    }
-    let rejected = outcome
-        .report
-        .warnings
-        .iter()
-        .any(|w| w.starts_with("rejected:"));
-    if outcome.report.rows_quarantined > 0 || rejected {
-        return Ok(ExitCode::from(EXIT_PARTIAL));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitCode> {
-    use edlake::modules::definition::{ModuleDef, parse_batch, split_assignment};
-    let lake = ctx.lake()?;
-    let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
-    match action {
-        super::ModuleAction::Add {
-            name,
-            metadata,
-            batches,
-            keys,
-            replace,
-        } => {
-            let text = std::fs::read_to_string(&metadata)
-                .map_err(|e| bad(format!("cannot read {}: {e}", metadata.display())))?;
-            let batches = batches
-                .iter()
-                .map(|b| {
-                    let (e, t) = split_assignment(b)?;
-                    Ok((e, parse_batch(&t)?))
-                })
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(bad)?;
-            let keys = keys
-                .iter()
-                .map(|k| split_assignment(k))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(bad)?;
-            if !replace && ModuleDef::load(&lake, &name).is_ok() {
-                bail!(bad(format!(
-                    "a module named `{name}` exists; add --replace to redefine it"
-                )));
-            }
-            let def = ModuleDef::new(
-                &name,
-                &text,
-                &metadata.display().to_string(),
-                &batches,
-                &keys,
-            )
-            .map_err(|e| bad(e.to_string()))?;
-            def.save(&lake)?;
-            if ctx.json {
-                print_json(&def.entities)?;
-            } else {
-                println!(
-                    "Module `{name}` saved with {} entities:",
-                    def.entities.len()
-                );
-                for e in &def.entities {
-                    println!(
-                        "  {:<28} {:<9} key: {}",
-                        e.name,
-                        e.batch.name(),
-                        if e.key.is_empty() {
-                            "-".to_string()
-                        } else {
-                            e.key.join(" + ")
-                        }
-                    );
-                }
-                println!(
-                    "Ingest with: edlake ingest {name} --from DIR   (DIR holds a subfolder or file per entity)"
-                );
-            }
-        }
-        super::ModuleAction::List => {
-            let all = ModuleDef::list(&lake)?;
-            if ctx.json {
-                print_json(
-                    &all.iter()
-                        .map(|d| serde_json::json!({"name": d.name, "entities": d.entities}))
-                        .collect::<Vec<_>>(),
-                )?;
-            } else if all.is_empty() {
-                println!(
-                    "No custom modules. Define one with `edlake module add NAME --metadata FILE`."
-                );
-            } else {
-                for d in &all {
-                    println!(
-                        "{}  ({} entities, added {})",
-                        d.name,
-                        d.entities.len(),
-                        d.created.format("%Y-%m-%d")
-                    );
-                }
-            }
-        }
-        super::ModuleAction::Remove { name } => {
-            ModuleDef::remove(&lake, &name).map_err(|e| bad(e.to_string()))?;
-            println!("Module `{name}` removed; its tables stay in the lake.");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn stage3(ctx: &Ctx, lake: &Lake) -> Result<()> {
-    let t = std::time::Instant::now();
-    let r = edlake::metrics::engagement::build_stage3(lake)
-        .context("rebuilding the stage3 engagement tables")?;
-    if !ctx.json {
-        if let Some(n) = r.digital_activity_rows {
-            println!("stage3: digital_activity rebuilt with {n} events");
-        }
-        if let Some(n) = r.hybrid_students {
-            println!("stage3: hybrid_engagement rebuilt for {n} students");
-        }
-        if r.digital_activity_rows.is_some() || r.hybrid_students.is_some() {
-            println!("stage3 took {:.2} s", t.elapsed().as_secs_f64());
-        }
-    }
-    Ok(())
-}
-
-fn metrics_cmd(
-    ctx: &Ctx,
-    name: Option<&str>,
-    f: &edlake::metrics::Filter,
-    format: super::Format,
-) -> Result<ExitCode> {
-    let Some(name) = name else {
-        for m in edlake::metrics::METRICS {
-            println!("{:<22} {}", m.name, m.about);
-        }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let lake = ctx.lake()?;
-    let t = std::time::Instant::now();
-    let out = match edlake::metrics::compute(&lake, name, f) {
-        Ok(o) => o,
-        Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
-            bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let format = if ctx.json {
-        super::Format::Json
-    } else {
-        format
-    };
-    match format {
-        super::Format::Json => print_json(&serde_json::json!({
-            "metric": out.name, "rows": preview::to_json_rows(&out.frame), "notes": out.notes,
-        }))?,
-        super::Format::Csv => {
-            let mut df = out.frame.clone();
-            use polars::prelude::SerWriter;
-            polars::prelude::CsvWriter::new(std::io::stdout())
-                .finish(&mut df)
-                .context("writing CSV")?;
-            for n in &out.notes {
-                eprintln!("note: {n}");
-            }
-        }
-        super::Format::Table => {
-            print!("{}", preview::to_text_table(&out.frame, 40));
-            for n in &out.notes {
-                println!("note: {n}");
-            }
-            println!(
-                "({} rows, {:.0} ms)",
-                out.frame.height(),
-                t.elapsed().as_secs_f64() * 1000.0
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn runs(ctx: &Ctx, limit: Option<usize>) -> Result<ExitCode> {
     let lake = ctx.lake()?;
     let mut all = RunReport::history(&lake)?;
@@ -662,121 +384,6 @@ fn runs(ctx: &Ctx, limit: Option<usize>) -> Result<ExitCode> {
         if let edlake::pipeline::RunStatus::Failed(m) = &r.status {
             println!("    error: {m}");
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn gen_test_data(
-    ctx: &Ctx,
-    out: &std::path::Path,
-    students: u32,
-    days: u32,
-    seed: u64,
-) -> Result<ExitCode> {
-    let opts = edlake::generate::GenOptions {
-        students,
-        days,
-        seed,
-        ..Default::default()
-    };
-    let s = edlake::generate::generate(out, &opts)?;
-    if ctx.json {
-        print_json(&serde_json::json!({"files": s.files, "bytes": s.bytes, "rows": s.rows}))?;
-    } else {
-        println!(
-            "Wrote {} files ({:.1} MB, {} rows) for {students} students over {days} school days into {}",
-            s.files,
-            s.bytes as f64 / 1e6,
-            s.rows,
-            out.display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn bench(
-    ctx: &Ctx,
-    students: u32,
-    days: u32,
-    dir: Option<std::path::PathBuf>,
-    keep: bool,
-    measure: Option<std::path::PathBuf>,
-) -> Result<ExitCode> {
-    use edlake::bench;
-    if let Some(dir) = measure {
-        let bars = Bars::start(ctx.json);
-        let m = bench::measure(&dir, bars.progress(), &Cancel::default());
-        bars.finish();
-        print_json(&m?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let opts = bench::BenchOptions {
-        students,
-        days,
-        dir,
-    };
-    let bars = Bars::start(ctx.json);
-    let prepared = bench::prepare(&opts, bars.progress());
-    bars.finish();
-    let p = prepared?;
-    // The timed run gets a process of its own, so its peak memory is only its own.
-    let mut args = vec!["bench", "--measure"];
-    if ctx.json {
-        args.insert(0, "--json");
-    }
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args(args)
-        .arg(&p.dir)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("starting the timed run")?;
-    if !p.temporary && !keep {
-        let _ = std::fs::remove_dir_all(p.dir.join("lake"));
-    }
-    if p.temporary && !keep {
-        let _ = std::fs::remove_dir_all(&p.dir);
-    }
-    if !out.status.success() {
-        bail!("the timed run failed");
-    }
-    let m: bench::Measured =
-        serde_json::from_slice(&out.stdout).context("reading the timed run's figures")?;
-    let rows_per_second = m.rows as f64 / m.seconds;
-    let mb_per_second = m.bytes as f64 / 1e6 / m.seconds;
-    if ctx.json {
-        print_json(&serde_json::json!({
-            "students": students, "days": days, "rows": m.rows, "files": m.files, "csv_bytes": m.bytes,
-            "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
-            "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
-            "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
-            "metrics": m.metrics,
-            "kept": keep.then_some(&p.dir),
-        }))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("edlake bench: {students} students x {days} school days");
-    println!(
-        "  input               {} files, {:.2} GB CSV, {} rows (generated in {:.1} s, not timed)",
-        m.files,
-        m.bytes as f64 / 1e9,
-        m.rows,
-        p.generate_seconds
-    );
-    println!("  land+ingest+refine  {:.2} s wall", m.seconds);
-    println!("  throughput          {rows_per_second:.0} rows/s, {mb_per_second:.0} MB/s");
-    match m.peak_rss_bytes {
-        Some(b) => println!("  peak RSS            {:.2} GB", b as f64 / 1e9),
-        None => println!("  peak RSS            not reported by this OS"),
-    }
-    println!(
-        "  second run          {:.2} s, {} new rows (incremental no-op)",
-        m.second_run_seconds, m.second_run_rows
-    );
-    for (name, secs, rows) in &m.metrics {
-        println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
-    }
-    if keep {
-        println!("  kept                {}", p.dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,9 @@
 //! 4 the lake is busy with another run; 130 cancelled.
 
 mod commands;
+mod ingest;
 mod progress;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,235 @@
+//! `ingest`, `module` and `stage3`: running sources into the lake and reporting what happened.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use edlake::lake::Lake;
+use edlake::pipeline::{Cancel, RunReport, job};
+use edlake::sources::FolderSource;
+
+use super::commands::{Ctx, print_json};
+use super::progress::Bars;
+use super::{Coded, EXIT_BAD_INPUT, EXIT_PARTIAL};
+
+fn print_report(r: &RunReport) {
+    println!(
+        "Landed {} file(s); {} skipped as already ingested.",
+        r.files_landed, r.files_skipped
+    );
+    println!(
+        "Ingested {} rows; {} quarantined.",
+        r.rows_ingested, r.rows_quarantined
+    );
+    if !r.tables.is_empty() {
+        println!("Tables:");
+        let w = r.tables.iter().map(|t| t.table.len()).max().unwrap_or(0);
+        for t in &r.tables {
+            println!(
+                "  {:<w$}  version {:<4} +{} rows",
+                t.table, t.version, t.rows_written
+            );
+        }
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    if !r.issues.is_empty() {
+        println!("Rows sent to quarantine (first {}):", r.issues.len());
+        for i in &r.issues {
+            println!(
+                "  {}, line {}{}: {}",
+                i.file,
+                i.line,
+                i.column
+                    .as_ref()
+                    .map(|c| format!(", column {c}"))
+                    .unwrap_or_default(),
+                i.reason
+            );
+        }
+    }
+    println!("{}", r.summary());
+}
+
+pub(super) fn ingest_module(
+    ctx: &Ctx,
+    module: &dyn edlake::modules::Module,
+    from: &std::path::Path,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let lake = ctx.lake()?;
+    let source = FolderSource::new(from);
+    if dry_run {
+        let plan = job::dry_run(&lake, module, &source)?;
+        if ctx.json {
+            let fetch: Vec<_> = plan
+                .fetch
+                .iter()
+                .map(|p| serde_json::json!({"path": p.file.path, "size": p.file.size, "entity": p.entity}))
+                .collect();
+            print_json(
+                &serde_json::json!({"fetch": fetch, "unchanged": plan.unchanged.len(), "ignored": plan.ignored}),
+            )?;
+        } else {
+            let bytes: u64 = plan.fetch.iter().map(|p| p.file.size).sum();
+            println!(
+                "Would fetch {} file(s) ({:.1} MB); {} unchanged since the last run; {} ignored.",
+                plan.fetch.len(),
+                bytes as f64 / 1e6,
+                plan.unchanged.len(),
+                plan.ignored.len()
+            );
+            for p in &plan.fetch {
+                println!("  {}  ({} bytes) -> {}", p.file.path, p.file.size, p.entity);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let salt = ctx.salt(&lake)?;
+    let cancel = Cancel::default();
+    let c = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\nCancelling at the next safe point…");
+        c.cancel();
+    });
+    let bars = Bars::start(ctx.json);
+    let outcome = job::ingest(&lake, module, &source, &salt, bars.progress(), &cancel);
+    bars.finish();
+    if ctx.json {
+        print_json(&outcome.report)?;
+    } else {
+        print_report(&outcome.report);
+    }
+    if let Some(e) = outcome.error {
+        return Err(e.into());
+    }
+    if outcome.report.rows_ingested > 0 {
+        stage3(ctx, &lake)?;
+    }
+    let rejected = outcome
+        .report
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("rejected:"));
+    if outcome.report.rows_quarantined > 0 || rejected {
+        return Ok(ExitCode::from(EXIT_PARTIAL));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitCode> {
+    use edlake::modules::definition::{ModuleDef, parse_batch, split_assignment};
+    let lake = ctx.lake()?;
+    let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
+    match action {
+        super::ModuleAction::Add {
+            name,
+            metadata,
+            batches,
+            keys,
+            replace,
+        } => {
+            let text = std::fs::read_to_string(&metadata)
+                .map_err(|e| bad(format!("cannot read {}: {e}", metadata.display())))?;
+            let batches = batches
+                .iter()
+                .map(|b| {
+                    let (e, t) = split_assignment(b)?;
+                    Ok((e, parse_batch(&t)?))
+                })
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(bad)?;
+            let keys = keys
+                .iter()
+                .map(|k| split_assignment(k))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(bad)?;
+            if !replace && ModuleDef::load(&lake, &name).is_ok() {
+                bail!(bad(format!(
+                    "a module named `{name}` exists; add --replace to redefine it"
+                )));
+            }
+            let def = ModuleDef::new(
+                &name,
+                &text,
+                &metadata.display().to_string(),
+                &batches,
+                &keys,
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            def.save(&lake)?;
+            if ctx.json {
+                print_json(&def.entities)?;
+            } else {
+                println!(
+                    "Module `{name}` saved with {} entities:",
+                    def.entities.len()
+                );
+                for e in &def.entities {
+                    println!(
+                        "  {:<28} {:<9} key: {}",
+                        e.name,
+                        e.batch.name(),
+                        if e.key.is_empty() {
+                            "-".to_string()
+                        } else {
+                            e.key.join(" + ")
+                        }
+                    );
+                }
+                println!(
+                    "Ingest with: edlake ingest {name} --from DIR   (DIR holds a subfolder or file per entity)"
+                );
+            }
+        }
+        super::ModuleAction::List => {
+            let all = ModuleDef::list(&lake)?;
+            if ctx.json {
+                print_json(
+                    &all.iter()
+                        .map(|d| serde_json::json!({"name": d.name, "entities": d.entities}))
+                        .collect::<Vec<_>>(),
+                )?;
+            } else if all.is_empty() {
+                println!(
+                    "No custom modules. Define one with `edlake module add NAME --metadata FILE`."
+                );
+            } else {
+                for d in &all {
+                    println!(
+                        "{}  ({} entities, added {})",
+                        d.name,
+                        d.entities.len(),
+                        d.created.format("%Y-%m-%d")
+                    );
+                }
+            }
+        }
+        super::ModuleAction::Remove { name } => {
+            ModuleDef::remove(&lake, &name).map_err(|e| bad(e.to_string()))?;
+            println!("Module `{name}` removed; its tables stay in the lake.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn stage3(ctx: &Ctx, lake: &Lake) -> Result<()> {
+    let t = std::time::Instant::now();
+    let r = edlake::metrics::engagement::build_stage3(lake)
+        .context("rebuilding the stage3 engagement tables")?;
+    if !ctx.json {
+        if let Some(n) = r.digital_activity_rows {
+            println!("stage3: digital_activity rebuilt with {n} events");
+        }
+        if let Some(n) = r.hybrid_students {
+            println!("stage3: hybrid_engagement rebuilt for {n} students");
+        }
+        if r.digital_activity_rows.is_some() || r.hybrid_students.is_some() {
+            println!("stage3 took {:.2} s", t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! `metrics`, `gen-test-data` and `bench`: numbers for people and for scripts.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use edlake::pipeline::Cancel;
+use edlake::preview;
+
+use super::commands::{Ctx, print_json};
+use super::progress::Bars;
+use super::{Coded, EXIT_BAD_INPUT};
+
+pub(super) fn metrics_cmd(
+    ctx: &Ctx,
+    name: Option<&str>,
+    f: &edlake::metrics::Filter,
+    format: super::Format,
+) -> Result<ExitCode> {
+    let Some(name) = name else {
+        for m in edlake::metrics::METRICS {
+            println!("{:<22} {}", m.name, m.about);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let lake = ctx.lake()?;
+    let t = std::time::Instant::now();
+    let out = match edlake::metrics::compute(&lake, name, f) {
+        Ok(o) => o,
+        Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
+            bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let format = if ctx.json {
+        super::Format::Json
+    } else {
+        format
+    };
+    match format {
+        super::Format::Json => print_json(&serde_json::json!({
+            "metric": out.name, "rows": preview::to_json_rows(&out.frame), "notes": out.notes,
+        }))?,
+        super::Format::Csv => {
+            let mut df = out.frame.clone();
+            use polars::prelude::SerWriter;
+            polars::prelude::CsvWriter::new(std::io::stdout())
+                .finish(&mut df)
+                .context("writing CSV")?;
+            for n in &out.notes {
+                eprintln!("note: {n}");
+            }
+        }
+        super::Format::Table => {
+            print!("{}", preview::to_text_table(&out.frame, 40));
+            for n in &out.notes {
+                println!("note: {n}");
+            }
+            println!(
+                "({} rows, {:.0} ms)",
+                out.frame.height(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn gen_test_data(
+    ctx: &Ctx,
+    out: &std::path::Path,
+    students: u32,
+    days: u32,
+    seed: u64,
+) -> Result<ExitCode> {
+    let opts = edlake::generate::GenOptions {
+        students,
+        days,
+        seed,
+        ..Default::default()
+    };
+    let s = edlake::generate::generate(out, &opts)?;
+    if ctx.json {
+        print_json(&serde_json::json!({"files": s.files, "bytes": s.bytes, "rows": s.rows}))?;
+    } else {
+        println!(
+            "Wrote {} files ({:.1} MB, {} rows) for {students} students over {days} school days into {}",
+            s.files,
+            s.bytes as f64 / 1e6,
+            s.rows,
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn bench(
+    ctx: &Ctx,
+    students: u32,
+    days: u32,
+    dir: Option<std::path::PathBuf>,
+    keep: bool,
+    measure: Option<std::path::PathBuf>,
+) -> Result<ExitCode> {
+    use edlake::bench;
+    if let Some(dir) = measure {
+        let bars = Bars::start(ctx.json);
+        let m = bench::measure(&dir, bars.progress(), &Cancel::default());
+        bars.finish();
+        print_json(&m?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = bench::BenchOptions {
+        students,
+        days,
+        dir,
+    };
+    let bars = Bars::start(ctx.json);
+    let prepared = bench::prepare(&opts, bars.progress());
+    bars.finish();
+    let p = prepared?;
+    // The timed run gets a process of its own, so its peak memory is only its own.
+    let mut args = vec!["bench", "--measure"];
+    if ctx.json {
+        args.insert(0, "--json");
+    }
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .arg(&p.dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("starting the timed run")?;
+    if !p.temporary && !keep {
+        let _ = std::fs::remove_dir_all(p.dir.join("lake"));
+    }
+    if p.temporary && !keep {
+        let _ = std::fs::remove_dir_all(&p.dir);
+    }
+    if !out.status.success() {
+        bail!("the timed run failed");
+    }
+    let m: bench::Measured =
+        serde_json::from_slice(&out.stdout).context("reading the timed run's figures")?;
+    let rows_per_second = m.rows as f64 / m.seconds;
+    let mb_per_second = m.bytes as f64 / 1e6 / m.seconds;
+    if ctx.json {
+        print_json(&serde_json::json!({
+            "students": students, "days": days, "rows": m.rows, "files": m.files, "csv_bytes": m.bytes,
+            "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
+            "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
+            "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
+            "metrics": m.metrics,
+            "kept": keep.then_some(&p.dir),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("edlake bench: {students} students x {days} school days");
+    println!(
+        "  input               {} files, {:.2} GB CSV, {} rows (generated in {:.1} s, not timed)",
+        m.files,
+        m.bytes as f64 / 1e9,
+        m.rows,
+        p.generate_seconds
+    );
+    println!("  land+ingest+refine  {:.2} s wall", m.seconds);
+    println!("  throughput          {rows_per_second:.0} rows/s, {mb_per_second:.0} MB/s");
+    match m.peak_rss_bytes {
+        Some(b) => println!("  peak RSS            {:.2} GB", b as f64 / 1e9),
+        None => println!("  peak RSS            not reported by this OS"),
+    }
+    println!(
+        "  second run          {:.2} s, {} new rows (incremental no-op)",
+        m.second_run_seconds, m.second_run_rows
+    );
+    for (name, secs, rows) in &m.metrics {
+        println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
+    }
+    if keep {
+        println!("  kept                {}", p.dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
