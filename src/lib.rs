@@ -8,6 +8,8 @@
 
 pub mod audit;
 pub mod bench;
+pub mod browse;
+pub mod demo;
 pub mod generate;
 pub mod lake;
 pub mod metrics;
@@ -18,3 +20,4 @@ pub mod pseudo;
 pub mod secrets;
 pub mod settings;
 pub mod sources;
+pub mod ui;

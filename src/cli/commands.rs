@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
     };
     let Some(command) = cli.command else {
-        return gui(&ctx);
+        return gui(cli.lake.clone(), ctx.secrets.clone());
     };
     match command {
         Command::Init => init(&ctx, settings),
@@ -80,14 +80,36 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => preview_cmd(&ctx, &table, offset, limit, columns.as_deref(), unlock),
         Command::Salt { action } => salt_cmd(&ctx, action),
         Command::Ingest { source } => match source {
-            IngestSource::Clever { from, dry_run } => {
-                ingest_module(&ctx, &Clever::default(), &from, dry_run)
-            }
-            IngestSource::Insights { from, dry_run } => {
-                let module = edlake::modules::insights::Insights::from_export(&from)
-                    .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
-                ingest_module(&ctx, &module, &from, dry_run)
-            }
+            IngestSource::Clever {
+                from,
+                source,
+                dry_run,
+            } => match (from, source) {
+                (Some(from), _) => ingest_module(&ctx, &Clever::default(), &from, dry_run),
+                (None, Some(name)) => {
+                    super::sources::ingest_saved(&ctx, &Clever::default(), &name, dry_run)
+                }
+                (None, None) => bail!(Coded(
+                    EXIT_BAD_INPUT,
+                    "give --from DIR or --source NAME".into()
+                )),
+            },
+            IngestSource::Insights {
+                from,
+                source,
+                dry_run,
+            } => match (from, source) {
+                (Some(from), _) => {
+                    let module = edlake::modules::insights::Insights::from_export(&from)
+                        .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
+                    ingest_module(&ctx, &module, &from, dry_run)
+                }
+                (None, Some(name)) => super::sources::ingest_insights_saved(&ctx, &name, dry_run),
+                (None, None) => bail!(Coded(
+                    EXIT_BAD_INPUT,
+                    "give --from DIR or --source NAME".into()
+                )),
+            },
             IngestSource::Custom(args) => {
                 use clap::Parser;
                 let c = super::CustomIngest::try_parse_from(
@@ -109,6 +131,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Runs { limit } => runs(&ctx, limit),
         Command::Module { action } => module_cmd(&ctx, action),
+        Command::Source { action } => super::sources::source_cmd(&ctx, action),
         Command::Metrics {
             name,
             from,
@@ -148,12 +171,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn gui(_ctx: &Ctx) -> Result<ExitCode> {
-    use clap::CommandFactory;
-    eprintln!(
-        "The desktop app is not part of this build yet; here is what the command line can do.\n"
-    );
-    super::Cli::command().print_help()?;
+/// The desktop app: the lake given with --lake, else the configured one, else the demo.
+fn gui(lake: Option<std::path::PathBuf>, secrets: Secrets) -> Result<ExitCode> {
+    let remember = lake.is_none();
+    edlake::ui::run(edlake::ui::AppOptions {
+        secrets,
+        lake,
+        remember_lake: remember,
+        ..Default::default()
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -61,9 +61,20 @@ pub(super) fn ingest_module(
     dry_run: bool,
 ) -> Result<ExitCode> {
     let lake = ctx.lake()?;
-    let source = FolderSource::new(from);
+    ingest_from(ctx, &lake, module, &FolderSource::new(from), dry_run)
+}
+
+/// Runs (or dry-runs) a module from any source.
+pub(super) fn ingest_from(
+    ctx: &Ctx,
+    lake: &Lake,
+    module: &dyn edlake::modules::Module,
+    source: &dyn edlake::sources::Source,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let lake = lake.clone();
     if dry_run {
-        let plan = job::dry_run(&lake, module, &source)?;
+        let plan = job::dry_run(&lake, module, source)?;
         if ctx.json {
             let fetch: Vec<_> = plan
                 .fetch
@@ -96,7 +107,7 @@ pub(super) fn ingest_module(
         c.cancel();
     });
     let bars = Bars::start(ctx.json);
-    let outcome = job::ingest(&lake, module, &source, &salt, bars.progress(), &cancel);
+    let outcome = job::ingest(&lake, module, source, &salt, bars.progress(), &cancel);
     bars.finish();
     if ctx.json {
         print_json(&outcome.report)?;

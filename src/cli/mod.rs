@@ -6,6 +6,7 @@ mod commands;
 mod ingest;
 mod progress;
 mod reports;
+mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,11 @@ pub enum Command {
     Ingest {
         #[command(subcommand)]
         source: IngestSource,
+    },
+    /// Saved sources (SFTP servers, folders) that ingest reads from with --source NAME.
+    Source {
+        #[command(subcommand)]
+        action: SourceAction,
     },
     /// Custom modules: any CSV source described by an OEA metadata.csv.
     Module {
@@ -213,11 +219,15 @@ pub enum SaltAction {
 
 #[derive(Debug, Subcommand)]
 pub enum IngestSource {
-    /// Clever Participation Reports (daily-participation/ and resource-usage/ folders).
+    /// Clever Participation Reports (daily-participation/ and resource-usage/ folders), from a
+    /// folder (--from) or a saved source such as Clever's SFTP server (--source).
     Clever {
         /// Folder holding the Clever report folders.
+        #[arg(long, required_unless_present = "source", conflicts_with = "source")]
+        from: Option<PathBuf>,
+        /// A saved source (`edlake source add ...`).
         #[arg(long)]
-        from: PathBuf,
+        source: Option<String>,
         /// Show what would be fetched, change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -226,8 +236,11 @@ pub enum IngestSource {
     /// activity/, roster/ and schema/.
     Insights {
         /// The export root.
+        #[arg(long, required_unless_present = "source", conflicts_with = "source")]
+        from: Option<PathBuf>,
+        /// A saved source (`edlake source add azure|folder ...`).
         #[arg(long)]
-        from: PathBuf,
+        source: Option<String>,
         /// Show what would be fetched, change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -244,6 +257,97 @@ pub enum IngestSource {
         /// Show what would be fetched, change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceAction {
+    /// Save a source.
+    Add {
+        #[command(subcommand)]
+        kind: AddSource,
+    },
+    /// List the saved sources (never their secrets).
+    List,
+    /// Connect, show the server's fingerprint and the report folders with file counts.
+    Test {
+        name: String,
+        /// Accept (pin) this host key fingerprint if the server shows it (SHA256:...).
+        #[arg(long, value_name = "SHA256:...")]
+        accept_host_key: Option<String>,
+    },
+    /// Forget a source and delete its secret from the keyring.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddSource {
+    /// An SFTP server (Clever's report server): the password or key passphrase goes to the keyring.
+    Sftp {
+        /// Name to use with `--source` (letters, digits, `-`, `_`).
+        name: String,
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value_t = 22)]
+        port: u16,
+        #[arg(long)]
+        user: String,
+        /// Read the password from standard input (stored in the OS keyring only).
+        #[arg(long, conflicts_with = "key", required_unless_present = "key")]
+        password_stdin: bool,
+        /// Log in with this OpenSSH private key file.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Read the key's passphrase from standard input (stored in the OS keyring only).
+        #[arg(long, requires = "key")]
+        passphrase_stdin: bool,
+        /// Remote folder holding the reports (default: the login folder).
+        #[arg(long, default_value = "")]
+        remote_dir: String,
+        /// Accept (pin) the server's host key if it has this fingerprint (SHA256:...).
+        #[arg(long, value_name = "SHA256:...")]
+        accept_host_key: Option<String>,
+        /// Seconds to wait for the network.
+        #[arg(long, default_value_t = 20)]
+        timeout: u64,
+        /// Replace a source of the same name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// The Insights data share in an Azure storage account (Blob / ADLS Gen2).
+    Azure {
+        name: String,
+        /// Storage account name.
+        #[arg(long)]
+        account: String,
+        #[arg(long, default_value = "oea")]
+        container: String,
+        /// Folder of the share in the container, e.g. pre_landing/data_shares/<share>/M365.
+        #[arg(long)]
+        prefix: String,
+        /// Read the storage account key from standard input (kept in the OS keyring only).
+        #[arg(
+            long,
+            conflicts_with = "sas_stdin",
+            required_unless_present = "sas_stdin"
+        )]
+        key_stdin: bool,
+        /// Read a SAS token (read + list) from standard input (kept in the OS keyring only).
+        #[arg(long)]
+        sas_stdin: bool,
+        /// Another blob endpoint (Azurite, private link), e.g. http://127.0.0.1:10000/devstoreaccount1.
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        replace: bool,
+    },
+    /// A local folder (for example a share synced with AzCopy or OneDrive).
+    Folder {
+        name: String,
+        #[arg(long)]
+        path: PathBuf,
+        #[arg(long)]
+        replace: bool,
     },
 }
 

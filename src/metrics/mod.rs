@@ -2,7 +2,9 @@
 //! tables. Every aggregate that counts students hides groups smaller than a minimum (default
 //! 10) and says how many it hid, so a chart can never single out a student.
 
+pub mod chart;
 pub mod engagement;
+pub mod gaps;
 pub mod queries;
 
 use polars::prelude::*;

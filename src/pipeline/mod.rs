@@ -8,6 +8,7 @@ pub mod land;
 pub mod merge;
 pub mod parse;
 pub mod report;
+pub mod run;
 pub mod values;
 
 use std::path::{Path, PathBuf};

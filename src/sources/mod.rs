@@ -1,6 +1,10 @@
-//! Where raw files come from (a folder now; SFTP and cloud storage later): list and fetch only.
+//! Where raw files come from (a local folder, an SFTP server, saved source definitions): list and
+//! fetch only, no entity logic.
 
+pub mod azure;
 pub mod folder;
+pub mod saved;
+pub mod sftp;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,6 +43,9 @@ pub enum SourceError {
         expected: u64,
         got: u64,
     },
+    /// A remote source's own message (already fit to show).
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// A place raw files come from.

@@ -1,0 +1,320 @@
+//! Browsing a table page by page with an optional sort and text filter, column statistics, and
+//! exporting the filtered view. Used by the GUI's preview (on a worker thread) and by tests.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::lake::{Lake, TableRef, delta, scan};
+use crate::preview::{PreviewError, cell_text};
+
+/// How the rows are ordered and filtered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Query {
+    /// Column and descending flag.
+    pub sort: Option<(String, bool)>,
+    /// Column and text every shown row's value contains (case-insensitive).
+    pub filter: Option<(String, String)>,
+}
+
+impl Query {
+    fn is_plain(&self) -> bool {
+        self.sort.is_none() && self.filter.as_ref().is_none_or(|(_, t)| t.is_empty())
+    }
+}
+
+/// One page of rows and how many rows the whole view has.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub offset: usize,
+    pub frame: DataFrame,
+    pub total_rows: usize,
+}
+
+/// A table being browsed. Keeps the last sorted/filtered view so paging through it is cheap.
+pub struct Browser {
+    table: TableRef,
+    cached: Option<(Query, i64, Arc<DataFrame>)>,
+}
+
+impl Browser {
+    /// Starts browsing a table.
+    pub fn new(table: TableRef) -> Self {
+        Browser {
+            table,
+            cached: None,
+        }
+    }
+
+    /// The table browsed.
+    pub fn table(&self) -> &TableRef {
+        &self.table
+    }
+
+    /// Rows `offset..offset + limit` of the view.
+    pub fn page(
+        &mut self,
+        lake: &Lake,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page, PreviewError> {
+        let state = lake.table_state(&self.table)?;
+        if query.is_plain() {
+            let frame = delta::read_range(&lake.table_dir(&self.table), &state, offset, limit)?;
+            return Ok(Page {
+                offset,
+                frame,
+                total_rows: state.rows().max(0) as usize,
+            });
+        }
+        let view = self.view(lake, query)?;
+        Ok(Page {
+            offset,
+            frame: view.slice(offset as i64, limit),
+            total_rows: view.height(),
+        })
+    }
+
+    /// The whole sorted/filtered view (cached per query and table version).
+    pub fn view(&mut self, lake: &Lake, query: &Query) -> Result<Arc<DataFrame>, PreviewError> {
+        let state = lake.table_state(&self.table)?;
+        if let Some((q, v, df)) = &self.cached
+            && q == query
+            && *v == state.version
+        {
+            return Ok(df.clone());
+        }
+        let mut df = scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?;
+        if let Some((c, text)) = &query.filter
+            && !text.is_empty()
+        {
+            let mask = contains_mask(&df, c, text)?;
+            df = df.filter(&mask)?;
+        }
+        if let Some((c, desc)) = &query.sort {
+            df = df.sort(
+                [c.as_str()],
+                SortMultipleOptions::default()
+                    .with_order_descending(*desc)
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )?;
+        }
+        let df = Arc::new(df);
+        self.cached = Some((query.clone(), state.version, df.clone()));
+        Ok(df)
+    }
+}
+
+/// Rows whose `column`, as text, contains `text` ignoring case.
+fn contains_mask(df: &DataFrame, column: &str, text: &str) -> PolarsResult<BooleanChunked> {
+    let needle = text.to_lowercase();
+    let s = df.column(column)?.as_materialized_series();
+    let mask: BooleanChunked = match s.dtype() {
+        DataType::String => s
+            .str()?
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| v.to_lowercase().contains(&needle))))
+            .collect(),
+        _ => s
+            .iter()
+            .map(|v| Some(!v.is_null() && cell_text(&v).to_lowercase().contains(&needle)))
+            .collect(),
+    };
+    Ok(mask)
+}
+
+/// What a column holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnStats {
+    pub column: String,
+    pub rows: usize,
+    pub nulls: usize,
+    pub distinct: usize,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// Most frequent values with their counts.
+    pub top: Vec<(String, usize)>,
+}
+
+/// Statistics of one column of a frame (the browsed view).
+pub fn column_stats(df: &DataFrame, column: &str) -> Result<ColumnStats, PreviewError> {
+    let s = df.column(column)?.as_materialized_series().clone();
+    let text = |v: Option<AnyValue>| v.filter(|v| !v.is_null()).map(|v| cell_text(&v));
+    let (min, max) = if s.dtype().is_nested() {
+        (None, None)
+    } else {
+        let min = s.min_reduce()?.into_value();
+        let max = s.max_reduce()?.into_value();
+        (text(Some(min)), text(Some(max)))
+    };
+    let counts = df
+        .clone()
+        .lazy()
+        .group_by([col(column)])
+        .agg([len().alias("__n")])
+        .sort(
+            ["__n"],
+            SortMultipleOptions::default().with_order_descending(true),
+        )
+        .collect()?;
+    let top = counts
+        .head(Some(5))
+        .column(column)?
+        .as_materialized_series()
+        .iter()
+        .zip(counts.column("__n")?.u32()?.iter())
+        .map(|(v, n)| (cell_text(&v), n.unwrap_or(0) as usize))
+        .collect();
+    Ok(ColumnStats {
+        column: column.into(),
+        rows: s.len(),
+        nulls: s.null_count(),
+        distinct: counts.height(),
+        min,
+        max,
+        top,
+    })
+}
+
+/// File formats the view exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Parquet,
+}
+
+impl ExportFormat {
+    /// From a file name's extension (`.parquet` → Parquet, anything else → CSV).
+    pub fn from_path(p: &Path) -> Self {
+        match p.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("parquet") => ExportFormat::Parquet,
+            _ => ExportFormat::Csv,
+        }
+    }
+}
+
+/// Writes a frame to `path` (complete or not at all: written beside it, then renamed).
+pub fn export(df: &DataFrame, path: &Path, format: ExportFormat) -> Result<usize, PreviewError> {
+    let io = |e: std::io::Error| PreviewError::Lake(crate::lake::LakeError::io(path, e));
+    let tmp = path.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut df = df.clone();
+    let written = match format {
+        ExportFormat::Csv => CsvWriter::new(file).finish(&mut df).map(|_| ()),
+        ExportFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
+    };
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(df.height())
+}
+
+/// What pseudonymization did to each column of a table, read off the tables themselves
+/// (so it is true for the data, whatever metadata was used): `hash`, `hash-no-lookup`, `mask`,
+/// `no-op`, or for restricted tables `raw (restricted)`.
+pub fn column_ops(lake: &Lake, t: &TableRef) -> Vec<(String, &'static str)> {
+    use crate::lake::Layer;
+    let cols = |t: &TableRef| -> Vec<String> {
+        lake.table_state(t)
+            .map(|s| s.schema.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default()
+    };
+    let mine = cols(t);
+    let sibling = |layer: Layer| TableRef { layer, ..t.clone() };
+    match t.layer {
+        Layer::General => {
+            let lookup = cols(&t.lookup_of());
+            mine.into_iter()
+                .map(|c| {
+                    let op = if c.ends_with("_pseudonym") {
+                        "hash"
+                    } else if lookup.contains(&c) {
+                        "mask"
+                    } else {
+                        "no-op"
+                    };
+                    (c, op)
+                })
+                .collect()
+        }
+        Layer::Ingested => {
+            let general = cols(&sibling(Layer::General));
+            let lookup = cols(&sibling(Layer::General).lookup_of());
+            mine.into_iter()
+                .map(|c| {
+                    let op = if general.contains(&format!("{c}_pseudonym")) {
+                        if lookup.contains(&c) {
+                            "hash"
+                        } else {
+                            "hash-no-lookup"
+                        }
+                    } else if lookup.contains(&c) {
+                        "mask"
+                    } else {
+                        "no-op"
+                    };
+                    (c, op)
+                })
+                .collect()
+        }
+        Layer::Sensitive => mine.into_iter().map(|c| (c, "raw (restricted)")).collect(),
+        Layer::Quarantine | Layer::Stage3 => mine.into_iter().map(|c| (c, "")).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df!(
+            "school" => ["Mitchell High", "Oak Middle", "mitchell elementary", "Pine"],
+            "n" => [Some(3i64), None, Some(1), Some(3)],
+        )
+        .expect("frame")
+    }
+
+    #[test]
+    fn filter_ignores_case_and_keeps_only_matches() {
+        let df = frame();
+        let mask = contains_mask(&df, "school", "MITCHELL").expect("mask");
+        let got = df.filter(&mask).expect("filter");
+        assert_eq!(got.height(), 2);
+        let mask = contains_mask(&df, "n", "3").expect("mask");
+        assert_eq!(df.filter(&mask).expect("filter").height(), 2);
+    }
+
+    #[test]
+    fn stats_count_nulls_distinct_and_top_values() {
+        let s = column_stats(&frame(), "n").expect("stats");
+        assert_eq!((s.rows, s.nulls, s.distinct), (4, 1, 3));
+        assert_eq!(s.min.as_deref(), Some("1"));
+        assert_eq!(s.max.as_deref(), Some("3"));
+        assert_eq!(s.top[0], ("3".to_string(), 2));
+    }
+
+    #[test]
+    fn export_round_trips_csv_and_parquet() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let df = frame();
+        let csv = dir.path().join("v.csv");
+        assert_eq!(
+            export(&df, &csv, ExportFormat::from_path(&csv)).expect("csv"),
+            4
+        );
+        let text = std::fs::read_to_string(&csv).expect("read");
+        assert!(text.starts_with("school,n\nMitchell High,3\n"), "{text}");
+        let pq = dir.path().join("v.parquet");
+        export(&df, &pq, ExportFormat::from_path(&pq)).expect("parquet");
+        let back = ParquetReader::new(std::fs::File::open(&pq).expect("open"))
+            .finish()
+            .expect("read parquet");
+        assert!(back.equals_missing(&df));
+        assert!(!dir.path().join("v.partial").exists());
+    }
+}

@@ -1,0 +1,384 @@
+//! `source add/list/test/remove` and `ingest ... --source NAME`: saved sources whose secrets
+//! live only in the OS keyring, with SFTP host keys pinned after the user accepts them.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use edlake::lake::Lake;
+use edlake::sources::Source;
+use edlake::sources::azure::{AzureAuth, AzureConfig};
+use edlake::sources::saved::{SavedError, SavedSource, SourceDef};
+use edlake::sources::sftp::{SftpAuth, SftpConfig, probe};
+
+use super::commands::{Ctx, print_json};
+use super::ingest::ingest_from;
+use super::{AddSource, Coded, EXIT_BAD_INPUT, SourceAction};
+
+fn read_secret(what: &str) -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("Enter the {what} (it goes to the OS keyring, nowhere else):");
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut s)
+        .with_context(|| format!("reading the {what} from standard input"))?;
+    let s = s.trim_end_matches(['\n', '\r']).to_string();
+    if s.is_empty() {
+        bail!(Coded(EXIT_BAD_INPUT, format!("the {what} is empty")));
+    }
+    Ok(s)
+}
+
+fn bad(e: SavedError) -> anyhow::Error {
+    match e {
+        SavedError::BadName(_) | SavedError::Unknown(_) => {
+            Coded(EXIT_BAD_INPUT, e.to_string()).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// Tests an SFTP source; pins its host key when the user accepted it. Returns whether it worked.
+fn test_sftp(ctx: &Ctx, lake: &Lake, src: &mut SavedSource, accept: Option<&str>) -> Result<bool> {
+    let SourceDef::Sftp(cfg) = src.def.clone() else {
+        return Ok(true);
+    };
+    let secret = ctx.secrets.get(&SavedSource::secret_key(lake, &src.name))?;
+    let mut accept = accept.map(str::to_string);
+    loop {
+        match probe(&cfg, secret.as_deref(), accept.as_deref()) {
+            Ok(p) => {
+                if cfg.host_key.as_deref() != Some(p.fingerprint.as_str()) {
+                    if let SourceDef::Sftp(c) = &mut src.def {
+                        c.host_key = Some(p.fingerprint.clone());
+                    }
+                    src.save(lake).map_err(bad)?;
+                    println!("Host key {} accepted and pinned.", p.fingerprint);
+                }
+                if ctx.json {
+                    let folders: Vec<_> = p
+                        .folders
+                        .iter()
+                        .map(|(d, n)| serde_json::json!({"folder": d, "files": n}))
+                        .collect();
+                    print_json(
+                        &serde_json::json!({"fingerprint": p.fingerprint, "folders": folders}),
+                    )?;
+                } else {
+                    println!("Connected to {}:{} as {}.", cfg.host, cfg.port, cfg.user);
+                    for (d, n) in &p.folders {
+                        let d = if d.is_empty() { "." } else { d.as_str() };
+                        println!("  {d:<48} {n} file(s)");
+                    }
+                }
+                return Ok(true);
+            }
+            Err(edlake::sources::SourceError::Remote(msg)) if accept.is_none() => {
+                // An unknown key: ask on a terminal, otherwise explain how to accept.
+                let fp = msg
+                    .split_whitespace()
+                    .find(|w| w.starts_with("SHA256:"))
+                    .map(|w| w.trim_end_matches('.').to_string());
+                match fp {
+                    Some(fp)
+                        if msg.contains("not accepted yet") && std::io::stdin().is_terminal() =>
+                    {
+                        eprint!(
+                            "The server {}:{} presents host key {fp}.\nCompare it with the fingerprint your vendor gave you. Accept it? [y/N] ",
+                            cfg.host, cfg.port
+                        );
+                        std::io::stderr().flush().ok();
+                        let mut a = String::new();
+                        std::io::stdin().lock().read_line(&mut a).ok();
+                        if a.trim().eq_ignore_ascii_case("y") {
+                            accept = Some(fp);
+                            continue;
+                        }
+                        bail!(Coded(
+                            EXIT_BAD_INPUT,
+                            "host key not accepted; nothing was fetched".into()
+                        ));
+                    }
+                    _ => bail!(Coded(EXIT_BAD_INPUT, msg)),
+                }
+            }
+            Err(e) => bail!(Coded(EXIT_BAD_INPUT, e.to_string())),
+        }
+    }
+}
+
+pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
+    let lake = ctx.lake()?;
+    match action {
+        SourceAction::Add { kind } => {
+            let (name, def, replace, secret, accept) = match kind {
+                AddSource::Sftp {
+                    name,
+                    host,
+                    port,
+                    user,
+                    password_stdin,
+                    key,
+                    passphrase_stdin,
+                    remote_dir,
+                    accept_host_key,
+                    timeout,
+                    replace,
+                } => {
+                    let auth = match key {
+                        Some(path) => SftpAuth::Key {
+                            path: std::path::absolute(&path).unwrap_or(path),
+                        },
+                        None => SftpAuth::Password,
+                    };
+                    let secret = if password_stdin {
+                        Some(read_secret("SFTP password")?)
+                    } else if passphrase_stdin {
+                        Some(read_secret("key passphrase")?)
+                    } else {
+                        None
+                    };
+                    let cfg = SftpConfig {
+                        host,
+                        port,
+                        user,
+                        auth,
+                        remote_dir,
+                        host_key: None,
+                        timeout_secs: timeout,
+                    };
+                    (name, SourceDef::Sftp(cfg), replace, secret, accept_host_key)
+                }
+                AddSource::Azure {
+                    name,
+                    account,
+                    container,
+                    prefix,
+                    key_stdin,
+                    sas_stdin: _,
+                    endpoint,
+                    replace,
+                } => {
+                    let (auth, what) = if key_stdin {
+                        (AzureAuth::Key, "storage account key")
+                    } else {
+                        (AzureAuth::Sas, "SAS token")
+                    };
+                    let secret = read_secret(what)?;
+                    let cfg = AzureConfig {
+                        account,
+                        container,
+                        prefix: prefix.trim_matches('/').to_string(),
+                        auth,
+                        endpoint,
+                    };
+                    (name, SourceDef::Azure(cfg), replace, Some(secret), None)
+                }
+                AddSource::Folder {
+                    name,
+                    path,
+                    replace,
+                } => {
+                    if !path.is_dir() {
+                        bail!(Coded(
+                            EXIT_BAD_INPUT,
+                            format!("the folder {} does not exist", path.display())
+                        ));
+                    }
+                    let path = std::path::absolute(&path).unwrap_or(path);
+                    (name, SourceDef::Folder { path }, replace, None, None)
+                }
+            };
+            if !replace && SavedSource::load(&lake, &name).is_ok() {
+                bail!(Coded(
+                    EXIT_BAD_INPUT,
+                    format!("a source named `{name}` exists; add --replace to redefine it")
+                ));
+            }
+            let mut src = SavedSource { name, def };
+            src.save(&lake).map_err(bad)?;
+            let key = SavedSource::secret_key(&lake, &src.name);
+            match &secret {
+                Some(s) => ctx.secrets.set(&key, s)?,
+                None => ctx.secrets.delete(&key)?,
+            }
+            println!(
+                "Source `{}` saved (its secret, if any, is in the OS keyring).",
+                src.name
+            );
+            match &src.def {
+                SourceDef::Sftp(_) => {
+                    test_sftp(ctx, &lake, &mut src, accept.as_deref())?;
+                }
+                SourceDef::Azure(_) => test_azure(&lake, ctx, &src)?,
+                SourceDef::Folder { .. } => {}
+            }
+        }
+        SourceAction::List => {
+            let all = SavedSource::list(&lake).map_err(bad)?;
+            if ctx.json {
+                print_json(&all)?;
+            } else if all.is_empty() {
+                println!("No saved sources. Add one with `edlake source add sftp|folder ...`.");
+            } else {
+                for s in &all {
+                    match &s.def {
+                        SourceDef::Sftp(c) => println!(
+                            "{}  sftp {}@{}:{} {}  host key {}",
+                            s.name,
+                            c.user,
+                            c.host,
+                            c.port,
+                            if c.remote_dir.is_empty() {
+                                "."
+                            } else {
+                                &c.remote_dir
+                            },
+                            c.host_key.as_deref().unwrap_or("NOT ACCEPTED YET")
+                        ),
+                        SourceDef::Folder { path } => {
+                            println!("{}  folder {}", s.name, path.display())
+                        }
+                        SourceDef::Azure(c) => println!(
+                            "{}  azure {}/{}/{}{}",
+                            s.name,
+                            c.account,
+                            c.container,
+                            c.prefix,
+                            c.endpoint
+                                .as_ref()
+                                .map(|e| format!(" at {e}"))
+                                .unwrap_or_default()
+                        ),
+                    }
+                }
+            }
+        }
+        SourceAction::Test {
+            name,
+            accept_host_key,
+        } => {
+            let mut src = SavedSource::load(&lake, &name).map_err(bad)?;
+            match &src.def {
+                SourceDef::Folder { path } => {
+                    if !path.is_dir() {
+                        bail!(Coded(
+                            EXIT_BAD_INPUT,
+                            format!("the folder {} does not exist", path.display())
+                        ));
+                    }
+                    println!("The folder {} is there.", path.display());
+                }
+                SourceDef::Sftp(_) => {
+                    test_sftp(ctx, &lake, &mut src, accept_host_key.as_deref())?;
+                }
+                SourceDef::Azure(_) => test_azure(&lake, ctx, &src)?,
+            }
+        }
+        SourceAction::Remove { name } => {
+            SavedSource::remove(&lake, &name, &ctx.secrets).map_err(bad)?;
+            println!("Source `{name}` removed and its secret deleted from the keyring.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `edlake ingest <module> --source NAME`.
+pub(super) fn ingest_saved(
+    ctx: &Ctx,
+    module: &dyn edlake::modules::Module,
+    name: &str,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let lake = ctx.lake()?;
+    let src = SavedSource::load(&lake, name).map_err(bad)?;
+    if let SourceDef::Sftp(c) = &src.def
+        && c.host_key.is_none()
+    {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            format!(
+                "the source `{name}` has no accepted host key yet: run `edlake source test {name}` to see \
+                 the server's fingerprint and accept it"
+            )
+        ));
+    }
+    let source = src.open(&lake, &ctx.secrets).map_err(bad)?;
+    ingest_from(ctx, &lake, module, source.as_ref(), dry_run)
+}
+
+/// Lists the share and reports what an Insights run would find.
+fn test_azure(lake: &Lake, ctx: &Ctx, src: &SavedSource) -> Result<()> {
+    let Some(az) = src.open_azure(lake, &ctx.secrets).map_err(bad)? else {
+        return Ok(());
+    };
+    let files = az
+        .list()
+        .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+    let mut dates = std::collections::BTreeSet::new();
+    let mut rosters = std::collections::BTreeSet::new();
+    let mut schemas = 0;
+    for f in &files {
+        let mut p = f.path.split('/');
+        match (p.next(), p.next()) {
+            (Some("activity"), Some(d)) => {
+                dates.insert(d.to_string());
+            }
+            (Some("roster"), Some(s)) => {
+                rosters.insert(s.to_string());
+            }
+            (Some("schema"), Some(_)) => schemas += 1,
+            _ => {}
+        }
+    }
+    println!("Found {} file(s) in the share.", files.len());
+    match (dates.first(), dates.last()) {
+        (Some(a), Some(b)) => println!("  activity: {} day(s), {a} to {b}", dates.len()),
+        _ => println!("  activity: none"),
+    }
+    match rosters.last() {
+        Some(r) => println!(
+            "  roster: {} snapshot(s), latest {r} (the one ingested)",
+            rosters.len()
+        ),
+        None => println!("  roster: none"),
+    }
+    println!("  schema files: {schemas}");
+    if schemas == 0 {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            "the share has no schema/ folder with the export's CDM schema files; check the prefix"
+                .into()
+        ));
+    }
+    Ok(())
+}
+
+/// `edlake ingest insights --source NAME`: the schema files come from the source first.
+pub(super) fn ingest_insights_saved(ctx: &Ctx, name: &str, dry_run: bool) -> Result<ExitCode> {
+    let lake = ctx.lake()?;
+    let src = SavedSource::load(&lake, name).map_err(bad)?;
+    let schema_dir = tempfile::tempdir().context("making a temporary folder")?;
+    let root = match &src.def {
+        SourceDef::Folder { path } => path.clone(),
+        SourceDef::Azure(_) => {
+            if let Some(az) = src.open_azure(&lake, &ctx.secrets).map_err(bad)? {
+                az.download_dir("schema", schema_dir.path())
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+            }
+            schema_dir.path().to_path_buf()
+        }
+        SourceDef::Sftp(_) => bail!(Coded(
+            EXIT_BAD_INPUT,
+            format!(
+                "`{name}` is an SFTP source; Insights comes from a folder or an Azure storage account"
+            )
+        )),
+    };
+    let module = edlake::modules::insights::Insights::from_export(&root)
+        .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
+    let source = src.open(&lake, &ctx.secrets).map_err(bad)?;
+    ingest_from(ctx, &lake, &module, source.as_ref(), dry_run)
+}

@@ -1,0 +1,104 @@
+//! The offline demo: a working lake built from the bundled `test_data/` (Clever, Insights and SIS
+//! files for the same students) in a folder of its own, with a salt that lives only in memory.
+
+use std::path::{Path, PathBuf};
+
+use crate::generate::{GenOptions, generate};
+use crate::lake::Lake;
+use crate::pipeline::run::{SourceKind, run_folder};
+use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
+use crate::pseudo::Salt;
+
+/// The parameters `test_data/` was generated with (also in `test_data/PARAMS`).
+pub const DEMO_STUDENTS: u32 = 200;
+/// School days in the demo data.
+pub const DEMO_DAYS: u32 = 15;
+/// Generator seed of the demo data.
+pub const DEMO_SEED: u64 = 42;
+
+/// Why the demo could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("could not write the demo data: {0}")]
+    Generate(#[from] crate::generate::GenError),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
+    #[error("{what} demo ingestion failed: {error}")]
+    Run {
+        what: &'static str,
+        error: PipelineError,
+    },
+}
+
+/// A built demo lake; its salt is random and kept only for this session.
+pub struct Demo {
+    pub lake: Lake,
+    pub salt: Salt,
+    pub reports: Vec<RunReport>,
+}
+
+/// Where the bundled demo files are: `EDLAKE_DEMO_DATA`, a `test_data` folder next to the
+/// program (or two levels up, as in a cargo `target/release`), or the source checkout.
+pub fn bundled_data() -> Option<PathBuf> {
+    let ok = |p: &Path| p.join("clever").is_dir() && p.join("insights").is_dir();
+    if let Some(d) = std::env::var_os("EDLAKE_DEMO_DATA") {
+        return Some(PathBuf::from(d)).filter(|p| ok(p));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(3) {
+            candidates.push(up.join("test_data"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data"));
+    candidates.into_iter().find(|p| ok(p))
+}
+
+/// Builds the demo lake under `dir` (which should be empty or missing). Uses the bundled files,
+/// or regenerates identical ones with the same seed when the program runs without them.
+pub fn build(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Demo, DemoError> {
+    let data = match bundled_data() {
+        Some(d) => {
+            progress.log(format!("using the bundled demo files in {}", d.display()));
+            d
+        }
+        None => {
+            let d = dir.join("demo-files");
+            progress.log("bundled demo files not found; generating them (same seed)");
+            let opts = GenOptions {
+                students: DEMO_STUDENTS,
+                days: DEMO_DAYS,
+                seed: DEMO_SEED,
+                ..GenOptions::default()
+            };
+            generate(&d, &opts)?;
+            d
+        }
+    };
+    let (lake, _) = Lake::init(&dir.join("lake"))?;
+    let salt = Salt::generate();
+    let mut reports = Vec::new();
+    for kind in SourceKind::ALL {
+        progress.log(format!("demo: ingesting {}", kind.title()));
+        let out = run_folder(
+            &lake,
+            kind,
+            &data.join(kind.name()),
+            &salt,
+            progress,
+            cancel,
+        );
+        if let Some(error) = out.error {
+            return Err(DemoError::Run {
+                what: kind.title(),
+                error,
+            });
+        }
+        reports.push(out.report);
+    }
+    Ok(Demo {
+        lake,
+        salt,
+        reports,
+    })
+}

@@ -1,0 +1,232 @@
+//! The built-in sources as one list, so the CLI, the GUI and the demo run them the same way:
+//! pick the module for a source kind, ingest from a folder, then refresh stage3.
+
+use std::path::Path;
+
+use super::job::{self, RunOutcome};
+use super::{Cancel, Event, PipelineError, Progress};
+use crate::lake::Lake;
+use crate::metrics::engagement::build_stage3;
+use crate::modules::Module;
+use crate::pseudo::Salt;
+use crate::sources::{FolderSource, Source};
+
+/// A built-in source system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Clever,
+    Insights,
+    Sis,
+}
+
+impl SourceKind {
+    /// Every built-in source, in the order setup asks for them.
+    pub const ALL: [SourceKind; 3] = [SourceKind::Clever, SourceKind::Insights, SourceKind::Sis];
+
+    /// The name the CLI uses (`edlake ingest clever`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Clever => "clever",
+            SourceKind::Insights => "insights",
+            SourceKind::Sis => "sis",
+        }
+    }
+
+    /// The name users see.
+    pub fn title(self) -> &'static str {
+        match self {
+            SourceKind::Clever => "Clever participation reports",
+            SourceKind::Insights => "Microsoft Education Insights",
+            SourceKind::Sis => "SIS attendance and students",
+        }
+    }
+
+    /// The source folder name under `stage2` (matches the module's `source()`).
+    pub fn lake_source(self) -> &'static str {
+        match self {
+            SourceKind::Clever => "clever",
+            SourceKind::Insights => "ms_insights",
+            SourceKind::Sis => "contoso_sis",
+        }
+    }
+
+    /// What the folder must look like, in one or two sentences.
+    pub fn expected_layout(self) -> &'static str {
+        match self {
+            SourceKind::Clever => {
+                "The Clever SFTP report tree: daily-participation/ and resource-usage/ (with Students/, \
+                 Teachers/ subfolders), files named YYYY-MM-DD-<report>-<role>.csv."
+            }
+            SourceKind::Insights => {
+                "The School Data Sync data-lake export: schema/*.cdm.json, activity/<date>/*.csv and \
+                 roster/<timestamp>/<Entity>/*.csv (headerless files)."
+            }
+            SourceKind::Sis => {
+                "One subfolder (or file) per entity: studentattendance, students, studentdemographics, \
+                 studentsectionmark, as CSV with a header row (Contoso SIS format)."
+            }
+        }
+    }
+
+    /// The module that reads this source's files in `from`.
+    pub fn module(self, from: &Path) -> Result<Box<dyn Module>, PipelineError> {
+        Ok(match self {
+            SourceKind::Clever => Box::new(crate::modules::clever::Clever::default()),
+            SourceKind::Insights => Box::new(
+                crate::modules::insights::Insights::from_export(from)
+                    .map_err(PipelineError::Input)?,
+            ),
+            SourceKind::Sis => {
+                Box::new(crate::modules::sis::module().map_err(PipelineError::Input)?)
+            }
+        })
+    }
+}
+
+/// Ingests `kind` from a local folder and, when rows arrived, rebuilds the stage3 tables.
+pub fn run_folder(
+    lake: &Lake,
+    kind: SourceKind,
+    from: &Path,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> RunOutcome {
+    let source = FolderSource::new(from);
+    run_source(lake, kind, &source, from, salt, progress, cancel)
+}
+
+/// Ingests `kind` from any source and, when rows arrived, rebuilds the stage3 tables.
+/// `schema_root` is where a module that reads its schema from the export finds it.
+pub fn run_source(
+    lake: &Lake,
+    kind: SourceKind,
+    source: &dyn Source,
+    schema_root: &Path,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> RunOutcome {
+    let module = match kind.module(schema_root) {
+        Ok(m) => m,
+        Err(e) => {
+            let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
+            report.status = super::RunStatus::Failed(e.to_string());
+            let _ = report.save(lake);
+            return RunOutcome {
+                report,
+                error: Some(e),
+            };
+        }
+    };
+    let mut outcome = job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
+    if outcome.error.is_none() && outcome.report.rows_ingested > 0 {
+        let t = std::time::Instant::now();
+        match build_stage3(lake) {
+            Ok(r) => progress.log(format!(
+                "stage3 engagement tables rebuilt ({} events, {} students) in {:.2} s",
+                r.digital_activity_rows.unwrap_or(0),
+                r.hybrid_students.unwrap_or(0),
+                t.elapsed().as_secs_f64()
+            )),
+            Err(e) => {
+                let w = format!("the stage3 engagement tables were not rebuilt: {e}");
+                progress.send(Event::Warning(w.clone()));
+                outcome.report.warnings.push(w);
+            }
+        }
+    }
+    outcome
+}
+
+/// What a source folder holds, as setup shows it before the first run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspection {
+    /// Entity, files new since the last run, files already ingested.
+    pub entities: Vec<(String, usize, usize)>,
+    /// Files no entity takes.
+    pub ignored: usize,
+    /// Insights: the activity date folders found (first, last, how many).
+    pub activity_dates: Option<(String, String, usize)>,
+    /// Insights: the roster snapshot that would be used.
+    pub roster_snapshot: Option<String>,
+}
+
+impl Inspection {
+    /// A one-paragraph summary for people.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .entities
+            .iter()
+            .map(|(e, new, old)| format!("{e}: {new} new file(s), {old} already ingested"))
+            .collect();
+        if let Some((a, b, n)) = &self.activity_dates {
+            parts.push(format!("activity for {n} day(s) from {a} to {b}"));
+        }
+        if let Some(s) = &self.roster_snapshot {
+            parts.push(format!("latest roster snapshot {s}"));
+        }
+        if self.ignored > 0 {
+            parts.push(format!("{} other file(s) ignored", self.ignored));
+        }
+        if self.entities.is_empty() {
+            parts.insert(0, "no files this source understands".into());
+        }
+        parts.join("; ")
+    }
+}
+
+/// Lists what `kind` would ingest from `from`, without changing anything.
+pub fn inspect(lake: &Lake, kind: SourceKind, from: &Path) -> Result<Inspection, PipelineError> {
+    if !from.is_dir() {
+        return Err(PipelineError::NoInput(from.to_path_buf()));
+    }
+    let module = kind.module(from)?;
+    let source = FolderSource::new(from);
+    let plan = job::dry_run(lake, module.as_ref(), &source)?;
+    let mut out = Inspection {
+        ignored: plan.ignored.len(),
+        ..Default::default()
+    };
+    for p in &plan.fetch {
+        match out.entities.iter_mut().find(|(e, ..)| *e == p.entity) {
+            Some(e) => e.1 += 1,
+            None => out.entities.push((p.entity.clone(), 1, 0)),
+        }
+    }
+    for f in &plan.unchanged {
+        if let Some(c) = module.classify(&f.path) {
+            match out.entities.iter_mut().find(|(e, ..)| *e == c.entity) {
+                Some(e) => e.2 += 1,
+                None => out.entities.push((c.entity, 0, 1)),
+            }
+        }
+    }
+    out.entities.sort();
+    let paths = plan
+        .fetch
+        .iter()
+        .map(|p| &p.file)
+        .chain(plan.unchanged.iter())
+        .map(|f| f.path.as_str());
+    let mut dates = std::collections::BTreeSet::new();
+    let mut rosters = std::collections::BTreeSet::new();
+    for p in paths {
+        let mut parts = p.split('/');
+        match (parts.next(), parts.next()) {
+            (Some("activity"), Some(d)) => {
+                dates.insert(d.to_string());
+            }
+            (Some("roster"), Some(s)) => {
+                rosters.insert(s.to_string());
+            }
+            _ => {}
+        }
+    }
+    if let (Some(a), Some(b)) = (dates.first(), dates.last()) {
+        out.activity_dates = Some((a.clone(), b.clone(), dates.len()));
+    }
+    out.roster_snapshot = rosters.last().cloned();
+    Ok(out)
+}

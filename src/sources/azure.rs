@@ -1,0 +1,232 @@
+//! The Insights data share read straight from the district's Azure storage account (Blob /
+//! ADLS Gen2 through `object_store`): account name plus an account key or SAS token (kept in the
+//! keyring), container and prefix, conventionally `oea` and `pre_landing/data_shares/<share>/M365`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use object_store::ObjectStore;
+use object_store::ObjectStoreExt;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::path::Path as StorePath;
+use serde::{Deserialize, Serialize};
+
+use super::{RemoteFile, Source, SourceError, check_name};
+
+/// How edlake signs its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AzureAuth {
+    /// The storage account key (kept in the keyring).
+    Key,
+    /// A SAS token with read and list rights (kept in the keyring).
+    Sas,
+}
+
+/// Where the share lands in the storage account. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureConfig {
+    pub account: String,
+    pub container: String,
+    /// Folder inside the container, `/`-separated, no leading slash.
+    pub prefix: String,
+    pub auth: AzureAuth,
+    /// Another endpoint (Azurite, a private link): `http://127.0.0.1:10000/devstoreaccount1`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+/// A container prefix as a source.
+pub struct AzureSource {
+    cfg: AzureConfig,
+    store: Arc<dyn ObjectStore>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for AzureSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureSource")
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+fn remote(e: object_store::Error, cfg: &AzureConfig) -> SourceError {
+    let first = e.to_string().lines().next().unwrap_or_default().to_string();
+    let msg = match &e {
+        object_store::Error::NotFound { .. } => format!(
+            "nothing at `{}` in container `{}` of storage account `{}`",
+            cfg.prefix, cfg.container, cfg.account
+        ),
+        object_store::Error::Unauthenticated { .. }
+        | object_store::Error::PermissionDenied { .. } => {
+            format!(
+                "the storage account `{}` refused the request: check the account key or SAS token (it needs read and list rights)",
+                cfg.account
+            )
+        }
+        _ => format!("storage account `{}`: {first}", cfg.account),
+    };
+    SourceError::Remote(msg)
+}
+
+impl AzureSource {
+    /// Connects (lazily: the first listing talks to the service) with `secret`.
+    pub fn new(cfg: AzureConfig, secret: &str) -> Result<Self, SourceError> {
+        let mut b = MicrosoftAzureBuilder::new()
+            .with_account(cfg.account.clone())
+            .with_container_name(cfg.container.clone());
+        b = match cfg.auth {
+            AzureAuth::Key => b.with_access_key(secret),
+            AzureAuth::Sas => {
+                let pairs: Vec<(String, String)> =
+                    url::form_urlencoded::parse(secret.trim_start_matches('?').as_bytes())
+                        .into_owned()
+                        .collect();
+                b.with_sas_authorization(pairs)
+            }
+        };
+        if let Some(ep) = &cfg.endpoint {
+            b = b
+                .with_endpoint(ep.clone())
+                .with_allow_http(ep.starts_with("http://"));
+        }
+        let store = b
+            .build()
+            .map_err(|e| SourceError::Remote(format!("storage settings: {e}")))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| SourceError::Remote(format!("cannot start the network runtime: {e}")))?;
+        Ok(AzureSource {
+            cfg,
+            store: Arc::new(store),
+            rt,
+        })
+    }
+
+    fn prefix(&self) -> String {
+        self.cfg.prefix.trim_matches('/').to_string()
+    }
+
+    fn full(&self, rel: &str) -> StorePath {
+        let p = self.prefix();
+        if p.is_empty() {
+            StorePath::from(rel)
+        } else {
+            StorePath::from(format!("{p}/{rel}"))
+        }
+    }
+
+    /// Copies every file under `sub` (relative to the prefix) into `dest` (the schema files the
+    /// Insights module reads before a run).
+    pub fn download_dir(&self, sub: &str, dest: &Path) -> Result<usize, SourceError> {
+        let files: Vec<RemoteFile> = self
+            .list()?
+            .into_iter()
+            .filter(|f| f.path.starts_with(&format!("{sub}/")))
+            .collect();
+        for f in &files {
+            let to: PathBuf = dest.join(&f.path);
+            if let Some(d) = to.parent() {
+                std::fs::create_dir_all(d).map_err(|e| SourceError::Io {
+                    path: d.to_path_buf(),
+                    source: e,
+                })?;
+            }
+            let mut out = std::fs::File::create(&to).map_err(|e| SourceError::Io {
+                path: to.clone(),
+                source: e,
+            })?;
+            self.fetch(f, &mut out)?;
+        }
+        Ok(files.len())
+    }
+}
+
+impl Source for AzureSource {
+    fn origin(&self) -> String {
+        format!(
+            "azure:{}/{}/{}",
+            self.cfg.account,
+            self.cfg.container,
+            self.prefix()
+        )
+    }
+
+    fn list(&self) -> Result<Vec<RemoteFile>, SourceError> {
+        let prefix = self.prefix();
+        let p = (!prefix.is_empty()).then(|| StorePath::from(prefix.as_str()));
+        let metas = self.rt.block_on(async {
+            let mut s = self.store.list(p.as_ref());
+            let mut out = Vec::new();
+            while let Some(m) = s.next().await {
+                out.push(m.map_err(|e| remote(e, &self.cfg))?);
+            }
+            Ok::<_, SourceError>(out)
+        })?;
+        let mut files = Vec::new();
+        for m in metas {
+            let loc = m.location.to_string();
+            let rel = if prefix.is_empty() {
+                loc.clone()
+            } else {
+                match loc.strip_prefix(&format!("{prefix}/")) {
+                    Some(r) => r.to_string(),
+                    None => continue,
+                }
+            };
+            if rel.split('/').any(|s| s.starts_with('.')) {
+                continue;
+            }
+            check_name(&rel)?;
+            files.push(RemoteFile {
+                path: rel,
+                size: m.size,
+                mtime: m.last_modified.timestamp(),
+            });
+        }
+        if files.is_empty() {
+            return Err(SourceError::Remote(format!(
+                "no files under `{}` in container `{}` of storage account `{}`: check the container and prefix \
+                 (the data share usually lands in oea/pre_landing/data_shares/<share>/M365)",
+                prefix, self.cfg.container, self.cfg.account
+            )));
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    fn fetch(&self, file: &RemoteFile, out: &mut dyn Write) -> Result<u64, SourceError> {
+        check_name(&file.path)?;
+        let path = self.full(&file.path);
+        let n = self.rt.block_on(async {
+            let r = self
+                .store
+                .get(&path)
+                .await
+                .map_err(|e| remote(e, &self.cfg))?;
+            let mut s = r.into_stream();
+            let mut n = 0u64;
+            while let Some(chunk) = s.next().await {
+                let b = chunk.map_err(|e| remote(e, &self.cfg))?;
+                out.write_all(&b).map_err(|e| SourceError::Io {
+                    path: PathBuf::from(&file.path),
+                    source: e,
+                })?;
+                n += b.len() as u64;
+            }
+            Ok::<_, SourceError>(n)
+        })?;
+        if n != file.size {
+            return Err(SourceError::SizeMismatch {
+                path: file.path.clone(),
+                expected: file.size,
+                got: n,
+            });
+        }
+        Ok(n)
+    }
+}

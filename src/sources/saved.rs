@@ -1,0 +1,236 @@
+//! Named source definitions saved in the lake (`_edlake/sources/<name>.json`) so runs repeat
+//! (`edlake ingest clever --source NAME`). A definition holds only a reference to its secret;
+//! the password or passphrase itself lives in the OS keyring.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::azure::{AzureConfig, AzureSource};
+use super::sftp::{SftpAuth, SftpConfig, SftpSource};
+use super::{FolderSource, Source};
+use crate::lake::{Lake, LakeError, write_atomic};
+use crate::secrets::{SecretError, Secrets};
+
+/// What a saved source points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "type")]
+pub enum SourceDef {
+    Sftp(SftpConfig),
+    Azure(AzureConfig),
+    Folder { path: PathBuf },
+}
+
+/// A named, saved source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedSource {
+    pub name: String,
+    pub def: SourceDef,
+}
+
+/// Errors with saved sources.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("no source named `{0}`; `edlake source list` shows the saved ones")]
+    Unknown(String),
+    #[error(
+        "`{0}` is not a usable source name: use letters, digits, `-` and `_` (at most 40 characters)"
+    )]
+    BadName(String),
+    #[error("the source file {path} is damaged: {message}")]
+    Corrupt { path: String, message: String },
+    #[error(transparent)]
+    Source(#[from] super::SourceError),
+}
+
+fn check_name(name: &str) -> Result<(), SavedError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(SavedError::BadName(name.into()))
+    }
+}
+
+impl SavedSource {
+    fn dir(lake: &Lake) -> PathBuf {
+        lake.meta_dir().join("sources")
+    }
+
+    /// The keyring key of this source's secret.
+    pub fn secret_key(lake: &Lake, name: &str) -> String {
+        format!("lake/{}/source/{name}", lake.info().id)
+    }
+
+    /// Saves (replaces) the definition.
+    pub fn save(&self, lake: &Lake) -> Result<(), SavedError> {
+        check_name(&self.name)?;
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        Ok(write_atomic(
+            &Self::dir(lake).join(format!("{}.json", self.name)),
+            &bytes,
+        )?)
+    }
+
+    /// Loads a saved source.
+    pub fn load(lake: &Lake, name: &str) -> Result<SavedSource, SavedError> {
+        check_name(name)?;
+        let p = Self::dir(lake).join(format!("{name}.json"));
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SavedError::Unknown(name.into()));
+            }
+            Err(e) => return Err(LakeError::io(&p, e).into()),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| SavedError::Corrupt {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Every saved source, by name.
+    pub fn list(lake: &Lake) -> Result<Vec<SavedSource>, SavedError> {
+        let d = Self::dir(lake);
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            return Ok(out);
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(n) = name.strip_suffix(".json") {
+                out.push(Self::load(lake, n)?);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Removes the definition and its secret.
+    pub fn remove(lake: &Lake, name: &str, secrets: &Secrets) -> Result<(), SavedError> {
+        Self::load(lake, name)?;
+        let p = Self::dir(lake).join(format!("{name}.json"));
+        std::fs::remove_file(&p).map_err(|e| LakeError::io(&p, e))?;
+        secrets.delete(&Self::secret_key(lake, name))?;
+        Ok(())
+    }
+
+    /// Whether this source needs a secret from the keyring.
+    pub fn needs_secret(&self) -> bool {
+        matches!(
+            &self.def,
+            SourceDef::Sftp(SftpConfig {
+                auth: SftpAuth::Password,
+                ..
+            }) | SourceDef::Azure(_)
+        )
+    }
+
+    /// The source, ready to list and fetch (its secret read from `secrets`).
+    pub fn open(&self, lake: &Lake, secrets: &Secrets) -> Result<Box<dyn Source>, SavedError> {
+        Ok(match &self.def {
+            SourceDef::Folder { path } => Box::new(FolderSource::new(path)),
+            SourceDef::Sftp(cfg) => {
+                let secret = secrets.get(&Self::secret_key(lake, &self.name))?;
+                if secret.is_none() && self.needs_secret() {
+                    return Err(SecretError::Missing {
+                        what: format!("password of the source `{}`", self.name),
+                        hint: format!(
+                            "store it again with `edlake source add sftp {} ... --password-stdin --replace`",
+                            self.name
+                        ),
+                    }
+                    .into());
+                }
+                Box::new(SftpSource::new(&self.name, cfg.clone(), secret))
+            }
+            SourceDef::Azure(cfg) => Box::new(self.azure(lake, secrets, cfg)?),
+        })
+    }
+
+    fn azure(
+        &self,
+        lake: &Lake,
+        secrets: &Secrets,
+        cfg: &AzureConfig,
+    ) -> Result<AzureSource, SavedError> {
+        let secret = secrets
+            .get(&Self::secret_key(lake, &self.name))?
+            .ok_or_else(|| SecretError::Missing {
+                what: format!("account key or SAS token of the source `{}`", self.name),
+                hint: format!(
+                    "store it again with `edlake source add azure {} ... --key-stdin --replace`",
+                    self.name
+                ),
+            })?;
+        Ok(AzureSource::new(cfg.clone(), &secret)?)
+    }
+
+    /// The Azure source itself (for downloading the export's schema before a run).
+    pub fn open_azure(
+        &self,
+        lake: &Lake,
+        secrets: &Secrets,
+    ) -> Result<Option<AzureSource>, SavedError> {
+        match &self.def {
+            SourceDef::Azure(cfg) => Ok(Some(self.azure(lake, secrets, cfg)?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_round_trip_without_secrets() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (lake, _) = Lake::init(dir.path()).expect("lake");
+        let s = SavedSource {
+            name: "clever-sftp".into(),
+            def: SourceDef::Sftp(SftpConfig {
+                host: "sftp.clever.com".into(),
+                port: 22,
+                user: "district".into(),
+                auth: SftpAuth::Password,
+                remote_dir: "reports".into(),
+                host_key: Some("SHA256:abc".into()),
+                timeout_secs: 20,
+            }),
+        };
+        s.save(&lake).expect("save");
+        assert_eq!(SavedSource::load(&lake, "clever-sftp").expect("load"), s);
+        assert_eq!(SavedSource::list(&lake).expect("list").len(), 1);
+        let secrets = Secrets::session_only();
+        secrets
+            .set(&SavedSource::secret_key(&lake, "clever-sftp"), "hunter2")
+            .expect("set");
+        let text = std::fs::read_to_string(lake.meta_dir().join("sources/clever-sftp.json"))
+            .expect("file");
+        assert!(!text.contains("hunter2"));
+        assert!(matches!(
+            SavedSource::load(&lake, "../x"),
+            Err(SavedError::BadName(_))
+        ));
+        SavedSource::remove(&lake, "clever-sftp", &secrets).expect("remove");
+        assert!(matches!(
+            SavedSource::load(&lake, "clever-sftp"),
+            Err(SavedError::Unknown(_))
+        ));
+        assert_eq!(
+            secrets
+                .get(&SavedSource::secret_key(&lake, "clever-sftp"))
+                .expect("get"),
+            None
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! Engagement charts (egui_plot) drawn from the library's aggregates, with school/date filters,
+//! hover values, small-group notes, "Export CSV" and "Save as PNG".
+
+use std::sync::Arc;
+
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, Points};
+
+use super::task::{Task, TaskState};
+use super::{ChartFilter, Shared};
+use crate::metrics::chart::{ChartSpec, charts};
+use crate::metrics::{METRICS, MetricOutput, compute};
+
+/// A computed metric and its charts.
+pub struct Computed {
+    pub output: MetricOutput,
+    pub charts: Vec<(String, ChartSpec)>,
+    pub schools: Vec<String>,
+    pub millis: u128,
+}
+
+/// The charts page.
+#[derive(Default)]
+pub struct ChartsPage {
+    pub current: Task<Computed>,
+    computed_for: Option<(String, ChartFilter)>,
+    schools: Vec<String>,
+    /// The result of a "Save as PNG" in progress.
+    png_result: Option<crossbeam_channel::Receiver<Result<String, String>>>,
+}
+
+fn schools_of(lake: &crate::lake::Lake) -> Vec<String> {
+    let f = crate::metrics::Filter {
+        min_group: 1,
+        ..Default::default()
+    };
+    let mut out: Vec<String> = ["clever-by-school", "attendance-vs-digital"]
+        .iter()
+        .filter_map(|m| compute(lake, m, &f).ok())
+        .filter_map(|o| {
+            let c = o
+                .frame
+                .column("school")
+                .ok()?
+                .cast(&polars::prelude::DataType::String)
+                .ok()?;
+            let v: Vec<String> = c.str().ok()?.iter().flatten().map(String::from).collect();
+            Some(v)
+        })
+        .flatten()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl ChartsPage {
+    /// Forgets computed charts (the lake changed).
+    pub fn invalidate(&mut self) {
+        self.computed_for = None;
+        self.schools.clear();
+    }
+
+    fn compute(&mut self, sh: &Shared) {
+        let key = (sh.saved.chart.clone(), sh.saved.filter.clone());
+        if self.computed_for.as_ref() == Some(&key) {
+            return;
+        }
+        self.computed_for = Some(key.clone());
+        let filter = match key.1.to_filter() {
+            Ok(f) => f,
+            Err(e) => {
+                self.current = Task::default();
+                self.current.state = TaskState::Failed(e);
+                return;
+            }
+        };
+        let lake = sh.lake.clone();
+        let want_schools = self.schools.is_empty();
+        self.current = Task::spawn(sh.repaint.clone(), move |_, _| {
+            let t = std::time::Instant::now();
+            let output = compute(&lake, &key.0, &filter).map_err(|e| e.to_string())?;
+            let charts = charts(&output).map_err(|e| e.to_string())?;
+            let millis = t.elapsed().as_millis();
+            let schools = if want_schools {
+                schools_of(&lake)
+            } else {
+                Vec::new()
+            };
+            Ok(Computed {
+                output,
+                charts,
+                schools,
+                millis,
+            })
+        });
+    }
+
+    /// Draws the page.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if self.current.poll()
+            && let TaskState::Done(c) = &self.current.state
+            && !c.schools.is_empty()
+        {
+            self.schools = c.schools.clone();
+        }
+        self.compute(sh);
+        self.save_png(ui, sh);
+        egui::Panel::left("metric-list")
+            .resizable(false)
+            .exact_size(230.0)
+            .show(ui, |ui| {
+                ui.heading("Engagement");
+                for m in METRICS {
+                    let sel = sh.saved.chart == m.name;
+                    if ui
+                        .selectable_label(sel, m.name)
+                        .on_hover_text(m.about)
+                        .clicked()
+                    {
+                        sh.saved.chart = m.name.to_string();
+                    }
+                }
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.filters(ui, sh);
+            ui.separator();
+            self.body(ui, sh);
+        });
+    }
+
+    fn filters(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        let f = &mut sh.saved.filter;
+        ui.horizontal_wrapped(|ui| {
+            ui.label("From");
+            ui.add(
+                egui::TextEdit::singleline(&mut f.from)
+                    .hint_text("YYYY-MM-DD")
+                    .desired_width(90.0),
+            );
+            ui.label("To");
+            ui.add(
+                egui::TextEdit::singleline(&mut f.to)
+                    .hint_text("YYYY-MM-DD")
+                    .desired_width(90.0),
+            );
+            ui.label("School");
+            egui::ComboBox::from_id_salt("school")
+                .selected_text(f.school.clone().unwrap_or_else(|| "all schools".into()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut f.school, None, "all schools");
+                    for s in &self.schools {
+                        ui.selectable_value(&mut f.school, Some(s.clone()), s);
+                    }
+                });
+            ui.label("Smallest group");
+            ui.add(egui::DragValue::new(&mut f.min_group).range(1..=100))
+                .on_hover_text(
+                    "Groups with fewer students are hidden so no student can be singled out.",
+                );
+            if sh.saved.chart == "below-threshold" {
+                ui.label("Threshold %");
+                ui.add(egui::DragValue::new(&mut f.threshold_pct).range(1..=100));
+            }
+        });
+    }
+
+    fn body(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        let about = METRICS
+            .iter()
+            .find(|m| m.name == sh.saved.chart)
+            .map_or("", |m| m.about);
+        ui.label(about);
+        let c = match &self.current.state {
+            TaskState::Done(c) => c,
+            TaskState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            _ => {
+                ui.spinner();
+                return;
+            }
+        };
+        ui.horizontal(|ui| {
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} rows, computed in {} ms",
+                    c.output.frame.height(),
+                    c.millis
+                ))
+                .weak(),
+            );
+            if ui.button("Export CSV…").clicked()
+                && let Some(p) = sh.dialogs.save_file(
+                    "Export the chart's numbers",
+                    &format!("{}.csv", c.output.name),
+                )
+            {
+                match crate::browse::export(&c.output.frame, &p, crate::browse::ExportFormat::Csv) {
+                    Ok(n) => sh.toast(format!("Saved {n} rows to {}", p.display()), true),
+                    Err(e) => sh.toast(format!("Export failed: {e}"), false),
+                }
+            }
+        });
+        for n in &c.output.notes {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {n}"));
+        }
+        if c.charts.is_empty() || c.output.frame.height() == 0 {
+            ui.label("Nothing to draw for these filters.");
+            return;
+        }
+        let n = c.charts.len() as f32;
+        let h = ((ui.available_height() - 40.0 * n) / n).max(180.0);
+        let mut png = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for (i, (title, spec)) in c.charts.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    ui.strong(title);
+                    if ui.small_button("Save as PNG…").clicked() {
+                        png = Some(i);
+                    }
+                });
+                let rect = draw(ui, i, spec, h);
+                if png == Some(i)
+                    && let Some(p) = sh
+                        .dialogs
+                        .save_file("Save the chart", &format!("{}.png", c.output.name))
+                {
+                    let (tx, rx) = crossbeam_channel::bounded(1);
+                    self.png_result = Some(rx);
+                    let ppp = ui.pixels_per_point();
+                    let repaint = sh.repaint.clone();
+                    ui.ctx().request_screenshot(move |img| {
+                        // Encoding a PNG takes a moment: not on the UI thread.
+                        std::thread::spawn(move || {
+                            let r = super::screenshot::save_png(&img, Some(rect), ppp, &p)
+                                .map(|()| p.display().to_string());
+                            let _ = tx.send(r);
+                            repaint();
+                        });
+                    });
+                }
+            }
+        });
+    }
+
+    fn save_png(&mut self, _ui: &egui::Ui, sh: &mut Shared) {
+        let Some(rx) = &self.png_result else { return };
+        if let Ok(r) = rx.try_recv() {
+            self.png_result = None;
+            match r {
+                Ok(p) => sh.toast(format!("Saved {p}"), true),
+                Err(e) => sh.toast(format!("Could not save the PNG: {e}"), false),
+            }
+        }
+    }
+}
+
+/// Series colors that stay apart in light and dark themes and for common color blindness
+/// (Okabe–Ito).
+fn color(i: usize) -> egui::Color32 {
+    const P: [(u8, u8, u8); 7] = [
+        (0, 114, 178),
+        (230, 159, 0),
+        (0, 158, 115),
+        (204, 121, 167),
+        (86, 180, 233),
+        (213, 94, 0),
+        (240, 228, 66),
+    ];
+    let (r, g, b) = P[i % P.len()];
+    egui::Color32::from_rgb(r, g, b)
+}
+
+fn day_label(x: f64) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(x.round() as i64)))
+        .map(|d| d.format("%b %d").to_string())
+        .unwrap_or_default()
+}
+
+/// Draws one chart; returns its rectangle on screen.
+fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui::Rect {
+    let plot = Plot::new(("chart", i))
+        .height(height)
+        .legend(Legend::default())
+        .allow_scroll(false);
+    let resp = match spec {
+        ChartSpec::Lines { y_label, series } => {
+            let y_label = y_label.clone();
+            plot.x_axis_formatter(|m, _| day_label(m.value))
+                .y_axis_label(y_label.clone())
+                .label_formatter(move |pos| {
+                    let (name, p) = match pos {
+                        egui_plot::HoverPosition::NearDataPoint {
+                            plot_name,
+                            position,
+                            ..
+                        } => (plot_name.to_string(), position),
+                        egui_plot::HoverPosition::Elsewhere { position } => {
+                            (String::new(), position)
+                        }
+                    };
+                    Some(format!("{name}\n{}: {:.0} {y_label}", day_label(p.x), p.y))
+                })
+                .show(ui, |p| {
+                    for (i, (name, pts)) in series.iter().enumerate() {
+                        let c = color(i);
+                        p.line(Line::new(name.clone(), pts.clone()).color(c));
+                        p.points(Points::new(name.clone(), pts.clone()).radius(2.5).color(c));
+                    }
+                })
+                .response
+        }
+        ChartSpec::Bars {
+            y_label,
+            categories,
+            series,
+        } => {
+            let cats = Arc::new(categories.clone());
+            let k = series.len().max(1) as f64;
+            let width = 0.8 / k;
+            let c2 = cats.clone();
+            plot.y_axis_label(y_label.clone())
+                .x_axis_formatter(move |m, _| {
+                    let idx = m.value.round();
+                    if (m.value - idx).abs() < 1e-6 && idx >= 0.0 {
+                        c2.get(idx as usize).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .show(ui, |p| {
+                    for (si, s) in series.iter().enumerate() {
+                        let offset = (si as f64 - (k - 1.0) / 2.0) * width;
+                        let bars: Vec<Bar> = s
+                            .values
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, v)| v.is_finite())
+                            .map(|(ci, v)| {
+                                Bar::new(ci as f64 + offset, *v)
+                                    .width(width * 0.95)
+                                    .name(cats.get(ci).cloned().unwrap_or_default())
+                            })
+                            .collect();
+                        let series = s.name.clone();
+                        p.bar_chart(
+                            BarChart::new(s.name.clone(), bars)
+                                .color(color(si))
+                                .element_formatter(Box::new(move |b, _| {
+                                    format!("{}\n{series}: {:.2}", b.name, b.value)
+                                })),
+                        );
+                    }
+                })
+                .response
+        }
+        ChartSpec::Scatter {
+            x_label,
+            y_label,
+            dots,
+        } => {
+            let max_w = dots.iter().map(|d| d.weight).fold(1.0, f64::max);
+            plot.x_axis_label(x_label.clone())
+                .y_axis_label(y_label.clone())
+                .include_x(0.0)
+                .include_x(100.0)
+                .include_y(0.0)
+                .include_y(100.0)
+                .show(ui, |p| {
+                    for d in dots.iter().filter(|d| d.x.is_finite() && d.y.is_finite()) {
+                        let r = 3.0 + 12.0 * (d.weight / max_w).sqrt() as f32;
+                        p.points(
+                            Points::new(
+                                format!("{} ({} students)", d.label, d.weight),
+                                vec![[d.x, d.y]],
+                            )
+                            .radius(r),
+                        );
+                    }
+                })
+                .response
+        }
+    };
+    resp.rect
+}

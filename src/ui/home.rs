@@ -1,0 +1,395 @@
+//! The first screen (create / open / demo) and the home page of an open lake: sources and their
+//! last run, tables by stage with row counts and freshness, and the school-day gap strip.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::dialogs::Dialogs;
+use super::task::{Task, TaskState};
+use super::{Nav, Page, Shared};
+use crate::demo::Demo;
+use crate::lake::{Lake, Layer, TableRef};
+use crate::metrics::gaps::{Coverage, coverage};
+use crate::pipeline::run::SourceKind;
+use crate::pipeline::{RunReport, RunStatus};
+
+/// What the first screen asks the app to do.
+pub enum WelcomeAction {
+    Create(PathBuf),
+    Open(PathBuf),
+    Demo(Demo, Option<tempfile::TempDir>),
+}
+
+/// The screen shown when no lake is open.
+#[derive(Default)]
+pub struct Welcome {
+    pub demo: Task<Demo>,
+    pub error: Option<String>,
+    /// The demo's folder: handed to the open lake, deleted when that closes.
+    demo_dir: Option<tempfile::TempDir>,
+}
+
+impl Welcome {
+    /// Starts building the demo lake in a fresh temporary folder.
+    pub fn start_demo(&mut self, repaint: &Arc<dyn Fn() + Send + Sync>) {
+        let dir = match tempfile::Builder::new().prefix("edlake-demo-").tempdir() {
+            Ok(d) => d,
+            Err(e) => {
+                self.error = Some(format!("Could not make a folder for the demo: {e}"));
+                return;
+            }
+        };
+        let path = dir.path().to_path_buf();
+        self.demo_dir = Some(dir);
+        self.demo = Task::spawn(repaint.clone(), move |p, c| {
+            crate::demo::build(&path, p, c).map_err(|e| e.to_string())
+        });
+    }
+
+    /// Draws the screen; returns what the user chose.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        dialogs: &dyn Dialogs,
+        repaint: &Arc<dyn Fn() + Send + Sync>,
+    ) -> Option<WelcomeAction> {
+        if self.demo.poll()
+            && let TaskState::Done(_) = self.demo.state
+        {
+            let TaskState::Done(d) = std::mem::replace(&mut self.demo.state, TaskState::Idle)
+            else {
+                return None;
+            };
+            return Some(WelcomeAction::Demo(d, self.demo_dir.take()));
+        }
+        let mut act = None;
+        ui.add_space(24.0);
+        ui.vertical_centered(|ui| {
+            ui.heading("Your district's education data lake, on this computer");
+            ui.label(
+                "edlake brings Clever, Microsoft Education Insights and SIS data together, \
+                 pseudonymizes student identifiers and draws engagement charts — all offline.",
+            );
+        });
+        ui.add_space(16.0);
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.add_space(8.0);
+        }
+        ui.columns(3, |cols| {
+            let card = |ui: &mut egui::Ui, title: &str, text: &str| {
+                ui.group(|ui| {
+                    ui.set_min_height(120.0);
+                    ui.strong(title);
+                    ui.label(text);
+                });
+            };
+            card(
+                &mut cols[0],
+                "Create a lake",
+                "Pick an empty folder. The setup wizard then connects your sources.",
+            );
+            if cols[0].button("Create a lake…").clicked()
+                && let Some(p) = dialogs.pick_folder("Folder for the new lake")
+            {
+                act = Some(WelcomeAction::Create(p));
+            }
+            card(
+                &mut cols[1],
+                "Open a lake",
+                "A folder made by edlake before (on this or another computer).",
+            );
+            if cols[1].button("Open a lake…").clicked()
+                && let Some(p) = dialogs.pick_folder("Lake folder")
+            {
+                act = Some(WelcomeAction::Open(p));
+            }
+            card(
+                &mut cols[2],
+                "Try the demo",
+                "A lake built from generated test data for 200 students: no real student data.",
+            );
+            let running = self.demo.is_running();
+            if cols[2]
+                .add_enabled(!running, egui::Button::new("Try the demo"))
+                .clicked()
+            {
+                self.error = None;
+                self.start_demo(repaint);
+            }
+        });
+        ui.add_space(16.0);
+        match &self.demo.state {
+            TaskState::Running { started } => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!(
+                        "Building the demo lake… {:.0} s",
+                        started.elapsed().as_secs_f64()
+                    ));
+                    if ui.button("Cancel").clicked() {
+                        self.demo.cancel();
+                    }
+                });
+                for (stage, s) in &self.demo.progress.stages {
+                    ui.add(egui::ProgressBar::new(s.fraction()).text(format!(
+                        "{}: {} rows",
+                        stage.name(),
+                        s.rows_done
+                    )));
+                }
+                if let Some(l) = self.demo.progress.log.back() {
+                    ui.label(egui::RichText::new(l).weak());
+                }
+            }
+            TaskState::Failed(e) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("The demo could not be built: {e}"),
+                );
+            }
+            _ => {}
+        }
+        act
+    }
+}
+
+/// What the home page shows (read on a worker thread).
+pub struct Overview {
+    pub tables: Vec<(TableRef, i64, i64, Option<i64>)>,
+    pub runs: Vec<RunReport>,
+    pub coverage: Coverage,
+}
+
+fn overview(lake: &Lake) -> Result<Overview, String> {
+    let mut tables = Vec::new();
+    for t in lake.tables() {
+        if let Ok(st) = lake.table_state(&t) {
+            tables.push((t, st.rows(), st.version, st.modified_ms));
+        }
+    }
+    let runs = RunReport::history(lake).map_err(|e| e.to_string())?;
+    let coverage = coverage(lake).map_err(|e| e.to_string())?;
+    Ok(Overview {
+        tables,
+        runs,
+        coverage,
+    })
+}
+
+/// The home page of an open lake.
+#[derive(Default)]
+pub struct HomePage {
+    pub overview: Task<Overview>,
+}
+
+impl HomePage {
+    /// Reads the overview again in the background.
+    pub fn refresh(&mut self, lake: &Lake, repaint: &Arc<dyn Fn() + Send + Sync>) {
+        let lake = lake.clone();
+        self.overview = Task::spawn(repaint.clone(), move |_, _| overview(&lake));
+    }
+
+    /// Draws the page.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared, salt_error: &Option<String>) {
+        self.overview.poll();
+        if let Some(e) = salt_error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{e}\nOpen Setup to import the salt (or keep it for this session only)."),
+            );
+        }
+        if sh.is_demo {
+            ui.label(
+                "This is the demo lake: generated students, schools and activity. It is deleted when \
+                 edlake closes. Look around the tables and charts, or create your own lake.",
+            );
+        }
+        let ov = match &self.overview.state {
+            TaskState::Done(o) => o,
+            TaskState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            _ => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the lake…");
+                });
+                return;
+            }
+        };
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Sources");
+            egui::Grid::new("sources").striped(true).show(ui, |ui| {
+                ui.strong("Source");
+                ui.strong("Last run");
+                ui.strong("Status");
+                ui.strong("Rows");
+                ui.end_row();
+                for kind in SourceKind::ALL {
+                    ui.label(kind.title());
+                    let job = format!("ingest {}", kind.lake_source());
+                    match ov.runs.iter().find(|r| r.job == job) {
+                        Some(r) => {
+                            ui.label(r.started.format("%Y-%m-%d %H:%M UTC").to_string());
+                            let (txt, bad) = match &r.status {
+                                RunStatus::Succeeded if r.rows_quarantined > 0 => {
+                                    (format!("ok, {} rows quarantined", r.rows_quarantined), true)
+                                }
+                                RunStatus::Succeeded => ("ok".to_string(), false),
+                                RunStatus::Cancelled => ("cancelled".to_string(), true),
+                                RunStatus::Failed(e) => (format!("failed: {e}"), true),
+                            };
+                            if bad {
+                                ui.colored_label(ui.visuals().warn_fg_color, txt);
+                            } else {
+                                ui.label(txt);
+                            }
+                            ui.label(r.rows_ingested.to_string());
+                        }
+                        None => {
+                            ui.label("never");
+                            ui.label("not set up");
+                            ui.label("-");
+                        }
+                    }
+                    ui.end_row();
+                }
+            });
+            ui.horizontal(|ui| {
+                if ui.button("Run ingestion").clicked() {
+                    *sh.nav = Some(Nav::Page(Page::Ingest));
+                }
+                if ui.button("See the charts").clicked() {
+                    *sh.nav = Some(Nav::Page(Page::Charts));
+                }
+                if ui.button("Refresh").clicked() {
+                    *sh.nav = Some(Nav::Refresh);
+                }
+            });
+            ui.add_space(12.0);
+            ui.heading("School days with data");
+            gap_strip(ui, &ov.coverage);
+            ui.add_space(12.0);
+            ui.heading("Tables by stage");
+            tables_by_stage(ui, sh, &ov.tables);
+        });
+    }
+}
+
+fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
+    let days = cov.school_days();
+    if days.is_empty() {
+        ui.label("No dated data yet.");
+        return;
+    }
+    let cell = egui::vec2(12.0, 16.0);
+    for s in &cov.sources {
+        let missing = cov.missing(s);
+        ui.horizontal(|ui| {
+            ui.add_sized([130.0, cell.y], egui::Label::new(s.source));
+            let (rect, resp) = ui.allocate_exact_size(
+                egui::vec2(cell.x * days.len() as f32, cell.y),
+                egui::Sense::hover(),
+            );
+            let painter = ui.painter_at(rect);
+            let ok = ui.visuals().selection.bg_fill;
+            let gap = ui.visuals().error_fg_color;
+            for (i, d) in days.iter().enumerate() {
+                let r = egui::Rect::from_min_size(
+                    rect.min + egui::vec2(i as f32 * cell.x, 0.0),
+                    cell - egui::vec2(2.0, 0.0),
+                );
+                painter.rect_filled(r, 1.0, if s.days.contains(d) { ok } else { gap });
+            }
+            if let Some(pos) = resp.hover_pos() {
+                let i = ((pos.x - rect.min.x) / cell.x) as usize;
+                if let Some(d) = days.get(i) {
+                    let has = if s.days.contains(d) {
+                        "data"
+                    } else {
+                        "no data"
+                    };
+                    resp.on_hover_text(format!("{} {}: {has}", d.weekday(), d));
+                }
+            }
+            if missing.is_empty() {
+                ui.label("complete");
+            } else {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "{} school day(s) missing{}",
+                        missing.len(),
+                        first_few(&missing)
+                    ),
+                );
+            }
+        });
+    }
+    if let (Some(a), Some(b)) = (days.first(), days.last()) {
+        ui.label(egui::RichText::new(format!("{a} to {b}, weekdays")).weak());
+    }
+}
+
+fn first_few(days: &[NaiveDate]) -> String {
+    let shown: Vec<String> = days.iter().take(3).map(|d| d.to_string()).collect();
+    let more = if days.len() > 3 { ", …" } else { "" };
+    format!(": {}{more}", shown.join(", "))
+}
+
+fn tables_by_stage(
+    ui: &mut egui::Ui,
+    sh: &mut Shared,
+    tables: &[(TableRef, i64, i64, Option<i64>)],
+) {
+    for layer in Layer::ALL {
+        let of: Vec<_> = tables.iter().filter(|(t, ..)| t.layer == layer).collect();
+        if of.is_empty() {
+            continue;
+        }
+        ui.strong(layer_title(layer));
+        egui::Grid::new(("tables", layer.name()))
+            .striped(true)
+            .num_columns(4)
+            .show(ui, |ui| {
+                for (t, rows, version, modified) in of {
+                    if ui.link(format!("{}/{}", t.source, t.entity)).clicked() {
+                        *sh.nav = Some(Nav::OpenTable(t.clone()));
+                    }
+                    ui.label(format!("{rows} rows"));
+                    ui.label(format!("version {version}"));
+                    ui.label(freshness(*modified));
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// A layer as users know it.
+pub fn layer_title(l: Layer) -> &'static str {
+    match l {
+        Layer::Ingested => "stage2 · Ingested",
+        Layer::General => "stage2 · Refined general (pseudonymized)",
+        Layer::Sensitive => "stage2 · Refined sensitive (locked)",
+        Layer::Quarantine => "stage2 · Quarantine (rows that could not be read)",
+        Layer::Stage3 => "stage3 · Engagement",
+    }
+}
+
+fn freshness(ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return "-".into() };
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return "-".into();
+    };
+    let age = chrono::Utc::now() - t;
+    match age.num_minutes() {
+        m if m < 1 => "updated just now".into(),
+        m if m < 60 => format!("updated {m} min ago"),
+        m if m < 60 * 48 => format!("updated {} h ago", m / 60),
+        _ => format!("updated {}", t.format("%Y-%m-%d")),
+    }
+}

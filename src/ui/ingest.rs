@@ -1,0 +1,329 @@
+//! The ingestion page: choose each source's folder, run one source or all of them as a job with a
+//! progress bar per stage (files, MB, rows, rows/s, ETA), cancel, a live log, and run history.
+
+use std::path::PathBuf;
+
+use super::sftp_form::clever_source;
+use super::task::{Task, TaskState, human_bytes};
+use super::{Nav, Page, Shared};
+use crate::lake::{Layer, TableRef};
+use crate::pipeline::run::{SourceKind, run_folder, run_source};
+use crate::pipeline::{RunReport, RunStatus};
+
+/// The ingestion page.
+#[derive(Default)]
+pub struct IngestPage {
+    pub job: Task<Vec<RunReport>>,
+    history: Option<Vec<RunReport>>,
+    history_error: Option<String>,
+}
+
+impl IngestPage {
+    /// Starts a job that runs `kinds` one after another from their folders (Clever from the
+    /// saved SFTP source when setup chose it).
+    pub fn start(&mut self, sh: &mut Shared, kinds: Vec<(SourceKind, PathBuf)>) {
+        let sftp = sh.saved.clever_sftp;
+        let Some(salt) = sh.salt.clone() else {
+            sh.toast(
+                "The lake has no salt yet: finish step 1 of Setup first.",
+                false,
+            );
+            return;
+        };
+        let lake = sh.lake.clone();
+        let secrets = sh.secrets.clone();
+        self.job = Task::spawn(sh.repaint.clone(), move |p, c| {
+            let mut reports = Vec::new();
+            for (kind, dir) in kinds {
+                let out = match clever_source(&lake, &secrets)
+                    .filter(|_| sftp && kind == SourceKind::Clever)
+                {
+                    Some(src) => {
+                        let src = src.map_err(|e| e.to_string())?;
+                        p.log(format!("{}: reading {}", kind.title(), src.origin()));
+                        run_source(&lake, kind, src.as_ref(), &dir, &salt, p, c)
+                    }
+                    None => {
+                        p.log(format!("{}: reading {}", kind.title(), dir.display()));
+                        run_folder(&lake, kind, &dir, &salt, p, c)
+                    }
+                };
+                let failed = out.error.map(|e| format!("{}: {e}", kind.title()));
+                reports.push(out.report);
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+            }
+            Ok(reports)
+        });
+    }
+
+    /// Draws the page.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if self.job.poll() {
+            self.history = None;
+            *sh.nav = Some(Nav::Refresh);
+            match &self.job.state {
+                TaskState::Done(r) => {
+                    let rows: u64 = r.iter().map(|r| r.rows_ingested).sum();
+                    let q: u64 = r.iter().map(|r| r.rows_quarantined).sum();
+                    sh.toast(
+                        format!("Ingestion finished: {rows} rows, {q} quarantined"),
+                        q == 0,
+                    );
+                }
+                TaskState::Failed(e) => sh.toast(format!("Ingestion stopped: {e}"), false),
+                _ => {}
+            }
+        }
+        if self.history.is_none() {
+            match RunReport::history(sh.lake) {
+                Ok(h) => self.history = Some(h),
+                Err(e) => self.history_error = Some(e.to_string()),
+            }
+        }
+        ui.heading("Ingestion");
+        if sh.salt.is_none() {
+            ui.horizontal(|ui| {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "This lake has no salt available, so nothing can be pseudonymized yet.",
+                );
+                if ui.button("Go to Setup").clicked() {
+                    *sh.nav = Some(Nav::Page(Page::Setup));
+                }
+            });
+        }
+        self.sources(ui, sh);
+        ui.separator();
+        self.progress(ui);
+        ui.separator();
+        self.history_ui(ui, sh);
+    }
+
+    fn sources(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        let running = self.job.is_running();
+        let mut start = None;
+        egui::Grid::new("ingest-sources")
+            .num_columns(3)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                for kind in SourceKind::ALL {
+                    ui.label(kind.title()).on_hover_text(kind.expected_layout());
+                    if kind == SourceKind::Clever && sh.saved.clever_sftp {
+                        ui.label("Clever's SFTP server (set up in Setup)");
+                        if ui
+                            .add_enabled(!running, egui::Button::new("Run clever"))
+                            .clicked()
+                        {
+                            start = Some(vec![(kind, PathBuf::new())]);
+                        }
+                        ui.end_row();
+                        continue;
+                    }
+                    let dir = sh.saved.folders.get(kind.name()).cloned();
+                    ui.horizontal(|ui| {
+                        let shown = dir
+                            .as_ref()
+                            .map(|d| d.display().to_string())
+                            .unwrap_or_else(|| "no folder chosen".into());
+                        ui.label(egui::RichText::new(shown).monospace());
+                        if ui.button("Choose…").clicked()
+                            && let Some(p) = sh.dialogs.pick_folder(kind.title())
+                        {
+                            sh.saved.folders.insert(kind.name().into(), p);
+                        }
+                    });
+                    let ok = dir.as_ref().is_some_and(|d| d.is_dir()) && !running;
+                    if ui
+                        .add_enabled(ok, egui::Button::new(format!("Run {}", kind.name())))
+                        .clicked()
+                        && let Some(d) = dir
+                    {
+                        start = Some(vec![(kind, d)]);
+                    }
+                    ui.end_row();
+                }
+            });
+        let all: Vec<(SourceKind, PathBuf)> = SourceKind::ALL
+            .iter()
+            .filter_map(|k| {
+                if *k == SourceKind::Clever && sh.saved.clever_sftp {
+                    return Some((*k, PathBuf::new()));
+                }
+                sh.saved
+                    .folders
+                    .get(k.name())
+                    .filter(|d| d.is_dir())
+                    .map(|d| (*k, d.clone()))
+            })
+            .collect();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(
+                    !running && !all.is_empty(),
+                    egui::Button::new(format!("Run all ({})", all.len())),
+                )
+                .clicked()
+            {
+                start = Some(all.clone());
+            }
+            if sh.is_demo {
+                ui.label(
+                    egui::RichText::new("The demo lake was ingested from the bundled test data.")
+                        .weak(),
+                );
+            }
+        });
+        if let Some(k) = start {
+            self.start(sh, k);
+        }
+    }
+
+    fn progress(&mut self, ui: &mut egui::Ui) {
+        match &self.job.state {
+            TaskState::Idle => {
+                ui.label("No job running.");
+                return;
+            }
+            TaskState::Running { started } => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    let what = if self.job.is_cancelling() {
+                        "Cancelling at the next safe point…"
+                    } else {
+                        "Running"
+                    };
+                    ui.label(format!("{what} ({:.0} s)", started.elapsed().as_secs_f64()));
+                    if ui
+                        .add_enabled(!self.job.is_cancelling(), egui::Button::new("Cancel"))
+                        .clicked()
+                    {
+                        self.job.cancel();
+                    }
+                });
+            }
+            TaskState::Done(r) => {
+                ui.label(format!(
+                    "Finished: {}",
+                    r.iter()
+                        .map(|r| r.summary())
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                ));
+            }
+            TaskState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Stopped: {e}"));
+            }
+        }
+        for (stage, s) in &self.job.progress.stages {
+            let mut text = format!(
+                "{}: {}/{} files · {} / {} · {} rows",
+                stage.name(),
+                s.files_done,
+                s.files,
+                human_bytes(s.bytes_done),
+                human_bytes(s.bytes),
+                s.rows_done
+            );
+            let rate = s.rows_per_sec();
+            if rate > 0.0 {
+                text.push_str(&format!(" · {:.0} rows/s", rate));
+            }
+            if let Some(eta) = s.eta_secs() {
+                text.push_str(&format!(" · about {:.0} s left", eta.ceil()));
+            }
+            ui.add(egui::ProgressBar::new(s.fraction()).text(text));
+        }
+        egui::CollapsingHeader::new("Log")
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .max_height(140.0)
+                    .stick_to_bottom(true)
+                    .id_salt("log")
+                    .show(ui, |ui| {
+                        for l in &self.job.progress.log {
+                            ui.label(egui::RichText::new(l).monospace());
+                        }
+                    });
+            });
+    }
+
+    fn history_ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        ui.heading("Run history");
+        if let Some(e) = &self.history_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let Some(h) = &self.history else { return };
+        if h.is_empty() {
+            ui.label("No runs yet.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("history")
+            .show(ui, |ui| {
+                egui::Grid::new("history-grid")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for head in [
+                            "Started (UTC)",
+                            "Job",
+                            "Status",
+                            "Seconds",
+                            "Landed",
+                            "Skipped",
+                            "Rows",
+                            "Quarantined",
+                        ] {
+                            ui.strong(head);
+                        }
+                        ui.end_row();
+                        for r in h.iter().take(50) {
+                            ui.label(r.started.format("%Y-%m-%d %H:%M:%S").to_string());
+                            ui.label(&r.job);
+                            match &r.status {
+                                RunStatus::Succeeded => ui.label("ok"),
+                                RunStatus::Cancelled => {
+                                    ui.colored_label(ui.visuals().warn_fg_color, "cancelled")
+                                }
+                                RunStatus::Failed(e) => ui
+                                    .colored_label(ui.visuals().error_fg_color, "failed")
+                                    .on_hover_text(e),
+                            };
+                            ui.label(format!("{:.1}", r.seconds));
+                            ui.label(r.files_landed.to_string());
+                            ui.label(r.files_skipped.to_string());
+                            ui.label(r.rows_ingested.to_string());
+                            if r.rows_quarantined > 0 {
+                                let source = r.job.trim_start_matches("ingest ").to_string();
+                                let link = ui.link(format!("{} (open)", r.rows_quarantined));
+                                let first = r
+                                    .issues
+                                    .first()
+                                    .map(|i| format!("{}, line {}: {}", i.file, i.line, i.reason));
+                                let link = match first {
+                                    Some(f) => link.on_hover_text(f),
+                                    None => link,
+                                };
+                                if link.clicked()
+                                    && let Some(t) = quarantine_of(sh, &source)
+                                {
+                                    *sh.nav = Some(Nav::OpenTable(t));
+                                }
+                            } else {
+                                ui.label("0");
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
+
+fn quarantine_of(sh: &Shared, source: &str) -> Option<TableRef> {
+    sh.lake
+        .tables()
+        .into_iter()
+        .find(|t| t.layer == Layer::Quarantine && t.source == source)
+}

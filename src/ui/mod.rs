@@ -1,0 +1,552 @@
+//! The desktop app (egui/eframe). Everything that draws lives here; the work itself runs in the
+//! library on worker threads ([`task::Task`]) that report events and ask for a repaint.
+
+pub mod charts;
+pub mod dialogs;
+pub mod home;
+pub mod ingest;
+pub mod screenshot;
+pub mod sftp_form;
+pub mod tables;
+pub mod task;
+pub mod wizard;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::lake::{Lake, TableRef};
+use crate::metrics::Filter;
+use crate::pseudo::Salt;
+use crate::secrets::Secrets;
+use crate::settings::Settings;
+use dialogs::Dialogs;
+
+/// The pages of an open lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Page {
+    #[default]
+    Home,
+    Setup,
+    Ingest,
+    Tables,
+    Charts,
+}
+
+impl Page {
+    /// Every page, in tab order.
+    pub const ALL: [Page; 5] = [
+        Page::Home,
+        Page::Setup,
+        Page::Ingest,
+        Page::Tables,
+        Page::Charts,
+    ];
+
+    /// Tab label.
+    pub fn title(self) -> &'static str {
+        match self {
+            Page::Home => "Home",
+            Page::Setup => "Setup",
+            Page::Ingest => "Ingestion",
+            Page::Tables => "Tables",
+            Page::Charts => "Charts",
+        }
+    }
+}
+
+/// Chart filters remembered between launches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChartFilter {
+    pub from: String,
+    pub to: String,
+    pub school: Option<String>,
+    pub min_group: u32,
+    pub threshold_pct: u32,
+}
+
+impl Default for ChartFilter {
+    fn default() -> Self {
+        ChartFilter {
+            from: String::new(),
+            to: String::new(),
+            school: None,
+            min_group: 10,
+            threshold_pct: 90,
+        }
+    }
+}
+
+impl ChartFilter {
+    /// The library filter, or what is wrong with the typed dates.
+    pub fn to_filter(&self) -> Result<Filter, String> {
+        let date = |s: &str, what: &str| -> Result<Option<chrono::NaiveDate>, String> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| format!("{what} date `{s}` is not a date like 2025-09-01"))
+        };
+        Ok(Filter {
+            from: date(&self.from, "From")?,
+            to: date(&self.to, "To")?,
+            school: self.school.clone(),
+            min_group: self.min_group.max(1),
+            threshold: f64::from(self.threshold_pct) / 100.0,
+        })
+    }
+}
+
+/// What the app remembers between launches (the lake path itself is in the shared
+/// [`Settings`], so the CLI uses the same lake).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiSettings {
+    pub dark: bool,
+    pub page: Page,
+    pub chart: String,
+    pub filter: ChartFilter,
+    /// Source folders by source name (`clever`, `insights`, `sis`).
+    pub folders: BTreeMap<String, PathBuf>,
+    /// The wizard step to resume at.
+    pub wizard_step: usize,
+    /// Clever comes from the saved SFTP source instead of a folder.
+    pub clever_sftp: bool,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            dark: false,
+            page: Page::Home,
+            chart: "daily-active".into(),
+            filter: ChartFilter::default(),
+            folders: BTreeMap::new(),
+            wizard_step: 0,
+            clever_sftp: false,
+        }
+    }
+}
+
+const STORAGE_KEY: &str = "edlake-ui";
+
+/// How the app starts (tests and screenshots pass their own).
+pub struct AppOptions {
+    pub dialogs: Box<dyn Dialogs>,
+    pub secrets: Secrets,
+    /// Open this lake instead of the configured one.
+    pub lake: Option<PathBuf>,
+    /// Whether to read and remember the lake in the shared settings file.
+    pub remember_lake: bool,
+    /// Build the demo lake at once when no lake is configured.
+    pub autostart_demo: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            dialogs: Box::new(dialogs::NativeDialogs),
+            secrets: Secrets::os(),
+            lake: None,
+            remember_lake: true,
+            autostart_demo: true,
+        }
+    }
+}
+
+/// A short message in the corner that goes away by itself.
+pub struct Toast {
+    pub text: String,
+    pub ok: bool,
+    pub at: Instant,
+}
+
+/// What a page asks the app to do after drawing.
+pub enum Nav {
+    Page(Page),
+    OpenTable(TableRef),
+    Refresh,
+    CloseLake,
+}
+
+/// What every page of an open lake works with.
+pub struct Shared<'a> {
+    pub lake: &'a Lake,
+    pub salt: &'a Option<Salt>,
+    pub is_demo: bool,
+    pub secrets: &'a Secrets,
+    pub dialogs: &'a dyn Dialogs,
+    pub repaint: &'a Arc<dyn Fn() + Send + Sync>,
+    pub saved: &'a mut UiSettings,
+    pub toasts: &'a mut Vec<Toast>,
+    pub nav: &'a mut Option<Nav>,
+}
+
+impl Shared<'_> {
+    /// Shows a toast.
+    pub fn toast(&mut self, text: impl Into<String>, ok: bool) {
+        self.toasts.push(Toast {
+            text: text.into(),
+            ok,
+            at: Instant::now(),
+        });
+    }
+}
+
+/// An opened lake and its pages' state (runtime only).
+pub struct LakeView {
+    pub lake: Lake,
+    pub salt: Option<Salt>,
+    pub salt_error: Option<String>,
+    pub is_demo: bool,
+    /// The demo lake's temporary folder (deleted with the view).
+    pub demo_dir: Option<tempfile::TempDir>,
+    pub home: home::HomePage,
+    pub wizard: wizard::WizardPage,
+    pub ingest: ingest::IngestPage,
+    pub tables: tables::TablesPage,
+    pub charts: charts::ChartsPage,
+}
+
+/// What the window shows.
+pub enum Screen {
+    Welcome(Box<home::Welcome>),
+    Open(Box<LakeView>),
+}
+
+/// The edlake desktop app.
+pub struct App {
+    pub saved: UiSettings,
+    pub screen: Screen,
+    pub toasts: Vec<Toast>,
+    dialogs: Box<dyn Dialogs>,
+    secrets: Secrets,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+    remember_lake: bool,
+    /// Set by `scripts/screenshots`: saves PNGs of the main screens, then closes.
+    pub tour: Option<screenshot::Tour>,
+}
+
+impl App {
+    /// Builds the app: opens the configured lake, or starts the demo when none is configured.
+    pub fn new(cc: &eframe::CreationContext<'_>, opts: AppOptions) -> App {
+        let saved: UiSettings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        let ctx = cc.egui_ctx.clone();
+        let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        let mut app = App {
+            saved,
+            screen: Screen::Welcome(Box::default()),
+            toasts: Vec::new(),
+            dialogs: opts.dialogs,
+            secrets: opts.secrets,
+            repaint,
+            remember_lake: opts.remember_lake,
+            tour: None,
+        };
+        cc.egui_ctx.set_theme(if app.saved.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        let configured = opts
+            .lake
+            .or_else(|| opts.remember_lake.then(|| Settings::load().lake).flatten());
+        match configured {
+            Some(p) if p.join("_edlake/lake.json").exists() => app.open_lake(p, false),
+            Some(p) => {
+                if let Screen::Welcome(w) = &mut app.screen {
+                    w.error = Some(format!(
+                        "The lake at {} is not there any more. Open or create another one, or try the demo.",
+                        p.display()
+                    ));
+                }
+            }
+            None if opts.autostart_demo => {
+                if let Screen::Welcome(w) = &mut app.screen {
+                    w.start_demo(&app.repaint);
+                }
+            }
+            None => {}
+        }
+        app
+    }
+
+    /// Opens a lake (reads its salt from the keyring; a demo lake brings its own).
+    pub fn open_lake(&mut self, path: PathBuf, remember: bool) {
+        match Lake::open(&path) {
+            Ok(lake) => {
+                let (salt, salt_error) = match crate::pipeline::job::lake_salt(&lake, &self.secrets)
+                {
+                    Ok(s) => (Some(s), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
+                if remember && self.remember_lake {
+                    let mut s = Settings::load();
+                    s.lake = Some(path.clone());
+                    if let Err(e) = s.save() {
+                        self.toast(format!("Could not remember the lake: {e}"), false);
+                    }
+                }
+                self.show_lake(lake, salt, salt_error, false);
+            }
+            Err(e) => {
+                let mut w = Box::<home::Welcome>::default();
+                w.error = Some(e.to_string());
+                self.screen = Screen::Welcome(w);
+            }
+        }
+    }
+
+    fn show_lake(&mut self, lake: Lake, salt: Option<Salt>, err: Option<String>, demo: bool) {
+        let mut view = LakeView {
+            lake,
+            salt,
+            salt_error: err,
+            is_demo: demo,
+            demo_dir: None,
+            home: home::HomePage::default(),
+            wizard: wizard::WizardPage::new(self.saved.wizard_step),
+            ingest: ingest::IngestPage::default(),
+            tables: tables::TablesPage::default(),
+            charts: charts::ChartsPage::default(),
+        };
+        view.home.refresh(&view.lake, &self.repaint);
+        self.screen = Screen::Open(Box::new(view));
+    }
+
+    fn toast(&mut self, text: impl Into<String>, ok: bool) {
+        self.toasts.push(Toast {
+            text: text.into(),
+            ok,
+            at: Instant::now(),
+        });
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui, nav: &mut Option<Nav>) {
+        ui.horizontal(|ui| {
+            ui.heading("edlake");
+            if let Screen::Open(v) = &self.screen {
+                ui.separator();
+                for p in Page::ALL {
+                    if ui
+                        .selectable_label(self.saved.page == p, p.title())
+                        .clicked()
+                    {
+                        *nav = Some(Nav::Page(p));
+                    }
+                }
+                ui.separator();
+                let label = if v.is_demo {
+                    "Demo lake (test data)".to_string()
+                } else {
+                    v.lake.root().display().to_string()
+                };
+                ui.label(egui::RichText::new(label).weak())
+                    .on_hover_text(v.lake.root().display().to_string());
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let theme = if self.saved.dark {
+                    "Light theme"
+                } else {
+                    "Dark theme"
+                };
+                if ui.button(theme).clicked() {
+                    self.saved.dark = !self.saved.dark;
+                    ui.ctx().set_theme(if self.saved.dark {
+                        egui::Theme::Dark
+                    } else {
+                        egui::Theme::Light
+                    });
+                }
+                if matches!(self.screen, Screen::Open(_)) && ui.button("Close lake").clicked() {
+                    *nav = Some(Nav::CloseLake);
+                }
+            });
+        });
+    }
+
+    fn keyboard(&mut self, ui: &egui::Ui, nav: &mut Option<Nav>) {
+        if !matches!(self.screen, Screen::Open(_)) {
+            return;
+        }
+        // Ctrl+1..5 switch pages.
+        let keys = [
+            egui::Key::Num1,
+            egui::Key::Num2,
+            egui::Key::Num3,
+            egui::Key::Num4,
+            egui::Key::Num5,
+        ];
+        for (k, p) in keys.iter().zip(Page::ALL) {
+            if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *k)) {
+                *nav = Some(Nav::Page(p));
+            }
+        }
+    }
+
+    fn draw_toasts(&mut self, ui: &egui::Ui) {
+        self.toasts
+            .retain(|t| t.at.elapsed() < Duration::from_secs(6));
+        if self.toasts.is_empty() {
+            return;
+        }
+        ui.ctx().request_repaint_after(Duration::from_millis(500));
+        egui::Area::new(egui::Id::unique("toasts"))
+            .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -16.0])
+            .show(ui.ctx(), |ui| {
+                for t in &self.toasts {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        let c = if t.ok {
+                            ui.visuals().text_color()
+                        } else {
+                            ui.visuals().error_fg_color
+                        };
+                        ui.colored_label(c, &t.text);
+                    });
+                }
+            });
+    }
+
+    fn apply(&mut self, nav: Nav) {
+        match nav {
+            Nav::Page(p) => {
+                self.saved.page = p;
+            }
+            Nav::OpenTable(t) => {
+                self.saved.page = Page::Tables;
+                if let Screen::Open(v) = &mut self.screen {
+                    v.tables.select(t);
+                }
+            }
+            Nav::Refresh => {
+                if let Screen::Open(v) = &mut self.screen {
+                    v.home.refresh(&v.lake, &self.repaint);
+                    v.tables.invalidate();
+                    v.charts.invalidate();
+                }
+            }
+            Nav::CloseLake => {
+                self.screen = Screen::Welcome(Box::default());
+                if self.remember_lake {
+                    let mut s = Settings::load();
+                    s.lake = None;
+                    let _ = s.save();
+                }
+            }
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut nav = None;
+        self.keyboard(ui, &mut nav);
+        egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &mut nav));
+        match &mut self.screen {
+            Screen::Welcome(w) => {
+                let act = egui::CentralPanel::default()
+                    .show(ui, |ui| w.ui(ui, self.dialogs.as_ref(), &self.repaint))
+                    .inner;
+                match act {
+                    Some(home::WelcomeAction::Open(p)) => self.open_lake(p, true),
+                    Some(home::WelcomeAction::Create(p)) => {
+                        self.saved.page = Page::Setup;
+                        self.saved.wizard_step = 0;
+                        match Lake::init(&p) {
+                            Ok((lake, _)) => {
+                                if self.remember_lake {
+                                    let mut s = Settings::load();
+                                    s.lake = Some(p.clone());
+                                    let _ = s.save();
+                                }
+                                self.show_lake(lake, None, None, false);
+                            }
+                            Err(e) => self.toast(format!("Could not create the lake: {e}"), false),
+                        }
+                    }
+                    Some(home::WelcomeAction::Demo(d, dir)) => {
+                        self.saved.page = Page::Home;
+                        self.show_lake(d.lake, Some(d.salt), None, true);
+                        if let Screen::Open(v) = &mut self.screen {
+                            v.demo_dir = dir;
+                        }
+                    }
+                    None => {}
+                }
+            }
+            Screen::Open(v) => {
+                let page = self.saved.page;
+                let salt = v.salt.clone();
+                let mut shared = Shared {
+                    lake: &v.lake,
+                    salt: &salt,
+                    is_demo: v.is_demo,
+                    secrets: &self.secrets,
+                    dialogs: self.dialogs.as_ref(),
+                    repaint: &self.repaint,
+                    saved: &mut self.saved,
+                    toasts: &mut self.toasts,
+                    nav: &mut nav,
+                };
+                egui::CentralPanel::default().show(ui, |ui| match page {
+                    Page::Home => v.home.ui(ui, &mut shared, &v.salt_error),
+                    Page::Setup => {
+                        if let Some(salt) = v.wizard.ui(ui, &mut shared) {
+                            v.salt = Some(salt);
+                            v.salt_error = None;
+                        }
+                    }
+                    Page::Ingest => v.ingest.ui(ui, &mut shared),
+                    Page::Tables => v.tables.ui(ui, &mut shared),
+                    Page::Charts => v.charts.ui(ui, &mut shared),
+                });
+            }
+        }
+        self.draw_toasts(ui);
+        if let Some(n) = nav {
+            self.apply(n);
+        }
+        if let Some(tour) = &mut self.tour {
+            tour.step(ui.ctx(), &mut self.saved, &mut self.screen);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let Screen::Open(v) = &self.screen {
+            self.saved.wizard_step = v.wizard.step;
+        }
+        eframe::set_value(storage, STORAGE_KEY, &self.saved);
+    }
+}
+
+/// Opens the app window; returns when it is closed.
+pub fn run(opts: AppOptions) -> anyhow::Result<()> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("edlake")
+            .with_inner_size([1280.0, 820.0])
+            .with_min_inner_size([1024.0, 700.0]),
+        renderer: eframe::Renderer::Wgpu,
+        ..Default::default()
+    };
+    let tour = screenshot::Tour::from_env();
+    eframe::run_native(
+        "edlake",
+        native,
+        Box::new(move |cc| {
+            let mut app = App::new(cc, opts);
+            app.tour = tour;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

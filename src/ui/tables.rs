@@ -1,0 +1,501 @@
+//! The table browser: a tree of the lake's tables by stage, and a preview that scrolls through
+//! millions of rows (virtual rows; pages of rows read on a worker thread), sorts and filters by
+//! column, shows the schema with each column's pseudonymization op and column statistics, and
+//! exports the filtered view. Sensitive tables stay locked until an audited unlock.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use polars::prelude::DataFrame;
+
+use super::Shared;
+use super::home::layer_title;
+use crate::browse::{Browser, ColumnStats, ExportFormat, Page, Query, column_stats, export};
+use crate::lake::{Lake, Layer, TableRef};
+use crate::preview::cell_text;
+
+/// Rows per page read from disk.
+pub const PAGE_ROWS: usize = 200;
+
+enum Req {
+    Page(TableRef, Query, usize),
+    Stats(TableRef, Query, String),
+    Export(TableRef, Query, PathBuf),
+}
+
+enum Resp {
+    Page(TableRef, Query, usize, Result<Page, String>),
+    Stats(Result<ColumnStats, String>),
+    Export(Result<(PathBuf, usize), String>),
+}
+
+/// The worker that reads pages for the preview, one request at a time.
+struct Worker {
+    tx: Sender<Req>,
+    rx: Receiver<Resp>,
+}
+
+impl Worker {
+    fn start(lake: Lake, repaint: Arc<dyn Fn() + Send + Sync>) -> Worker {
+        let (tx, req_rx) = unbounded::<Req>();
+        let (resp_tx, rx) = unbounded();
+        std::thread::spawn(move || {
+            let mut browser: Option<Browser> = None;
+            for req in req_rx {
+                let t = match &req {
+                    Req::Page(t, ..) | Req::Stats(t, ..) | Req::Export(t, ..) => t.clone(),
+                };
+                if browser.as_ref().is_none_or(|b| b.table() != &t) {
+                    browser = Some(Browser::new(t.clone()));
+                }
+                let Some(b) = browser.as_mut() else { continue };
+                let resp = match req {
+                    Req::Page(t, q, i) => {
+                        let r = b.page(&lake, &q, i * PAGE_ROWS, PAGE_ROWS);
+                        Resp::Page(t, q, i, r.map_err(|e| e.to_string()))
+                    }
+                    Req::Stats(_, q, c) => Resp::Stats(
+                        b.view(&lake, &q)
+                            .map_err(|e| e.to_string())
+                            .and_then(|v| column_stats(&v, &c).map_err(|e| e.to_string())),
+                    ),
+                    Req::Export(_, q, path) => Resp::Export(
+                        b.view(&lake, &q)
+                            .and_then(|v| export(&v, &path, ExportFormat::from_path(&path)))
+                            .map(|n| (path, n))
+                            .map_err(|e| e.to_string()),
+                    ),
+                };
+                if resp_tx.send(resp).is_err() {
+                    break;
+                }
+                repaint();
+            }
+        });
+        Worker { tx, rx }
+    }
+}
+
+/// The tables page.
+#[derive(Default)]
+pub struct TablesPage {
+    worker: Option<Worker>,
+    tables: Option<Vec<(TableRef, i64)>>,
+    pub selected: Option<TableRef>,
+    unlocked: HashSet<TableRef>,
+    confirm_unlock: Option<TableRef>,
+    query: Query,
+    filter_col: String,
+    filter_text: String,
+    pages: HashMap<usize, Arc<DataFrame>>,
+    pending: HashSet<usize>,
+    pub total_rows: Option<usize>,
+    columns: Vec<(String, String)>,
+    ops: Vec<(String, &'static str)>,
+    error: Option<String>,
+    stats: Option<Result<ColumnStats, String>>,
+    stats_pending: bool,
+    opened_at: Option<Instant>,
+    /// Milliseconds from choosing the table to its first page on screen.
+    pub first_page_ms: Option<u128>,
+}
+
+impl TablesPage {
+    /// Shows `t` (from a link elsewhere in the app).
+    pub fn select(&mut self, t: TableRef) {
+        self.selected = Some(t);
+        self.query = Query::default();
+        self.filter_text.clear();
+        self.filter_col.clear();
+        self.stats = None;
+        self.reset_rows();
+        self.opened_at = Some(Instant::now());
+        self.first_page_ms = None;
+    }
+
+    /// Whether column statistics are on screen.
+    pub fn stats_ready(&self) -> bool {
+        self.stats.is_some() && !self.stats_pending
+    }
+
+    /// Forgets what was read (the lake changed).
+    pub fn invalidate(&mut self) {
+        self.tables = None;
+        self.reset_rows();
+    }
+
+    fn reset_rows(&mut self) {
+        self.pages.clear();
+        self.pending.clear();
+        self.total_rows = None;
+        self.error = None;
+        self.columns.clear();
+        self.ops.clear();
+    }
+
+    fn locked(&self, t: &TableRef) -> bool {
+        t.layer == Layer::Sensitive && !self.unlocked.contains(t)
+    }
+
+    fn receive(&mut self, sh: &mut Shared) {
+        let Some(w) = &self.worker else { return };
+        while let Ok(r) = w.rx.try_recv() {
+            match r {
+                Resp::Page(t, q, i, res) => {
+                    if Some(&t) != self.selected.as_ref() || q != self.query {
+                        continue; // an answer for a view no longer shown
+                    }
+                    self.pending.remove(&i);
+                    match res {
+                        Ok(p) => {
+                            self.total_rows = Some(p.total_rows);
+                            if self.columns.is_empty() {
+                                self.columns = p
+                                    .frame
+                                    .columns()
+                                    .iter()
+                                    .map(|c| (c.name().to_string(), c.dtype().to_string()))
+                                    .collect();
+                            }
+                            if self.first_page_ms.is_none() {
+                                self.first_page_ms =
+                                    self.opened_at.map(|t| t.elapsed().as_millis());
+                            }
+                            self.pages.insert(i, Arc::new(p.frame));
+                        }
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+                Resp::Stats(s) => {
+                    self.stats_pending = false;
+                    self.stats = Some(s);
+                }
+                Resp::Export(r) => match r {
+                    Ok((p, n)) => sh.toast(format!("Exported {n} rows to {}", p.display()), true),
+                    Err(e) => sh.toast(format!("Export failed: {e}"), false),
+                },
+            }
+        }
+    }
+
+    fn request(&mut self, i: usize) {
+        let (Some(t), Some(w)) = (&self.selected, &self.worker) else {
+            return;
+        };
+        if self.pages.contains_key(&i) || !self.pending.insert(i) {
+            return;
+        }
+        let _ = w.tx.send(Req::Page(t.clone(), self.query.clone(), i));
+    }
+
+    /// Draws the page.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if self.worker.is_none() {
+            self.worker = Some(Worker::start(sh.lake.clone(), sh.repaint.clone()));
+        }
+        self.receive(sh);
+        if self.tables.is_none() {
+            self.tables = Some(
+                sh.lake
+                    .tables()
+                    .into_iter()
+                    .map(|t| {
+                        let rows = sh.lake.table_state(&t).map(|s| s.rows()).unwrap_or(0);
+                        (t, rows)
+                    })
+                    .collect(),
+            );
+        }
+        egui::Panel::left("table-tree")
+            .resizable(true)
+            .default_size(280.0)
+            .show(ui, |ui| self.tree(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.preview(ui, sh));
+    }
+
+    fn tree(&mut self, ui: &mut egui::Ui) {
+        egui::ScrollArea::vertical().id_salt("tree").show(ui, |ui| {
+            let tables = self.tables.clone().unwrap_or_default();
+            for layer in Layer::ALL {
+                let of: Vec<_> = tables.iter().filter(|(t, _)| t.layer == layer).collect();
+                egui::CollapsingHeader::new(layer_title(layer))
+                    .default_open(matches!(
+                        layer,
+                        Layer::General | Layer::Sensitive | Layer::Stage3
+                    ))
+                    .show(ui, |ui| {
+                        if of.is_empty() {
+                            ui.label(egui::RichText::new("none").weak());
+                        }
+                        for (t, rows) in of {
+                            let lock = if self.locked(t) { "(locked) " } else { "" };
+                            let label = format!("{lock}{}/{}  ({rows})", t.source, t.entity);
+                            let sel = self.selected.as_ref() == Some(t);
+                            if ui.selectable_label(sel, label).clicked() && !sel {
+                                self.select(t.clone());
+                            }
+                        }
+                    });
+            }
+        });
+    }
+
+    fn preview(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        let Some(t) = self.selected.clone() else {
+            ui.label("Choose a table on the left.");
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.heading(t.id());
+            if let Some(n) = self.total_rows {
+                ui.label(format!("{n} rows"));
+            }
+            if let Some(ms) = self.first_page_ms {
+                ui.label(egui::RichText::new(format!("first page in {ms} ms")).weak());
+            }
+        });
+        if self.locked(&t) {
+            self.lock_screen(ui, sh, &t);
+            return;
+        }
+        if self.ops.is_empty() {
+            self.ops = crate::browse::column_ops(sh.lake, &t);
+        }
+        self.toolbar(ui, sh, &t);
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        egui::Panel::bottom("schema")
+            .resizable(true)
+            .default_size(180.0)
+            .show(ui, |ui| self.schema(ui, &t));
+        egui::CentralPanel::default().show(ui, |ui| self.grid(ui));
+    }
+
+    fn lock_screen(&mut self, ui: &mut egui::Ui, sh: &mut Shared, t: &TableRef) {
+        ui.label(
+            "This lookup table holds raw student identifiers next to their pseudonyms. It is locked: \
+             opening it is recorded in the lake's audit log with your user name and the time.",
+        );
+        if self.confirm_unlock.as_ref() == Some(t) {
+            ui.horizontal(|ui| {
+                ui.label("Open this table and record it in the audit log?");
+                if ui.button("Yes, unlock").clicked() {
+                    match crate::audit::record(sh.lake, "unlock", &t.id()) {
+                        Ok(e) => {
+                            self.unlocked.insert(t.clone());
+                            sh.toast(format!("Unlocked {} (audited as {})", t.id(), e.user), true);
+                        }
+                        Err(e) => sh.toast(format!("Could not write the audit entry: {e}"), false),
+                    }
+                    self.confirm_unlock = None;
+                }
+                if ui.button("Cancel").clicked() {
+                    self.confirm_unlock = None;
+                }
+            });
+        } else if ui.button("Unlock…").clicked() {
+            self.confirm_unlock = Some(t.clone());
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut egui::Ui, sh: &mut Shared, t: &TableRef) {
+        ui.horizontal(|ui| {
+            ui.label("Filter");
+            let cols: Vec<String> = self.columns.iter().map(|(c, _)| c.clone()).collect();
+            if self.filter_col.is_empty()
+                && let Some(c) = cols.first()
+            {
+                self.filter_col = c.clone();
+            }
+            egui::ComboBox::from_id_salt("filter-col")
+                .selected_text(&self.filter_col)
+                .show_ui(ui, |ui| {
+                    for c in &cols {
+                        ui.selectable_value(&mut self.filter_col, c.clone(), c);
+                    }
+                });
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.filter_text)
+                    .hint_text("contains…")
+                    .desired_width(180.0),
+            );
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Apply").clicked() || enter {
+                let f = (!self.filter_text.is_empty())
+                    .then(|| (self.filter_col.clone(), self.filter_text.clone()));
+                self.set_query(Query {
+                    filter: f,
+                    ..self.query.clone()
+                });
+            }
+            if (self.query.filter.is_some() || self.query.sort.is_some())
+                && ui.button("Clear").clicked()
+            {
+                self.filter_text.clear();
+                self.set_query(Query::default());
+            }
+            ui.separator();
+            if ui.button("Export view…").clicked()
+                && let Some(p) = sh.dialogs.save_file(
+                    "Export the filtered rows (.csv or .parquet)",
+                    &format!("{}.csv", t.entity),
+                )
+                && let Some(w) = &self.worker
+            {
+                let _ = w.tx.send(Req::Export(t.clone(), self.query.clone(), p));
+                sh.toast("Exporting…", true);
+            }
+        });
+    }
+
+    fn set_query(&mut self, q: Query) {
+        if q != self.query {
+            self.query = q;
+            let cols = std::mem::take(&mut self.columns);
+            self.reset_rows();
+            self.columns = cols;
+            self.opened_at = Some(Instant::now());
+        }
+    }
+
+    fn schema(&mut self, ui: &mut egui::Ui, t: &TableRef) {
+        ui.columns(2, |cols| {
+            egui::ScrollArea::vertical()
+                .id_salt("schema-cols")
+                .show(&mut cols[0], |ui| {
+                    egui::Grid::new("schema-grid").striped(true).show(ui, |ui| {
+                        ui.strong("Column");
+                        ui.strong("Type");
+                        ui.strong("Pseudonymization");
+                        ui.end_row();
+                        for (c, ty) in &self.columns {
+                            if ui.link(c).on_hover_text("Show statistics").clicked()
+                                && let Some(w) = &self.worker
+                            {
+                                self.stats_pending = true;
+                                let _ =
+                                    w.tx.send(Req::Stats(t.clone(), self.query.clone(), c.clone()));
+                            }
+                            ui.label(ty);
+                            let op = self
+                                .ops
+                                .iter()
+                                .find(|(n, _)| n == c)
+                                .map_or("", |(_, o)| *o);
+                            ui.label(op);
+                            ui.end_row();
+                        }
+                    });
+                });
+            let ui = &mut cols[1];
+            if self.stats_pending {
+                ui.spinner();
+            }
+            match &self.stats {
+                Some(Ok(s)) => {
+                    ui.strong(format!("Column {}", s.column));
+                    ui.label(format!(
+                        "{} rows · {} nulls · {} distinct",
+                        s.rows, s.nulls, s.distinct
+                    ));
+                    ui.label(format!(
+                        "min {} · max {}",
+                        s.min.as_deref().unwrap_or("-"),
+                        s.max.as_deref().unwrap_or("-")
+                    ));
+                    ui.label("Most frequent:");
+                    for (v, n) in &s.top {
+                        ui.label(format!("  {v}  ({n})"));
+                    }
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                None => {
+                    ui.label(egui::RichText::new("Click a column name for its statistics.").weak());
+                }
+            }
+        });
+    }
+
+    fn grid(&mut self, ui: &mut egui::Ui) {
+        use egui_extras::{Column, TableBuilder};
+        let Some(total) = self.total_rows else {
+            self.request(0);
+            ui.spinner();
+            return;
+        };
+        if self.columns.is_empty() {
+            ui.label("The view has no rows.");
+            return;
+        }
+        let cols = self.columns.clone();
+        let mut wanted = Vec::new();
+        let mut sort_click = None;
+        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .columns(Column::initial(140.0).at_least(40.0).clip(true), cols.len())
+            .header(row_h + 4.0, |mut h| {
+                for (c, _) in &cols {
+                    h.col(|ui| {
+                        let arrow = match &self.query.sort {
+                            Some((s, true)) if s == c => " (desc)",
+                            Some((s, false)) if s == c => " (asc)",
+                            _ => "",
+                        };
+                        if ui
+                            .button(format!("{c}{arrow}"))
+                            .on_hover_text("Sort by this column")
+                            .clicked()
+                        {
+                            sort_click = Some(c.clone());
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_h, total, |mut row| {
+                    let i = row.index();
+                    let page = i / PAGE_ROWS;
+                    let frame = self.pages.get(&page).cloned();
+                    if frame.is_none() {
+                        wanted.push(page);
+                    }
+                    for (ci, _) in cols.iter().enumerate() {
+                        row.col(|ui| match &frame {
+                            Some(df) => {
+                                let txt = df
+                                    .columns()
+                                    .get(ci)
+                                    .and_then(|c| c.get(i - page * PAGE_ROWS).ok())
+                                    .map(|v| cell_text(&v))
+                                    .unwrap_or_default();
+                                ui.label(txt);
+                            }
+                            None => {
+                                ui.label(egui::RichText::new("…").weak());
+                            }
+                        });
+                    }
+                });
+            });
+        wanted.dedup();
+        for p in wanted {
+            self.request(p);
+        }
+        if let Some(c) = sort_click {
+            let desc = matches!(&self.query.sort, Some((s, false)) if *s == c);
+            self.set_query(Query {
+                sort: Some((c, desc)),
+                ..self.query.clone()
+            });
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The setup wizard: one page per step with Back/Continue, resumable (the step is remembered),
+//! every field checked inline. Secrets go straight to the OS keyring; when it is unavailable the
+//! wizard says so and offers to keep the secret for this session only.
+
+use std::path::PathBuf;
+
+use super::sftp_form::SftpForm;
+use super::task::{Task, TaskState};
+use super::{Nav, Page, Shared};
+use crate::pipeline::job::ensure_salt;
+use crate::pipeline::run::{Inspection, SourceKind, inspect};
+use crate::pseudo::Salt;
+use crate::secrets::salt_key;
+
+/// Number of wizard steps.
+pub const STEPS: usize = 5;
+
+const TITLES: [&str; STEPS] = [
+    "Lake and salt",
+    "Clever reports",
+    "Insights data share",
+    "SIS files",
+    "Review pseudonymization",
+];
+
+/// The wizard's runtime state.
+pub struct WizardPage {
+    pub step: usize,
+    salt_input: String,
+    salt_message: Option<(String, bool)>,
+    offer_session: bool,
+    check: Task<Inspection>,
+    check_for: Option<(SourceKind, PathBuf)>,
+    /// The Clever SFTP form.
+    pub sftp: SftpForm,
+}
+
+impl WizardPage {
+    /// A wizard that resumes at `step`.
+    pub fn new(step: usize) -> Self {
+        WizardPage {
+            step: step.min(STEPS - 1),
+            salt_input: String::new(),
+            salt_message: None,
+            offer_session: false,
+            check: Task::default(),
+            check_for: None,
+            sftp: SftpForm::default(),
+        }
+    }
+
+    /// Draws the wizard; returns a salt when this step set one.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) -> Option<Salt> {
+        self.check.poll();
+        ui.horizontal(|ui| {
+            for (i, t) in TITLES.iter().enumerate() {
+                let text = format!("{}. {t}", i + 1);
+                if ui.selectable_label(self.step == i, text).clicked() {
+                    self.step = i;
+                }
+                if i + 1 < STEPS {
+                    ui.label("›");
+                }
+            }
+        });
+        ui.separator();
+        ui.heading(TITLES[self.step]);
+        ui.add_space(6.0);
+        let mut salt = None;
+        match self.step {
+            0 => salt = self.lake_step(ui, sh),
+            1 => {
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut sh.saved.clever_sftp, true, "Clever's SFTP server");
+                    ui.radio_value(&mut sh.saved.clever_sftp, false, "A local folder");
+                });
+                if sh.saved.clever_sftp {
+                    self.sftp.ui(ui, sh);
+                } else {
+                    self.source_step(ui, sh, SourceKind::Clever);
+                }
+            }
+            2 => {
+                ui.label(
+                    "Microsoft Education Insights reaches the district through Azure Data Share: accept \
+                     the share invitation in the Azure portal and map it to the storage container \
+                     `oea`, folder `pre_landing/data_shares`. Then sync that folder to this computer \
+                     (AzCopy, Storage Explorer or OneDrive) and choose it below — the folder that \
+                     holds activity/, roster/ and schema/.",
+                );
+                ui.add_space(6.0);
+                self.source_step(ui, sh, SourceKind::Insights);
+            }
+            3 => self.source_step(ui, sh, SourceKind::Sis),
+            _ => self.review_step(ui, sh),
+        }
+        ui.add_space(12.0);
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(self.step > 0, egui::Button::new("Back"))
+                .clicked()
+            {
+                self.step -= 1;
+            }
+            if self.step + 1 < STEPS {
+                if ui.button("Continue").clicked() {
+                    self.step += 1;
+                }
+            } else if ui
+                .add_enabled(
+                    sh.salt.is_some() || salt.is_some(),
+                    egui::Button::new("Run first ingestion"),
+                )
+                .clicked()
+            {
+                *sh.nav = Some(Nav::Page(Page::Ingest));
+                sh.toast("Choose “Run all” to ingest every source you set up.", true);
+            }
+        });
+        salt
+    }
+
+    fn lake_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared) -> Option<Salt> {
+        ui.label(format!("Lake folder: {}", sh.lake.root().display()));
+        ui.label(
+            "The salt is a secret added to every student identifier before hashing, so pseudonyms \
+             cannot be reversed by anyone who does not hold it.",
+        );
+        ui.add_space(6.0);
+        if sh.is_demo {
+            ui.label("The demo lake uses a random salt kept in memory until edlake closes.");
+            return None;
+        }
+        if sh.salt.is_some() {
+            ui.label("This lake's salt is stored in the OS keyring.");
+            return None;
+        }
+        let mut out = None;
+        if ui.button("Create a new salt").clicked() {
+            match ensure_salt(sh.lake, sh.secrets) {
+                Ok(_) => match crate::pipeline::job::lake_salt(sh.lake, sh.secrets) {
+                    Ok(s) => {
+                        self.salt_message =
+                            Some(("A new salt was stored in the OS keyring.".into(), true));
+                        out = Some(s);
+                    }
+                    Err(e) => self.keyring_failed(e.to_string()),
+                },
+                Err(e) => self.keyring_failed(e.to_string()),
+            }
+        }
+        ui.add_space(6.0);
+        ui.label("Or import the salt of the district's existing OEA lake, so pseudonyms match it:");
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.salt_input)
+                    .password(true)
+                    .hint_text("existing salt")
+                    .desired_width(260.0),
+            );
+            if ui.button("Import salt").clicked() {
+                match Salt::from_secret(self.salt_input.trim()) {
+                    Err(e) => self.salt_message = Some((e.to_string(), false)),
+                    Ok(s) => match sh.secrets.set(&salt_key(&sh.lake.info().id), s.expose()) {
+                        Ok(()) => {
+                            self.salt_input.clear();
+                            self.salt_message =
+                                Some(("The salt was stored in the OS keyring.".into(), true));
+                            out = Some(s);
+                        }
+                        Err(e) => self.keyring_failed(e.to_string()),
+                    },
+                }
+            }
+        });
+        if self.offer_session {
+            ui.horizontal(|ui| {
+                ui.label("Keep a salt in memory for this session only (it is gone when edlake closes):");
+                if ui.button("Use for this session").clicked() {
+                    let s = match Salt::from_secret(self.salt_input.trim()) {
+                        Ok(s) if !self.salt_input.trim().is_empty() => s,
+                        _ => Salt::generate(),
+                    };
+                    self.salt_input.clear();
+                    self.offer_session = false;
+                    self.salt_message = Some((
+                        "Using a session-only salt. Store it in the keyring later to keep pseudonyms stable."
+                            .into(),
+                        true,
+                    ));
+                    out = Some(s);
+                }
+            });
+        }
+        if let Some((m, ok)) = &self.salt_message {
+            let c = if *ok {
+                ui.visuals().text_color()
+            } else {
+                ui.visuals().error_fg_color
+            };
+            ui.colored_label(c, m);
+        }
+        out
+    }
+
+    fn keyring_failed(&mut self, e: String) {
+        self.salt_message = Some((format!("The OS keyring could not be used: {e}"), false));
+        self.offer_session = true;
+    }
+
+    fn source_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared, kind: SourceKind) {
+        ui.label(egui::RichText::new(kind.expected_layout()).weak());
+        let dir = sh.saved.folders.get(kind.name()).cloned();
+        ui.horizontal(|ui| {
+            ui.label("Folder:");
+            let shown = dir
+                .as_ref()
+                .map_or("none chosen".to_string(), |d| d.display().to_string());
+            ui.monospace(shown);
+            if ui.button("Choose…").clicked()
+                && let Some(p) = sh.dialogs.pick_folder(kind.title())
+            {
+                sh.saved.folders.insert(kind.name().into(), p);
+            }
+        });
+        let Some(dir) = dir else {
+            ui.label("Skip this step if the district does not use this source.");
+            return;
+        };
+        if !dir.is_dir() {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                "That folder does not exist (any more). Choose another one.",
+            );
+            return;
+        }
+        let key = (kind, dir.clone());
+        if self.check_for.as_ref() != Some(&key) {
+            self.check_for = Some(key);
+            let lake = sh.lake.clone();
+            self.check = Task::spawn(sh.repaint.clone(), move |_, _| {
+                inspect(&lake, kind, &dir).map_err(|e| e.to_string())
+            });
+        }
+        match &self.check.state {
+            TaskState::Running { .. } => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Checking the folder…");
+                });
+            }
+            TaskState::Done(i) => {
+                if i.entities.is_empty() {
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("Found {}", i.summary()));
+                } else {
+                    ui.label(format!("Found {}", i.summary()));
+                }
+            }
+            TaskState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            TaskState::Idle => {}
+        }
+    }
+
+    fn review_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        ui.label(
+            "Each column's treatment: hash (pseudonym in general, original in the locked lookup), \
+             hash-no-lookup, mask (* in general), or no-op (kept). Raw identifiers never reach the \
+             general tables.",
+        );
+        egui::ScrollArea::vertical()
+            .max_height(ui.available_height() - 60.0)
+            .show(ui, |ui| {
+                for kind in SourceKind::ALL {
+                    let dir = sh
+                        .saved
+                        .folders
+                        .get(kind.name())
+                        .cloned()
+                        .unwrap_or_default();
+                    let module = match kind.module(&dir) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            ui.label(format!("{}: {e}", kind.title()));
+                            continue;
+                        }
+                    };
+                    egui::CollapsingHeader::new(kind.title()).show(ui, |ui| {
+                        for e in module.entities() {
+                            let ops: Vec<String> = e
+                                .metadata
+                                .attributes
+                                .iter()
+                                .filter(|a| a.op != crate::pseudo::Op::NoOp)
+                                .map(|a| format!("{} ({})", a.name, a.op.name()))
+                                .collect();
+                            ui.label(format!(
+                                "{}: {}",
+                                e.name,
+                                if ops.is_empty() {
+                                    "all columns kept".to_string()
+                                } else {
+                                    ops.join(", ")
+                                }
+                            ));
+                        }
+                    });
+                }
+            });
+    }
+}

@@ -1,0 +1,472 @@
+//! The real desktop app driven through egui_kittest: the demo flow end to end, previews that show
+//! only pseudonyms, every chart with data, cancel in the middle of an ingestion, the audited
+//! unlock of a sensitive table, and a new lake set up through the wizard.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use edlake::lake::{Layer, TableRef};
+use edlake::metrics::METRICS;
+use edlake::pipeline::RunStatus;
+use edlake::secrets::Secrets;
+use edlake::ui::dialogs::QueuedDialogs;
+use edlake::ui::task::TaskState;
+use edlake::ui::{App, AppOptions, Page, Screen};
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+
+fn harness(opts: AppOptions) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 820.0))
+        .build_eframe(move |cc| App::new(cc, opts))
+}
+
+fn options(dialogs: Arc<QueuedDialogs>) -> AppOptions {
+    AppOptions {
+        dialogs: Box::new(dialogs),
+        secrets: Secrets::session_only(),
+        lake: None,
+        remember_lake: false,
+        autostart_demo: true,
+    }
+}
+
+/// Steps the app until `cond` holds (the work runs on real worker threads).
+fn wait(h: &mut Harness<'static, App>, what: &str, cond: impl Fn(&App) -> bool) {
+    let t = Instant::now();
+    while !cond(h.state()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(240),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+fn view(app: &App) -> &edlake::ui::LakeView {
+    match &app.screen {
+        Screen::Open(v) => v,
+        Screen::Welcome(_) => panic!("no lake open"),
+    }
+}
+
+fn is_open(app: &App) -> bool {
+    matches!(app.screen, Screen::Open(_))
+}
+
+fn demo(dialogs: Arc<QueuedDialogs>) -> Harness<'static, App> {
+    let mut h = harness(options(dialogs));
+    wait(&mut h, "the demo lake", is_open);
+    wait(&mut h, "the home overview", |a| {
+        view(a).home.overview.done().is_some()
+    });
+    h
+}
+
+/// Raw student ids from the bundled Clever files.
+fn raw_ids() -> Vec<String> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever/daily-participation/Students");
+    let mut ids = Vec::new();
+    for f in std::fs::read_dir(dir).expect("test_data").flatten().take(2) {
+        let text = std::fs::read_to_string(f.path()).expect("read");
+        ids.extend(
+            text.lines()
+                .skip(1)
+                .filter_map(|l| l.split(',').nth(1))
+                .map(String::from),
+        );
+    }
+    assert!(ids.len() > 100);
+    ids
+}
+
+/// With EDLAKE_GUI_DEBUG=DIR, saves what the harness shows (for looking at a failure).
+fn debug_shot(h: &mut Harness<'static, App>, name: &str) {
+    if let Some(d) = std::env::var_os("EDLAKE_GUI_DEBUG")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(d).join(format!("{name}.png")));
+    }
+}
+
+fn all_labels(h: &Harness<'static, App>) -> Vec<String> {
+    h.query_all_by(|_| true)
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            a.label().or_else(|| a.value())
+        })
+        .collect()
+}
+
+/// Clicks the widget labelled `label` and lets the app draw the result (a click is handled in
+/// the next frame, and the page it opens is laid out in the one after).
+fn click(h: &mut Harness<'static, App>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(3);
+}
+
+#[test]
+fn demo_opens_and_previews_only_pseudonyms() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    h.get_by_label("School days with data");
+    h.get_by_label_contains("Clever participation reports");
+    assert!(view(h.state()).is_demo);
+
+    h.get_by_label("Tables").click();
+    wait(&mut h, "the tables page", |a| a.saved.page == Page::Tables);
+    // Refined general is open in the tree (Ingested starts folded).
+    h.get_all_by_label_contains("clever/daily_participation")
+        .next()
+        .expect("the general table (the tree's first open layer)")
+        .click();
+    wait(&mut h, "the first page of rows", |a| {
+        view(a).tables.first_page_ms.is_some()
+    });
+    let v = view(h.state());
+    assert_eq!(
+        v.tables.selected,
+        Some(TableRef::new(
+            Layer::General,
+            "clever",
+            "v1.0",
+            "daily_participation"
+        ))
+    );
+    assert!(v.tables.total_rows.unwrap_or(0) > 1000);
+    debug_shot(&mut h, "preview");
+    let labels = all_labels(&h);
+    let hashes = labels
+        .iter()
+        .filter(|l| l.len() == 64 && l.chars().all(|c| c.is_ascii_hexdigit()))
+        .count();
+    assert!(
+        hashes >= 10,
+        "pseudonym cells on screen: {hashes}; {labels:?}"
+    );
+    let ids = raw_ids();
+    for l in &labels {
+        assert!(
+            !ids.iter().any(|id| l.contains(id.as_str())),
+            "a raw student id is on screen"
+        );
+    }
+    // The schema panel (drawn before the grid) lists the column as a link to its statistics.
+    h.get_all_by_label("sis_id_pseudonym")
+        .next()
+        .expect("schema entry")
+        .click();
+    wait(&mut h, "column statistics", |a| {
+        view(a).tables.stats_ready()
+    });
+    h.get_by_label_contains("distinct");
+}
+
+#[test]
+fn every_chart_renders_with_data() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Charts");
+    for m in METRICS {
+        click(&mut h, m.name);
+        wait(&mut h, m.name, |a| {
+            let c = &view(a).charts.current;
+            c.done().is_some_and(|c| c.output.name == m.name)
+                || matches!(c.state, TaskState::Failed(_))
+        });
+        if let TaskState::Failed(e) = &view(h.state()).charts.current.state {
+            panic!("{}: {e}", m.name);
+        }
+        debug_shot(&mut h, m.name);
+        let c = view(h.state()).charts.current.done().expect("computed");
+        assert!(c.output.frame.height() > 0, "{} has no rows", m.name);
+        assert!(!c.charts.is_empty(), "{} draws nothing", m.name);
+    }
+    // One tolerant image snapshot of a chart page, rendered on the CPU.
+    click(&mut h, "engagement-by-grade");
+    wait(&mut h, "grade chart", |a| {
+        view(a)
+            .charts
+            .current
+            .done()
+            .is_some_and(|c| c.output.name == "engagement-by-grade")
+    });
+    h.run_steps(4);
+    h.snapshot_options(
+        "chart_engagement_by_grade",
+        &egui_kittest::SnapshotOptions::new()
+            .threshold(2.0)
+            .max_failed_pixels(4000),
+    );
+}
+
+#[test]
+fn chart_numbers_export_to_csv() {
+    let out = tempfile::tempdir().expect("tmp");
+    let csv = out.path().join("daily.csv");
+    let dialogs = Arc::new(QueuedDialogs::new([csv.clone()]));
+    let mut h = demo(dialogs);
+    click(&mut h, "Charts");
+    click(&mut h, "daily-active");
+    wait(&mut h, "daily-active", |a| {
+        view(a)
+            .charts
+            .current
+            .done()
+            .is_some_and(|c| c.output.name == "daily-active")
+    });
+    click(&mut h, "Export CSV…");
+    let text = std::fs::read_to_string(&csv).expect("exported csv");
+    assert!(text.starts_with("date,school,"), "{text:.80}");
+    assert!(text.lines().count() > 10);
+}
+
+#[test]
+fn unlocking_a_lookup_table_is_audited() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Tables");
+    h.get_by_label_contains("daily_participation_lookup")
+        .scroll_to_me();
+    h.run_steps(30);
+    h.get_by_label_contains("daily_participation_lookup")
+        .click();
+    h.run_steps(2);
+    click(&mut h, "Unlock…");
+    h.get_by_label("Yes, unlock").click();
+    wait(&mut h, "the lookup rows", |a| {
+        view(a).tables.first_page_ms.is_some()
+    });
+    let lake = view(h.state()).lake.clone();
+    let entries = edlake::audit::entries(&lake).expect("audit log");
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0].table.contains("daily_participation_lookup"),
+        "{:?}",
+        entries[0]
+    );
+}
+
+fn bigger_clever(dir: &Path) -> PathBuf {
+    let opts = edlake::generate::GenOptions {
+        students: 12000,
+        days: 40,
+        seed: 7,
+        participation_only: true,
+        ..Default::default()
+    };
+    edlake::generate::generate(dir, &opts).expect("generate");
+    dir.join("clever")
+}
+
+#[test]
+fn cancel_mid_ingestion_leaves_the_lake_readable() {
+    let data = tempfile::tempdir().expect("tmp");
+    let clever = bigger_clever(data.path());
+    let dialogs = Arc::new(QueuedDialogs::new([clever]));
+    let mut h = demo(dialogs);
+    let lake = view(h.state()).lake.clone();
+    let t = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
+    let before = lake.table_state(&t).expect("state");
+
+    click(&mut h, "Ingestion");
+    h.get_all_by_label("Choose…")
+        .next()
+        .expect("clever folder")
+        .click();
+    h.run_steps(3);
+    click(&mut h, "Run clever");
+    if let TaskState::Failed(e) = &view(h.state()).ingest.job.state {
+        panic!("the run failed at once: {e}");
+    }
+    assert!(view(h.state()).ingest.job.is_running());
+    // Cancel at once: landing and reading ~60 MB takes seconds, the click milliseconds.
+    h.get_by_label("Cancel").click();
+    wait(&mut h, "the run to stop", |a| {
+        !view(a).ingest.job.is_running()
+    });
+    match &view(h.state()).ingest.job.state {
+        TaskState::Failed(e) => assert!(e.contains("cancelled"), "{e}"),
+        TaskState::Done(_) => panic!("the run finished before the cancel reached it"),
+        _ => panic!("unexpected state"),
+    }
+    let after = lake.table_state(&t).expect("still readable");
+    assert_eq!(after.version, before.version);
+    assert_eq!(after.rows(), before.rows());
+    let runs = edlake::pipeline::RunReport::history(&lake).expect("history");
+    let last = runs.iter().max_by_key(|r| r.started).expect("a run");
+    assert_eq!(last.status, RunStatus::Cancelled);
+}
+
+#[test]
+fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
+    let lake_dir = tempfile::tempdir().expect("tmp");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    let dialogs = Arc::new(QueuedDialogs::new([
+        lake_dir.path().to_path_buf(),
+        data.join("clever"),
+        data.join("insights"),
+    ]));
+    let mut opts = options(dialogs);
+    opts.autostart_demo = false;
+    if std::env::var_os("EDLAKE_TEST_KEYRING").is_some() {
+        opts.secrets = Secrets::os(); // the real GNOME Keyring started by scripts/test
+    }
+    let mut h = harness(opts);
+    h.run_steps(2);
+    h.get_by_label("Create a lake…").click();
+    wait(&mut h, "the new lake", is_open);
+    assert_eq!(h.state().saved.page, Page::Setup);
+    click(&mut h, "Create a new salt");
+    assert!(view(h.state()).salt.is_some(), "salt stored");
+    h.get_by_label_contains("stored in the OS keyring");
+
+    click(&mut h, "Continue");
+    if h.query_by_label("Choose…").is_none() {
+        panic!("no Choose… on screen: {:?}", all_labels(&h));
+    }
+    h.get_by_label("Choose…").click();
+    wait(&mut h, "the Clever folder check", |a| {
+        a.saved.folders.contains_key("clever")
+    });
+    wait_label(&mut h, "daily_participation: 30 new file(s)");
+
+    click(&mut h, "Continue");
+    click(&mut h, "Choose…");
+    debug_shot(&mut h, "wizard-insights");
+    wait_label(&mut h, "activity for 15 day(s)");
+    h.get_by_label_contains("latest roster snapshot");
+}
+
+fn wait_label(h: &mut Harness<'static, App>, text: &str) {
+    let t = Instant::now();
+    while h.query_by_label_contains(text).is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "timed out waiting for `{text}`; on screen: {:?}",
+            all_labels(h)
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The wizard's SFTP step against the real sshd from `scripts/test`: fingerprint shown, accepted
+/// and pinned, report folders listed, then a Clever run from the server.
+#[test]
+fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
+    let Ok(port) = std::env::var("EDLAKE_TEST_SFTP_PORT") else {
+        eprintln!("skipped: no test sshd (scripts/test starts one)");
+        return;
+    };
+    let env = |k: &str| std::env::var(k).expect(k);
+    let data = PathBuf::from(env("EDLAKE_TEST_SFTP_DATA"));
+    let remote = data.join("wizard");
+    let _ = std::fs::remove_dir_all(&remote);
+    let gen_dir = tempfile::tempdir().expect("tmp");
+    edlake::generate::generate(
+        gen_dir.path(),
+        &edlake::generate::GenOptions {
+            students: 30,
+            days: 2,
+            seed: 3,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    std::fs::rename(gen_dir.path().join("clever"), &remote)
+        .or_else(|_| {
+            std::process::Command::new("cp")
+                .args(["-r"])
+                .arg(gen_dir.path().join("clever"))
+                .arg(&remote)
+                .status()
+                .map(|_| ())
+        })
+        .expect("remote files");
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&data)
+        .status();
+
+    let lake_dir = tempfile::tempdir().expect("tmp");
+    let dialogs = Arc::new(QueuedDialogs::new([lake_dir.path().to_path_buf()]));
+    let mut opts = options(dialogs);
+    opts.autostart_demo = false;
+    if std::env::var_os("EDLAKE_TEST_KEYRING").is_some() {
+        opts.secrets = Secrets::os();
+    }
+    let mut h = harness(opts);
+    h.run_steps(2);
+    h.get_by_label("Create a lake…").click();
+    wait(&mut h, "the new lake", is_open);
+    click(&mut h, "Create a new salt");
+    click(&mut h, "Continue");
+    click(&mut h, "Clever's SFTP server");
+    let password = env("EDLAKE_TEST_SFTP_PASSWORD");
+    for (field, value) in [
+        ("Host", "127.0.0.1".to_string()),
+        ("User", env("EDLAKE_TEST_SFTP_USER")),
+        ("Password", password.clone()),
+        ("Remote folder", "wizard".to_string()),
+    ] {
+        h.get_by_label(field).focus();
+        h.run_steps(1);
+        h.get_by_label(field).type_text(&value);
+        h.run_steps(1);
+    }
+    h.get_by_label("Port").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Port").type_text(&port);
+    h.run_steps(2);
+    h.get_by_label("Test connection").click();
+    let fp = env("EDLAKE_TEST_SFTP_FINGERPRINT");
+    wait_label(&mut h, &fp);
+    h.get_by_label("Accept this key").click();
+    wait_label(&mut h, "Report folders");
+    h.get_by_label_contains("daily-participation/Students");
+
+    let lake = view(h.state()).lake.clone();
+    let saved = edlake::sources::saved::SavedSource::load(&lake, "clever-sftp").expect("saved");
+    match &saved.def {
+        edlake::sources::saved::SourceDef::Sftp(c) => {
+            assert_eq!(c.host_key.as_deref(), Some(fp.as_str()))
+        }
+        other => panic!("{other:?}"),
+    }
+    for f in walk_files(&lake.root().join("_edlake")) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(
+            !text.contains(&password),
+            "password written to {}",
+            f.display()
+        );
+    }
+
+    click(&mut h, "Ingestion");
+    h.get_by_label("Run clever").click();
+    wait(&mut h, "the SFTP run", |a| !view(a).ingest.job.is_running());
+    match &view(h.state()).ingest.job.state {
+        TaskState::Done(r) => assert!(r[0].rows_ingested > 0 && r[0].files_landed == 8, "{r:?}"),
+        TaskState::Failed(e) => panic!("{e}"),
+        _ => panic!("not finished"),
+    }
+}
+
+fn walk_files(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let q = e.path();
+            if q.is_dir() {
+                out.extend(walk_files(&q));
+            } else {
+                out.push(q);
+            }
+        }
+    }
+    out
+}
