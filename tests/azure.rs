@@ -16,7 +16,7 @@ use object_store::path::Path as StorePath;
 
 /// Azurite's well-known development account key (public, not a secret).
 const DEV_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFMTOtQ2ClgEOFg8J6Rw==";
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 fn endpoint() -> Option<String> {
     let e = std::env::var("EDLAKE_TEST_AZURITE").ok();
@@ -171,8 +171,9 @@ fn the_share_ingests_like_a_synced_folder_and_fetches_only_new_days() {
 #[test]
 fn a_wrong_key_or_prefix_is_a_clear_error() {
     let Some(ep) = endpoint() else { return };
-    let wrong = "AAAA".repeat(22);
-    let src = AzureSource::new(cfg(&ep, "pre_landing"), &format!("{wrong}==")).expect("source");
+    // A well-formed key (64 zero bytes) that is not the account's.
+    let wrong = format!("{}==", "A".repeat(86));
+    let src = AzureSource::new(cfg(&ep, "pre_landing"), &wrong).expect("source");
     let e = src.list().expect_err("refused");
     assert!(e.to_string().contains("devstoreaccount1"), "{e}");
     let empty = AzureSource::new(cfg(&ep, "no/such/prefix"), DEV_KEY).expect("source");

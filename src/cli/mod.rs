@@ -238,7 +238,7 @@ pub enum IngestSource {
         /// The export root.
         #[arg(long, required_unless_present = "source", conflicts_with = "source")]
         from: Option<PathBuf>,
-        /// A saved source (`edlake source add azure|folder ...`).
+        /// A saved source (`edlake source add datashare ...`).
         #[arg(long)]
         source: Option<String>,
         /// Show what would be fetched, change nothing.
@@ -314,23 +314,23 @@ pub enum AddSource {
         #[arg(long)]
         replace: bool,
     },
-    /// The Insights data share in an Azure storage account (Blob / ADLS Gen2).
-    Azure {
+    /// The Insights data share: a synced local folder (--folder) or the storage account itself
+    /// (Blob / ADLS Gen2: --account, --container, --prefix and a key or SAS token).
+    Datashare {
         name: String,
+        /// A local folder the share is synced to (AzCopy, Storage Explorer, OneDrive).
+        #[arg(long, conflicts_with_all = ["account", "prefix", "key_stdin", "sas_stdin", "endpoint"], required_unless_present = "account")]
+        folder: Option<PathBuf>,
         /// Storage account name.
-        #[arg(long)]
-        account: String,
+        #[arg(long, requires = "prefix")]
+        account: Option<String>,
         #[arg(long, default_value = "oea")]
         container: String,
         /// Folder of the share in the container, e.g. pre_landing/data_shares/<share>/M365.
         #[arg(long)]
-        prefix: String,
+        prefix: Option<String>,
         /// Read the storage account key from standard input (kept in the OS keyring only).
-        #[arg(
-            long,
-            conflicts_with = "sas_stdin",
-            required_unless_present = "sas_stdin"
-        )]
+        #[arg(long, conflicts_with = "sas_stdin")]
         key_stdin: bool,
         /// Read a SAS token (read + list) from standard input (kept in the OS keyring only).
         #[arg(long)]
@@ -338,14 +338,6 @@ pub enum AddSource {
         /// Another blob endpoint (Azurite, private link), e.g. http://127.0.0.1:10000/devstoreaccount1.
         #[arg(long)]
         endpoint: Option<String>,
-        #[arg(long)]
-        replace: bool,
-    },
-    /// A local folder (for example a share synced with AzCopy or OneDrive).
-    Folder {
-        name: String,
-        #[arg(long)]
-        path: PathBuf,
         #[arg(long)]
         replace: bool,
     },

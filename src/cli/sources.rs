@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use edlake::lake::Lake;
 use edlake::sources::Source;
-use edlake::sources::azure::{AzureAuth, AzureConfig};
+use edlake::sources::azure::{AzureAuth, AzureConfig, ShareLayout};
 use edlake::sources::saved::{SavedError, SavedSource, SourceDef};
 use edlake::sources::sftp::{SftpAuth, SftpConfig, probe};
 
@@ -151,45 +151,51 @@ pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
                     };
                     (name, SourceDef::Sftp(cfg), replace, secret, accept_host_key)
                 }
-                AddSource::Azure {
+                AddSource::Datashare {
                     name,
+                    folder,
                     account,
                     container,
                     prefix,
                     key_stdin,
-                    sas_stdin: _,
+                    sas_stdin,
                     endpoint,
                     replace,
-                } => {
-                    let (auth, what) = if key_stdin {
-                        (AzureAuth::Key, "storage account key")
-                    } else {
-                        (AzureAuth::Sas, "SAS token")
-                    };
-                    let secret = read_secret(what)?;
-                    let cfg = AzureConfig {
-                        account,
-                        container,
-                        prefix: prefix.trim_matches('/').to_string(),
-                        auth,
-                        endpoint,
-                    };
-                    (name, SourceDef::Azure(cfg), replace, Some(secret), None)
-                }
-                AddSource::Folder {
-                    name,
-                    path,
-                    replace,
-                } => {
-                    if !path.is_dir() {
-                        bail!(Coded(
-                            EXIT_BAD_INPUT,
-                            format!("the folder {} does not exist", path.display())
-                        ));
+                } => match (folder, account) {
+                    (Some(path), _) => {
+                        if !path.is_dir() {
+                            bail!(Coded(
+                                EXIT_BAD_INPUT,
+                                format!("the folder {} does not exist", path.display())
+                            ));
+                        }
+                        let path = std::path::absolute(&path).unwrap_or(path);
+                        (name, SourceDef::Folder { path }, replace, None, None)
                     }
-                    let path = std::path::absolute(&path).unwrap_or(path);
-                    (name, SourceDef::Folder { path }, replace, None, None)
-                }
+                    (None, Some(account)) => {
+                        let (auth, what) = match (key_stdin, sas_stdin) {
+                            (true, _) => (AzureAuth::Key, "storage account key"),
+                            (_, true) => (AzureAuth::Sas, "SAS token"),
+                            _ => bail!(Coded(
+                                EXIT_BAD_INPUT,
+                                "give --key-stdin or --sas-stdin: the storage account needs a key or a SAS token".into()
+                            )),
+                        };
+                        let secret = read_secret(what)?;
+                        let cfg = AzureConfig {
+                            account,
+                            container,
+                            prefix: prefix.unwrap_or_default().trim_matches('/').to_string(),
+                            auth,
+                            endpoint,
+                        };
+                        (name, SourceDef::Azure(cfg), replace, Some(secret), None)
+                    }
+                    (None, None) => bail!(Coded(
+                        EXIT_BAD_INPUT,
+                        "give --folder DIR or --account A --prefix P".into()
+                    )),
+                },
             };
             if !replace && SavedSource::load(&lake, &name).is_ok() {
                 bail!(Coded(
@@ -317,43 +323,15 @@ fn test_azure(lake: &Lake, ctx: &Ctx, src: &SavedSource) -> Result<()> {
     let files = az
         .list()
         .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-    let mut dates = std::collections::BTreeSet::new();
-    let mut rosters = std::collections::BTreeSet::new();
-    let mut schemas = 0;
-    for f in &files {
-        let mut p = f.path.split('/');
-        match (p.next(), p.next()) {
-            (Some("activity"), Some(d)) => {
-                dates.insert(d.to_string());
+    match ShareLayout::of(&files).describe() {
+        Ok(lines) => {
+            for l in lines {
+                println!("  {l}");
             }
-            (Some("roster"), Some(s)) => {
-                rosters.insert(s.to_string());
-            }
-            (Some("schema"), Some(_)) => schemas += 1,
-            _ => {}
+            Ok(())
         }
+        Err(e) => bail!(Coded(EXIT_BAD_INPUT, e)),
     }
-    println!("Found {} file(s) in the share.", files.len());
-    match (dates.first(), dates.last()) {
-        (Some(a), Some(b)) => println!("  activity: {} day(s), {a} to {b}", dates.len()),
-        _ => println!("  activity: none"),
-    }
-    match rosters.last() {
-        Some(r) => println!(
-            "  roster: {} snapshot(s), latest {r} (the one ingested)",
-            rosters.len()
-        ),
-        None => println!("  roster: none"),
-    }
-    println!("  schema files: {schemas}");
-    if schemas == 0 {
-        bail!(Coded(
-            EXIT_BAD_INPUT,
-            "the share has no schema/ folder with the export's CDM schema files; check the prefix"
-                .into()
-        ));
-    }
-    Ok(())
 }
 
 /// `edlake ingest insights --source NAME`: the schema files come from the source first.

@@ -230,3 +230,70 @@ impl Source for AzureSource {
         Ok(n)
     }
 }
+
+/// What a data share holds, as setup and `source test` show it before ingesting.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShareLayout {
+    pub files: usize,
+    /// Activity date folders: first, last, how many.
+    pub activity: Option<(String, String, usize)>,
+    pub roster_snapshots: usize,
+    pub latest_roster: Option<String>,
+    pub schema_files: usize,
+}
+
+impl ShareLayout {
+    /// Reads the layout off a listing (`activity/<date>/…`, `roster/<timestamp>/…`, `schema/…`).
+    pub fn of(files: &[RemoteFile]) -> ShareLayout {
+        let mut dates = std::collections::BTreeSet::new();
+        let mut rosters = std::collections::BTreeSet::new();
+        let mut schema_files = 0;
+        for f in files {
+            let mut p = f.path.split('/');
+            match (p.next(), p.next()) {
+                (Some("activity"), Some(d)) => {
+                    dates.insert(d.to_string());
+                }
+                (Some("roster"), Some(s)) => {
+                    rosters.insert(s.to_string());
+                }
+                (Some("schema"), Some(_)) => schema_files += 1,
+                _ => {}
+            }
+        }
+        ShareLayout {
+            files: files.len(),
+            activity: match (dates.first(), dates.last()) {
+                (Some(a), Some(b)) => Some((a.clone(), b.clone(), dates.len())),
+                _ => None,
+            },
+            roster_snapshots: rosters.len(),
+            latest_roster: rosters.last().cloned(),
+            schema_files,
+        }
+    }
+
+    /// The layout in a few lines; an error when the share cannot be an Insights export.
+    pub fn describe(&self) -> Result<Vec<String>, String> {
+        let mut out = vec![format!("{} file(s) in the share", self.files)];
+        out.push(match &self.activity {
+            Some((a, b, n)) => format!("activity: {n} day(s), {a} to {b}"),
+            None => "activity: none".into(),
+        });
+        out.push(match &self.latest_roster {
+            Some(r) => format!(
+                "roster: {} snapshot(s), latest {r} (the one ingested)",
+                self.roster_snapshots
+            ),
+            None => "roster: none".into(),
+        });
+        out.push(format!("schema files: {}", self.schema_files));
+        if self.schema_files == 0 {
+            return Err(
+                "the share has no schema/ folder with the export's CDM schema files; check the prefix (it should end in /M365)"
+                    .into(),
+            );
+        }
+        Ok(out)
+    }
+}

@@ -167,7 +167,7 @@ impl SavedSource {
             .ok_or_else(|| SecretError::Missing {
                 what: format!("account key or SAS token of the source `{}`", self.name),
                 hint: format!(
-                    "store it again with `edlake source add azure {} ... --key-stdin --replace`",
+                    "store it again with `edlake source add datashare {} ... --key-stdin --replace`",
                     self.name
                 ),
             })?;

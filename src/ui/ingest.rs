@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::sftp_form::clever_source;
+use super::share_form::insights_source;
 use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
 use crate::lake::{Layer, TableRef};
@@ -23,6 +24,7 @@ impl IngestPage {
     /// saved SFTP source when setup chose it).
     pub fn start(&mut self, sh: &mut Shared, kinds: Vec<(SourceKind, PathBuf)>) {
         let sftp = sh.saved.clever_sftp;
+        let share = sh.saved.insights_azure;
         let Some(salt) = sh.salt.clone() else {
             sh.toast(
                 "The lake has no salt yet: finish step 1 of Setup first.",
@@ -35,13 +37,22 @@ impl IngestPage {
         self.job = Task::spawn(sh.repaint.clone(), move |p, c| {
             let mut reports = Vec::new();
             for (kind, dir) in kinds {
-                let out = match clever_source(&lake, &secrets)
-                    .filter(|_| sftp && kind == SourceKind::Clever)
-                {
+                let schema = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let saved = match kind {
+                    SourceKind::Clever if sftp => {
+                        clever_source(&lake, &secrets).map(|r| r.map_err(|e| e.to_string()))
+                    }
+                    SourceKind::Insights if share => {
+                        p.log("Insights: reading the schema files from the storage account");
+                        insights_source(&lake, &secrets, schema.path())
+                    }
+                    _ => None,
+                };
+                let out = match saved {
                     Some(src) => {
                         let src = src.map_err(|e| e.to_string())?;
                         p.log(format!("{}: reading {}", kind.title(), src.origin()));
-                        run_source(&lake, kind, src.as_ref(), &dir, &salt, p, c)
+                        run_source(&lake, kind, src.as_ref(), schema.path(), &salt, p, c)
                     }
                     None => {
                         p.log(format!("{}: reading {}", kind.title(), dir.display()));
@@ -110,10 +121,22 @@ impl IngestPage {
             .show(ui, |ui| {
                 for kind in SourceKind::ALL {
                     ui.label(kind.title()).on_hover_text(kind.expected_layout());
-                    if kind == SourceKind::Clever && sh.saved.clever_sftp {
-                        ui.label("Clever's SFTP server (set up in Setup)");
+                    let remote = match kind {
+                        SourceKind::Clever if sh.saved.clever_sftp => {
+                            Some("Clever's SFTP server (set up in Setup)")
+                        }
+                        SourceKind::Insights if sh.saved.insights_azure => {
+                            Some("the storage account (set up in Setup)")
+                        }
+                        _ => None,
+                    };
+                    if let Some(what) = remote {
+                        ui.label(what);
                         if ui
-                            .add_enabled(!running, egui::Button::new("Run clever"))
+                            .add_enabled(
+                                !running,
+                                egui::Button::new(format!("Run {}", kind.name())),
+                            )
                             .clicked()
                         {
                             start = Some(vec![(kind, PathBuf::new())]);
@@ -148,7 +171,9 @@ impl IngestPage {
         let all: Vec<(SourceKind, PathBuf)> = SourceKind::ALL
             .iter()
             .filter_map(|k| {
-                if *k == SourceKind::Clever && sh.saved.clever_sftp {
+                if (*k == SourceKind::Clever && sh.saved.clever_sftp)
+                    || (*k == SourceKind::Insights && sh.saved.insights_azure)
+                {
                     return Some((*k, PathBuf::new()));
                 }
                 sh.saved

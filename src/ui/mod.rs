@@ -7,6 +7,7 @@ pub mod home;
 pub mod ingest;
 pub mod screenshot;
 pub mod sftp_form;
+pub mod share_form;
 pub mod tables;
 pub mod task;
 pub mod wizard;
@@ -118,6 +119,8 @@ pub struct UiSettings {
     pub wizard_step: usize,
     /// Clever comes from the saved SFTP source instead of a folder.
     pub clever_sftp: bool,
+    /// Insights comes from the saved storage-account share instead of a folder.
+    pub insights_azure: bool,
 }
 
 impl Default for UiSettings {
@@ -130,6 +133,7 @@ impl Default for UiSettings {
             folders: BTreeMap::new(),
             wizard_step: 0,
             clever_sftp: false,
+            insights_azure: false,
         }
     }
 }

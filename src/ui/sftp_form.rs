@@ -25,6 +25,8 @@ pub struct SftpForm {
     /// A fingerprint the server showed that the user has not accepted yet.
     pub unknown_key: Option<String>,
     loaded: bool,
+    /// A password or passphrase is already in the keyring (from an earlier successful test).
+    saved_secret: bool,
 }
 
 impl Default for SftpForm {
@@ -39,6 +41,7 @@ impl Default for SftpForm {
             test: Task::default(),
             unknown_key: None,
             loaded: false,
+            saved_secret: false,
         }
     }
 }
@@ -55,6 +58,12 @@ impl SftpForm {
             self.port = c.port.to_string();
             self.user = c.user;
             self.remote_dir = c.remote_dir;
+            self.saved_secret = sh
+                .secrets
+                .get(&SavedSource::secret_key(sh.lake, CLEVER_SFTP))
+                .ok()
+                .flatten()
+                .is_some();
             if let SftpAuth::Key { path } = c.auth {
                 self.key = Some(path);
             }
@@ -74,7 +83,7 @@ impl SftpForm {
         if self.user.trim().is_empty() {
             return Err("Enter the user name Clever gave the district.".into());
         }
-        if self.key.is_none() && self.secret.is_empty() {
+        if self.key.is_none() && self.secret.is_empty() && !self.saved_secret {
             return Err("Enter the password, or choose a key file.".into());
         }
         Ok(SftpConfig {
@@ -134,7 +143,11 @@ impl SftpForm {
             self.load(sh);
         }
         if self.test.poll() {
-            self.secret.clear();
+            if let TaskState::Done(_) = &self.test.state {
+                // It is in the keyring now; the form need not hold it any longer.
+                self.secret.clear();
+                self.saved_secret = true;
+            }
             if let TaskState::Failed(e) = &self.test.state {
                 self.unknown_key = (e.contains("not accepted yet"))
                     .then(|| e.split_whitespace().find(|w| w.starts_with("SHA256:")))

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::sftp_form::SftpForm;
+use super::share_form::ShareForm;
 use super::task::{Task, TaskState};
 use super::{Nav, Page, Shared};
 use crate::pipeline::job::ensure_salt;
@@ -33,6 +34,8 @@ pub struct WizardPage {
     check_for: Option<(SourceKind, PathBuf)>,
     /// The Clever SFTP form.
     pub sftp: SftpForm,
+    /// The Insights storage-account form.
+    pub share: ShareForm,
 }
 
 impl WizardPage {
@@ -46,6 +49,7 @@ impl WizardPage {
             check: Task::default(),
             check_for: None,
             sftp: SftpForm::default(),
+            share: ShareForm::default(),
         }
     }
 
@@ -89,7 +93,15 @@ impl WizardPage {
                      holds activity/, roster/ and schema/.",
                 );
                 ui.add_space(6.0);
-                self.source_step(ui, sh, SourceKind::Insights);
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut sh.saved.insights_azure, false, "A synced folder");
+                    ui.radio_value(&mut sh.saved.insights_azure, true, "The storage account");
+                });
+                if sh.saved.insights_azure {
+                    self.share.ui(ui, sh);
+                } else {
+                    self.source_step(ui, sh, SourceKind::Insights);
+                }
             }
             3 => self.source_step(ui, sh, SourceKind::Sis),
             _ => self.review_step(ui, sh),

@@ -1,0 +1,214 @@
+//! The wizard's Insights data-share form for reading the storage account directly: account,
+//! container, prefix, key or SAS token (straight to the keyring), and a check in the background
+//! that shows the activity dates and the roster snapshot it found.
+
+use super::Shared;
+use super::task::{Task, TaskState};
+use crate::sources::Source;
+use crate::sources::azure::{AzureAuth, AzureConfig, AzureSource, ShareLayout};
+use crate::sources::saved::{SavedSource, SourceDef};
+
+/// The name the wizard saves the storage-account share under.
+pub const INSIGHTS_SHARE: &str = "insights-share";
+
+/// Form state (runtime only; what is saved is the source definition in the lake).
+pub struct ShareForm {
+    pub account: String,
+    pub container: String,
+    pub prefix: String,
+    pub sas: bool,
+    pub secret: String,
+    pub endpoint: String,
+    check: Task<Vec<String>>,
+    loaded: bool,
+    saved_secret: bool,
+}
+
+impl Default for ShareForm {
+    fn default() -> Self {
+        ShareForm {
+            account: String::new(),
+            container: "oea".into(),
+            prefix: "pre_landing/data_shares/".into(),
+            sas: false,
+            secret: String::new(),
+            endpoint: String::new(),
+            check: Task::default(),
+            loaded: false,
+            saved_secret: false,
+        }
+    }
+}
+
+impl ShareForm {
+    fn load(&mut self, sh: &Shared) {
+        self.loaded = true;
+        if let Ok(SavedSource {
+            def: SourceDef::Azure(c),
+            ..
+        }) = SavedSource::load(sh.lake, INSIGHTS_SHARE)
+        {
+            self.account = c.account;
+            self.container = c.container;
+            self.prefix = c.prefix;
+            self.sas = c.auth == AzureAuth::Sas;
+            self.endpoint = c.endpoint.unwrap_or_default();
+            self.saved_secret = sh
+                .secrets
+                .get(&SavedSource::secret_key(sh.lake, INSIGHTS_SHARE))
+                .ok()
+                .flatten()
+                .is_some();
+        }
+    }
+
+    fn config(&self) -> Result<AzureConfig, String> {
+        let account = self.account.trim();
+        if account.is_empty() || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err("Enter the storage account name (letters and digits only).".into());
+        }
+        if self.container.trim().is_empty() {
+            return Err("Enter the container (usually oea).".into());
+        }
+        if self.secret.is_empty() && !self.saved_secret {
+            return Err(if self.sas {
+                "Paste a SAS token with read and list rights.".into()
+            } else {
+                "Paste the storage account key.".into()
+            });
+        }
+        let endpoint = self.endpoint.trim();
+        Ok(AzureConfig {
+            account: account.into(),
+            container: self.container.trim().into(),
+            prefix: self.prefix.trim().trim_matches('/').into(),
+            auth: if self.sas {
+                AzureAuth::Sas
+            } else {
+                AzureAuth::Key
+            },
+            endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+        })
+    }
+
+    fn start_check(&mut self, sh: &Shared, cfg: AzureConfig) {
+        let secret = (!self.secret.is_empty()).then(|| self.secret.clone());
+        let lake = sh.lake.clone();
+        let secrets = sh.secrets.clone();
+        self.check = Task::spawn(sh.repaint.clone(), move |_, _| {
+            let key = SavedSource::secret_key(&lake, INSIGHTS_SHARE);
+            let secret = match secret {
+                Some(s) => s,
+                None => secrets
+                    .get(&key)
+                    .map_err(|e| e.to_string())?
+                    .ok_or("no key or SAS token stored yet")?,
+            };
+            let files = AzureSource::new(cfg.clone(), &secret)
+                .and_then(|s| s.list())
+                .map_err(|e| e.to_string())?;
+            let lines = ShareLayout::of(&files).describe()?;
+            secrets.set(&key, &secret).map_err(|e| e.to_string())?;
+            SavedSource {
+                name: INSIGHTS_SHARE.into(),
+                def: SourceDef::Azure(cfg),
+            }
+            .save(&lake)
+            .map_err(|e| e.to_string())?;
+            Ok(lines)
+        });
+    }
+
+    /// Draws the form.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if !self.loaded {
+            self.load(sh);
+        }
+        if self.check.poll() && self.check.done().is_some() {
+            self.secret.clear();
+            self.saved_secret = true;
+        }
+        egui::Grid::new("share-form").num_columns(2).show(ui, |ui| {
+            let l = ui.label("Storage account");
+            ui.text_edit_singleline(&mut self.account).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Container");
+            ui.text_edit_singleline(&mut self.container)
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Folder (prefix)");
+            ui.add(egui::TextEdit::singleline(&mut self.prefix).desired_width(360.0))
+                .labelled_by(l.id);
+            ui.end_row();
+            ui.label("Sign in with");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut self.sas, false, "account key");
+                ui.radio_value(&mut self.sas, true, "SAS token");
+            });
+            ui.end_row();
+            let l = ui.label(if self.sas { "SAS token" } else { "Account key" });
+            ui.add(egui::TextEdit::singleline(&mut self.secret).password(true))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Endpoint (optional)");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.endpoint)
+                    .hint_text("https://<account>.blob.core.windows.net"),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+        });
+        let cfg = self.config();
+        if let Err(e) = &cfg {
+            ui.colored_label(ui.visuals().warn_fg_color, e);
+        }
+        ui.horizontal(|ui| {
+            let running = self.check.is_running();
+            if ui
+                .add_enabled(
+                    cfg.is_ok() && !running,
+                    egui::Button::new("Check the share"),
+                )
+                .clicked()
+                && let Ok(c) = &cfg
+            {
+                self.start_check(sh, c.clone());
+            }
+            if running {
+                ui.spinner();
+                ui.label("Listing the share…");
+            }
+        });
+        match &self.check.state {
+            TaskState::Done(lines) => {
+                ui.label("Found (saved; the key is in the OS keyring):");
+                for l in lines {
+                    ui.label(format!("  {l}"));
+                }
+            }
+            TaskState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The saved storage-account share with its schema files downloaded into `schema_root`, ready
+/// for an Insights run (`None` when setup did not configure one).
+pub fn insights_source(
+    lake: &crate::lake::Lake,
+    secrets: &crate::secrets::Secrets,
+    schema_root: &std::path::Path,
+) -> Option<Result<Box<dyn Source>, String>> {
+    let s = SavedSource::load(lake, INSIGHTS_SHARE).ok()?;
+    Some((|| {
+        let az = s
+            .open_azure(lake, secrets)
+            .map_err(|e| e.to_string())?
+            .ok_or("the saved share is not a storage account")?;
+        az.download_dir("schema", schema_root)
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(az) as Box<dyn Source>)
+    })())
+}
