@@ -62,6 +62,9 @@ pub struct Measured {
     /// Seconds each aggregate took on the benchmark lake (those its data supports).
     #[serde(default)]
     pub metrics: Vec<(String, f64, usize)>,
+    /// Seconds for the app's preview pages on the benchmark table (what, seconds).
+    #[serde(default)]
+    pub preview: Vec<(String, f64)>,
 }
 
 /// Errors of the benchmark harness.
@@ -157,8 +160,10 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
             ));
         }
     }
+    let preview = preview_timings(&lake);
     Ok(Measured {
         metrics,
+        preview,
         seconds,
         rows: first.report.rows_ingested,
         files: first.report.files_landed,
@@ -167,4 +172,39 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         second_run_seconds,
         second_run_rows: second.report.rows_ingested,
     })
+}
+
+/// The preview's page reads on the benchmark's general table: the first page, a page in the
+/// middle, the first page sorted by a column (which reads the whole table) and the next sorted
+/// page (served from the sorted view the browser keeps).
+fn preview_timings(lake: &Lake) -> Vec<(String, f64)> {
+    use crate::browse::{Browser, Query};
+    let t = crate::lake::TableRef::new(
+        crate::lake::Layer::General,
+        "clever",
+        "v1.0",
+        "daily_participation",
+    );
+    let rows = lake
+        .table_state(&t)
+        .map(|s| s.rows().max(0) as usize)
+        .unwrap_or(0);
+    let mut b = Browser::new(t);
+    let sorted = Query {
+        sort: Some(("num_logins".into(), true)),
+        filter: None,
+    };
+    let mut out = Vec::new();
+    for (what, q, offset) in [
+        ("first page", Query::default(), 0),
+        ("page in the middle", Query::default(), rows / 2),
+        ("first page sorted by num_logins", sorted.clone(), 0),
+        ("next sorted page", sorted, 200),
+    ] {
+        let t = Instant::now();
+        if b.page(lake, &q, offset, 200).is_ok() {
+            out.push((what.to_string(), t.elapsed().as_secs_f64()));
+        }
+    }
+    out
 }

@@ -119,6 +119,7 @@ fn demo_opens_and_previews_only_pseudonyms() {
 
     h.get_by_label("Tables").click();
     wait(&mut h, "the tables page", |a| a.saved.page == Page::Tables);
+    wait_label(&mut h, "clever/daily_participation");
     // Refined general is open in the tree (Ingested starts folded).
     h.get_all_by_label_contains("clever/daily_participation")
         .next()
@@ -228,6 +229,7 @@ fn chart_numbers_export_to_csv() {
 fn unlocking_a_lookup_table_is_audited() {
     let mut h = demo(Arc::new(QueuedDialogs::default()));
     click(&mut h, "Tables");
+    wait_label(&mut h, "daily_participation_lookup");
     h.get_by_label_contains("daily_participation_lookup")
         .scroll_to_me();
     h.run_steps(30);
@@ -342,7 +344,7 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
 
 fn wait_label(h: &mut Harness<'static, App>, text: &str) {
     let t = Instant::now();
-    while h.query_by_label_contains(text).is_none() {
+    while h.query_all_by_label_contains(text).next().is_none() {
         assert!(
             t.elapsed() < Duration::from_secs(120),
             "timed out waiting for `{text}`; on screen: {:?}",

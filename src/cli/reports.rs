@@ -148,7 +148,7 @@ pub(super) fn bench(
             "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
             "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
             "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
-            "metrics": m.metrics,
+            "metrics": m.metrics, "preview": m.preview,
             "kept": keep.then_some(&p.dir),
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -173,6 +173,9 @@ pub(super) fn bench(
     );
     for (name, secs, rows) in &m.metrics {
         println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
+    }
+    for (what, secs) in &m.preview {
+        println!("  preview {what:<32} {:.0} ms", secs * 1000.0);
     }
     if keep {
         println!("  kept                {}", p.dir.display());

@@ -23,7 +23,7 @@ pub struct Coverage {
 
 impl Coverage {
     /// Every weekday from the first to the last day any source has.
-    pub fn school_days(&self) -> Vec<NaiveDate> {
+    pub fn weekdays(&self) -> Vec<NaiveDate> {
         let all = self.sources.iter().flat_map(|s| s.days.iter());
         let (Some(first), Some(last)) = (all.clone().min(), all.max()) else {
             return Vec::new();
@@ -32,6 +32,15 @@ impl Coverage {
             .iter_days()
             .take_while(|d| d <= last)
             .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+            .collect()
+    }
+
+    /// School days: weekdays that at least one source has data for. A weekday no source has
+    /// (a holiday, a closure) is not a gap.
+    pub fn school_days(&self) -> Vec<NaiveDate> {
+        self.weekdays()
+            .into_iter()
+            .filter(|d| self.sources.iter().any(|s| s.days.contains(d)))
             .collect()
     }
 
@@ -91,23 +100,29 @@ mod tests {
 
     #[test]
     fn missing_days_are_weekdays_without_data() {
-        // Mon 1 Sep .. Mon 8 Sep 2025; Clever misses Wed 3 Sep, SIS has only the ends.
+        // Mon 1 Sep .. Tue 9 Sep 2025. Clever misses Wed 3 Sep (Insights has it); SIS has only
+        // the ends; nobody has Mon 8 Sep (a closure, not a gap).
         let c = Coverage {
             sources: vec![
                 SourceDays {
                     source: "Clever",
-                    days: [d(9, 1), d(9, 2), d(9, 4), d(9, 5), d(9, 8)].into(),
+                    days: [d(9, 1), d(9, 2), d(9, 4), d(9, 5), d(9, 9)].into(),
+                },
+                SourceDays {
+                    source: "Insights",
+                    days: [d(9, 3)].into(),
                 },
                 SourceDays {
                     source: "SIS attendance",
-                    days: [d(9, 1), d(9, 8)].into(),
+                    days: [d(9, 1), d(9, 9)].into(),
                 },
             ],
         };
+        assert_eq!(c.weekdays().len(), 7);
         assert_eq!(c.school_days().len(), 6);
         assert_eq!(c.missing(&c.sources[0]), vec![d(9, 3)]);
         assert_eq!(
-            c.missing(&c.sources[1]),
+            c.missing(&c.sources[2]),
             vec![d(9, 2), d(9, 3), d(9, 4), d(9, 5)]
         );
     }

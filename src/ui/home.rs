@@ -281,7 +281,7 @@ impl HomePage {
 }
 
 fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
-    let days = cov.school_days();
+    let days = cov.weekdays();
     if days.is_empty() {
         ui.label("No dated data yet.");
         return;
@@ -331,7 +331,12 @@ fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
         });
     }
     if let (Some(a), Some(b)) = (days.first(), days.last()) {
-        ui.label(egui::RichText::new(format!("{a} to {b}, weekdays")).weak());
+        ui.label(
+            egui::RichText::new(format!(
+                "{a} to {b}, weekdays; grey: no source has data that day (holiday or closure)"
+            ))
+            .weak(),
+        );
     }
 }
 

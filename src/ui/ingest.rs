@@ -15,8 +15,10 @@ use crate::pipeline::{RunReport, RunStatus};
 #[derive(Default)]
 pub struct IngestPage {
     pub job: Task<Vec<RunReport>>,
-    history: Option<Vec<RunReport>>,
-    history_error: Option<String>,
+    history: Task<Vec<RunReport>>,
+    history_asked: bool,
+    /// The last history read (kept on screen while a fresh read runs).
+    shown: Option<Vec<RunReport>>,
 }
 
 impl IngestPage {
@@ -71,8 +73,13 @@ impl IngestPage {
 
     /// Draws the page.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if self.history.poll()
+            && let Some(h) = self.history.done()
+        {
+            self.shown = Some(h.clone());
+        }
         if self.job.poll() {
-            self.history = None;
+            self.history_asked = false;
             *sh.nav = Some(Nav::Refresh);
             match &self.job.state {
                 TaskState::Done(r) => {
@@ -87,11 +94,12 @@ impl IngestPage {
                 _ => {}
             }
         }
-        if self.history.is_none() {
-            match RunReport::history(sh.lake) {
-                Ok(h) => self.history = Some(h),
-                Err(e) => self.history_error = Some(e.to_string()),
-            }
+        if !self.history_asked {
+            self.history_asked = true;
+            let lake = sh.lake.clone();
+            self.history = Task::spawn(sh.repaint.clone(), move |_, _| {
+                RunReport::history(&lake).map_err(|e| e.to_string())
+            });
         }
         ui.heading("Ingestion");
         if sh.salt.is_none() {
@@ -277,10 +285,12 @@ impl IngestPage {
 
     fn history_ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         ui.heading("Run history");
-        if let Some(e) = &self.history_error {
+        if let TaskState::Failed(e) = &self.history.state {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        let Some(h) = &self.history else { return };
+        let Some(h) = &self.shown else {
+            return;
+        };
         if h.is_empty() {
             ui.label("No runs yet.");
             return;

@@ -235,6 +235,8 @@ pub struct App {
     remember_lake: bool,
     /// Set by `scripts/screenshots`: saves PNGs of the main screens, then closes.
     pub tour: Option<screenshot::Tour>,
+    /// When the app was launched (taken at the first frame).
+    started: Option<std::time::Instant>,
 }
 
 impl App {
@@ -255,6 +257,7 @@ impl App {
             repaint,
             remember_lake: opts.remember_lake,
             tour: None,
+            started: None,
         };
         cc.egui_ctx.set_theme(if app.saved.dark {
             egui::Theme::Dark
@@ -451,7 +454,19 @@ impl App {
 }
 
 impl eframe::App for App {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(t) = self.started.take() {
+            // How long from launch to the first frame (printed for the screenshot tour).
+            if self.tour.is_some() {
+                println!(
+                    "first frame {:.0} ms after start",
+                    t.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+        }
+        if let Some(tour) = &mut self.tour {
+            tour.frame_time(frame.info().cpu_usage);
+        }
         let mut nav = None;
         self.keyboard(ui, &mut nav);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &mut nav));
@@ -543,12 +558,14 @@ pub fn run(opts: AppOptions) -> anyhow::Result<()> {
         ..Default::default()
     };
     let tour = screenshot::Tour::from_env();
+    let started = Instant::now();
     eframe::run_native(
         "edlake",
         native,
         Box::new(move |cc| {
             let mut app = App::new(cc, opts);
             app.tour = tour;
+            app.started = Some(started);
             Ok(Box::new(app))
         }),
     )

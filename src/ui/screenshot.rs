@@ -58,6 +58,11 @@ pub struct Tour {
     frames: u32,
     asked: Option<crossbeam_channel::Receiver<()>>,
     demo_data: Option<PathBuf>,
+    /// Generated Clever files for the in-progress shot (kept until the tour ends).
+    big: Option<tempfile::TempDir>,
+    /// CPU seconds of each frame of the current shot (eframe's own measure).
+    frame_secs: Vec<f32>,
+    ingest_started: bool,
 }
 
 impl Tour {
@@ -66,9 +71,10 @@ impl Tour {
         let dir = PathBuf::from(std::env::var_os("EDLAKE_SCREENSHOTS")?);
         let mut shots = vec![Shot::Home];
         shots.extend((0..super::wizard::STEPS).map(Shot::Wizard));
-        shots.push(Shot::Ingest);
         shots.push(Shot::Tables);
         shots.extend(METRICS.iter().map(|m| Shot::Chart(m.name)));
+        // Last: it adds a bigger generated Clever set to the demo lake to show a run in progress.
+        shots.push(Shot::Ingest);
         Some(Tour {
             dir,
             shots,
@@ -76,6 +82,9 @@ impl Tour {
             frames: 0,
             asked: None,
             demo_data: crate::demo::bundled_data(),
+            big: None,
+            frame_secs: Vec::new(),
+            ingest_started: false,
         })
     }
 
@@ -93,6 +102,11 @@ impl Tour {
                     for k in SourceKind::ALL {
                         saved.folders.insert(k.name().into(), d.join(k.name()));
                     }
+                }
+                if let Some(b) = &self.big {
+                    saved
+                        .folders
+                        .insert("clever".into(), b.path().join("clever"));
                 }
             }
             Shot::Tables => {
@@ -122,8 +136,43 @@ impl Tour {
             Shot::Home => v.home.overview.done().is_some(),
             Shot::Tables => v.tables.first_page_ms.is_some(),
             Shot::Chart(_) => !v.charts.current.is_running(),
+            // A run in progress with rows flowing.
+            Shot::Ingest => {
+                v.ingest
+                    .job
+                    .progress
+                    .stages
+                    .iter()
+                    .any(|(st, p)| *st != crate::pipeline::Stage::Land && p.files_done > 0)
+                    || matches!(
+                        v.ingest.job.state,
+                        super::task::TaskState::Done(_) | super::task::TaskState::Failed(_)
+                    )
+            }
             _ => true,
         }
+    }
+
+    /// Records the previous frame's CPU time (from `eframe::Frame::info`).
+    pub fn frame_time(&mut self, secs: Option<f32>) {
+        if let Some(s) = secs {
+            self.frame_secs.push(s);
+        }
+    }
+
+    fn report_frames(&mut self, shot: &Shot) {
+        let mut v = std::mem::take(&mut self.frame_secs);
+        if v.is_empty() {
+            return;
+        }
+        v.sort_by(f32::total_cmp);
+        let median = v[v.len() / 2] * 1000.0;
+        let max = v[v.len() - 1] * 1000.0;
+        println!(
+            "frames {:<34} {:>3} frames, median {median:.1} ms, max {max:.1} ms",
+            shot.file(),
+            v.len()
+        );
     }
 
     /// Called once per frame after drawing.
@@ -135,6 +184,7 @@ impl Tour {
         };
         if let Some(rx) = &self.asked {
             if rx.try_recv().is_ok() {
+                self.report_frames(&shot);
                 self.asked = None;
                 self.frames = 0;
                 self.next += 1;
@@ -145,17 +195,32 @@ impl Tour {
         if Self::ready(&shot, screen) {
             self.frames += 1;
         }
+        if matches!(shot, Shot::Ingest) && self.big.is_none() {
+            // District-sized Clever reports, so the shot shows a run in progress.
+            let dir = tempfile::tempdir().ok();
+            if let Some(d) = &dir {
+                let opts = crate::generate::GenOptions {
+                    students: 30_000,
+                    days: 20,
+                    seed: 9,
+                    participation_only: true,
+                    ..Default::default()
+                };
+                let _ = crate::generate::generate(d.path(), &opts);
+            }
+            self.big = dir;
+            self.frames = 0;
+            // The generation ran inside this frame: it is the tour's work, not the app's.
+            self.frame_secs.clear();
+            return;
+        }
         if matches!(shot, Shot::Ingest)
-            && self.frames == 2
+            && !self.ingest_started
             && let Screen::Open(v) = screen
-            && let Some(d) = &self.demo_data
+            && let Some(b) = &self.big
         {
             {
-                // Show a run in progress: re-running the demo sources (nothing new to land).
-                let kinds = SourceKind::ALL
-                    .iter()
-                    .map(|k| (*k, d.join(k.name())))
-                    .collect();
+                let kinds = vec![(SourceKind::Clever, b.path().join("clever"))];
                 let mut toasts = Vec::new();
                 let mut nav = None;
                 let repaint: std::sync::Arc<dyn Fn() + Send + Sync> = {
@@ -175,6 +240,7 @@ impl Tour {
                     nav: &mut nav,
                 };
                 v.ingest.start(&mut sh, kinds);
+                self.ingest_started = true;
             }
         }
         // Let layout settle (fonts, plots' auto bounds) before capturing.

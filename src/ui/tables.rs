@@ -21,12 +21,16 @@ use crate::preview::cell_text;
 pub const PAGE_ROWS: usize = 200;
 
 enum Req {
+    Tables,
+    Ops(TableRef),
     Page(TableRef, Query, usize),
     Stats(TableRef, Query, String),
     Export(TableRef, Query, PathBuf),
 }
 
 enum Resp {
+    Tables(Vec<(TableRef, i64)>),
+    Ops(TableRef, Vec<(String, &'static str)>),
     Page(TableRef, Query, usize, Result<Page, String>),
     Stats(Result<ColumnStats, String>),
     Export(Result<(PathBuf, usize), String>),
@@ -46,6 +50,29 @@ impl Worker {
             let mut browser: Option<Browser> = None;
             for req in req_rx {
                 let t = match &req {
+                    Req::Tables => {
+                        let list = lake
+                            .tables()
+                            .into_iter()
+                            .map(|t| {
+                                let rows = lake.table_state(&t).map(|s| s.rows()).unwrap_or(0);
+                                (t, rows)
+                            })
+                            .collect();
+                        if resp_tx.send(Resp::Tables(list)).is_err() {
+                            break;
+                        }
+                        repaint();
+                        continue;
+                    }
+                    Req::Ops(t) => {
+                        let ops = crate::browse::column_ops(&lake, t);
+                        if resp_tx.send(Resp::Ops(t.clone(), ops)).is_err() {
+                            break;
+                        }
+                        repaint();
+                        continue;
+                    }
                     Req::Page(t, ..) | Req::Stats(t, ..) | Req::Export(t, ..) => t.clone(),
                 };
                 if browser.as_ref().is_none_or(|b| b.table() != &t) {
@@ -53,6 +80,7 @@ impl Worker {
                 }
                 let Some(b) = browser.as_mut() else { continue };
                 let resp = match req {
+                    Req::Tables | Req::Ops(_) => continue,
                     Req::Page(t, q, i) => {
                         let r = b.page(&lake, &q, i * PAGE_ROWS, PAGE_ROWS);
                         Resp::Page(t, q, i, r.map_err(|e| e.to_string()))
@@ -101,6 +129,8 @@ pub struct TablesPage {
     opened_at: Option<Instant>,
     /// Milliseconds from choosing the table to its first page on screen.
     pub first_page_ms: Option<u128>,
+    tables_asked: bool,
+    ops_asked: Option<TableRef>,
 }
 
 impl TablesPage {
@@ -123,11 +153,13 @@ impl TablesPage {
 
     /// Forgets what was read (the lake changed).
     pub fn invalidate(&mut self) {
-        self.tables = None;
+        // The old list stays on screen until the new one arrives.
+        self.tables_asked = false;
         self.reset_rows();
     }
 
     fn reset_rows(&mut self) {
+        self.ops_asked = None;
         self.pages.clear();
         self.pending.clear();
         self.total_rows = None;
@@ -144,6 +176,12 @@ impl TablesPage {
         let Some(w) = &self.worker else { return };
         while let Ok(r) = w.rx.try_recv() {
             match r {
+                Resp::Tables(list) => self.tables = Some(list),
+                Resp::Ops(t, ops) => {
+                    if Some(&t) == self.selected.as_ref() {
+                        self.ops = ops;
+                    }
+                }
                 Resp::Page(t, q, i, res) => {
                     if Some(&t) != self.selected.as_ref() || q != self.query {
                         continue; // an answer for a view no longer shown
@@ -197,17 +235,12 @@ impl TablesPage {
             self.worker = Some(Worker::start(sh.lake.clone(), sh.repaint.clone()));
         }
         self.receive(sh);
-        if self.tables.is_none() {
-            self.tables = Some(
-                sh.lake
-                    .tables()
-                    .into_iter()
-                    .map(|t| {
-                        let rows = sh.lake.table_state(&t).map(|s| s.rows()).unwrap_or(0);
-                        (t, rows)
-                    })
-                    .collect(),
-            );
+        if self.tables.is_none()
+            && !self.tables_asked
+            && let Some(w) = &self.worker
+        {
+            self.tables_asked = true;
+            let _ = w.tx.send(Req::Tables);
         }
         egui::Panel::left("table-tree")
             .resizable(true)
@@ -218,7 +251,10 @@ impl TablesPage {
 
     fn tree(&mut self, ui: &mut egui::Ui) {
         egui::ScrollArea::vertical().id_salt("tree").show(ui, |ui| {
-            let tables = self.tables.clone().unwrap_or_default();
+            let Some(tables) = self.tables.clone() else {
+                ui.spinner();
+                return;
+            };
             for layer in Layer::ALL {
                 let of: Vec<_> = tables.iter().filter(|(t, _)| t.layer == layer).collect();
                 egui::CollapsingHeader::new(layer_title(layer))
@@ -261,8 +297,12 @@ impl TablesPage {
             self.lock_screen(ui, sh, &t);
             return;
         }
-        if self.ops.is_empty() {
-            self.ops = crate::browse::column_ops(sh.lake, &t);
+        if self.ops.is_empty()
+            && self.ops_asked.as_ref() != Some(&t)
+            && let Some(w) = &self.worker
+        {
+            self.ops_asked = Some(t.clone());
+            let _ = w.tx.send(Req::Ops(t.clone()));
         }
         self.toolbar(ui, sh, &t);
         if let Some(e) = &self.error {
