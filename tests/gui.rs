@@ -480,3 +480,37 @@ fn walk_files(p: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The smallest supported window at 2x scale, driven from the keyboard: Ctrl+1..5 switch pages
+/// and every page draws without error in both themes.
+#[test]
+fn keyboard_small_window_2x_scale_and_both_themes() {
+    let opts = options(Arc::new(QueuedDialogs::default()));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 700.0))
+        .with_pixels_per_point(2.0)
+        .build_eframe(move |cc| App::new(cc, opts));
+    wait(&mut h, "the demo lake", is_open);
+    let keys = [
+        (egui::Key::Num1, Page::Home),
+        (egui::Key::Num2, Page::Setup),
+        (egui::Key::Num3, Page::Ingest),
+        (egui::Key::Num4, Page::Tables),
+        (egui::Key::Num5, Page::Charts),
+    ];
+    for dark in [false, true] {
+        if dark {
+            click(&mut h, "Dark theme");
+            assert!(h.state().saved.dark);
+        }
+        for (k, page) in keys {
+            h.key_press_modifiers(egui::Modifiers::COMMAND, k);
+            h.run_steps(3);
+            assert_eq!(h.state().saved.page, page);
+        }
+    }
+    // Tab moves keyboard focus through the widgets of the page.
+    h.key_press(egui::Key::Tab);
+    h.run_steps(2);
+    assert!(h.query_all_by(|n| n.is_focused()).next().is_some());
+}

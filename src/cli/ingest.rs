@@ -73,6 +73,19 @@ pub(super) fn ingest_from(
     dry_run: bool,
 ) -> Result<ExitCode> {
     let lake = lake.clone();
+    // The district's pseudonymization changes (setup's review step) apply to every run.
+    let overridden = match edlake::modules::overrides::Overrides::load(&lake, module.source())
+        .0
+        .values()
+        .all(|c| c.is_empty())
+    {
+        true => None,
+        false => Some(edlake::modules::overrides::apply_ref(&lake, module)),
+    };
+    let module: &dyn edlake::modules::Module = match &overridden {
+        Some(m) => m.as_ref(),
+        None => module,
+    };
     if dry_run {
         let plan = job::dry_run(&lake, module, source)?;
         if ctx.json {

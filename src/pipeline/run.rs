@@ -109,7 +109,7 @@ pub fn run_source(
     cancel: &Cancel,
 ) -> RunOutcome {
     let module = match kind.module(schema_root) {
-        Ok(m) => m,
+        Ok(m) => crate::modules::overrides::apply(lake, m),
         Err(e) => {
             let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
             report.status = super::RunStatus::Failed(e.to_string());
@@ -182,7 +182,7 @@ pub fn inspect(lake: &Lake, kind: SourceKind, from: &Path) -> Result<Inspection,
     if !from.is_dir() {
         return Err(PipelineError::NoInput(from.to_path_buf()));
     }
-    let module = kind.module(from)?;
+    let module = crate::modules::overrides::apply(lake, kind.module(from)?);
     let source = FolderSource::new(from);
     let plan = job::dry_run(lake, module.as_ref(), &source)?;
     let mut out = Inspection {

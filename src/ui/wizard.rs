@@ -8,9 +8,10 @@ use super::sftp_form::SftpForm;
 use super::share_form::ShareForm;
 use super::task::{Task, TaskState};
 use super::{Nav, Page, Shared};
+use crate::modules::overrides::{Overrides, allowed, has_data};
 use crate::pipeline::job::ensure_salt;
 use crate::pipeline::run::{Inspection, SourceKind, inspect};
-use crate::pseudo::Salt;
+use crate::pseudo::{Metadata, Salt};
 use crate::secrets::salt_key;
 
 /// Number of wizard steps.
@@ -36,6 +37,8 @@ pub struct WizardPage {
     pub sftp: SftpForm,
     /// The Insights storage-account form.
     pub share: ShareForm,
+    review: Task<Vec<ReviewSource>>,
+    review_for: Option<std::collections::BTreeMap<String, PathBuf>>,
 }
 
 impl WizardPage {
@@ -50,6 +53,8 @@ impl WizardPage {
             check_for: None,
             sftp: SftpForm::default(),
             share: ShareForm::default(),
+            review: Task::default(),
+            review_for: None,
         }
     }
 
@@ -278,47 +283,146 @@ impl WizardPage {
     fn review_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         ui.label(
             "Each column's treatment: hash (pseudonym in general, original in the locked lookup), \
-             hash-no-lookup, mask (* in general), or no-op (kept). Raw identifiers never reach the \
-             general tables.",
+             hash-no-lookup, mask (* in general), or no-op (kept). Columns holding identifiers can be \
+             hashed or masked but never kept as is, and a source's choices are fixed once it has data.",
         );
+        self.review.poll();
+        let folders = sh.saved.folders.clone();
+        if self.review_for.as_ref() != Some(&folders) {
+            self.review_for = Some(folders.clone());
+            let lake = sh.lake.clone();
+            self.review = Task::spawn(sh.repaint.clone(), move |_, _| {
+                Ok(SourceKind::ALL
+                    .iter()
+                    .map(|k| {
+                        let dir = folders.get(k.name()).cloned().unwrap_or_default();
+                        match k.module(&dir) {
+                            Ok(m) => ReviewSource {
+                                kind: *k,
+                                has_data: has_data(&lake, m.as_ref()),
+                                overrides: Overrides::load(&lake, m.source()),
+                                module: Some(m),
+                                error: None,
+                            },
+                            Err(e) => ReviewSource {
+                                kind: *k,
+                                has_data: false,
+                                overrides: Overrides::default(),
+                                module: None,
+                                error: Some(e.to_string()),
+                            },
+                        }
+                    })
+                    .collect())
+            });
+        }
+        let TaskState::Done(sources) = &mut self.review.state else {
+            ui.spinner();
+            return;
+        };
         egui::ScrollArea::vertical()
             .max_height(ui.available_height() - 60.0)
             .show(ui, |ui| {
-                for kind in SourceKind::ALL {
-                    let dir = sh
-                        .saved
-                        .folders
-                        .get(kind.name())
-                        .cloned()
-                        .unwrap_or_default();
-                    let module = match kind.module(&dir) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            ui.label(format!("{}: {e}", kind.title()));
-                            continue;
-                        }
-                    };
-                    egui::CollapsingHeader::new(kind.title()).show(ui, |ui| {
-                        for e in module.entities() {
-                            let ops: Vec<String> = e
-                                .metadata
-                                .attributes
-                                .iter()
-                                .filter(|a| a.op != crate::pseudo::Op::NoOp)
-                                .map(|a| format!("{} ({})", a.name, a.op.name()))
-                                .collect();
-                            ui.label(format!(
-                                "{}: {}",
-                                e.name,
-                                if ops.is_empty() {
-                                    "all columns kept".to_string()
-                                } else {
-                                    ops.join(", ")
-                                }
-                            ));
-                        }
-                    });
+                for src in sources.iter_mut() {
+                    review_source(ui, sh, src);
                 }
             });
+    }
+}
+
+/// One source in the review step.
+pub struct ReviewSource {
+    kind: SourceKind,
+    module: Option<Box<dyn crate::modules::Module>>,
+    error: Option<String>,
+    has_data: bool,
+    overrides: Overrides,
+}
+
+fn review_source(ui: &mut egui::Ui, sh: &mut Shared, src: &mut ReviewSource) {
+    let Some(module) = &src.module else {
+        ui.label(format!(
+            "{}: {}",
+            src.kind.title(),
+            src.error.as_deref().unwrap_or("not set up")
+        ));
+        return;
+    };
+    let mut changed = false;
+    egui::CollapsingHeader::new(src.kind.title()).show(ui, |ui| {
+        if src.has_data {
+            ui.label(
+                egui::RichText::new("This source has data: its pseudonymization is fixed.").weak(),
+            );
+        } else if ui.button("Load metadata.csv…").clicked()
+            && let Some(p) = sh
+                .dialogs
+                .pick_file("The district's metadata.csv", &["csv"])
+        {
+            match Metadata::from_file(&p) {
+                Ok(md) => {
+                    let (n, refused) = src.overrides.merge_metadata(module.as_ref(), &md);
+                    changed = n > 0;
+                    let mut msg = format!("{n} column op(s) taken from {}", p.display());
+                    if let Some(r) = refused.first() {
+                        msg.push_str(&format!("; {} refused ({r})", refused.len()));
+                    }
+                    sh.toast(msg, refused.is_empty());
+                }
+                Err(e) => sh.toast(e.to_string(), false),
+            }
+        }
+        for e in module.entities() {
+            egui::CollapsingHeader::new(&e.name)
+                .id_salt((src.kind.name(), &e.name))
+                .show(ui, |ui| {
+                    egui::Grid::new((src.kind.name(), &e.name, "ops"))
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for a in &e.metadata.attributes {
+                                ui.label(&a.name);
+                                let current = src
+                                    .overrides
+                                    .0
+                                    .get(&e.name)
+                                    .and_then(|c| c.get(&a.name))
+                                    .copied()
+                                    .unwrap_or(a.op);
+                                let mut pick = current;
+                                ui.add_enabled_ui(!src.has_data, |ui| {
+                                    egui::ComboBox::from_id_salt((
+                                        src.kind.name(),
+                                        &e.name,
+                                        &a.name,
+                                    ))
+                                    .selected_text(current.name())
+                                    .show_ui(ui, |ui| {
+                                        for op in allowed(a.op) {
+                                            ui.selectable_value(&mut pick, *op, op.name());
+                                        }
+                                    });
+                                });
+                                if pick != current
+                                    && src
+                                        .overrides
+                                        .set(module.as_ref(), &e.name, &a.name, pick)
+                                        .is_ok()
+                                {
+                                    changed = true;
+                                }
+                                ui.end_row();
+                            }
+                        });
+                });
+        }
+    });
+    if changed {
+        let (lake, o, source) = (
+            sh.lake.clone(),
+            src.overrides.clone(),
+            module.source().to_string(),
+        );
+        // A small file, but still not on the UI thread.
+        std::thread::spawn(move || o.save(&lake, &source));
     }
 }
