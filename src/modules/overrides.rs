@@ -245,5 +245,28 @@ mod tests {
         assert_eq!(e.metadata.op("school_name"), Some(Op::Mask));
         assert_eq!(e.metadata.op("sis_id"), Some(Op::HashNoLookup));
         assert!(!has_data(&lake, &m));
+
+        // A run applies them: the masked column reads `*` in the general table.
+        let src = crate::sources::FolderSource::new(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever"),
+        );
+        let salt = crate::pseudo::Salt::generate();
+        let out = crate::pipeline::run::run_source(
+            &lake,
+            crate::pipeline::run::SourceKind::Clever,
+            &src,
+            dir.path(),
+            &salt,
+            &crate::pipeline::Progress::default(),
+            &crate::pipeline::Cancel::default(),
+        );
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert!(has_data(&lake, &m));
+        let t = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
+        let df = crate::lake::delta::read_table(&lake.table_dir(&t), Some(50)).expect("read");
+        let names = df.column("school_name").expect("col").str().expect("str").clone();
+        assert!(names.iter().all(|v| v == Some("*")));
+        assert!(df.column("sis_id_pseudonym").is_ok());
+        assert!(df.column("sis_id").is_err(), "hash-no-lookup keeps the raw id out");
     }
 }
