@@ -264,9 +264,17 @@ mod tests {
         assert!(has_data(&lake, &m));
         let t = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
         let df = crate::lake::delta::read_table(&lake.table_dir(&t), Some(50)).expect("read");
-        let names = df.column("school_name").expect("col").str().expect("str").clone();
+        let names = df
+            .column("school_name")
+            .expect("col")
+            .str()
+            .expect("str")
+            .clone();
         assert!(names.iter().all(|v| v == Some("*")));
         assert!(df.column("sis_id_pseudonym").is_ok());
-        assert!(df.column("sis_id").is_err(), "hash-no-lookup keeps the raw id out");
+        assert!(
+            df.column("sis_id").is_err(),
+            "hash-no-lookup keeps the raw id out"
+        );
     }
 }
