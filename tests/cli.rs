@@ -318,3 +318,88 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// With no reachable keyring (no D-Bus session bus) edlake explains what to do instead of
+/// writing secrets anywhere else, and `--session-secrets` keeps a salt in memory for one run.
+#[test]
+fn without_a_keyring_secrets_stay_in_memory_and_the_error_says_what_to_do() {
+    let env = Env::new();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
+            .arg("--lake")
+            .arg(env.lake())
+            .args(args)
+            .env("EDLAKE_CONFIG_DIR", env.root.join("config"))
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/edlake-test-bus",
+            )
+            .env("XDG_DATA_HOME", env.root.join("xdg"))
+            .env_remove("EDLAKE_LAKE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let o = run(&["init"], "");
+    assert!(!o.status.success(), "{}", text(&o));
+    let msg = text(&o);
+    assert!(msg.contains("--session-secrets"), "{msg}");
+    // Nothing secret was written as a file instead.
+    let files: Vec<_> = walk_all(&env.root);
+    assert!(
+        files
+            .iter()
+            .all(|p| !p.to_string_lossy().contains("keyring")),
+        "{files:?}"
+    );
+
+    // A lake made elsewhere, a salt typed for this run only.
+    edlake::lake::Lake::init(&env.lake()).expect("lake");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever");
+    let salt = "a-salt-for-this-run-only-0123456789";
+    let o = run(
+        &[
+            "--session-secrets",
+            "ingest",
+            "clever",
+            "--from",
+            data.to_str().expect("utf8"),
+        ],
+        &format!("{salt}\n"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Ingested"), "{}", text(&o));
+    for f in walk_all(&env.root) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !bytes.windows(salt.len()).any(|w| w == salt.as_bytes()),
+            "the salt was written to {}",
+            f.display()
+        );
+    }
+}
+
+fn walk_all(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let q = e.path();
+            if q.is_dir() {
+                out.extend(walk_all(&q));
+            } else {
+                out.push(q);
+            }
+        }
+    }
+    out
+}
