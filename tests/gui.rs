@@ -514,3 +514,21 @@ fn keyboard_small_window_2x_scale_and_both_themes() {
     h.run_steps(2);
     assert!(h.query_all_by(|n| n.is_focused()).next().is_some());
 }
+
+/// The first screen a district sees without a lake (image snapshot, rendered on the CPU).
+#[test]
+fn welcome_screen_snapshot() {
+    let mut opts = options(Arc::new(QueuedDialogs::default()));
+    opts.autostart_demo = false;
+    let mut h = harness(opts);
+    h.run_steps(4);
+    h.get_by_label("Create a lake…");
+    h.get_by_label("Open a lake…");
+    h.get_by_label("Start the demo");
+    h.snapshot_options(
+        "welcome",
+        &egui_kittest::SnapshotOptions::new()
+            .threshold(2.0)
+            .max_failed_pixels(2000),
+    );
+}

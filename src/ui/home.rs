@@ -78,48 +78,53 @@ impl Welcome {
             ui.colored_label(ui.visuals().error_fg_color, e);
             ui.add_space(8.0);
         }
+        let running = self.demo.is_running();
+        let mut clicked = [false; 3];
         ui.columns(3, |cols| {
-            let card = |ui: &mut egui::Ui, title: &str, text: &str| {
-                ui.group(|ui| {
-                    ui.set_min_height(120.0);
+            let cards = [
+                (
+                    "Create a lake",
+                    "Pick an empty folder. The setup wizard then connects your sources.",
+                    "Create a lake…",
+                    true,
+                ),
+                (
+                    "Open a lake",
+                    "A folder made by edlake before (on this or another computer).",
+                    "Open a lake…",
+                    true,
+                ),
+                (
+                    "Try the demo",
+                    "A lake built from generated test data for 200 students: no real student data.",
+                    "Start the demo",
+                    !running,
+                ),
+            ];
+            for (i, (title, text, button, enabled)) in cards.into_iter().enumerate() {
+                cols[i].group(|ui| {
+                    ui.set_min_height(110.0);
                     ui.strong(title);
                     ui.label(text);
+                    ui.add_space(8.0);
+                    clicked[i] = ui.add_enabled(enabled, egui::Button::new(button)).clicked();
                 });
-            };
-            card(
-                &mut cols[0],
-                "Create a lake",
-                "Pick an empty folder. The setup wizard then connects your sources.",
-            );
-            if cols[0].button("Create a lake…").clicked()
-                && let Some(p) = dialogs.pick_folder("Folder for the new lake")
-            {
-                act = Some(WelcomeAction::Create(p));
-            }
-            card(
-                &mut cols[1],
-                "Open a lake",
-                "A folder made by edlake before (on this or another computer).",
-            );
-            if cols[1].button("Open a lake…").clicked()
-                && let Some(p) = dialogs.pick_folder("Lake folder")
-            {
-                act = Some(WelcomeAction::Open(p));
-            }
-            card(
-                &mut cols[2],
-                "Try the demo",
-                "A lake built from generated test data for 200 students: no real student data.",
-            );
-            let running = self.demo.is_running();
-            if cols[2]
-                .add_enabled(!running, egui::Button::new("Try the demo"))
-                .clicked()
-            {
-                self.error = None;
-                self.start_demo(repaint);
             }
         });
+        if clicked[0]
+            && let Some(p) = dialogs.pick_folder("Folder for the new lake")
+        {
+            act = Some(WelcomeAction::Create(p));
+        }
+        if clicked[1]
+            && let Some(p) = dialogs.pick_folder("Lake folder")
+        {
+            act = Some(WelcomeAction::Open(p));
+        }
+        if clicked[2] {
+            self.error = None;
+            self.start_demo(repaint);
+        }
         ui.add_space(16.0);
         match &self.demo.state {
             TaskState::Running { started } => {

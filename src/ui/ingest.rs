@@ -176,21 +176,7 @@ impl IngestPage {
                     ui.end_row();
                 }
             });
-        let all: Vec<(SourceKind, PathBuf)> = SourceKind::ALL
-            .iter()
-            .filter_map(|k| {
-                if (*k == SourceKind::Clever && sh.saved.clever_sftp)
-                    || (*k == SourceKind::Insights && sh.saved.insights_azure)
-                {
-                    return Some((*k, PathBuf::new()));
-                }
-                sh.saved
-                    .folders
-                    .get(k.name())
-                    .filter(|d| d.is_dir())
-                    .map(|d| (*k, d.clone()))
-            })
-            .collect();
+        let all = configured(sh.saved);
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(
@@ -361,4 +347,24 @@ fn quarantine_of(sh: &Shared, source: &str) -> Option<TableRef> {
         .tables()
         .into_iter()
         .find(|t| t.layer == Layer::Quarantine && t.source == source)
+}
+
+/// Every source setup configured: the SFTP / storage-account sources it saved, else folders
+/// that exist.
+pub fn configured(saved: &super::UiSettings) -> Vec<(SourceKind, PathBuf)> {
+    SourceKind::ALL
+        .iter()
+        .filter_map(|k| {
+            if (*k == SourceKind::Clever && saved.clever_sftp)
+                || (*k == SourceKind::Insights && saved.insights_azure)
+            {
+                return Some((*k, PathBuf::new()));
+            }
+            saved
+                .folders
+                .get(k.name())
+                .filter(|d| d.is_dir())
+                .map(|d| (*k, d.clone()))
+        })
+        .collect()
 }

@@ -177,6 +177,8 @@ pub enum Nav {
     OpenTable(TableRef),
     Refresh,
     CloseLake,
+    /// Open the ingestion page and run every configured source.
+    RunAll,
 }
 
 /// What every page of an open lake works with.
@@ -439,6 +441,32 @@ impl App {
                     v.home.refresh(&v.lake, &self.repaint);
                     v.tables.invalidate();
                     v.charts.invalidate();
+                }
+            }
+            Nav::RunAll => {
+                self.saved.page = Page::Ingest;
+                if let Screen::Open(v) = &mut self.screen {
+                    let kinds = ingest::configured(&self.saved);
+                    let mut nav = None;
+                    let mut sh = Shared {
+                        lake: &v.lake,
+                        salt: &v.salt,
+                        is_demo: v.is_demo,
+                        secrets: &self.secrets,
+                        dialogs: self.dialogs.as_ref(),
+                        repaint: &self.repaint,
+                        saved: &mut self.saved,
+                        toasts: &mut self.toasts,
+                        nav: &mut nav,
+                    };
+                    if kinds.is_empty() {
+                        sh.toast(
+                            "No source is set up yet: choose at least one folder or server.",
+                            false,
+                        );
+                    } else {
+                        v.ingest.start(&mut sh, kinds);
+                    }
                 }
             }
             Nav::CloseLake => {

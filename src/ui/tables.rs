@@ -28,8 +28,11 @@ enum Req {
     Export(TableRef, Query, PathBuf),
 }
 
+/// Raw files landed in stage1 for one entity: source, entity, files, bytes.
+type Landed = (String, String, usize, u64);
+
 enum Resp {
-    Tables(Vec<(TableRef, i64)>),
+    Tables(Vec<(TableRef, i64)>, Vec<Landed>),
     Ops(TableRef, Vec<(String, &'static str)>),
     Page(TableRef, Query, usize, Result<Page, String>),
     Stats(Result<ColumnStats, String>),
@@ -59,7 +62,25 @@ impl Worker {
                                 (t, rows)
                             })
                             .collect();
-                        if resp_tx.send(Resp::Tables(list)).is_err() {
+                        let mut landed: Vec<Landed> = Vec::new();
+                        if let Ok(m) = crate::lake::manifest::Manifest::load(&lake) {
+                            for f in &m.landed {
+                                match landed
+                                    .iter_mut()
+                                    .find(|l| l.0 == f.source && l.1 == f.entity)
+                                {
+                                    Some(l) => {
+                                        l.2 += 1;
+                                        l.3 += f.size;
+                                    }
+                                    None => {
+                                        landed.push((f.source.clone(), f.entity.clone(), 1, f.size))
+                                    }
+                                }
+                            }
+                        }
+                        landed.sort();
+                        if resp_tx.send(Resp::Tables(list, landed)).is_err() {
                             break;
                         }
                         repaint();
@@ -131,6 +152,7 @@ pub struct TablesPage {
     pub first_page_ms: Option<u128>,
     tables_asked: bool,
     ops_asked: Option<TableRef>,
+    landed: Vec<Landed>,
 }
 
 impl TablesPage {
@@ -176,7 +198,10 @@ impl TablesPage {
         let Some(w) = &self.worker else { return };
         while let Ok(r) = w.rx.try_recv() {
             match r {
-                Resp::Tables(list) => self.tables = Some(list),
+                Resp::Tables(list, landed) => {
+                    self.tables = Some(list);
+                    self.landed = landed;
+                }
                 Resp::Ops(t, ops) => {
                     if Some(&t) == self.selected.as_ref() {
                         self.ops = ops;
@@ -255,6 +280,22 @@ impl TablesPage {
                 ui.spinner();
                 return;
             };
+            egui::CollapsingHeader::new("stage1 · raw landings")
+                .default_open(false)
+                .show(ui, |ui| {
+                    if self.landed.is_empty() {
+                        ui.label(egui::RichText::new("none").weak());
+                    }
+                    for (source, entity, files, bytes) in &self.landed {
+                        ui.label(format!(
+                            "{source}/{entity}  {files} file(s), {}",
+                            super::task::human_bytes(*bytes)
+                        ))
+                        .on_hover_text(
+                            "Raw files as received, by run date, under stage1/Transactional",
+                        );
+                    }
+                });
             for layer in Layer::ALL {
                 let of: Vec<_> = tables.iter().filter(|(t, _)| t.layer == layer).collect();
                 egui::CollapsingHeader::new(layer_title(layer))

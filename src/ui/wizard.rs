@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::sftp_form::SftpForm;
 use super::share_form::ShareForm;
 use super::task::{Task, TaskState};
-use super::{Nav, Page, Shared};
+use super::{Nav, Shared};
 use crate::modules::overrides::{Overrides, allowed, has_data};
 use crate::pipeline::job::ensure_salt;
 use crate::pipeline::run::{Inspection, SourceKind, inspect};
@@ -130,8 +130,7 @@ impl WizardPage {
                 )
                 .clicked()
             {
-                *sh.nav = Some(Nav::Page(Page::Ingest));
-                sh.toast("Choose “Run all” to ingest every source you set up.", true);
+                *sh.nav = Some(Nav::RunAll);
             }
         });
         salt
