@@ -53,8 +53,19 @@ impl std::fmt::Debug for AzureSource {
     }
 }
 
+/// Drops URL query strings from a message: with SAS authorization they carry the signature.
+fn redact(msg: &str) -> String {
+    msg.split_whitespace()
+        .map(|w| match w.find('?') {
+            Some(i) if w.contains("://") => format!("{}?<redacted>", &w[..i]),
+            _ => w.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn remote(e: object_store::Error, cfg: &AzureConfig) -> SourceError {
-    let first = e.to_string().lines().next().unwrap_or_default().to_string();
+    let first = redact(e.to_string().lines().next().unwrap_or_default());
     let msg = match &e {
         object_store::Error::NotFound { .. } => format!(
             "nothing at `{}` in container `{}` of storage account `{}`",
@@ -228,6 +239,48 @@ impl Source for AzureSource {
             });
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_query_strings_in_messages() {
+        let m = redact(
+            "error sending request for url (https://a.blob.core.windows.net/oea?restype=container&sig=SECRET)",
+        );
+        assert!(!m.contains("SECRET"), "{m}");
+        assert!(
+            m.contains("https://a.blob.core.windows.net/oea?<redacted>"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn the_share_layout_is_read_off_the_listing() {
+        let f = |p: &str| RemoteFile {
+            path: p.into(),
+            size: 1,
+            mtime: 0,
+        };
+        let files = [
+            f("activity/2025-09-01/a.csv"),
+            f("activity/2025-09-03/a.csv"),
+            f("roster/2025-09-01T00-00-00/AadUser/x.csv"),
+            f("roster/2025-09-03T00-00-00/AadUser/x.csv"),
+            f("schema/roster.cdm.json"),
+        ];
+        let l = ShareLayout::of(&files);
+        assert_eq!(
+            l.activity,
+            Some(("2025-09-01".into(), "2025-09-03".into(), 2))
+        );
+        assert_eq!(l.latest_roster.as_deref(), Some("2025-09-03T00-00-00"));
+        assert_eq!(l.roster_snapshots, 2);
+        assert!(l.describe().is_ok());
+        assert!(ShareLayout::of(&files[..2]).describe().is_err());
     }
 }
 
