@@ -394,18 +394,7 @@ fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
         .status();
 
     let lake_dir = tempfile::tempdir().expect("tmp");
-    let dialogs = Arc::new(QueuedDialogs::new([lake_dir.path().to_path_buf()]));
-    let mut opts = options(dialogs);
-    opts.autostart_demo = false;
-    if std::env::var_os("EDLAKE_TEST_KEYRING").is_some() {
-        opts.secrets = Secrets::os();
-    }
-    let mut h = harness(opts);
-    h.run_steps(2);
-    h.get_by_label("Create a lake…").click();
-    wait(&mut h, "the new lake", is_open);
-    click(&mut h, "Create a new salt");
-    click(&mut h, "Continue");
+    let mut h = new_lake_with_salt(lake_dir.path());
     click(&mut h, "Clever's SFTP server");
     let password = env("EDLAKE_TEST_SFTP_PASSWORD");
     for (field, value) in [
@@ -448,22 +437,9 @@ fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
         );
     }
 
-    click(&mut h, "Ingestion");
-    click(&mut h, "Run clever");
-    wait(&mut h, "the SFTP run", |a| {
-        matches!(
-            view(a).ingest.job.state,
-            TaskState::Done(_) | TaskState::Failed(_)
-        )
-    });
-    match &view(h.state()).ingest.job.state {
-        TaskState::Done(r) => {
-            assert!(r[0].rows_ingested > 0, "{r:?}");
-            assert_eq!(r[0].files_landed as usize, walk_files(&remote).len());
-        }
-        TaskState::Failed(e) => panic!("{e}"),
-        _ => panic!("not finished"),
-    }
+    let r = run_from_ingestion_page(&mut h, "Run clever");
+    assert!(r[0].rows_ingested > 0, "{r:?}");
+    assert_eq!(r[0].files_landed as usize, walk_files(&remote).len());
 }
 
 fn walk_files(p: &Path) -> Vec<PathBuf> {
@@ -531,4 +507,111 @@ fn welcome_screen_snapshot() {
             .threshold(2.0)
             .max_failed_pixels(2000),
     );
+}
+
+/// The wizard's storage-account step against Azurite from `scripts/test`: the share is listed
+/// (activity days, roster snapshot), saved with its key in the keyring, and an Insights run
+/// reads from it.
+#[test]
+fn wizard_reads_the_insights_share_from_the_storage_account() {
+    let Ok(endpoint) = std::env::var("EDLAKE_TEST_AZURITE") else {
+        eprintln!("skipped: no Azurite (scripts/test starts one)");
+        return;
+    };
+    // Azurite's published development key (not a secret).
+    let key =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    let prefix = format!("pre_landing/data_shares/gui{}/M365", std::process::id());
+    let store = object_store::azure::MicrosoftAzureBuilder::new()
+        .with_account("devstoreaccount1")
+        .with_container_name("oea")
+        .with_access_key(key)
+        .with_endpoint(endpoint.clone())
+        .with_allow_http(true)
+        .build()
+        .expect("store");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/insights");
+    let folder = edlake::sources::FolderSource::new(&export);
+    use edlake::sources::Source;
+    use object_store::ObjectStoreExt;
+    for f in folder.list().expect("list") {
+        let mut bytes = Vec::new();
+        folder.fetch(&f, &mut bytes).expect("read");
+        let to = object_store::path::Path::from(format!("{prefix}/{}", f.path));
+        rt.block_on(store.put(&to, bytes.into())).expect("upload");
+    }
+
+    let lake_dir = tempfile::tempdir().expect("tmp");
+    let mut h = new_lake_with_salt(lake_dir.path());
+    click(&mut h, "Continue");
+    click(&mut h, "The storage account");
+    for (field, value) in [
+        ("Storage account", "devstoreaccount1"),
+        ("Folder (prefix)", prefix.as_str()),
+        ("Account key", key),
+        ("Endpoint (optional)", endpoint.as_str()),
+    ] {
+        h.get_by_label(field).focus();
+        h.run_steps(1);
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.get_by_label(field).type_text(value);
+        h.run_steps(2);
+    }
+    click(&mut h, "Check the share");
+    wait_label(&mut h, "activity: 15 day(s)");
+    h.get_by_label_contains("latest 2025-09-15T06-16-22");
+
+    let r = run_from_ingestion_page(&mut h, "Run insights");
+    assert!(r[0].rows_ingested > 0, "{r:?}");
+    let lake = view(h.state()).lake.clone();
+    for f in walk_files(lake.root()) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(
+            !text.contains(key),
+            "the key was written to {}",
+            f.display()
+        );
+    }
+}
+
+/// The app with a new lake created through the welcome screen (the real keyring under
+/// scripts/test), its salt made in setup's first step, on the wizard's second step.
+fn new_lake_with_salt(dir: &Path) -> Harness<'static, App> {
+    let dialogs = Arc::new(QueuedDialogs::new([dir.to_path_buf()]));
+    let mut opts = options(dialogs);
+    opts.autostart_demo = false;
+    if std::env::var_os("EDLAKE_TEST_KEYRING").is_some() {
+        opts.secrets = Secrets::os();
+    }
+    let mut h = harness(opts);
+    h.run_steps(2);
+    h.get_by_label("Create a lake…").click();
+    wait(&mut h, "the new lake", is_open);
+    click(&mut h, "Create a new salt");
+    click(&mut h, "Continue");
+    h
+}
+
+/// Opens the ingestion page, clicks `button` and returns the finished run's reports.
+fn run_from_ingestion_page(
+    h: &mut Harness<'static, App>,
+    button: &str,
+) -> Vec<edlake::pipeline::RunReport> {
+    click(h, "Ingestion");
+    click(h, button);
+    wait(h, button, |a| {
+        matches!(
+            view(a).ingest.job.state,
+            TaskState::Done(_) | TaskState::Failed(_)
+        )
+    });
+    match &view(h.state()).ingest.job.state {
+        TaskState::Done(r) => r.clone(),
+        TaskState::Failed(e) => panic!("{e}"),
+        _ => panic!("not finished"),
+    }
 }
