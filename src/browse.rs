@@ -225,43 +225,38 @@ pub fn column_ops(lake: &Lake, t: &TableRef) -> Vec<(String, &'static str)> {
             .unwrap_or_default()
     };
     let mine = cols(t);
-    let sibling = |layer: Layer| TableRef { layer, ..t.clone() };
+    let general_ref = TableRef {
+        layer: Layer::General,
+        ..t.clone()
+    };
+    let general = cols(&general_ref);
+    let lookup = cols(&general_ref.lookup_of());
+    // What happened to a raw column on its way to the general table.
+    let op_of = |raw: &str| {
+        let in_lookup = lookup.iter().any(|l| l == raw);
+        if general.contains(&format!("{raw}_pseudonym")) {
+            if in_lookup { "hash" } else { "hash-no-lookup" }
+        } else if in_lookup {
+            "mask"
+        } else {
+            "no-op"
+        }
+    };
     match t.layer {
-        Layer::General => {
-            let lookup = cols(&t.lookup_of());
-            mine.into_iter()
-                .map(|c| {
-                    let op = if c.ends_with("_pseudonym") {
-                        "hash"
-                    } else if lookup.contains(&c) {
-                        "mask"
-                    } else {
-                        "no-op"
-                    };
-                    (c, op)
-                })
-                .collect()
-        }
-        Layer::Ingested => {
-            let general = cols(&sibling(Layer::General));
-            let lookup = cols(&sibling(Layer::General).lookup_of());
-            mine.into_iter()
-                .map(|c| {
-                    let op = if general.contains(&format!("{c}_pseudonym")) {
-                        if lookup.contains(&c) {
-                            "hash"
-                        } else {
-                            "hash-no-lookup"
-                        }
-                    } else if lookup.contains(&c) {
-                        "mask"
-                    } else {
-                        "no-op"
-                    };
-                    (c, op)
-                })
-                .collect()
-        }
+        Layer::General => mine
+            .into_iter()
+            .map(|c| {
+                let op = op_of(c.strip_suffix("_pseudonym").unwrap_or(&c));
+                (c, op)
+            })
+            .collect(),
+        Layer::Ingested => mine
+            .into_iter()
+            .map(|c| {
+                let op = op_of(&c);
+                (c, op)
+            })
+            .collect(),
         Layer::Sensitive => mine.into_iter().map(|c| (c, "raw (restricted)")).collect(),
         Layer::Quarantine | Layer::Stage3 => mine.into_iter().map(|c| (c, "")).collect(),
     }
@@ -296,6 +291,37 @@ mod tests {
         assert_eq!(s.min.as_deref(), Some("1"));
         assert_eq!(s.max.as_deref(), Some("3"));
         assert_eq!(s.top[0], ("3".to_string(), 2));
+    }
+
+    #[test]
+    fn column_ops_are_read_off_the_tables() {
+        use crate::lake::Layer;
+        let dir = tempfile::tempdir().expect("tmp");
+        let (lake, _) = Lake::init(dir.path()).expect("lake");
+        let src = crate::sources::FolderSource::new(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever"),
+        );
+        let out = crate::pipeline::run::run_source(
+            &lake,
+            crate::pipeline::run::SourceKind::Clever,
+            &src,
+            dir.path(),
+            &crate::pseudo::Salt::generate(),
+            &crate::pipeline::Progress::default(),
+            &crate::pipeline::Cancel::default(),
+        );
+        assert!(out.error.is_none(), "{:?}", out.error);
+        let op = |layer, col: &str| {
+            let t = TableRef::new(layer, "clever", "v1.0", "daily_participation");
+            column_ops(&lake, &t)
+                .into_iter()
+                .find(|(c, _)| c == col)
+                .map(|(_, o)| o)
+        };
+        assert_eq!(op(Layer::General, "sis_id_pseudonym"), Some("hash"));
+        assert_eq!(op(Layer::General, "school_name"), Some("no-op"));
+        assert_eq!(op(Layer::Ingested, "sis_id"), Some("hash"));
+        assert_eq!(op(Layer::General, "sis_id"), None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The `edlake` command as users script it, against the real OS keyring (GNOME Keyring in a
 //! private D-Bus session, started by scripts/test).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -355,7 +357,7 @@ fn without_a_keyring_secrets_stay_in_memory_and_the_error_says_what_to_do() {
     let msg = text(&o);
     assert!(msg.contains("--session-secrets"), "{msg}");
     // Nothing secret was written as a file instead.
-    let files: Vec<_> = walk_all(&env.root);
+    let files: Vec<_> = common::files_under(&env.root);
     assert!(
         files
             .iter()
@@ -379,7 +381,7 @@ fn without_a_keyring_secrets_stay_in_memory_and_the_error_says_what_to_do() {
     );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("Ingested"), "{}", text(&o));
-    for f in walk_all(&env.root) {
+    for f in common::files_under(&env.root) {
         let bytes = std::fs::read(&f).unwrap_or_default();
         assert!(
             !bytes.windows(salt.len()).any(|w| w == salt.as_bytes()),
@@ -387,19 +389,4 @@ fn without_a_keyring_secrets_stay_in_memory_and_the_error_says_what_to_do() {
             f.display()
         );
     }
-}
-
-fn walk_all(p: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(p) {
-        for e in rd.flatten() {
-            let q = e.path();
-            if q.is_dir() {
-                out.extend(walk_all(&q));
-            } else {
-                out.push(q);
-            }
-        }
-    }
-    out
 }

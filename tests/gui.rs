@@ -2,6 +2,8 @@
 //! only pseudonyms, every chart with data, cancel in the middle of an ingestion, the audited
 //! unlock of a sensitive table, and a new lake set up through the wizard.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -428,7 +430,7 @@ fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
         }
         other => panic!("{other:?}"),
     }
-    for f in walk_files(&lake.root().join("_edlake")) {
+    for f in common::files_under(&lake.root().join("_edlake")) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         assert!(
             !text.contains(&password),
@@ -439,22 +441,10 @@ fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
 
     let r = run_from_ingestion_page(&mut h, "Run clever");
     assert!(r[0].rows_ingested > 0, "{r:?}");
-    assert_eq!(r[0].files_landed as usize, walk_files(&remote).len());
-}
-
-fn walk_files(p: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(p) {
-        for e in rd.flatten() {
-            let q = e.path();
-            if q.is_dir() {
-                out.extend(walk_files(&q));
-            } else {
-                out.push(q);
-            }
-        }
-    }
-    out
+    assert_eq!(
+        r[0].files_landed as usize,
+        common::files_under(&remote).len()
+    );
 }
 
 /// The smallest supported window at 2x scale, driven from the keyboard: Ctrl+1..5 switch pages
@@ -568,7 +558,7 @@ fn wizard_reads_the_insights_share_from_the_storage_account() {
     let r = run_from_ingestion_page(&mut h, "Run insights");
     assert!(r[0].rows_ingested > 0, "{r:?}");
     let lake = view(h.state()).lake.clone();
-    for f in walk_files(lake.root()) {
+    for f in common::files_under(lake.root()) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         assert!(
             !text.contains(key),

@@ -2,6 +2,8 @@
 //! host key, a test user with a password and an ed25519 key with a passphrase, `internal-sftp`).
 //! Skipped, with the reason printed, when that server is not running.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -196,7 +198,7 @@ fn full_then_incremental_fetch_lands_each_file_once() {
     let src = SftpSource::new("clever", s.cfg("incr"), Some(s.password.clone()));
     let first = ingest(&lake, &src, &salt);
     assert!(first.error.is_none(), "{:?}", first.error);
-    let remote_files = walk(&remote).len();
+    let remote_files = common::files_under(&remote).len();
     assert!(remote_files >= 6);
     assert_eq!(first.report.files_landed as usize, remote_files);
     let dp = rows(&lake, "daily_participation");
@@ -228,7 +230,7 @@ fn full_then_incremental_fetch_lands_each_file_once() {
     assert!(third.error.is_none(), "{:?}", third.error);
     assert_eq!(
         third.report.files_landed as usize,
-        walk(&remote).len() - remote_files
+        common::files_under(&remote).len() - remote_files
     );
     assert!(rows(&lake, "daily_participation") > dp);
 }
@@ -276,7 +278,7 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
         );
     }
     // Nothing half-written under stage1.
-    let partial = walk(&lake.root().join("stage1"))
+    let partial = common::files_under(&lake.root().join("stage1"))
         .into_iter()
         .filter(|p| p.to_string_lossy().contains("partial"))
         .count();
@@ -287,7 +289,7 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
     assert!(second.error.is_none(), "{:?}", second.error);
     assert_eq!(
         (landed_first + second.report.files_landed) as usize,
-        walk(&remote).len()
+        common::files_under(&remote).len()
     );
     // Every row exactly once: compare with a clean lake fed the same files from a folder.
     let clean_dir = tempfile::tempdir().expect("tmp");
@@ -302,19 +304,4 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
         rows(&lake, "resource_usage"),
         rows(&clean, "resource_usage")
     );
-}
-
-fn walk(p: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(p) {
-        for e in rd.flatten() {
-            let q = e.path();
-            if q.is_dir() {
-                out.extend(walk(&q));
-            } else {
-                out.push(q);
-            }
-        }
-    }
-    out
 }

@@ -223,22 +223,12 @@ impl Source for AzureSource {
             let mut n = 0u64;
             while let Some(chunk) = s.next().await {
                 let b = chunk.map_err(|e| remote(e, &self.cfg))?;
-                out.write_all(&b).map_err(|e| SourceError::Io {
-                    path: PathBuf::from(&file.path),
-                    source: e,
-                })?;
+                file.write_chunk(out, &b)?;
                 n += b.len() as u64;
             }
             Ok::<_, SourceError>(n)
         })?;
-        if n != file.size {
-            return Err(SourceError::SizeMismatch {
-                path: file.path.clone(),
-                expected: file.size,
-                got: n,
-            });
-        }
-        Ok(n)
+        file.check_size(n)
     }
 }
 

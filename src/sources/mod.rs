@@ -48,6 +48,30 @@ pub enum SourceError {
     Remote(String),
 }
 
+impl RemoteFile {
+    /// Writes one downloaded chunk of this file to `out`, naming the file if that fails.
+    pub fn write_chunk(&self, out: &mut dyn Write, bytes: &[u8]) -> Result<(), SourceError> {
+        out.write_all(bytes).map_err(|e| SourceError::Io {
+            path: PathBuf::from(&self.path),
+            source: e,
+        })
+    }
+
+    /// `Ok(got)` when the whole file arrived as listed; a size mismatch otherwise (the file
+    /// changed or the transfer was cut), so it is never landed half-written.
+    pub fn check_size(&self, got: u64) -> Result<u64, SourceError> {
+        if got == self.size {
+            Ok(got)
+        } else {
+            Err(SourceError::SizeMismatch {
+                path: self.path.clone(),
+                expected: self.size,
+                got,
+            })
+        }
+    }
+}
+
 /// A place raw files come from.
 pub trait Source: Send + Sync {
     /// Stable identity for the manifest (`folder:/srv/clever`).

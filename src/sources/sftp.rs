@@ -337,20 +337,10 @@ impl Source for SftpSource {
                 if k == 0 {
                     break;
                 }
-                out.write_all(&buf[..k]).map_err(|e| SourceError::Io {
-                    path: PathBuf::from(&file.path),
-                    source: e,
-                })?;
+                file.write_chunk(out, &buf[..k])?;
                 n += k as u64;
             }
-            if n != file.size {
-                return Err(SourceError::SizeMismatch {
-                    path: file.path.clone(),
-                    expected: file.size,
-                    got: n,
-                });
-            }
-            Ok(n)
+            file.check_size(n)
         })
     }
 }

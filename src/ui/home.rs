@@ -292,6 +292,8 @@ fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
         return;
     }
     let cell = egui::vec2(12.0, 16.0);
+    // Weekdays no source has are closures, drawn grey rather than as gaps.
+    let school: std::collections::BTreeSet<NaiveDate> = cov.school_days().into_iter().collect();
     for s in &cov.sources {
         let missing = cov.missing(s);
         ui.horizontal(|ui| {
@@ -303,20 +305,30 @@ fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
             let painter = ui.painter_at(rect);
             let ok = ui.visuals().selection.bg_fill;
             let gap = ui.visuals().error_fg_color;
+            let closed = ui.visuals().widgets.noninteractive.bg_stroke.color;
             for (i, d) in days.iter().enumerate() {
                 let r = egui::Rect::from_min_size(
                     rect.min + egui::vec2(i as f32 * cell.x, 0.0),
                     cell - egui::vec2(2.0, 0.0),
                 );
-                painter.rect_filled(r, 1.0, if s.days.contains(d) { ok } else { gap });
+                let c = if s.days.contains(d) {
+                    ok
+                } else if school.contains(d) {
+                    gap
+                } else {
+                    closed
+                };
+                painter.rect_filled(r, 1.0, c);
             }
             if let Some(pos) = resp.hover_pos() {
                 let i = ((pos.x - rect.min.x) / cell.x) as usize;
                 if let Some(d) = days.get(i) {
                     let has = if s.days.contains(d) {
                         "data"
+                    } else if school.contains(d) {
+                        "no data, while other sources have this day: a gap"
                     } else {
-                        "no data"
+                        "no source has data (holiday or closure?)"
                     };
                     resp.on_hover_text(format!("{} {}: {has}", d.weekday(), d));
                 }

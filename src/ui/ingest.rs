@@ -2,14 +2,17 @@
 //! progress bar per stage (files, MB, rows, rows/s, ETA), cancel, a live log, and run history.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::sftp_form::clever_source;
 use super::share_form::insights_source;
 use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
-use crate::lake::{Layer, TableRef};
+use crate::lake::{Lake, Layer, TableRef};
 use crate::pipeline::run::{SourceKind, run_folder, run_source};
 use crate::pipeline::{RunReport, RunStatus};
+use crate::pseudo::Salt;
+use crate::secrets::Secrets;
 
 /// The ingestion page.
 #[derive(Default)]
@@ -24,19 +27,22 @@ pub struct IngestPage {
 impl IngestPage {
     /// Starts a job that runs `kinds` one after another from their folders (Clever from the
     /// saved SFTP source when setup chose it).
-    pub fn start(&mut self, sh: &mut Shared, kinds: Vec<(SourceKind, PathBuf)>) {
-        let sftp = sh.saved.clever_sftp;
-        let share = sh.saved.insights_azure;
-        let Some(salt) = sh.salt.clone() else {
-            sh.toast(
-                "The lake has no salt yet: finish step 1 of Setup first.",
-                false,
-            );
-            return;
-        };
-        let lake = sh.lake.clone();
-        let secrets = sh.secrets.clone();
-        self.job = Task::spawn(sh.repaint.clone(), move |p, c| {
+    /// Fails (with the message to show) when the lake has no salt yet.
+    pub fn start(
+        &mut self,
+        lake: &Lake,
+        salt: Option<&Salt>,
+        secrets: &Secrets,
+        repaint: &Arc<dyn Fn() + Send + Sync>,
+        saved: &super::UiSettings,
+        kinds: Vec<(SourceKind, PathBuf)>,
+    ) -> Result<(), String> {
+        let (sftp, share) = (saved.clever_sftp, saved.insights_azure);
+        let salt = salt
+            .cloned()
+            .ok_or("The lake has no salt yet: finish step 1 of Setup first.")?;
+        let (lake, secrets) = (lake.clone(), secrets.clone());
+        self.job = Task::spawn(repaint.clone(), move |p, c| {
             let mut reports = Vec::new();
             for (kind, dir) in kinds {
                 let schema = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -69,6 +75,7 @@ impl IngestPage {
             }
             Ok(reports)
         });
+        Ok(())
     }
 
     /// Draws the page.
@@ -194,8 +201,17 @@ impl IngestPage {
                 );
             }
         });
-        if let Some(k) = start {
-            self.start(sh, k);
+        if let Some(k) = start
+            && let Err(e) = self.start(
+                sh.lake,
+                sh.salt.as_ref(),
+                sh.secrets,
+                sh.repaint,
+                sh.saved,
+                k,
+            )
+        {
+            sh.toast(e, false);
         }
     }
 

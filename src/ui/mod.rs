@@ -6,137 +6,24 @@ pub mod dialogs;
 pub mod home;
 pub mod ingest;
 pub mod screenshot;
+pub mod settings;
 pub mod sftp_form;
 pub mod share_form;
+pub mod table_worker;
 pub mod tables;
 pub mod task;
 pub mod wizard;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::lake::{Lake, TableRef};
-use crate::metrics::Filter;
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
 use crate::settings::Settings;
 use dialogs::Dialogs;
-
-/// The pages of an open lake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Page {
-    #[default]
-    Home,
-    Setup,
-    Ingest,
-    Tables,
-    Charts,
-}
-
-impl Page {
-    /// Every page, in tab order.
-    pub const ALL: [Page; 5] = [
-        Page::Home,
-        Page::Setup,
-        Page::Ingest,
-        Page::Tables,
-        Page::Charts,
-    ];
-
-    /// Tab label.
-    pub fn title(self) -> &'static str {
-        match self {
-            Page::Home => "Home",
-            Page::Setup => "Setup",
-            Page::Ingest => "Ingestion",
-            Page::Tables => "Tables",
-            Page::Charts => "Charts",
-        }
-    }
-}
-
-/// Chart filters remembered between launches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ChartFilter {
-    pub from: String,
-    pub to: String,
-    pub school: Option<String>,
-    pub min_group: u32,
-    pub threshold_pct: u32,
-}
-
-impl Default for ChartFilter {
-    fn default() -> Self {
-        ChartFilter {
-            from: String::new(),
-            to: String::new(),
-            school: None,
-            min_group: 10,
-            threshold_pct: 90,
-        }
-    }
-}
-
-impl ChartFilter {
-    /// The library filter, or what is wrong with the typed dates.
-    pub fn to_filter(&self) -> Result<Filter, String> {
-        let date = |s: &str, what: &str| -> Result<Option<chrono::NaiveDate>, String> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| format!("{what} date `{s}` is not a date like 2025-09-01"))
-        };
-        Ok(Filter {
-            from: date(&self.from, "From")?,
-            to: date(&self.to, "To")?,
-            school: self.school.clone(),
-            min_group: self.min_group.max(1),
-            threshold: f64::from(self.threshold_pct) / 100.0,
-        })
-    }
-}
-
-/// What the app remembers between launches (the lake path itself is in the shared
-/// [`Settings`], so the CLI uses the same lake).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UiSettings {
-    pub dark: bool,
-    pub page: Page,
-    pub chart: String,
-    pub filter: ChartFilter,
-    /// Source folders by source name (`clever`, `insights`, `sis`).
-    pub folders: BTreeMap<String, PathBuf>,
-    /// The wizard step to resume at.
-    pub wizard_step: usize,
-    /// Clever comes from the saved SFTP source instead of a folder.
-    pub clever_sftp: bool,
-    /// Insights comes from the saved storage-account share instead of a folder.
-    pub insights_azure: bool,
-}
-
-impl Default for UiSettings {
-    fn default() -> Self {
-        UiSettings {
-            dark: false,
-            page: Page::Home,
-            chart: "daily-active".into(),
-            filter: ChartFilter::default(),
-            folders: BTreeMap::new(),
-            wizard_step: 0,
-            clever_sftp: false,
-            insights_azure: false,
-        }
-    }
-}
+pub use settings::{ChartFilter, Page, UiSettings};
 
 const STORAGE_KEY: &str = "edlake-ui";
 
@@ -447,25 +334,20 @@ impl App {
                 self.saved.page = Page::Ingest;
                 if let Screen::Open(v) = &mut self.screen {
                     let kinds = ingest::configured(&self.saved);
-                    let mut nav = None;
-                    let mut sh = Shared {
-                        lake: &v.lake,
-                        salt: &v.salt,
-                        is_demo: v.is_demo,
-                        secrets: &self.secrets,
-                        dialogs: self.dialogs.as_ref(),
-                        repaint: &self.repaint,
-                        saved: &mut self.saved,
-                        toasts: &mut self.toasts,
-                        nav: &mut nav,
-                    };
-                    if kinds.is_empty() {
-                        sh.toast(
-                            "No source is set up yet: choose at least one folder or server.",
-                            false,
-                        );
+                    let started = if kinds.is_empty() {
+                        Err("No source is set up yet: choose at least one folder or server.".into())
                     } else {
-                        v.ingest.start(&mut sh, kinds);
+                        v.ingest.start(
+                            &v.lake,
+                            v.salt.as_ref(),
+                            &self.secrets,
+                            &self.repaint,
+                            &self.saved,
+                            kinds,
+                        )
+                    };
+                    if let Err(e) = started {
+                        self.toast(e, false);
                     }
                 }
             }

@@ -221,25 +221,17 @@ impl Tour {
         {
             {
                 let kinds = vec![(SourceKind::Clever, b.path().join("clever"))];
-                let mut toasts = Vec::new();
-                let mut nav = None;
                 let repaint: std::sync::Arc<dyn Fn() + Send + Sync> = {
                     let c = ctx.clone();
                     std::sync::Arc::new(move || c.request_repaint())
                 };
                 let secrets = crate::secrets::Secrets::session_only();
-                let mut sh = super::Shared {
-                    lake: &v.lake,
-                    salt: &v.salt,
-                    is_demo: v.is_demo,
-                    secrets: &secrets,
-                    dialogs: &super::dialogs::QueuedDialogs::default(),
-                    repaint: &repaint,
-                    saved,
-                    toasts: &mut toasts,
-                    nav: &mut nav,
-                };
-                v.ingest.start(&mut sh, kinds);
+                if let Err(e) =
+                    v.ingest
+                        .start(&v.lake, v.salt.as_ref(), &secrets, &repaint, saved, kinds)
+                {
+                    eprintln!("screenshot tour: {e}");
+                }
                 self.ingest_started = true;
             }
         }
