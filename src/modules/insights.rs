@@ -96,7 +96,7 @@ impl Insights {
         let mut texts = Vec::new();
         let entries = std::fs::read_dir(&dir).map_err(|e| {
             format!(
-                "{} has no schema/ folder with the export's CDM schema files ({e}); point --from at the export root \
+                "{} has no schema/ folder with the export's CDM schema files ({e}); use the export root \
                  (the folder holding activity/, roster/ and schema/)",
                 root.display()
             )

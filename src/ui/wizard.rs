@@ -38,7 +38,7 @@ pub struct WizardPage {
     /// The Insights storage-account form.
     pub share: ShareForm,
     review: Task<Vec<ReviewSource>>,
-    review_for: Option<std::collections::BTreeMap<String, PathBuf>>,
+    review_for: Option<(std::collections::BTreeMap<String, PathBuf>, bool)>,
 }
 
 impl WizardPage {
@@ -287,15 +287,34 @@ impl WizardPage {
         );
         self.review.poll();
         let folders = sh.saved.folders.clone();
-        if self.review_for.as_ref() != Some(&folders) {
-            self.review_for = Some(folders.clone());
+        let share = sh.saved.insights_azure;
+        let key = (folders.clone(), share);
+        if self.review_for.as_ref() != Some(&key) {
+            self.review_for = Some(key);
             let lake = sh.lake.clone();
             self.review = Task::spawn(sh.repaint.clone(), move |_, _| {
                 Ok(SourceKind::ALL
                     .iter()
                     .map(|k| {
-                        let dir = folders.get(k.name()).cloned().unwrap_or_default();
-                        match k.module(&dir) {
+                        // Insights reads its columns from the export's schema files.
+                        let dir = folders.get(k.name()).filter(|d| d.is_dir()).cloned();
+                        if *k == SourceKind::Insights && dir.is_none() {
+                            return ReviewSource {
+                                kind: *k,
+                                has_data: false,
+                                overrides: Overrides::default(),
+                                module: None,
+                                error: Some(if share {
+                                    "its columns come from the share's schema files; they are \
+                                     pseudonymized with the module's defaults"
+                                        .into()
+                                } else {
+                                    "choose the export folder in step 3 to review its columns"
+                                        .into()
+                                }),
+                            };
+                        }
+                        match k.module(&dir.unwrap_or_default()) {
                             Ok(m) => ReviewSource {
                                 kind: *k,
                                 has_data: has_data(&lake, m.as_ref()),
