@@ -140,6 +140,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             min_group,
             threshold,
             format,
+            direct,
         } => {
             let f = edlake::metrics::Filter {
                 from,
@@ -148,7 +149,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 min_group,
                 threshold,
             };
-            metrics_cmd(&ctx, name.as_deref(), &f, format)
+            metrics_cmd(&ctx, name.as_deref(), &f, format, direct)
         }
         Command::Stage3 => {
             let lake = ctx.lake()?;
@@ -166,8 +167,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             days,
             dir,
             keep,
+            all_sources,
             measure,
-        } => bench(&ctx, students, days, dir, keep, measure),
+        } => bench(&ctx, students, days, dir, keep, all_sources, measure),
     }
 }
 

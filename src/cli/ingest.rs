@@ -251,8 +251,26 @@ pub(super) fn stage3(ctx: &Ctx, lake: &Lake) -> Result<()> {
         if let Some(n) = r.hybrid_students {
             println!("stage3: hybrid_engagement rebuilt for {n} students");
         }
-        if r.digital_activity_rows.is_some() || r.hybrid_students.is_some() {
-            println!("stage3 took {:.2} s", t.elapsed().as_secs_f64());
+        let steps: Vec<String> = r
+            .steps
+            .iter()
+            .map(|(what, s)| format!("{what} {s:.2} s"))
+            .collect();
+        println!(
+            "stage3 took {:.2} s ({})",
+            t.elapsed().as_secs_f64(),
+            steps.join(", ")
+        );
+        if let Some(s) = &r.serving {
+            let parts: Vec<String> = s
+                .steps
+                .iter()
+                .map(|(p, secs, mb)| match mb {
+                    Some(mb) => format!("{p} {secs:.2} s (peak {mb} MB)"),
+                    None => format!("{p} {secs:.2} s"),
+                })
+                .collect();
+            println!("  chart serving data: {}", parts.join(", "));
         }
     }
     Ok(())

@@ -125,6 +125,10 @@ pub enum Command {
         threshold: f64,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Compute from the general tables, ignoring the charts' pre-aggregated serving data
+        /// (slower; same results — for checking).
+        #[arg(long)]
+        direct: bool,
     },
     /// Rebuild the stage3 engagement tables (also done after every ingest).
     Stage3,
@@ -140,6 +144,10 @@ pub enum Command {
         /// Keep the generated input and lake.
         #[arg(long)]
         keep: bool,
+        /// Also generate and ingest Insights and SIS data for the same students, rebuild stage3
+        /// and time every chart aggregate (about 12 GB of CSV at full scale).
+        #[arg(long)]
+        all_sources: bool,
         /// Internal: time the ingest of an already generated work folder in this process.
         #[arg(long, hide = true)]
         measure: Option<PathBuf>,

@@ -15,6 +15,7 @@ pub(super) fn metrics_cmd(
     name: Option<&str>,
     f: &edlake::metrics::Filter,
     format: super::Format,
+    direct: bool,
 ) -> Result<ExitCode> {
     let Some(name) = name else {
         for m in edlake::metrics::METRICS {
@@ -24,7 +25,12 @@ pub(super) fn metrics_cmd(
     };
     let lake = ctx.lake()?;
     let t = std::time::Instant::now();
-    let out = match edlake::metrics::compute(&lake, name, f) {
+    let computed = if direct {
+        edlake::metrics::compute_direct(&lake, name, f)
+    } else {
+        edlake::metrics::compute(&lake, name, f)
+    };
+    let out = match computed {
         Ok(o) => o,
         Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
             bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
@@ -99,6 +105,7 @@ pub(super) fn bench(
     days: u32,
     dir: Option<std::path::PathBuf>,
     keep: bool,
+    all_sources: bool,
     measure: Option<std::path::PathBuf>,
 ) -> Result<ExitCode> {
     use edlake::bench;
@@ -113,6 +120,7 @@ pub(super) fn bench(
         students,
         days,
         dir,
+        all_sources,
     };
     let bars = Bars::start(ctx.json);
     let prepared = bench::prepare(&opts, bars.progress());
@@ -148,7 +156,8 @@ pub(super) fn bench(
             "generate_seconds": p.generate_seconds, "seconds": m.seconds, "rows_per_second": rows_per_second,
             "mb_per_second": mb_per_second, "peak_rss_bytes": m.peak_rss_bytes,
             "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
-            "metrics": m.metrics, "preview": m.preview,
+            "metrics": m.metrics, "preview": m.preview, "other_sources": m.other_sources,
+            "stage3_seconds": m.stage3_seconds, "stage3_peak_rss_bytes": m.stage3_peak_rss_bytes,
             "kept": keep.then_some(&p.dir),
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -171,6 +180,15 @@ pub(super) fn bench(
         "  second run          {:.2} s, {} new rows (incremental no-op)",
         m.second_run_seconds, m.second_run_rows
     );
+    for (name, secs, rows) in &m.other_sources {
+        println!("  ingest {name:<22} {secs:.2} s ({rows} rows)");
+    }
+    if let Some(s) = m.stage3_seconds {
+        println!("  stage3 + chart data {s:.2} s");
+    }
+    if let Some(b) = m.stage3_peak_rss_bytes {
+        println!("  stage3 peak RSS     {:.2} GB", b as f64 / 1e9);
+    }
     for (name, secs, rows) in &m.metrics {
         println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
     }

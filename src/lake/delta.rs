@@ -3,7 +3,7 @@
 //! A table changes only through one Delta commit, so a crash or a cancel at any point leaves the
 //! previous version readable: data files written before the commit are invisible to readers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use deltalake::kernel::transaction::CommitBuilder;
@@ -230,6 +230,59 @@ pub fn commit(
     files: &[NewFile],
     batch_ids: &[String],
 ) -> Result<i64, LakeError> {
+    commit_inner(path, schema, kind, files, batch_ids, &HashSet::new())
+}
+
+/// Commits, in one version, the addition of `files` and the removal of the data files at the
+/// `remove` paths (for tables rebuilt piece by piece).
+pub fn commit_swap(
+    path: &Path,
+    schema: &TableSchema,
+    files: &[NewFile],
+    remove: &HashSet<String>,
+) -> Result<i64, LakeError> {
+    commit_inner(path, schema, CommitKind::Append, files, &[], remove)
+}
+
+/// Deletes data files that neither the current nor the previous version of the table uses
+/// (derived tables only: older versions of those are not kept for time travel).
+pub fn vacuum_derived(path: &Path, previous: Option<&TableState>) -> Result<usize, LakeError> {
+    let Some(current) = read_state(path)? else {
+        return Ok(0);
+    };
+    let keep: HashSet<PathBuf> = current
+        .files
+        .iter()
+        .chain(previous.into_iter().flat_map(|p| p.files.iter()))
+        .map(|f| path.join(&f.path))
+        .collect();
+    let mut removed = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).map_err(|e| LakeError::io(&dir, e))?;
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if e.file_name() != "_delta_log" {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "parquet") && !keep.contains(&p) {
+                std::fs::remove_file(&p).map_err(|e| LakeError::io(&p, e))?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn commit_inner(
+    path: &Path,
+    schema: &TableSchema,
+    kind: CommitKind,
+    files: &[NewFile],
+    batch_ids: &[String],
+    remove: &HashSet<String>,
+) -> Result<i64, LakeError> {
     let rt = runtime()?;
     let now = chrono::Utc::now().timestamp_millis();
     let txns = batch_ids
@@ -274,8 +327,11 @@ pub fn commit(
             .map_err(delta_err(path))?;
             actions.push(Action::Metadata(meta));
         }
-        if kind == CommitKind::Overwrite {
+        if kind == CommitKind::Overwrite || !remove.is_empty() {
             for f in snap.log_data().iter() {
+                if kind != CommitKind::Overwrite && !remove.contains(&f.path().to_string()) {
+                    continue;
+                }
                 actions.push(Action::Remove(Remove {
                     path: f.path().to_string(),
                     deletion_timestamp: Some(now),

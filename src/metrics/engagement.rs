@@ -1,24 +1,13 @@
 //! Hybrid engagement: in-person attendance (SIS) next to digital attendance (share of a
 //! student's school days with Clever or Insights activity), joined on pseudonymized ids
 //! (Insights AadUser.ObjectId = Clever sis_id = SIS student_id, hashed with the same salt).
-//! Also builds the stage3 tables: the unified digital activity table and the hybrid student table.
 
 use polars::prelude::*;
 
 use super::{Filter, MetricError, require, suppress, table, tables};
-use crate::lake::delta::{self, CommitKind};
-use crate::lake::{Lake, Layer, TableRef};
-use crate::pipeline::merge;
+use crate::lake::Lake;
 
-/// The stage3 tables edlake builds.
-pub fn digital_activity_table() -> TableRef {
-    TableRef::new(Layer::Stage3, "engagement", "v1.0", "digital_activity")
-}
-
-/// The per-student hybrid engagement table.
-pub fn hybrid_table() -> TableRef {
-    TableRef::new(Layer::Stage3, "engagement", "v1.0", "hybrid_engagement")
-}
+pub use super::stage3::{Stage3Report, build_stage3, digital_activity_table, hybrid_table};
 
 /// School id → name, from Insights Organization or Clever.
 fn school_names(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
@@ -206,7 +195,18 @@ fn by(
     metric: &str,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
-    let df = per_student(lake, f, metric)?
+    group_students(per_student(lake, f, metric)?, f, key, notes)
+}
+
+/// Students, mean in-person and digital rates per `key`, from per-student rows (shared with
+/// the serving data).
+pub(crate) fn group_students(
+    per_student: LazyFrame,
+    f: &Filter,
+    key: &str,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let df = per_student
         .group_by([col(key)])
         .agg([
             len().cast(DataType::Int64).alias("students"),
@@ -243,7 +243,17 @@ pub fn below_threshold(
     f: &Filter,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
-    let df = per_student(lake, f, "below-threshold")?
+    count_below(per_student(lake, f, "below-threshold")?, f, notes)
+}
+
+/// Students below the threshold per school, from per-student rows (shared with the serving
+/// data).
+pub(crate) fn count_below(
+    per_student: LazyFrame,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let df = per_student
         .group_by([col("school")])
         .agg([
             len().cast(DataType::Int64).alias("students"),
@@ -260,150 +270,4 @@ pub fn below_threshold(
         f.threshold * 100.0
     ));
     Ok(suppress(df, "students", f.min_group, notes)?)
-}
-
-/// The unified digital activity table (OEA Digital Engagement Schema) from whatever sources the
-/// lake holds; `None` when it holds none.
-pub fn digital_activity(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
-    let ts = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let text = |e: Expr| e.cast(DataType::String);
-    let mut parts = Vec::new();
-    if let Some(dp) = table(lake, &tables::clever_dp())? {
-        parts.push(
-            dp.select([
-                concat_str(
-                    [
-                        lit("clever-dp-"),
-                        text(col("date")),
-                        lit("-"),
-                        col("sis_id_pseudonym"),
-                    ],
-                    "",
-                    true,
-                )
-                .alias("event_id"),
-                lit("daily_participation")
-                    .cast(DataType::String)
-                    .alias("event_type"),
-                col("sis_id_pseudonym")
-                    .cast(DataType::String)
-                    .alias("actor_id"),
-                col("clever_school_id")
-                    .cast(DataType::String)
-                    .alias("object_id"),
-                col("date")
-                    .dt()
-                    .timestamp(TimeUnit::Microseconds)
-                    .cast(ts.clone())
-                    .alias("event_time"),
-                lit("Clever").cast(DataType::String).alias("app"),
-                lit(NULL).cast(DataType::Int64).alias("time_on_task"),
-                col("num_logins").cast(DataType::Int64).alias("num_access"),
-                col("active").cast(DataType::Boolean).alias("used"),
-                lit("clever").cast(DataType::String).alias("source"),
-            ]),
-        );
-    }
-    if let Some(ru) = table(lake, &tables::clever_ru())? {
-        parts.push(
-            ru.select([
-                concat_str(
-                    [
-                        lit("clever-ru-"),
-                        text(col("date")),
-                        lit("-"),
-                        col("resource_id"),
-                        lit("-"),
-                        col("sis_id_pseudonym"),
-                    ],
-                    "",
-                    true,
-                )
-                .alias("event_id"),
-                lit("resource_usage")
-                    .cast(DataType::String)
-                    .alias("event_type"),
-                col("sis_id_pseudonym")
-                    .cast(DataType::String)
-                    .alias("actor_id"),
-                col("resource_id").cast(DataType::String).alias("object_id"),
-                col("date")
-                    .dt()
-                    .timestamp(TimeUnit::Microseconds)
-                    .cast(ts.clone())
-                    .alias("event_time"),
-                col("resource_name").cast(DataType::String).alias("app"),
-                lit(NULL).cast(DataType::Int64).alias("time_on_task"),
-                col("num_access").cast(DataType::Int64).alias("num_access"),
-                lit(true).cast(DataType::Boolean).alias("used"),
-                lit("clever").cast(DataType::String).alias("source"),
-            ]),
-        );
-    }
-    if let Some(act) = table(lake, &tables::activity())? {
-        let names = act.clone().collect_schema()?;
-        let duration = ["MeetingDuration", "Meeting_Duration"]
-            .into_iter()
-            .find(|n| names.get(n).is_some())
-            .map(|n| col(n).cast(DataType::Int64))
-            .unwrap_or_else(|| lit(NULL).cast(DataType::Int64));
-        parts.push(
-            act.select([
-                col("SignalId").cast(DataType::String).alias("event_id"),
-                col("SignalType").cast(DataType::String).alias("event_type"),
-                col("ActorId_pseudonym")
-                    .cast(DataType::String)
-                    .alias("actor_id"),
-                col("ClassId").cast(DataType::String).alias("object_id"),
-                col("StartTime")
-                    .dt()
-                    .timestamp(TimeUnit::Microseconds)
-                    .cast(ts.clone())
-                    .alias("event_time"),
-                col("AppName").cast(DataType::String).alias("app"),
-                duration.alias("time_on_task"),
-                lit(1i64).cast(DataType::Int64).alias("num_access"),
-                lit(true).cast(DataType::Boolean).alias("used"),
-                lit("insights").cast(DataType::String).alias("source"),
-            ]),
-        );
-    }
-    if parts.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(concat(parts, UnionArgs::default())?))
-}
-
-/// What a stage3 rebuild wrote.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Stage3Report {
-    pub digital_activity_rows: Option<u64>,
-    pub hybrid_students: Option<u64>,
-}
-
-fn replace(lake: &Lake, t: &TableRef, df: DataFrame, parts: &[String]) -> Result<u64, MetricError> {
-    let dir = lake.table_dir(t);
-    let n = df.height() as u64;
-    let schema = crate::lake::schema::schema_of(&df, parts);
-    let files = merge::write_partitioned(&dir, df, parts).map_err(|e| MetricError::Missing {
-        metric: "stage3".into(),
-        table: t.id(),
-        hint: e.to_string(),
-    })?;
-    delta::commit(&dir, &schema, CommitKind::Overwrite, &files, &[])?;
-    Ok(n)
-}
-
-/// Rebuilds the stage3 tables from the general tables (each replaced in one commit).
-pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
-    let mut r = Stage3Report::default();
-    if let Some(lf) = digital_activity(lake)? {
-        let df = lf.collect()?;
-        r.digital_activity_rows = Some(replace(lake, &digital_activity_table(), df, &[])?);
-    }
-    if table(lake, &tables::attendance())?.is_some() {
-        let df = per_student(lake, &Filter::default(), "hybrid engagement")?.collect()?;
-        r.hybrid_students = Some(replace(lake, &hybrid_table(), df, &[])?);
-    }
-    Ok(r)
 }

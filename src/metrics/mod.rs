@@ -6,6 +6,8 @@ pub mod chart;
 pub mod engagement;
 pub mod gaps;
 pub mod queries;
+pub mod serving;
+pub mod stage3;
 
 use polars::prelude::*;
 
@@ -60,6 +62,8 @@ pub struct MetricOutput {
     pub name: String,
     pub frame: DataFrame,
     pub notes: Vec<String>,
+    /// Whether the serving data answered (rather than a scan of the general tables).
+    pub served: bool,
 }
 
 /// One metric: its name (as the CLI spells it) and what it shows.
@@ -174,8 +178,26 @@ pub fn suppress(
     df.filter(&keep)
 }
 
-/// Computes one metric by name.
+/// Computes one metric by name: from the serving data when it is up to date with the lake's
+/// tables, else directly from the general tables.
 pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
+    if let Some(s) = serving::Serving::load(lake) {
+        let mut notes = Vec::new();
+        // A damaged or partial build is not the user's problem: fall back to the tables.
+        if let Ok(Some(frame)) = serving::query::compute(&s, name, f, &mut notes) {
+            return Ok(MetricOutput {
+                name: name.into(),
+                frame,
+                notes,
+                served: true,
+            });
+        }
+    }
+    compute_direct(lake, name, f)
+}
+
+/// Computes one metric from the general tables, ignoring serving data.
+pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
     let mut notes = Vec::new();
     let frame = match name {
         "daily-active" => queries::daily_active(lake, f, &mut notes)?,
@@ -193,5 +215,6 @@ pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, Metr
         name: name.into(),
         frame,
         notes,
+        served: false,
     })
 }

@@ -10,7 +10,7 @@ fn date_lit(d: chrono::NaiveDate) -> Expr {
 }
 
 /// Applies the date and school filters to a frame with a `date` column (and `school`).
-fn filtered(mut lf: LazyFrame, f: &Filter, school_col: Option<&str>) -> LazyFrame {
+pub(crate) fn filtered(mut lf: LazyFrame, f: &Filter, school_col: Option<&str>) -> LazyFrame {
     if let Some(d) = f.from {
         lf = lf.filter(col("date").gt_eq(date_lit(d)));
     }
@@ -23,7 +23,7 @@ fn filtered(mut lf: LazyFrame, f: &Filter, school_col: Option<&str>) -> LazyFram
     lf
 }
 
-fn clever_students(
+pub(crate) fn clever_students(
     lake: &Lake,
     t: &crate::lake::TableRef,
     metric: &str,
@@ -75,7 +75,7 @@ pub fn clever_by_school(
     );
     // Every rostered student has a row each day, so a school's students are its largest daily
     // row count; averages are per student-day. No pseudonyms need hashing.
-    let df = lf
+    let per_day = lf
         .group_by([col("school_name").alias("school"), col("date")])
         .agg([
             len().cast(DataType::Int64).alias("n"),
@@ -87,7 +87,15 @@ pub fn clever_by_school(
                 .cast(DataType::Int64)
                 .sum()
                 .alias("resources"),
-        ])
+        ]);
+    let df = clever_by_school_from(per_day).collect()?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// The second step of `clever-by-school`, from per school-day rows (`school`, `date`, `n`,
+/// `logins`, `resources`); shared with the serving data.
+pub(crate) fn clever_by_school_from(per_day: LazyFrame) -> LazyFrame {
+    per_day
         .group_by([col("school")])
         .agg([
             col("n").max().alias("students"),
@@ -98,8 +106,6 @@ pub fn clever_by_school(
             .alias("avg_resources_per_day"),
         ])
         .sort(["school"], SortMultipleOptions::default())
-        .collect()?;
-    Ok(suppress(df, "students", f.min_group, notes)?)
 }
 
 fn resources_by(
@@ -114,21 +120,23 @@ fn resources_by(
         f,
         Some("school_name"),
     );
-    let df = lf
-        .group_by([col(by)])
-        .agg([
-            col("sis_id_pseudonym").n_unique().alias("students"),
-            col("num_access")
-                .sum()
-                .cast(DataType::Int64)
-                .alias("accesses"),
-        ])
-        .sort(
-            ["students", by],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .collect()?;
+    let df = lf.group_by([col(by)]).agg([
+        col("sis_id_pseudonym").n_unique().alias("students"),
+        col("num_access")
+            .sum()
+            .cast(DataType::Int64)
+            .alias("accesses"),
+    ]);
+    let df = sort_resources(df, by).collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Most-used first (by distinct students), ties by name.
+pub(crate) fn sort_resources(lf: LazyFrame, by: &str) -> LazyFrame {
+    lf.sort(
+        ["students", by],
+        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+    )
 }
 
 /// Resources by distinct students.
@@ -209,16 +217,20 @@ fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricEr
     Ok(filtered(lf, f, f.school.as_ref().map(|_| "school")))
 }
 
+/// The Monday of a date's week.
+pub(crate) fn week_of(date: Expr) -> Expr {
+    let day = date.cast(DataType::Int32);
+    (day.clone() - ((day + lit(3)) % lit(7))).cast(DataType::Date)
+}
+
 /// Insights events and students per week (Monday) and signal group.
 pub fn insights_weekly(
     lake: &Lake,
     f: &Filter,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
-    let day = col("date").cast(DataType::Int32);
-    let week = (day.clone() - ((day + lit(3)) % lit(7))).cast(DataType::Date);
     let df = activity(lake, f, "insights-weekly")?
-        .with_column(week.alias("week"))
+        .with_column(week_of(col("date")).alias("week"))
         .group_by([col("week"), col("group")])
         .agg([
             col("student").n_unique().alias("students"),
@@ -240,11 +252,15 @@ pub fn insights_apps(
         .agg([
             col("student").n_unique().alias("students"),
             len().cast(DataType::Int64).alias("events"),
-        ])
-        .sort(
-            ["events", "app"],
-            SortMultipleOptions::default().with_order_descending_multi([true, false]),
-        )
-        .collect()?;
+        ]);
+    let df = sort_apps(df).collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Busiest app first, ties by name.
+pub(crate) fn sort_apps(lf: LazyFrame) -> LazyFrame {
+    lf.sort(
+        ["events", "app"],
+        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+    )
 }

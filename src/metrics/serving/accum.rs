@@ -1,0 +1,173 @@
+//! Accumulators the serving build folds input files into, one file at a time: day sets per
+//! (key, school, student) and sums per (day, key...). Keys are interned, students are hashes.
+
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+
+use polars::prelude::*;
+
+use super::word_col;
+
+/// Dates (days since the epoch) → calendar bit.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    first: i32,
+    bits: Vec<Option<u32>>,
+    pub days: Vec<i32>,
+}
+
+impl Calendar {
+    /// A calendar of the given (sorted, distinct) days.
+    pub fn new(days: Vec<i32>) -> Self {
+        let first = days.first().copied().unwrap_or(0);
+        let last = days.last().copied().unwrap_or(0);
+        let mut bits = vec![None; (last - first + 1).max(0) as usize];
+        for (i, d) in days.iter().enumerate() {
+            bits[(d - first) as usize] = Some(i as u32);
+        }
+        Calendar { first, bits, days }
+    }
+
+    /// The bit of a day, when the calendar has it.
+    pub fn bit(&self, day: i32) -> Option<usize> {
+        let i = usize::try_from(day.checked_sub(self.first)?).ok()?;
+        self.bits.get(i).copied().flatten().map(|b| b as usize)
+    }
+
+    /// 64-bit words per day set.
+    pub fn words(&self) -> usize {
+        super::words_for(self.days.len())
+    }
+}
+
+/// Small-cardinality strings (resource names, schools, apps) as numbers.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<String, u32>,
+    null: Option<u32>,
+    pub values: Vec<Option<String>>,
+}
+
+impl Interner {
+    /// The number of a value, assigning the next one to a new value.
+    pub fn id(&mut self, v: Option<&str>) -> u32 {
+        let next = self.values.len() as u32;
+        let found = match v {
+            // Looked up by `&str`: no allocation for values seen before (nearly every row).
+            Some(s) => self.ids.get(s).copied(),
+            None => self.null,
+        };
+        if let Some(i) = found {
+            return i;
+        }
+        match v {
+            Some(s) => {
+                self.ids.insert(s.to_string(), next);
+            }
+            None => self.null = Some(next),
+        }
+        self.values.push(v.map(str::to_string));
+        next
+    }
+
+    /// The value of a number.
+    pub fn get(&self, i: u32) -> Option<&str> {
+        self.values.get(i as usize).and_then(|v| v.as_deref())
+    }
+}
+
+/// Day sets keyed by (key, school, student).
+#[derive(Debug)]
+pub struct Sets {
+    words: usize,
+    index: HashMap<(u32, u32, u64), usize>,
+    rows: Vec<(u32, u32, u64)>,
+    bits: Vec<u64>,
+    pub keys: Interner,
+    pub schools: Interner,
+}
+
+impl Sets {
+    /// Empty sets of `words` words each.
+    pub fn new(words: usize) -> Self {
+        Sets {
+            words,
+            index: HashMap::new(),
+            rows: Vec::new(),
+            bits: Vec::new(),
+            keys: Interner::default(),
+            schools: Interner::default(),
+        }
+    }
+
+    /// Adds calendar bit `bit` to the set of (key, school, student).
+    pub fn add(&mut self, key: u32, school: u32, sid: u64, bit: usize) {
+        let words = self.words;
+        let next = self.rows.len();
+        let r = *self.index.entry((key, school, sid)).or_insert(next);
+        if r == next {
+            self.rows.push((key, school, sid));
+            self.bits.extend(std::iter::repeat_n(0, words));
+        }
+        self.bits[r * words + bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// The set of (key, school, student), when it has one.
+    pub fn get(&self, key: u32, school: u32, sid: u64) -> Option<&[u64]> {
+        let r = *self.index.get(&(key, school, sid))?;
+        Some(&self.bits[r * self.words..(r + 1) * self.words])
+    }
+
+    /// Every (key, school, student) with a set.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, u32, u64)> + '_ {
+        self.rows.iter().copied()
+    }
+
+    /// The sets as a frame — `key`, `school` (when `with_school`), `sid` and the words of day
+    /// set `set` — sorted by key, student and school, so that a student's rows under one key
+    /// are adjacent.
+    pub fn frame(&self, set: &str, with_school: bool) -> PolarsResult<DataFrame> {
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by(|a, b| {
+            let (ka, sa, ia) = self.rows[*a];
+            let (kb, sb, ib) = self.rows[*b];
+            (self.keys.get(ka), ia, self.schools.get(sa)).cmp(&(
+                self.keys.get(kb),
+                ib,
+                self.schools.get(sb),
+            ))
+        });
+        let mut cols = vec![
+            Column::new(
+                "key".into(),
+                order
+                    .iter()
+                    .map(|r| self.keys.get(self.rows[*r].0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "sid".into(),
+                order.iter().map(|r| self.rows[*r].2).collect::<Vec<_>>(),
+            ),
+        ];
+        if with_school {
+            cols.push(Column::new(
+                "school".into(),
+                order
+                    .iter()
+                    .map(|r| self.schools.get(self.rows[*r].1))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        for w in 0..self.words {
+            cols.push(Column::new(
+                word_col(set, w).into(),
+                order
+                    .iter()
+                    .map(|r| self.bits[r * self.words + w])
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        DataFrame::new(order.len(), cols)
+    }
+}

@@ -1,0 +1,525 @@
+//! Builds the serving data from the general tables (after every ingest, with stage3).
+//!
+//! Input tables are read one data file at a time and folded into accumulators (day sets,
+//! sums), so memory stays proportional to the result and one file, not to the tens of millions
+//! of rows of a district year.
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::accum::{Calendar, Interner, Sets};
+use super::{publish, word_col};
+use crate::lake::delta::{self, TableState};
+use crate::lake::{Lake, TableRef, scan};
+use crate::metrics::queries::signal_group;
+use crate::metrics::{MetricError, table, tables};
+
+/// Students become 64-bit hashes of their pseudonyms: equal pseudonyms give equal numbers, and
+/// with ~10^5 students per lake a collision is about as likely as one in 10^9.
+fn student_key(pseudonym: &str) -> Expr {
+    col(pseudonym)
+        .hash(0x6564_6c61_6b65, 0x7365_7276, 0x0069_6e67, 0x0001)
+        .alias("sid")
+}
+
+/// What a build wrote.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ServingReport {
+    pub parts: usize,
+    pub bytes: u64,
+    pub calendar_days: usize,
+    /// Seconds and peak memory (MB, where the OS reports it) after each part, in order.
+    pub steps: Vec<(String, f64, Option<u64>)>,
+}
+
+/// Calls `f` with a scan of each data file of table `t`, in the table's file order; `false`
+/// when the lake has no such table.
+fn each_file(
+    lake: &Lake,
+    t: &TableRef,
+    mut f: impl FnMut(LazyFrame) -> Result<(), MetricError>,
+) -> Result<bool, MetricError> {
+    let dir = lake.table_dir(t);
+    let Some(state) = delta::read_state(&dir)? else {
+        return Ok(false);
+    };
+    for file in &state.files {
+        let one = TableState {
+            files: vec![file.clone()],
+            ..state.clone()
+        };
+        f(scan::lazy(&dir, &one)?)?;
+    }
+    Ok(true)
+}
+
+fn sids(df: &DataFrame) -> PolarsResult<UInt64Chunked> {
+    Ok(df.column("sid")?.u64()?.clone())
+}
+
+fn days(df: &DataFrame, c: &str) -> PolarsResult<Int32Chunked> {
+    Ok(df.column(c)?.cast(&DataType::Int32)?.i32()?.clone())
+}
+
+fn strs(df: &DataFrame, c: &str) -> PolarsResult<StringChunked> {
+    Ok(df.column(c)?.str()?.clone())
+}
+
+/// Adds each (sid, day) row of `df` to the single-key sets.
+fn add_days(sets: &mut Sets, cal: &Calendar, df: &DataFrame) -> PolarsResult<()> {
+    for (sid, day) in sids(df)?.iter().zip(days(df, "day")?.iter()) {
+        if let (Some(sid), Some(bit)) = (sid, day.and_then(|d| cal.bit(d))) {
+            sets.add(0, 0, sid, bit);
+        }
+    }
+    Ok(())
+}
+
+/// Re-aggregates per-file partial sums.
+fn sum_parts(parts: Vec<DataFrame>, by: &[&str], sums: &[&str]) -> PolarsResult<DataFrame> {
+    let lfs: Vec<LazyFrame> = parts.into_iter().map(|d| d.lazy()).collect();
+    concat(lfs, UnionArgs::default())?
+        .group_by(by.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .agg(sums.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
+        .sort(by.to_vec(), SortMultipleOptions::default())
+        .collect()
+}
+
+/// Timings and peak memory of each step, for `edlake stage3` and the benchmark.
+struct Steps {
+    t: Instant,
+    done: Vec<(String, f64, Option<u64>)>,
+}
+
+impl Steps {
+    fn mark(&mut self, what: &str) {
+        let mb = crate::bench::peak_rss().map(|b| b / (1 << 20));
+        self.done
+            .push((what.to_string(), self.t.elapsed().as_secs_f64(), mb));
+        self.t = Instant::now();
+    }
+}
+
+/// An Insights event count: day, signal group id, app id, school id (per-school counts), events.
+type CountRow = (Option<i32>, u32, u32, Option<u32>, i64);
+
+/// Rebuilds the serving data of the lake.
+pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
+    let mut steps = Steps {
+        t: Instant::now(),
+        done: Vec::new(),
+    };
+    // The calendar: every date a distinct-student count may need.
+    let mut all_days = Vec::new();
+    let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), MetricError> {
+        let df = lf
+            .select([e.cast(DataType::Date).alias("day")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        all_days.extend(days(&df, "day")?.iter().flatten());
+        Ok(())
+    };
+    each_file(lake, &tables::clever_ru(), |lf| dates(lf, col("date")))?;
+    each_file(lake, &tables::activity(), |lf| {
+        dates(lf, col("StartTime").dt().date())
+    })?;
+    each_file(lake, &tables::attendance(), |lf| {
+        dates(lf, col("attendance_date"))
+    })?;
+    all_days.sort_unstable();
+    all_days.dedup();
+    let cal = Calendar::new(all_days);
+    let words = cal.words();
+    steps.mark("calendar");
+    let mut parts: Vec<(&str, DataFrame)> = Vec::new();
+
+    // School names: Insights Organization first, then Clever (as the direct queries).
+    let mut names: HashMap<String, String> = HashMap::new();
+    if let Some(o) = table(lake, &tables::organization())? {
+        let df = o.select([col("Id"), col("Name")]).collect()?;
+        for (id, name) in strs(&df, "Id")?.iter().zip(strs(&df, "Name")?.iter()) {
+            if let (Some(id), Some(name)) = (id, name) {
+                names.entry(id.into()).or_insert_with(|| name.into());
+            }
+        }
+    }
+
+    // Clever daily participation.
+    let mut daily = Vec::new();
+    let mut clever = Sets::new(words);
+    let mut map_schools = Interner::default();
+    let mut map: HashSet<(u64, u32)> = HashSet::new();
+    let has_dp = each_file(lake, &tables::clever_dp(), |lf| {
+        let students = col("role").eq(lit("students"));
+        daily.push(
+            lf.clone()
+                .filter(students.clone().or(col("role").is_null()))
+                .group_by([col("date"), col("school_name").alias("school")])
+                .agg([
+                    len().cast(DataType::Int64).alias("students"),
+                    col("active")
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("active_students"),
+                    col("num_logins")
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("logins"),
+                    col("num_resources_accessed")
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("resources"),
+                ])
+                .collect()?,
+        );
+        let active = lf
+            .clone()
+            .filter(col("active").and(students.clone()))
+            .select([student_key("sis_id_pseudonym"), col("date").alias("day")])
+            .collect()?;
+        add_days(&mut clever, &cal, &active)?;
+        let pairs = lf
+            .clone()
+            .filter(students)
+            .select([student_key("sis_id_pseudonym"), col("school_name")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        for (sid, school) in sids(&pairs)?
+            .iter()
+            .zip(strs(&pairs, "school_name")?.iter())
+        {
+            if let Some(sid) = sid {
+                map.insert((sid, map_schools.id(school)));
+            }
+        }
+        let ids = lf
+            .select([col("clever_school_id"), col("school_name")])
+            .filter(col("school_name").is_not_null())
+            .unique_stable(Some(cols(["clever_school_id"])), UniqueKeepStrategy::First)
+            .collect()?;
+        let id_col = strs(&ids, "clever_school_id")?;
+        for (id, name) in id_col.iter().zip(strs(&ids, "school_name")?.iter()) {
+            if let (Some(id), Some(name)) = (id, name) {
+                names.entry(id.into()).or_insert_with(|| name.into());
+            }
+        }
+        Ok(())
+    })?;
+    if has_dp {
+        let df = sum_parts(
+            daily,
+            &["date", "school"],
+            &["students", "active_students", "logins", "resources"],
+        )?;
+        parts.push(("clever_daily", df));
+        steps.mark("Clever daily participation");
+    }
+
+    // Clever resource usage.
+    let mut accesses = Vec::new();
+    let mut by_name = Sets::new(words);
+    let mut by_type = Sets::new(words);
+    let has_ru = each_file(lake, &tables::clever_ru(), |lf| {
+        let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
+        accesses.push(
+            lf.clone()
+                .group_by([
+                    col("date"),
+                    col("school_name").alias("school"),
+                    col("resource_name"),
+                    col("resource_type"),
+                ])
+                .agg([col("num_access")
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("accesses")])
+                .collect()?,
+        );
+        let df = lf
+            .select([
+                col("resource_name"),
+                col("resource_type"),
+                col("school_name"),
+                student_key("sis_id_pseudonym"),
+                col("date").alias("day"),
+            ])
+            .collect()?;
+        let (n, t, s) = (
+            strs(&df, "resource_name")?,
+            strs(&df, "resource_type")?,
+            strs(&df, "school_name")?,
+        );
+        let (sid, day) = (sids(&df)?, days(&df, "day")?);
+        for i in 0..df.height() {
+            let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) else {
+                continue;
+            };
+            let (k, sc) = (by_name.keys.id(n.get(i)), by_name.schools.id(s.get(i)));
+            by_name.add(k, sc, sid, bit);
+            let (k, sc) = (by_type.keys.id(t.get(i)), by_type.schools.id(s.get(i)));
+            by_type.add(k, sc, sid, bit);
+        }
+        Ok(())
+    })?;
+    if has_ru {
+        let by = ["date", "school", "resource_name", "resource_type"];
+        parts.push((
+            "resource_accesses",
+            sum_parts(accesses, &by, &["accesses"])?,
+        ));
+        parts.push(("resource_names", by_name.frame("days", true)?));
+        parts.push(("resource_types", by_type.frame("days", true)?));
+        steps.mark("Clever resource usage");
+    }
+
+    // SIS attendance: the hybrid day sets, each student's first school and pseudonym.
+    let mut enrolled = Sets::new(words);
+    let mut present = Sets::new(words);
+    let mut first_school: HashMap<u64, Option<String>> = HashMap::new();
+    let mut pseudonyms: HashMap<u64, String> = HashMap::new();
+    let has_att = each_file(lake, &tables::attendance(), |lf| {
+        let df = lf
+            .select([
+                student_key("student_id_pseudonym"),
+                col("student_id_pseudonym").alias("student"),
+                col("attendance_date").cast(DataType::Date).alias("day"),
+                col("PresenceFlag").alias("present"),
+                col("school_id").cast(DataType::String),
+            ])
+            .filter(col("student").is_not_null())
+            .collect()?;
+        let (sid, day) = (sids(&df)?, days(&df, "day")?);
+        let (student, school) = (strs(&df, "student")?, strs(&df, "school_id")?);
+        let flag = df.column("present")?.bool()?.clone();
+        for i in 0..df.height() {
+            let Some(sid) = sid.get(i) else { continue };
+            first_school
+                .entry(sid)
+                .or_insert_with(|| school.get(i).map(str::to_string));
+            if let Some(p) = student.get(i) {
+                pseudonyms.entry(sid).or_insert_with(|| p.to_string());
+            }
+            if let Some(bit) = day.get(i).and_then(|d| cal.bit(d)) {
+                enrolled.add(0, 0, sid, bit);
+                if flag.get(i) == Some(true) {
+                    present.add(0, 0, sid, bit);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    // Student → school for Insights: from Clever, else from attendance (as the direct queries).
+    let school_of = |id: &Option<String>| -> Option<String> {
+        id.as_ref()
+            .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()))
+    };
+    if !has_dp && has_att {
+        for (sid, id) in &first_school {
+            let s = school_of(id);
+            map.insert((*sid, map_schools.id(s.as_deref())));
+        }
+    }
+    let has_map = has_dp || has_att;
+    let mut schools_of: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (sid, s) in &map {
+        schools_of.entry(*sid).or_default().push(*s);
+    }
+    if has_map {
+        let mut rows: Vec<(u64, u32)> = map.iter().copied().collect();
+        rows.sort_unstable();
+        let df = DataFrame::new(
+            rows.len(),
+            vec![
+                Column::new("sid".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                Column::new(
+                    "school".into(),
+                    rows.iter()
+                        .map(|r| map_schools.get(r.1))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )?;
+        parts.push(("student_schools", df));
+    }
+
+    // Insights activity.
+    let mut groups = Sets::new(words);
+    let mut apps = Sets::new(words);
+    let mut insights = Sets::new(words);
+    let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
+    let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
+    let has_act = each_file(lake, &tables::activity(), |lf| {
+        let all = lf
+            .clone()
+            .select([
+                student_key("ActorId_pseudonym"),
+                col("StartTime").dt().date().alias("day"),
+            ])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        add_days(&mut insights, &cal, &all)?;
+        let df = lf
+            .filter(
+                col("ActorRole")
+                    .eq(lit("Student"))
+                    .or(col("ActorRole").is_null()),
+            )
+            .select([
+                student_key("ActorId_pseudonym"),
+                col("StartTime").dt().date().alias("day"),
+                signal_group().alias("group"),
+                col("AppName"),
+            ])
+            .collect()?;
+        let (sid, day) = (sids(&df)?, days(&df, "day")?);
+        let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
+        for i in 0..df.height() {
+            let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
+            let d = day.get(i);
+            *counts.entry((d, g, a)).or_default() += 1;
+            let Some(sid) = sid.get(i) else { continue };
+            for s in schools_of.get(&sid).into_iter().flatten() {
+                *counts_school.entry((d, g, a, *s)).or_default() += 1;
+            }
+            if let Some(bit) = d.and_then(|d| cal.bit(d)) {
+                groups.add(g, 0, sid, bit);
+                apps.add(a, 0, sid, bit);
+            }
+        }
+        Ok(())
+    })?;
+    if has_act {
+        let frame = |rows: Vec<CountRow>| -> PolarsResult<DataFrame> {
+            let mut cols = vec![
+                Column::new("date".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>())
+                    .cast(&DataType::Date)?,
+                Column::new(
+                    "group".into(),
+                    rows.iter()
+                        .map(|r| groups.keys.get(r.1))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "AppName".into(),
+                    rows.iter().map(|r| apps.keys.get(r.2)).collect::<Vec<_>>(),
+                ),
+            ];
+            if rows.first().is_some_and(|r| r.3.is_some()) {
+                cols.push(Column::new(
+                    "school".into(),
+                    rows.iter()
+                        .map(|r| r.3.and_then(|s| map_schools.get(s)))
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            cols.push(Column::new(
+                "events".into(),
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            ));
+            DataFrame::new(rows.len(), cols)
+        };
+        let rows = counts
+            .iter()
+            .map(|(k, n)| (k.0, k.1, k.2, None, *n))
+            .collect();
+        parts.push(("insights_counts", frame(rows)?));
+        if has_map {
+            let rows = counts_school
+                .iter()
+                .map(|(k, n)| (k.0, k.1, k.2, Some(k.3), *n))
+                .collect();
+            let mut df = frame(rows)?;
+            if df.height() == 0 {
+                df.with_column(Column::new_empty("school".into(), &DataType::String))?;
+            }
+            parts.push(("insights_counts_school", df));
+        }
+        parts.push(("insights_groups", groups.frame("days", false)?));
+        parts.push(("insights_apps", apps.frame("days", false)?));
+        steps.mark("Insights activity");
+    }
+
+    if has_att {
+        let grades = match table(lake, &tables::students())? {
+            Some(st) => {
+                let df = st
+                    .select([
+                        student_key("SIS_ID_pseudonym"),
+                        col("Grade").cast(DataType::String).alias("grade"),
+                    ])
+                    .unique_stable(Some(cols(["sid"])), UniqueKeepStrategy::Last)
+                    .collect()?;
+                sids(&df)?
+                    .iter()
+                    .zip(strs(&df, "grade")?.iter())
+                    .filter_map(|(s, g)| Some((s?, g.map(str::to_string))))
+                    .collect()
+            }
+            None => HashMap::new(),
+        };
+        let mut students: Vec<u64> = enrolled.entries().map(|e| e.2).collect();
+        students.sort_unstable();
+        let mut cols = vec![
+            Column::new("sid".into(), students.clone()),
+            Column::new(
+                "student".into(),
+                students
+                    .iter()
+                    .map(|s| pseudonyms.get(s).cloned())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "school".into(),
+                students
+                    .iter()
+                    .map(|s| first_school.get(s).and_then(&school_of))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "grade".into(),
+                students
+                    .iter()
+                    .map(|s| grades.get(s).cloned().flatten())
+                    .collect::<Vec<Option<String>>>(),
+            ),
+        ];
+        let zero = vec![0u64; words];
+        let sets: [(&str, &Sets, bool); 4] = [
+            ("enrolled", &enrolled, true),
+            ("present", &present, true),
+            ("clever", &clever, has_dp),
+            ("insights", &insights, has_act),
+        ];
+        for (name, set, wanted) in sets {
+            if !wanted {
+                continue;
+            }
+            for w in 0..words {
+                let v: Vec<u64> = students
+                    .iter()
+                    .map(|s| set.get(0, 0, *s).unwrap_or(&zero)[w])
+                    .collect();
+                cols.push(Column::new(word_col(name, w).into(), v));
+            }
+        }
+        parts.push(("hybrid", DataFrame::new(students.len(), cols)?));
+        steps.mark("hybrid engagement");
+    }
+    let calendar: Vec<NaiveDate> = cal
+        .days
+        .iter()
+        .filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+        .collect();
+    let n = parts.len();
+    let bytes = publish(lake, calendar.clone(), parts)?;
+    steps.mark("written");
+    Ok(ServingReport {
+        parts: n,
+        bytes,
+        calendar_days: calendar.len(),
+        steps: steps.done,
+    })
+}

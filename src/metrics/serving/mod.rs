@@ -1,0 +1,201 @@
+//! Serving data: compact pre-aggregates the charts read instead of the general tables, so each
+//! aggregate answers in well under a second on a district year (tens of millions of rows).
+//!
+//! Distinct-student counts over any date range cannot be summed from daily counts, so besides
+//! per-day sums the serving data keeps, per (group, student), a *day set*: one bit per date of
+//! the lake's calendar. A date range is then a bit mask, and "did this student do X in the range"
+//! is an AND. Students are dense numbers here (no pseudonyms are stored).
+//!
+//! The serving data lives under `_edlake/serving/<build>/` as Parquet files; `current.json`
+//! names the build and the versions of the general tables it was built from. A build that does
+//! not match the tables' current versions is ignored, and the aggregates are computed directly
+//! from the general tables instead (same results, just slower).
+
+pub mod accum;
+pub mod build;
+pub mod query;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{MetricError, tables};
+use crate::lake::{Lake, LakeError, TableRef};
+
+/// Bumped whenever the layout of the serving files changes (older builds are then ignored).
+const FORMAT: u32 = 1;
+
+/// The general tables the serving data is derived from.
+fn inputs() -> Vec<TableRef> {
+    vec![
+        tables::clever_dp(),
+        tables::clever_ru(),
+        tables::activity(),
+        tables::organization(),
+        tables::attendance(),
+        tables::students(),
+    ]
+}
+
+/// Each input table's current version (`-1` when the lake does not have it).
+fn input_versions(lake: &Lake) -> Result<BTreeMap<String, i64>, LakeError> {
+    let mut out = BTreeMap::new();
+    for t in inputs() {
+        let v = crate::lake::delta::read_state(&lake.table_dir(&t))?.map_or(-1, |s| s.version);
+        out.insert(t.id(), v);
+    }
+    Ok(out)
+}
+
+/// What `current.json` records about a build.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    /// Folder name of the build under `_edlake/serving/`.
+    build: String,
+    inputs: BTreeMap<String, i64>,
+    /// The dates bit `i` of every day set stands for, ascending.
+    calendar: Vec<NaiveDate>,
+    /// Parts written (file stem → rows).
+    parts: BTreeMap<String, u64>,
+}
+
+/// A loaded, up-to-date serving build; parts are read on demand.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+fn root(lake: &Lake) -> PathBuf {
+    lake.meta_dir().join("serving")
+}
+
+impl Serving {
+    /// The current build, when there is one and it matches the lake's tables.
+    pub fn load(lake: &Lake) -> Option<Serving> {
+        let text = std::fs::read_to_string(root(lake).join("current.json")).ok()?;
+        let manifest: Manifest = serde_json::from_str(&text).ok()?;
+        if manifest.format != FORMAT || input_versions(lake).ok()? != manifest.inputs {
+            return None;
+        }
+        Some(Serving {
+            dir: root(lake).join(&manifest.build),
+            manifest,
+        })
+    }
+
+    /// The calendar the day sets index.
+    pub fn calendar(&self) -> &[NaiveDate] {
+        &self.manifest.calendar
+    }
+
+    /// Words per day set.
+    pub fn words(&self) -> usize {
+        words_for(self.manifest.calendar.len())
+    }
+
+    /// A part, or `None` when the build has none (its source table was missing).
+    pub fn part(&self, name: &str) -> Result<Option<DataFrame>, MetricError> {
+        if !self.manifest.parts.contains_key(name) {
+            return Ok(None);
+        }
+        let path = self.dir.join(format!("{name}.parquet"));
+        let f = std::fs::File::open(&path).map_err(|e| LakeError::io(&path, e))?;
+        Ok(Some(ParquetReader::new(f).finish()?))
+    }
+
+    /// The bit mask of the calendar dates within `[from, to]`.
+    pub fn range_mask(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<u64> {
+        let mut m = vec![0u64; self.words()];
+        for (i, d) in self.manifest.calendar.iter().enumerate() {
+            if from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t) {
+                m[i / 64] |= 1 << (i % 64);
+            }
+        }
+        m
+    }
+}
+
+/// 64-bit words needed for `days` bits (at least one, so frames always have a word column).
+pub fn words_for(days: usize) -> usize {
+    days.div_ceil(64).max(1)
+}
+
+/// Column name of word `i` of the day set `set`.
+pub fn word_col(set: &str, i: usize) -> String {
+    format!("{set}_w{i}")
+}
+
+/// Reads the day sets `set` of a part as one flat vector (`words` per row).
+pub fn read_sets(df: &DataFrame, set: &str, words: usize) -> PolarsResult<Vec<u64>> {
+    let n = df.height();
+    let mut out = vec![0u64; n * words];
+    for w in 0..words {
+        let c = df.column(&word_col(set, w))?.u64()?.clone();
+        for (r, v) in c.iter().enumerate() {
+            out[r * words + w] = v.unwrap_or(0);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether two day sets share a day.
+pub fn intersects(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+/// Days in `a ∩ b`.
+pub fn count_common(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}
+
+/// Writes a build's parts and then, atomically, `current.json`; older builds are removed.
+fn publish(
+    lake: &Lake,
+    calendar: Vec<NaiveDate>,
+    parts: Vec<(&str, DataFrame)>,
+) -> Result<u64, MetricError> {
+    let inputs = input_versions(lake)?;
+    let build = uuid::Uuid::new_v4().simple().to_string();
+    let dir = root(lake).join(&build);
+    std::fs::create_dir_all(&dir).map_err(|e| LakeError::io(&dir, e))?;
+    let mut written = BTreeMap::new();
+    let mut bytes = 0;
+    for (name, mut df) in parts {
+        let path = dir.join(format!("{name}.parquet"));
+        let f = std::fs::File::create(&path).map_err(|e| LakeError::io(&path, e))?;
+        bytes += ParquetWriter::new(f).finish(&mut df)?;
+        written.insert(name.to_string(), df.height() as u64);
+    }
+    let manifest = Manifest {
+        format: FORMAT,
+        build: build.clone(),
+        inputs,
+        calendar,
+        parts: written,
+    };
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| MetricError::Missing {
+        metric: "serving data".into(),
+        table: "current.json".into(),
+        hint: e.to_string(),
+    })?;
+    crate::lake::write_atomic(&root(lake).join("current.json"), &text)?;
+    remove_old_builds(&root(lake), &build);
+    Ok(bytes)
+}
+
+/// Best effort: a reader still holding an old build simply falls back to direct queries.
+fn remove_old_builds(root: &Path, keep: &str) {
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.path().is_dir() && e.file_name().to_string_lossy() != keep {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}

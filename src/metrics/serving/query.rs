@@ -1,0 +1,315 @@
+//! The aggregates answered from serving data. Each gives exactly the frame the direct query
+//! over the general tables gives (tests compare the two under many filters); the final
+//! grouping, sorting and suppression steps are the same functions.
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
+use super::{Serving, count_common, intersects, read_sets, word_col};
+use crate::metrics::engagement::{count_below, group_students};
+use crate::metrics::queries::{
+    clever_by_school_from, filtered, sort_apps, sort_resources, week_of,
+};
+use crate::metrics::{Filter, MetricError, suppress};
+
+/// The metric from serving data, or `None` when this build cannot answer it (the caller then
+/// queries the general tables, which also explains what is missing).
+pub fn compute(
+    s: &Serving,
+    name: &str,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<Option<DataFrame>, MetricError> {
+    let df = match name {
+        "daily-active" => daily_active(s, f)?,
+        "clever-by-school" => clever_by_school(s, f)?,
+        "top-resources" => resources(s, f, "resource_name", "resource_names")?,
+        "resource-types" => resources(s, f, "resource_type", "resource_types")?,
+        "insights-weekly" => insights_weekly(s, f)?,
+        "insights-apps" => insights_apps(s, f)?,
+        "attendance-vs-digital" => match per_student(s, f)? {
+            Some(p) => return Ok(Some(group_students(p, f, "school", notes)?)),
+            None => None,
+        },
+        "engagement-by-grade" => match per_student(s, f)? {
+            Some(p) => return Ok(Some(group_students(p, f, "grade", notes)?)),
+            None => None,
+        },
+        "below-threshold" => match per_student(s, f)? {
+            Some(p) => return Ok(Some(count_below(p, f, notes)?)),
+            None => None,
+        },
+        _ => None,
+    };
+    match df {
+        Some(df) => Ok(Some(suppress(df, "students", f.min_group, notes)?)),
+        None => Ok(None),
+    }
+}
+
+fn daily_active(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let Some(daily) = s.part("clever_daily")? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        filtered(daily.lazy(), f, Some("school"))
+            .select([
+                col("date"),
+                col("school"),
+                col("students"),
+                col("active_students"),
+                col("logins"),
+            ])
+            .sort(["date", "school"], SortMultipleOptions::default())
+            .collect()?,
+    ))
+}
+
+fn clever_by_school(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let Some(daily) = s.part("clever_daily")? else {
+        return Ok(None);
+    };
+    let per_day = filtered(daily.lazy(), f, Some("school")).select([
+        col("school"),
+        col("date"),
+        col("students").alias("n"),
+        col("logins"),
+        col("resources"),
+    ]);
+    Ok(Some(clever_by_school_from(per_day).collect()?))
+}
+
+/// Distinct students per key among day-set rows sorted by (key, student), counting a row when
+/// it passes `keep` and its days meet `mask`.
+fn distinct_per_key(
+    sets: &DataFrame,
+    words: usize,
+    mask: &[u64],
+    keep: impl Fn(usize, u64) -> bool,
+) -> PolarsResult<HashMap<Option<String>, u32>> {
+    let keys = sets.column("key")?.str()?.clone();
+    let sids = sets.column("sid")?.u64()?.clone();
+    let days = read_sets(sets, "days", words)?;
+    let mut out: HashMap<Option<String>, u32> = HashMap::new();
+    let mut last: Option<(Option<&str>, u64)> = None;
+    for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
+        let sid = sid.unwrap_or(0);
+        if !keep(r, sid) || !intersects(&days[r * words..(r + 1) * words], mask) {
+            continue;
+        }
+        // Rows of one (key, student) are adjacent: count the student once.
+        if last == Some((k, sid)) {
+            continue;
+        }
+        last = Some((k, sid));
+        *out.entry(k.map(str::to_string)).or_default() += 1;
+    }
+    Ok(out)
+}
+
+fn resources(
+    s: &Serving,
+    f: &Filter,
+    by: &str,
+    part: &str,
+) -> Result<Option<DataFrame>, MetricError> {
+    let (Some(acc), Some(sets)) = (s.part("resource_accesses")?, s.part(part)?) else {
+        return Ok(None);
+    };
+    let acc = filtered(acc.lazy(), f, Some("school"))
+        .group_by([col(by)])
+        .agg([col("accesses").sum()])
+        .collect()?;
+    let schools = sets.column("school")?.str()?.clone();
+    let mask = s.range_mask(f.from, f.to);
+    let counts = distinct_per_key(&sets, s.words(), &mask, |r, _| match &f.school {
+        Some(want) => schools.get(r) == Some(want.as_str()),
+        None => true,
+    })?;
+    let names = acc.column(by)?.str()?.clone();
+    let students: Vec<u32> = names
+        .iter()
+        .map(|k| counts.get(&k.map(str::to_string)).copied().unwrap_or(0))
+        .collect();
+    let df = acc
+        .lazy()
+        .with_column(lit(Series::new("students".into(), students)).alias("students"))
+        .select([col(by), col("students"), col("accesses")]);
+    Ok(Some(sort_resources(df, by).collect()?))
+}
+
+/// Students in the filter's school (from the student-to-school map); `None` = no school filter.
+fn school_students(s: &Serving, f: &Filter) -> Result<Option<Option<HashSet<u64>>>, MetricError> {
+    let Some(school) = &f.school else {
+        return Ok(Some(None));
+    };
+    let Some(map) = s.part("student_schools")? else {
+        return Ok(None);
+    };
+    let names = map.column("school")?.str()?.clone();
+    let sids = map.column("sid")?.u64()?.clone();
+    let set = names
+        .iter()
+        .zip(sids.iter())
+        .filter(|(n, _)| *n == Some(school.as_str()))
+        .filter_map(|(_, sid)| sid)
+        .collect();
+    Ok(Some(Some(set)))
+}
+
+/// Insights events per (`by` key), for the filter's dates and school.
+fn insights_events(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
+    let part = if f.school.is_some() {
+        "insights_counts_school"
+    } else {
+        "insights_counts"
+    };
+    Ok(s.part(part)?
+        .map(|df| filtered(df.lazy(), f, f.school.as_ref().map(|_| "school"))))
+}
+
+fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let (Some(events), Some(sets), Some(only)) = (
+        insights_events(s, f)?,
+        s.part("insights_groups")?,
+        school_students(s, f)?,
+    ) else {
+        return Ok(None);
+    };
+    let events = events
+        .with_column(week_of(col("date")).alias("week"))
+        .group_by([col("week"), col("group")])
+        .agg([col("events").sum()])
+        .collect()?;
+    // One mask per week: the range's calendar days in that week.
+    let words = s.words();
+    let range = s.range_mask(f.from, f.to);
+    let mut weeks: Vec<(i32, Vec<u64>)> = Vec::new();
+    for (i, d) in s.calendar().iter().enumerate() {
+        if range[i / 64] & (1 << (i % 64)) == 0 {
+            continue;
+        }
+        let day = (*d - chrono::NaiveDate::default()).num_days() as i32;
+        let week = day - (day + 3).rem_euclid(7);
+        if weeks.last().is_none_or(|(w, _)| *w != week) {
+            weeks.push((week, vec![0; words]));
+        }
+        if let Some((_, m)) = weeks.last_mut() {
+            m[i / 64] |= 1 << (i % 64);
+        }
+    }
+    let keys = sets.column("key")?.str()?.clone();
+    let sids = sets.column("sid")?.u64()?.clone();
+    let days = read_sets(&sets, "days", words)?;
+    let mut counts: HashMap<(i32, Option<&str>), u32> = HashMap::new();
+    for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
+        if let (Some(only), Some(sid)) = (&only, sid)
+            && !only.contains(&sid)
+        {
+            continue;
+        }
+        let row = &days[r * words..(r + 1) * words];
+        for (w, m) in &weeks {
+            if intersects(row, m) {
+                *counts.entry((*w, k)).or_default() += 1;
+            }
+        }
+    }
+    let week_days = events.column("week")?.cast(&DataType::Int32)?;
+    let students: Vec<u32> = week_days
+        .i32()?
+        .iter()
+        .zip(events.column("group")?.str()?.iter())
+        .map(|(w, g)| counts.get(&(w.unwrap_or(0), g)).copied().unwrap_or(0))
+        .collect();
+    let df = events
+        .lazy()
+        .with_column(lit(Series::new("students".into(), students)).alias("students"))
+        .select([col("week"), col("group"), col("students"), col("events")])
+        .sort(["week", "group"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(Some(df))
+}
+
+fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let (Some(events), Some(sets), Some(only)) = (
+        insights_events(s, f)?,
+        s.part("insights_apps")?,
+        school_students(s, f)?,
+    ) else {
+        return Ok(None);
+    };
+    let events = events
+        .group_by([col("AppName").alias("app")])
+        .agg([col("events").sum()])
+        .collect()?;
+    let mask = s.range_mask(f.from, f.to);
+    let counts = distinct_per_key(&sets, s.words(), &mask, |_, sid| {
+        only.as_ref().is_none_or(|o| o.contains(&sid))
+    })?;
+    let students: Vec<u32> = events
+        .column("app")?
+        .str()?
+        .iter()
+        .map(|k| counts.get(&k.map(str::to_string)).copied().unwrap_or(0))
+        .collect();
+    let df = events
+        .lazy()
+        .with_column(lit(Series::new("students".into(), students)).alias("students"))
+        .select([col("app"), col("students"), col("events")]);
+    Ok(Some(sort_apps(df).collect()?))
+}
+
+/// Per-student rows (as the direct query's `per_student`, with the student's pseudonym) from
+/// the hybrid day sets; `None` when the build has no attendance.
+pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
+    let Some(h) = s.part("hybrid")? else {
+        return Ok(None);
+    };
+    let words = s.words();
+    let mask = s.range_mask(f.from, f.to);
+    let enrolled = read_sets(&h, "enrolled", words)?;
+    let present = read_sets(&h, "present", words)?;
+    let optional = |set: &str| -> PolarsResult<Option<Vec<u64>>> {
+        if h.column(&word_col(set, 0)).is_ok() {
+            Ok(Some(read_sets(&h, set, words)?))
+        } else {
+            Ok(None)
+        }
+    };
+    let clever = optional("clever")?;
+    let insights = optional("insights")?;
+    let n = h.height();
+    let (mut keep, mut days, mut in_person) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rc, mut ri) = (Vec::new(), Vec::new());
+    for r in 0..n {
+        let span = r * words..(r + 1) * words;
+        let mut m: Vec<u64> = enrolled[span.clone()].to_vec();
+        m.iter_mut().zip(&mask).for_each(|(a, b)| *a &= b);
+        let sd = m.iter().map(|w| w.count_ones()).sum::<u32>();
+        keep.push(sd > 0);
+        if sd == 0 {
+            continue;
+        }
+        let rate = |set: &Option<Vec<u64>>| {
+            set.as_ref()
+                .map(|v| f64::from(count_common(&v[span.clone()], &m)) / f64::from(sd))
+        };
+        days.push(i64::from(sd));
+        in_person.push(f64::from(count_common(&present[span.clone()], &m)) / f64::from(sd));
+        rc.push(rate(&clever));
+        ri.push(rate(&insights));
+    }
+    let keep = BooleanChunked::from_slice("keep".into(), &keep);
+    let mut df = h.select(["student", "school", "grade"])?.filter(&keep)?;
+    df.with_column(Column::new("school_days".into(), days))?;
+    df.with_column(Column::new("in_person_rate".into(), in_person))?;
+    df.with_column(Column::new("digital_rate_clever".into(), rc))?;
+    df.with_column(Column::new("digital_rate_insights".into(), ri))?;
+    let mut lf = df.lazy();
+    if let Some(school) = &f.school {
+        lf = lf.filter(col("school").eq(lit(school.clone())));
+    }
+    Ok(Some(lf))
+}

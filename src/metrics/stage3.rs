@@ -1,0 +1,304 @@
+//! The stage3 tables: the unified digital activity table (OEA Digital Engagement Schema) and
+//! the per-student hybrid engagement table, rebuilt after every ingest, plus the serving data
+//! behind the charts.
+//!
+//! The digital activity table is as large as all activity together (tens of millions of rows
+//! for a district year), so it is written one input file at a time: memory stays at the size of
+//! one file, and the new version becomes visible in a single commit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use polars::prelude::*;
+
+use super::{Filter, MetricError, engagement, table, tables};
+use crate::lake::delta::{self, CommitKind, DataFile, NewFile, TableState};
+use crate::lake::schema::TableSchema;
+use crate::lake::{Lake, Layer, TableRef, scan};
+use crate::pipeline::merge;
+
+/// The unified digital activity table.
+pub fn digital_activity_table() -> TableRef {
+    TableRef::new(Layer::Stage3, "engagement", "v1.0", "digital_activity")
+}
+
+/// The per-student hybrid engagement table.
+pub fn hybrid_table() -> TableRef {
+    TableRef::new(Layer::Stage3, "engagement", "v1.0", "hybrid_engagement")
+}
+
+fn ts() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+fn text(e: Expr) -> Expr {
+    e.cast(DataType::String)
+}
+
+/// Clever daily participation as digital activity events.
+fn from_daily_participation(dp: LazyFrame) -> LazyFrame {
+    let ts = ts();
+    dp.select([
+        concat_str(
+            [
+                lit("clever-dp-"),
+                text(col("date")),
+                lit("-"),
+                col("sis_id_pseudonym"),
+            ],
+            "",
+            true,
+        )
+        .alias("event_id"),
+        lit("daily_participation")
+            .cast(DataType::String)
+            .alias("event_type"),
+        col("sis_id_pseudonym")
+            .cast(DataType::String)
+            .alias("actor_id"),
+        col("clever_school_id")
+            .cast(DataType::String)
+            .alias("object_id"),
+        col("date")
+            .dt()
+            .timestamp(TimeUnit::Microseconds)
+            .cast(ts.clone())
+            .alias("event_time"),
+        lit("Clever").cast(DataType::String).alias("app"),
+        lit(NULL).cast(DataType::Int64).alias("time_on_task"),
+        col("num_logins").cast(DataType::Int64).alias("num_access"),
+        col("active").cast(DataType::Boolean).alias("used"),
+        lit("clever").cast(DataType::String).alias("source"),
+    ])
+}
+
+/// Clever resource usage as digital activity events.
+fn from_resource_usage(ru: LazyFrame) -> LazyFrame {
+    let ts = ts();
+    ru.select([
+        concat_str(
+            [
+                lit("clever-ru-"),
+                text(col("date")),
+                lit("-"),
+                col("resource_id"),
+                lit("-"),
+                col("sis_id_pseudonym"),
+            ],
+            "",
+            true,
+        )
+        .alias("event_id"),
+        lit("resource_usage")
+            .cast(DataType::String)
+            .alias("event_type"),
+        col("sis_id_pseudonym")
+            .cast(DataType::String)
+            .alias("actor_id"),
+        col("resource_id").cast(DataType::String).alias("object_id"),
+        col("date")
+            .dt()
+            .timestamp(TimeUnit::Microseconds)
+            .cast(ts.clone())
+            .alias("event_time"),
+        col("resource_name").cast(DataType::String).alias("app"),
+        lit(NULL).cast(DataType::Int64).alias("time_on_task"),
+        col("num_access").cast(DataType::Int64).alias("num_access"),
+        lit(true).cast(DataType::Boolean).alias("used"),
+        lit("clever").cast(DataType::String).alias("source"),
+    ])
+}
+
+/// Insights activity signals as digital activity events.
+fn from_insights(act: LazyFrame) -> LazyFrame {
+    let ts = ts();
+    let names = act.clone().collect_schema().ok();
+    let duration = ["MeetingDuration", "Meeting_Duration"]
+        .into_iter()
+        .find(|n| names.as_ref().is_some_and(|s| s.get(n).is_some()))
+        .map(|n| col(n).cast(DataType::Int64))
+        .unwrap_or_else(|| lit(NULL).cast(DataType::Int64));
+    act.select([
+        col("SignalId").cast(DataType::String).alias("event_id"),
+        col("SignalType").cast(DataType::String).alias("event_type"),
+        col("ActorId_pseudonym")
+            .cast(DataType::String)
+            .alias("actor_id"),
+        col("ClassId").cast(DataType::String).alias("object_id"),
+        col("StartTime")
+            .dt()
+            .timestamp(TimeUnit::Microseconds)
+            .cast(ts.clone())
+            .alias("event_time"),
+        col("AppName").cast(DataType::String).alias("app"),
+        duration.alias("time_on_task"),
+        lit(1i64).cast(DataType::Int64).alias("num_access"),
+        lit(true).cast(DataType::Boolean).alias("used"),
+        lit("insights").cast(DataType::String).alias("source"),
+    ])
+}
+
+/// What a stage3 rebuild wrote.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stage3Report {
+    pub digital_activity_rows: Option<u64>,
+    pub hybrid_students: Option<u64>,
+    /// The charts' pre-aggregates (see [`super::serving`]).
+    pub serving: Option<super::serving::build::ServingReport>,
+    /// Seconds each step took, in order.
+    pub steps: Vec<(String, f64)>,
+}
+
+fn write_error(t: &TableRef, e: impl std::fmt::Display) -> MetricError {
+    MetricError::Missing {
+        metric: "stage3".into(),
+        table: t.id(),
+        hint: e.to_string(),
+    }
+}
+
+/// Which output file holds each input file's events (and for which table version), so that a
+/// rebuild maps only the input files that are new since the last one.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct ActivityFiles {
+    version: i64,
+    /// `<input table id>/<input file path>` → output file path.
+    files: BTreeMap<String, String>,
+}
+
+fn activity_files_path(lake: &Lake) -> std::path::PathBuf {
+    lake.meta_dir().join("stage3").join("digital_activity.json")
+}
+
+/// Brings the digital activity table up to date with every source the lake holds, mapping only
+/// input files it has not mapped before and dropping events of input files that are gone;
+/// `None` when the lake holds no activity source.
+fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, MetricError> {
+    type Mapping = fn(LazyFrame) -> LazyFrame;
+    let sources: [(TableRef, Mapping); 3] = [
+        (tables::clever_dp(), from_daily_participation),
+        (tables::clever_ru(), from_resource_usage),
+        (tables::activity(), from_insights),
+    ];
+    let out = digital_activity_table();
+    let out_dir = lake.table_dir(&out);
+    let previous = delta::read_state(&out_dir)?;
+    let live: HashSet<String> = previous
+        .iter()
+        .flat_map(|p| p.files.iter().map(|f| f.path.clone()))
+        .collect();
+    // A map written for another version than the table's is not trusted: map everything again.
+    let known = std::fs::read(activity_files_path(lake))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<ActivityFiles>(&b).ok())
+        .filter(|m| previous.as_ref().is_some_and(|p| p.version == m.version))
+        .unwrap_or_default();
+    let mut files: Vec<NewFile> = Vec::new();
+    let mut map = BTreeMap::new();
+    let mut kept = HashSet::new();
+    let mut any = false;
+    for (t, to_events) in sources {
+        let dir = lake.table_dir(&t);
+        let Some(state) = delta::read_state(&dir)? else {
+            continue;
+        };
+        any = true;
+        for f in &state.files {
+            let key = format!("{}/{}", t.id(), f.path);
+            if let Some(done) = known.files.get(&key).filter(|p| live.contains(*p)) {
+                kept.insert(done.clone());
+                map.insert(key, done.clone());
+                continue;
+            }
+            let one = TableState {
+                files: vec![DataFile::clone(f)],
+                ..state.clone()
+            };
+            let mut df = to_events(scan::lazy(&dir, &one)?).collect()?;
+            let new = delta::write_file(&out_dir, &mut df, &[])?;
+            map.insert(key, new.path.clone());
+            files.push(new);
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    let removed: HashSet<String> = live.difference(&kept).cloned().collect();
+    if previous.is_none() || !files.is_empty() || !removed.is_empty() {
+        let version = delta::commit_swap(&out_dir, &digital_activity_schema(), &files, &removed)?;
+        let text = serde_json::to_vec(&ActivityFiles {
+            version,
+            files: map,
+        })
+        .map_err(|e| write_error(&out, e))?;
+        crate::lake::write_atomic(&activity_files_path(lake), &text)?;
+        delta::vacuum_derived(&out_dir, previous.as_ref())?;
+    }
+    Ok(delta::read_state(&out_dir)?.map(|s| s.rows().max(0) as u64))
+}
+
+/// The digital activity table's columns.
+fn digital_activity_schema() -> TableSchema {
+    use crate::lake::schema::{ColType, Column};
+    let c = Column::new;
+    TableSchema::new(vec![
+        c("event_id", ColType::String),
+        c("event_type", ColType::String),
+        c("actor_id", ColType::String),
+        c("object_id", ColType::String),
+        c("event_time", ColType::Timestamp),
+        c("app", ColType::String),
+        c("time_on_task", ColType::Long),
+        c("num_access", ColType::Long),
+        c("used", ColType::Boolean),
+        c("source", ColType::String),
+    ])
+}
+
+fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError> {
+    let dir = lake.table_dir(t);
+    let n = df.height() as u64;
+    let schema = crate::lake::schema::schema_of(&df, &[]);
+    let previous = delta::read_state(&dir)?;
+    let files = merge::write_partitioned(&dir, df, &[]).map_err(|e| write_error(t, e))?;
+    delta::commit(&dir, &schema, CommitKind::Overwrite, &files, &[])?;
+    delta::vacuum_derived(&dir, previous.as_ref())?;
+    Ok(n)
+}
+
+/// Rebuilds the stage3 tables and the serving data from the general tables (each table
+/// replaced in one commit).
+pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
+    let mut r = Stage3Report::default();
+    let t = Instant::now();
+    r.digital_activity_rows = write_digital_activity(lake)?;
+    r.steps
+        .push(("digital activity".into(), t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    r.serving = Some(super::serving::build::build(lake)?);
+    r.steps
+        .push(("chart serving data".into(), t.elapsed().as_secs_f64()));
+    // The hybrid table is the serving data's per-student view over all dates (the direct query
+    // over the general tables gives the same rows; tests compare them).
+    let t = Instant::now();
+    let served = match super::serving::Serving::load(lake) {
+        Some(s) => super::serving::query::per_student(&s, &Filter::default())?,
+        None => None,
+    };
+    let per_student = match served {
+        Some(lf) => Some(lf),
+        None if table(lake, &tables::attendance())?.is_some() => Some(engagement::per_student(
+            lake,
+            &Filter::default(),
+            "hybrid engagement",
+        )?),
+        None => None,
+    };
+    if let Some(lf) = per_student {
+        let df = lf.collect()?;
+        r.hybrid_students = Some(replace(lake, &hybrid_table(), df)?);
+        r.steps
+            .push(("hybrid engagement".into(), t.elapsed().as_secs_f64()));
+    }
+    Ok(r)
+}

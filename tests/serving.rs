@@ -1,0 +1,297 @@
+//! The charts' serving data answers every aggregate exactly as the direct queries over the
+//! general tables do (those are checked against raw files in tests/engagement.rs), under date
+//! ranges that cut weeks, school filters and empty ranges; it is ignored once stale; and the
+//! stage3 digital activity table is rebuilt incrementally.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use edlake::lake::{Lake, delta};
+use edlake::metrics::{self, Filter, METRICS, engagement, serving::Serving};
+use edlake::modules::clever::Clever;
+use edlake::modules::insights::Insights;
+use edlake::modules::sis;
+use edlake::pipeline::{Cancel, Progress, job};
+use edlake::pseudo::Salt;
+use edlake::sources::FolderSource;
+use polars::prelude::*;
+
+fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
+    let out = job::ingest(
+        lake,
+        module,
+        &FolderSource::new(from),
+        salt,
+        &Progress::default(),
+        &Cancel::default(),
+    );
+    assert!(out.error.is_none(), "{}: {:?}", from.display(), out.error);
+}
+
+fn generate(out: &Path, days: u32) {
+    edlake::generate::generate(
+        out,
+        &edlake::generate::GenOptions {
+            students: 240,
+            days,
+            seed: 11,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+fn ingest_all(lake: &Lake, input: &Path, salt: &Salt) {
+    ingest(lake, &Clever::default(), &input.join("clever"), salt);
+    let export = input.join("insights");
+    ingest(
+        lake,
+        &Insights::from_export(&export).unwrap(),
+        &export,
+        salt,
+    );
+    ingest(lake, &sis::module().unwrap(), &input.join("sis"), salt);
+}
+
+/// Asserts two frames hold the same rows (floats to 1e-9: summation order may differ).
+fn assert_same(what: &str, a: &DataFrame, b: &DataFrame) {
+    assert_eq!(
+        a.get_column_names(),
+        b.get_column_names(),
+        "{what}: columns"
+    );
+    assert_eq!(a.height(), b.height(), "{what}: rows\n{a}\n{b}");
+    for c in a.columns() {
+        let d = b.column(c.name()).unwrap();
+        assert_eq!(c.dtype(), d.dtype(), "{what}: type of {}", c.name());
+        if c.dtype().is_float() {
+            let x = c.cast(&DataType::Float64).unwrap();
+            let y = d.cast(&DataType::Float64).unwrap();
+            for (p, q) in x.f64().unwrap().iter().zip(y.f64().unwrap().iter()) {
+                match (p, q) {
+                    (Some(p), Some(q)) => assert!((p - q).abs() < 1e-9, "{what}: {p} vs {q}"),
+                    (p, q) => assert_eq!(p, q, "{what}: {}", c.name()),
+                }
+            }
+        } else {
+            let x = c.cast(&DataType::String).unwrap();
+            let y = d.cast(&DataType::String).unwrap();
+            let x: Vec<Option<&str>> = x.str().unwrap().iter().collect();
+            let y: Vec<Option<&str>> = y.str().unwrap().iter().collect();
+            assert_eq!(x, y, "{what}: column {}", c.name());
+        }
+    }
+}
+
+/// Every metric under every filter: served (and saying so) and equal to the direct query.
+fn check_all(lake: &Lake, filters: &[Filter]) -> usize {
+    let mut compared = 0;
+    for m in METRICS {
+        for f in filters {
+            let what = format!("{} {:?}", m.name, f);
+            let direct = metrics::compute_direct(lake, m.name, f);
+            let served = metrics::compute(lake, m.name, f);
+            match (direct, served) {
+                (Ok(d), Ok(s)) => {
+                    assert!(s.served, "{what}: not answered from the serving data");
+                    assert!(!d.served);
+                    assert_same(&what, &s.frame, &d.frame);
+                    assert_eq!(s.notes, d.notes, "{what}: notes");
+                    compared += s.frame.height();
+                }
+                (Err(d), Err(s)) => assert_eq!(d.to_string(), s.to_string()),
+                (d, s) => panic!("{what}: direct {:?} vs served {:?}", d.err(), s.err()),
+            }
+        }
+    }
+    compared
+}
+
+fn dates(lake: &Lake) -> Vec<NaiveDate> {
+    let s = Serving::load(lake).expect("an up-to-date serving build");
+    s.calendar().to_vec()
+}
+
+fn school(lake: &Lake) -> String {
+    let out = metrics::compute_direct(lake, "clever-by-school", &Filter::default()).unwrap();
+    let c = out.frame.column("school").unwrap().str().unwrap().clone();
+    c.get(1).unwrap().to_string()
+}
+
+#[test]
+fn served_aggregates_equal_the_direct_queries_under_every_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("gen");
+    generate(&input, 24);
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::generate();
+    ingest_all(&lake, &input, &salt);
+    let r = engagement::build_stage3(&lake).unwrap();
+    let serving = r.serving.expect("serving data built");
+    assert!(serving.parts >= 10, "{serving:?}");
+
+    let cal = dates(&lake);
+    assert!(cal.len() >= 20);
+    let s = school(&lake);
+    let base = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    // A Wednesday-to-Tuesday range cuts weeks at both ends.
+    let mid = |i: usize| Some(cal[i]);
+    let filters = vec![
+        base.clone(),
+        Filter::default(),
+        Filter {
+            from: mid(3),
+            to: mid(13),
+            ..base.clone()
+        },
+        Filter {
+            school: Some(s.clone()),
+            ..base.clone()
+        },
+        Filter {
+            school: Some(s.clone()),
+            from: mid(5),
+            to: mid(9),
+            threshold: 0.95,
+            ..base.clone()
+        },
+        Filter {
+            school: Some("No Such School".into()),
+            ..base.clone()
+        },
+        Filter {
+            from: NaiveDate::from_ymd_opt(1999, 1, 1),
+            to: NaiveDate::from_ymd_opt(1999, 2, 1),
+            ..base.clone()
+        },
+    ];
+    let compared = check_all(&lake, &filters);
+    assert!(compared > 300, "only {compared} rows compared");
+}
+
+#[test]
+fn shared_test_data_serves_the_same_aggregates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent", root.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, _) = Lake::init(dir.path()).unwrap();
+    let salt = Salt::generate();
+    ingest(&lake, &Clever::default(), &root.join("clever"), &salt);
+    let export = root.join("insights/k12_test_data");
+    ingest(
+        &lake,
+        &Insights::from_export(&export).unwrap(),
+        &export,
+        &salt,
+    );
+    ingest(
+        &lake,
+        &sis::module().unwrap(),
+        &root.join("sis_batches"),
+        &salt,
+    );
+    engagement::build_stage3(&lake).unwrap();
+    let cal = dates(&lake);
+    let filters = vec![
+        Filter::default(),
+        Filter {
+            min_group: 1,
+            ..Filter::default()
+        },
+        Filter {
+            min_group: 1,
+            from: cal.get(cal.len() / 3).copied(),
+            to: cal.get(2 * cal.len() / 3).copied(),
+            ..Filter::default()
+        },
+        Filter {
+            min_group: 1,
+            school: Some(school(&lake)),
+            ..Filter::default()
+        },
+    ];
+    assert!(check_all(&lake, &filters) > 0);
+}
+
+#[test]
+fn stale_serving_data_is_ignored_and_stage3_rebuilds_incrementally() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let more = dir.path().join("more");
+    generate(&first, 6);
+    generate(&more, 9);
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::generate();
+    ingest_all(&lake, &first, &salt);
+    engagement::build_stage3(&lake).unwrap();
+    let da = lake.table_dir(&engagement::digital_activity_table());
+    let v1 = delta::read_state(&da).unwrap().unwrap();
+
+    // Nothing new: stage3 commits nothing to the digital activity table.
+    engagement::build_stage3(&lake).unwrap();
+    assert_eq!(delta::read_state(&da).unwrap().unwrap().version, v1.version);
+
+    // Three more school days of Clever data: the serving build is stale until stage3 runs.
+    ingest(&lake, &Clever::default(), &more.join("clever"), &salt);
+    assert!(Serving::load(&lake).is_none(), "stale build was trusted");
+    let out = metrics::compute(&lake, "daily-active", &Filter::default()).unwrap();
+    assert!(!out.served);
+    engagement::build_stage3(&lake).unwrap();
+    let days = dates(&lake);
+    let served = metrics::compute(&lake, "daily-active", &Filter::default()).unwrap();
+    assert!(served.served);
+    assert_same("after rebuild", &served.frame, &out.frame);
+    assert!(
+        days.len() >= 9,
+        "the new days are in the calendar: {days:?}"
+    );
+
+    // Only the new input files were mapped; old files kept, replaced ones vacuumed.
+    let v2 = delta::read_state(&da).unwrap().unwrap();
+    assert_eq!(v2.version, v1.version + 1);
+    let kept = v1.files.iter().filter(|f| v2.files.contains(f)).count();
+    assert!(kept > 0, "every file was rewritten");
+    let inputs: i64 = [
+        metrics_table(&lake, "clever", "daily_participation"),
+        metrics_table(&lake, "clever", "resource_usage"),
+        metrics_table(&lake, "ms_insights", "activity"),
+    ]
+    .iter()
+    .sum();
+    assert_eq!(v2.rows(), inputs, "events = rows of the source tables");
+    let on_disk = common_files(&da);
+    assert_eq!(
+        on_disk,
+        v2.files.len(),
+        "old derived files were not vacuumed"
+    );
+}
+
+fn metrics_table(lake: &Lake, source: &str, entity: &str) -> i64 {
+    let version = if source == "clever" { "v1.0" } else { "v0.2" };
+    let t = edlake::lake::TableRef::new(edlake::lake::Layer::General, source, version, entity);
+    lake.table_state(&t).unwrap().rows()
+}
+
+/// Parquet files under a table folder (outside its log).
+fn common_files(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                n += 1;
+            }
+        }
+    }
+    n
+}
