@@ -9,11 +9,11 @@ use edlake::metrics::{self, Filter, engagement};
 use edlake::modules::clever::Clever;
 use edlake::modules::insights::Insights;
 use edlake::modules::sis;
-use edlake::pipeline::job;
-use edlake::pipeline::{Cancel, Progress};
 use edlake::pseudo::{Salt, hash_value};
-use edlake::sources::FolderSource;
 use polars::prelude::*;
+
+mod common;
+use common::ingest;
 
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
@@ -23,18 +23,6 @@ fn shared() -> Option<PathBuf> {
         eprintln!("skipped: {} is absent", p.display());
         None
     }
-}
-
-fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
-    let out = job::ingest(
-        lake,
-        module,
-        &FolderSource::new(from),
-        salt,
-        &Progress::default(),
-        &Cancel::default(),
-    );
-    assert!(out.error.is_none(), "{}: {:?}", from.display(), out.error);
 }
 
 fn rows(path: &Path) -> Vec<HashMap<String, String>> {

@@ -11,22 +11,11 @@ use edlake::metrics::{self, Filter, METRICS, engagement, serving::Serving};
 use edlake::modules::clever::Clever;
 use edlake::modules::insights::Insights;
 use edlake::modules::sis;
-use edlake::pipeline::{Cancel, Progress, job};
 use edlake::pseudo::Salt;
-use edlake::sources::FolderSource;
 use polars::prelude::*;
 
-fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
-    let out = job::ingest(
-        lake,
-        module,
-        &FolderSource::new(from),
-        salt,
-        &Progress::default(),
-        &Cancel::default(),
-    );
-    assert!(out.error.is_none(), "{}: {:?}", from.display(), out.error);
-}
+mod common;
+use common::{files_under, ingest};
 
 fn generate(out: &Path, days: u32) {
     edlake::generate::generate(
@@ -265,7 +254,10 @@ fn stale_serving_data_is_ignored_and_stage3_rebuilds_incrementally() {
     .iter()
     .sum();
     assert_eq!(v2.rows(), inputs, "events = rows of the source tables");
-    let on_disk = common_files(&da);
+    let on_disk = files_under(&da)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .count();
     assert_eq!(
         on_disk,
         v2.files.len(),
@@ -277,21 +269,4 @@ fn metrics_table(lake: &Lake, source: &str, entity: &str) -> i64 {
     let version = if source == "clever" { "v1.0" } else { "v0.2" };
     let t = edlake::lake::TableRef::new(edlake::lake::Layer::General, source, version, entity);
     lake.table_state(&t).unwrap().rows()
-}
-
-/// Parquet files under a table folder (outside its log).
-fn common_files(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                n += 1;
-            }
-        }
-    }
-    n
 }

@@ -44,22 +44,31 @@ pub fn daily_active(
     );
     let df = lf
         .group_by([col("date"), col("school_name").alias("school")])
-        .agg([
-            // Clever's report has one row per student and day: count rows rather than
-            // hashing 64-character pseudonyms.
-            len().cast(DataType::Int64).alias("students"),
-            col("active")
-                .cast(DataType::Int64)
-                .sum()
-                .alias("active_students"),
-            col("num_logins")
-                .sum()
-                .cast(DataType::Int64)
-                .alias("logins"),
+        .agg(clever_day_sums())
+        .select([
+            col("date"),
+            col("school"),
+            col("students"),
+            col("active_students"),
+            col("logins"),
         ])
         .sort(["date", "school"], SortMultipleOptions::default())
         .collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Per school-day sums of Clever daily participation rows: `students`, `active_students`,
+/// `logins`, `resources` (shared by the direct queries and the serving data).
+pub(crate) fn clever_day_sums() -> Vec<Expr> {
+    let sum = |c: &str, name: &str| col(c).cast(DataType::Int64).sum().alias(name);
+    vec![
+        // Clever's report has one row per student and day: count rows rather than hashing
+        // 64-character pseudonyms.
+        len().cast(DataType::Int64).alias("students"),
+        sum("active", "active_students"),
+        sum("num_logins", "logins"),
+        sum("num_resources_accessed", "resources"),
+    ]
 }
 
 /// Average logins and resources per student-day, by school; students = largest daily roster.
@@ -77,25 +86,16 @@ pub fn clever_by_school(
     // row count; averages are per student-day. No pseudonyms need hashing.
     let per_day = lf
         .group_by([col("school_name").alias("school"), col("date")])
-        .agg([
-            len().cast(DataType::Int64).alias("n"),
-            col("num_logins")
-                .cast(DataType::Int64)
-                .sum()
-                .alias("logins"),
-            col("num_resources_accessed")
-                .cast(DataType::Int64)
-                .sum()
-                .alias("resources"),
-        ]);
+        .agg(clever_day_sums());
     let df = clever_by_school_from(per_day).collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
 }
 
-/// The second step of `clever-by-school`, from per school-day rows (`school`, `date`, `n`,
-/// `logins`, `resources`); shared with the serving data.
+/// The second step of `clever-by-school`, from per school-day sums ([`clever_day_sums`]);
+/// shared with the serving data.
 pub(crate) fn clever_by_school_from(per_day: LazyFrame) -> LazyFrame {
     per_day
+        .rename(["students"], ["n"], true)
         .group_by([col("school")])
         .agg([
             col("n").max().alias("students"),

@@ -1,6 +1,26 @@
 //! Helpers shared by the integration tests.
+// Each test crate uses a subset of these.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+
+use edlake::lake::Lake;
+use edlake::pipeline::{Cancel, Progress, job};
+use edlake::pseudo::Salt;
+use edlake::sources::FolderSource;
+
+/// Ingests a local folder with `module`, failing the test on a run error.
+pub fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
+    let out = job::ingest(
+        lake,
+        module,
+        &FolderSource::new(from),
+        salt,
+        &Progress::default(),
+        &Cancel::default(),
+    );
+    assert!(out.error.is_none(), "{}: {:?}", from.display(), out.error);
+}
 
 /// Every file under `dir`, recursively (an empty list when it does not exist).
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -14,7 +14,7 @@ use super::accum::{Calendar, Interner, Sets};
 use super::{publish, word_col};
 use crate::lake::delta::{self, TableState};
 use crate::lake::{Lake, TableRef, scan};
-use crate::metrics::queries::signal_group;
+use crate::metrics::queries::{clever_day_sums, signal_group};
 use crate::metrics::{MetricError, table, tables};
 
 /// Students become 64-bit hashes of their pseudonyms: equal pseudonyms give equal numbers, and
@@ -158,21 +158,7 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
             lf.clone()
                 .filter(students.clone().or(col("role").is_null()))
                 .group_by([col("date"), col("school_name").alias("school")])
-                .agg([
-                    len().cast(DataType::Int64).alias("students"),
-                    col("active")
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("active_students"),
-                    col("num_logins")
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("logins"),
-                    col("num_resources_accessed")
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("resources"),
-                ])
+                .agg(clever_day_sums())
                 .collect()?,
         );
         let active = lf
@@ -352,39 +338,39 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
     let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
     let has_act = each_file(lake, &tables::activity(), |lf| {
-        let all = lf
-            .clone()
+        // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
+        // no-op), student rows also feed the counts and the group/app sets.
+        let df = lf
             .select([
                 student_key("ActorId_pseudonym"),
                 col("StartTime").dt().date().alias("day"),
-            ])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        add_days(&mut insights, &cal, &all)?;
-        let df = lf
-            .filter(
                 col("ActorRole")
                     .eq(lit("Student"))
-                    .or(col("ActorRole").is_null()),
-            )
-            .select([
-                student_key("ActorId_pseudonym"),
-                col("StartTime").dt().date().alias("day"),
+                    .or(col("ActorRole").is_null())
+                    .alias("is_student"),
                 signal_group().alias("group"),
                 col("AppName"),
             ])
             .collect()?;
         let (sid, day) = (sids(&df)?, days(&df, "day")?);
         let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
+        let is_student = df.column("is_student")?.bool()?.clone();
         for i in 0..df.height() {
-            let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
             let d = day.get(i);
+            let bit = d.and_then(|d| cal.bit(d));
+            if let (Some(sid), Some(bit)) = (sid.get(i), bit) {
+                insights.add(0, 0, sid, bit);
+            }
+            if is_student.get(i) != Some(true) {
+                continue;
+            }
+            let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
             *counts.entry((d, g, a)).or_default() += 1;
             let Some(sid) = sid.get(i) else { continue };
             for s in schools_of.get(&sid).into_iter().flatten() {
                 *counts_school.entry((d, g, a, *s)).or_default() += 1;
             }
-            if let Some(bit) = d.and_then(|d| cal.bit(d)) {
+            if let Some(bit) = bit {
                 groups.add(g, 0, sid, bit);
                 apps.add(a, 0, sid, bit);
             }

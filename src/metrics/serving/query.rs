@@ -70,13 +70,7 @@ fn clever_by_school(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
     let Some(daily) = s.part("clever_daily")? else {
         return Ok(None);
     };
-    let per_day = filtered(daily.lazy(), f, Some("school")).select([
-        col("school"),
-        col("date"),
-        col("students").alias("n"),
-        col("logins"),
-        col("resources"),
-    ]);
+    let per_day = filtered(daily.lazy(), f, Some("school"));
     Ok(Some(clever_by_school_from(per_day).collect()?))
 }
 
@@ -169,12 +163,29 @@ fn insights_events(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricE
         .map(|df| filtered(df.lazy(), f, f.school.as_ref().map(|_| "school"))))
 }
 
+/// What an Insights aggregate reads: the filtered event counts, the day sets of `part` and the
+/// students of the filter's school (`None` inside when there is no school filter).
+type InsightsInputs = (LazyFrame, DataFrame, Option<HashSet<u64>>);
+
+fn insights_inputs(
+    s: &Serving,
+    f: &Filter,
+    part: &str,
+) -> Result<Option<InsightsInputs>, MetricError> {
+    Ok(
+        match (
+            insights_events(s, f)?,
+            s.part(part)?,
+            school_students(s, f)?,
+        ) {
+            (Some(e), Some(sets), Some(only)) => Some((e, sets, only)),
+            _ => None,
+        },
+    )
+}
+
 fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let (Some(events), Some(sets), Some(only)) = (
-        insights_events(s, f)?,
-        s.part("insights_groups")?,
-        school_students(s, f)?,
-    ) else {
+    let Some((events, sets, only)) = insights_inputs(s, f, "insights_groups")? else {
         return Ok(None);
     };
     let events = events
@@ -233,11 +244,7 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
 }
 
 fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let (Some(events), Some(sets), Some(only)) = (
-        insights_events(s, f)?,
-        s.part("insights_apps")?,
-        school_students(s, f)?,
-    ) else {
+    let Some((events, sets, only)) = insights_inputs(s, f, "insights_apps")? else {
         return Ok(None);
     };
     let events = events
