@@ -85,7 +85,8 @@ fn distinct_per_key(
     let keys = sets.column("key")?.str()?.clone();
     let sids = sets.column("sid")?.u64()?.clone();
     let days = read_sets(sets, "days", words)?;
-    let mut out: HashMap<Option<String>, u32> = HashMap::new();
+    // Counted under borrowed keys (no allocation per row); owned once per key at the end.
+    let mut out: HashMap<Option<&str>, u32> = HashMap::new();
     let mut last: Option<(Option<&str>, u64)> = None;
     for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
         let sid = sid.unwrap_or(0);
@@ -97,9 +98,12 @@ fn distinct_per_key(
             continue;
         }
         last = Some((k, sid));
-        *out.entry(k.map(str::to_string)).or_default() += 1;
+        *out.entry(k).or_default() += 1;
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(k, n)| (k.map(str::to_string), n))
+        .collect())
 }
 
 fn resources(
