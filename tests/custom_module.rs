@@ -187,3 +187,90 @@ fn the_contoso_sample_as_a_custom_module() {
         "{names:?}"
     );
 }
+
+#[test]
+fn json_lines_and_parquet_inputs_land_like_csv() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::from_secret("salt").unwrap();
+    let def = ModuleDef::new(
+        "app_feed",
+        META,
+        "metadata.csv",
+        &[
+            ("people".into(), BatchType::Delta),
+            ("visits".into(), BatchType::Additive),
+        ],
+        &[("people".into(), "id".into())],
+    )
+    .unwrap();
+    let from = dir.path().join("in");
+    // JSON lines: keys in any order, a missing key is empty, a broken line and a bad type are
+    // quarantined with their line numbers while the good lines land.
+    write(
+        &from.join("people/p.jsonl"),
+        "{\"id\":\"a\",\"name\":\"Ann\",\"grade\":9}\n{\"grade\":10,\"id\":\"b\"}\n{\"id\":\"c\",\"grade\":\n{\"id\":\"d\",\"grade\":\"tenth\"}\n\n{\"id\":\"e\",\"name\":\"Ed\",\"grade\":null}\n",
+    );
+    let mut visits = df!(
+        "visit_id" => ["v1", "v2", "v3"],
+        "id" => ["a", "b", "e"],
+        "day" => ["2024-01-02", "2024-01-03", "2024-01-04"],
+    )
+    .unwrap()
+    .lazy()
+    .with_column(col("day").cast(DataType::Date))
+    .collect()
+    .unwrap();
+    std::fs::create_dir_all(from.join("visits")).unwrap();
+    let f = std::fs::File::create(from.join("visits/v.parquet")).unwrap();
+    ParquetWriter::new(f).finish(&mut visits).unwrap();
+    let m = def.module().unwrap();
+    let out = job::ingest(
+        &lake,
+        &m,
+        &FolderSource::new(&from),
+        &salt,
+        &Progress::default(),
+        &Cancel::default(),
+    );
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.report.rows_ingested, 3 + 3);
+    assert_eq!(out.report.rows_quarantined, 2);
+    let issues: Vec<(String, u64)> = out
+        .report
+        .issues
+        .iter()
+        .map(|i| (i.file.clone(), i.line))
+        .collect();
+    assert_eq!(
+        issues,
+        [
+            ("people/p.jsonl".to_string(), 3),
+            ("people/p.jsonl".into(), 4)
+        ]
+    );
+    assert!(out.report.issues[1].reason.contains("whole number"));
+    let t = |layer, e: &str| TableRef::new(layer, "app_feed", "v1.0", e);
+    assert_eq!(
+        strings(&lake, &t(Layer::Ingested, "people"), "id"),
+        ["a", "b", "e"]
+    );
+    assert_eq!(
+        strings(&lake, &t(Layer::Ingested, "people"), "grade"),
+        ["10", "9"]
+    );
+    assert_eq!(
+        strings(&lake, &t(Layer::General, "visits"), "day"),
+        ["2024-01-02", "2024-01-03", "2024-01-04"]
+    );
+    let mut want: Vec<String> = ["a", "b", "e"]
+        .iter()
+        .map(|v| hash_value(v, &salt))
+        .collect();
+    want.sort();
+    assert_eq!(
+        strings(&lake, &t(Layer::General, "visits"), "id_pseudonym"),
+        want
+    );
+}

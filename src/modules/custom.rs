@@ -118,7 +118,7 @@ impl Module for MetadataModule {
         let parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
         let file = *parts.last()?;
         let lower = file.to_ascii_lowercase();
-        let stem = lower.strip_suffix(".csv")?;
+        let stem = crate::pipeline::records::FileFormat::stem(&lower)?;
         let find = |name: &str| {
             self.entities
                 .iter()

@@ -5,6 +5,7 @@ pub mod clever;
 pub mod custom;
 pub mod definition;
 pub mod insights;
+pub mod inspect;
 pub mod overrides;
 pub mod sis;
 

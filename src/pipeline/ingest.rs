@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
+use super::dayorder::detect_day_order;
 use super::merge::{self, general_keys, is_delete_batch, rewrite};
-use super::parse::{BadRow, CsvSpec, detect_day_order, read_csv};
+use super::parse::{BadRow, CsvSpec, read_csv};
 use super::report::{RowIssue, TableChange};
 use super::values::DayOrder;
 use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};

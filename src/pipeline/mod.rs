@@ -2,11 +2,13 @@
 //! run report. The GUI, the CLI and the tests call the same functions.
 
 mod builder;
+pub mod dayorder;
 pub mod ingest;
 pub mod job;
 pub mod land;
 pub mod merge;
 pub mod parse;
+pub mod records;
 pub mod report;
 pub mod run;
 pub mod values;

@@ -7,6 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::builder::Builder;
+use super::records::{self, Next, RecordReader};
 use super::values::{DayOrder, Value, parse_field};
 use super::{Cancel, PipelineError};
 use crate::lake::schema::ColType;
@@ -189,117 +190,27 @@ fn raw_line(rec: &csv::StringRecord) -> String {
     String::from_utf8_lossy(&bytes).trim_end().to_string()
 }
 
-/// How a file's slash dates (`1/9/2019`) were read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayOrderDecision {
-    pub order: DayOrder,
-    /// What the decision rests on, for the run log.
-    pub reason: String,
-}
-
-/// Decides per file whether slash dates are day-first or month-first, from dates that only fit
-/// one way (`28/05/2020`). Never row by row: the whole file is read one way, and the decision is
-/// reported. Without evidence, `fallback` is used (and said so).
-pub fn detect_day_order(
-    path: &Path,
-    display: &str,
-    spec: &CsvSpec,
-    fallback: DayOrder,
-) -> Result<DayOrderDecision, PipelineError> {
-    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
-    let header = rdr.headers().cloned().unwrap_or_default();
-    let date_cols: Vec<usize> = header
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| {
-            spec.fields.iter().any(|f| {
-                f.name.eq_ignore_ascii_case(h.trim())
-                    && matches!(f.ty, ColType::Date | ColType::Timestamp)
-            })
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let (mut day_first, mut month_first) = (None, None);
-    let mut saw_slash = false;
-    let mut rec = csv::ByteRecord::new();
-    while rdr.read_byte_record(&mut rec).unwrap_or(false) {
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        for &i in &date_cols {
-            saw_slash |= rec.get(i).is_some_and(|f| f.contains(&b'/'));
-            match rec.get(i).and_then(super::values::slash_date_evidence) {
-                Some(DayOrder::DayFirst) => {
-                    day_first.get_or_insert(line);
-                }
-                Some(DayOrder::MonthFirst) => {
-                    month_first.get_or_insert(line);
-                }
-                _ => {}
-            }
-        }
-        if day_first.is_some() && month_first.is_some() {
-            break;
-        }
-    }
-    let fb = if fallback == DayOrder::DayFirst {
-        "day-first"
-    } else {
-        "month-first"
-    };
-    Ok(match (day_first, month_first) {
-        (Some(l), None) => DayOrderDecision {
-            order: DayOrder::DayFirst,
-            reason: format!("{display}: dates read day-first (line {l} only fits day-first)"),
-        },
-        (None, Some(l)) => DayOrderDecision {
-            order: DayOrder::MonthFirst,
-            reason: format!("{display}: dates read month-first (line {l} only fits month-first)"),
-        },
-        (Some(d), Some(m)) => DayOrderDecision {
-            order: fallback,
-            reason: format!(
-                "{display}: dates disagree (line {d} only fits day-first, line {m} only month-first); \
-                 read {fb}, rows that do not fit go to quarantine"
-            ),
-        },
-        (None, None) if saw_slash => DayOrderDecision {
-            order: fallback,
-            reason: format!("{display}: no date settles day-first or month-first; read {fb}"),
-        },
-        (None, None) => DayOrderDecision {
-            order: fallback,
-            reason: String::new(),
-        },
-    })
-}
-
 /// Checks that a file's header has the format's required columns (used before landing).
 pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), PipelineError> {
-    if spec.headerless {
+    let mut rdr = records::open(path, display)?;
+    if spec.headerless && !rdr.has_named_columns() {
         return Ok(());
     }
-    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
     let mut rec = csv::StringRecord::new();
-    match rdr.read_record(&mut rec) {
+    match rdr.first(&mut rec) {
         Ok(false) => Ok(()),
         Ok(true) => map_header(&rec, spec, display).map(|_| ()),
-        Err(e) => Err(PipelineError::WrongFormat {
+        Err(PipelineError::Read { message, .. }) => Err(PipelineError::WrongFormat {
             file: display.to_string(),
             what: spec.what.to_string(),
-            detail: format!("its first line is not CSV ({e})"),
+            detail: format!("its first line is not CSV ({message})"),
         }),
+        Err(e) => Err(e),
     }
 }
 
-/// Reads a CSV file with a header row. `on_chunk` receives typed chunks of up to
-/// `spec.chunk_rows` good rows; bad rows are returned in the summary.
+/// Reads a CSV, JSON-lines or Parquet file (by its extension). `on_chunk` receives typed
+/// chunks of up to `spec.chunk_rows` good rows; bad rows are returned in the summary.
 pub fn read_csv(
     path: &Path,
     display: &str,
@@ -307,9 +218,8 @@ pub fn read_csv(
     cancel: &Cancel,
     on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
 ) -> Result<ParseSummary, PipelineError> {
-    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
-    read_csv_from(
-        std::io::BufReader::with_capacity(1 << 20, file),
+    read_records(
+        records::open(path, display)?,
         display,
         spec,
         cancel,
@@ -317,7 +227,7 @@ pub fn read_csv(
     )
 }
 
-/// [`read_csv`] over any reader.
+/// [`read_csv`] over any reader of CSV text.
 pub fn read_csv_from<R: Read>(
     reader: R,
     display: &str,
@@ -325,18 +235,25 @@ pub fn read_csv_from<R: Read>(
     cancel: &Cancel,
     on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
 ) -> Result<ParseSummary, PipelineError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
+    read_records(
+        RecordReader::csv(reader, display),
+        display,
+        spec,
+        cancel,
+        on_chunk,
+    )
+}
+
+fn read_records(
+    mut rdr: RecordReader,
+    display: &str,
+    spec: &CsvSpec,
+    cancel: &Cancel,
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
+) -> Result<ParseSummary, PipelineError> {
     let mut summary = ParseSummary::default();
     let mut rec = csv::StringRecord::new();
-    let read_err = |e: csv::Error| PipelineError::Read {
-        file: display.to_string(),
-        line: e.position().map(|p| p.line()).unwrap_or(0),
-        message: e.to_string(),
-    };
-    if !rdr.read_record(&mut rec).map_err(read_err)? {
+    if !rdr.first(&mut rec)? {
         summary
             .warnings
             .push(format!("{display}: the file is empty"));
@@ -350,15 +267,16 @@ pub fn read_csv_from<R: Read>(
         return Ok(summary);
     }
     // Headerless exports sometimes carry a header after all: detect it by the column names.
-    let is_header = rec.len() > 1
-        && rec.iter().zip(spec.fields).all(|(h, f)| {
-            f.name
-                .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
-        });
+    let is_header = rdr.header_given()
+        || (rec.len() > 1
+            && rec.iter().zip(spec.fields).all(|(h, f)| {
+                f.name
+                    .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
+            }));
     let (map, extras) = if spec.headerless && !is_header {
         positional(rec.len(), spec, display, &mut summary)
     } else {
-        if spec.headerless {
+        if spec.headerless && !rdr.header_given() {
             summary.warnings.push(format!(
                 "{display}: has a header row although the export format has none; columns matched by name"
             ));
@@ -393,30 +311,20 @@ pub fn read_csv_from<R: Read>(
         Ok(DataFrame::new(rows, cols)?)
     };
     loop {
-        let next = match first_data.take() {
+        let line = match first_data.take() {
             Some(r) => {
                 rec = r;
-                Ok(true)
+                rec.position().map(|p| p.line()).unwrap_or(1)
             }
-            None => rdr.read_record(&mut rec),
-        };
-        match next {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
-                    summary.bad.push(BadRow {
-                        line: pos.as_ref().map(|p| p.line()).unwrap_or(0),
-                        column: Some(format!("{}", err.field() + 1)),
-                        reason: "is not valid UTF-8 text".into(),
-                        raw: String::new(),
-                    });
+            None => match rdr.next(&mut rec)? {
+                Next::Row(line) => line,
+                Next::Bad(b) => {
+                    summary.bad.push(b);
                     continue;
                 }
-                return Err(read_err(e));
-            }
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                Next::End => break,
+            },
+        };
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
             continue; // blank line
         }
