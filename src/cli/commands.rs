@@ -130,6 +130,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Roster { action } => super::roster::roster_cmd(&ctx, action),
+        Command::Identity { action } => super::roster::identity_cmd(&ctx, action),
         Command::Module { action } => module_cmd(&ctx, action),
         Command::Source { action } => super::sources::source_cmd(&ctx, action),
         Command::Metrics {

@@ -6,6 +6,7 @@ mod commands;
 mod ingest;
 mod progress;
 mod reports;
+mod roster;
 mod sources;
 
 use std::path::PathBuf;
@@ -83,6 +84,16 @@ pub enum Command {
     Module {
         #[command(subcommand)]
         action: ModuleAction,
+    },
+    /// Clever roster syncs (students marked transferred / reactivated) and their operations log.
+    Roster {
+        #[command(subcommand)]
+        action: RosterAction,
+    },
+    /// Which roster identifier links each source's students, and the match rates.
+    Identity {
+        #[command(subcommand)]
+        action: IdentityAction,
     },
     /// The history of runs.
     Runs {
@@ -177,6 +188,38 @@ pub enum ModuleAction {
     List,
     /// Forget a custom module's definition (its tables stay in the lake).
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterAction {
+    /// Sync Clever roster files (schools, students, teachers, sections, enrollments CSVs), from
+    /// the folder itself or from its dated subfolders (2024-09-03/), oldest first.
+    Sync {
+        /// Folder holding the roster files or dated snapshot folders.
+        #[arg(long)]
+        from: PathBuf,
+        /// Date of a snapshot that is not in a dated folder (default today).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+    /// Show the operations log (counts per sync, match rates, unmatched examples as pseudonyms).
+    Log {
+        /// Write the log as CSV to this file instead.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityAction {
+    /// Show the keys and the latest match rates.
+    Show,
+    /// Choose keys (SOURCE=KEY: clever|sis|insights = sis_id|student_number|state_id), rebuild
+    /// the map and show the match rates before and after.
+    Set {
+        #[arg(value_name = "SOURCE=KEY", required = true)]
+        links: Vec<String>,
+    },
 }
 
 /// `edlake ingest NAME --from DIR` for a custom module.

@@ -6,6 +6,7 @@
 pub mod clever;
 pub mod district;
 pub mod insights;
+pub mod roster;
 pub mod sis;
 
 use std::path::{Path, PathBuf};
@@ -111,6 +112,7 @@ pub fn generate(out: &Path, opts: &GenOptions) -> Result<GenSummary, GenError> {
     if !opts.participation_only {
         parts.push(insights::write(&district, &out.join("insights"))?);
         parts.push(sis::write(&district, &out.join("sis"))?);
+        parts.push(roster::write(&district, &out.join("clever_roster"))?);
     }
     for c in parts {
         s.files += c.files;

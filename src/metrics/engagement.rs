@@ -4,6 +4,7 @@
 
 use polars::prelude::*;
 
+use super::identity::{IdSource, Resolver};
 use super::{Filter, MetricError, require, suppress, table, tables};
 use crate::lake::Lake;
 
@@ -36,7 +37,8 @@ pub fn attendance_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError>
     let Some(att) = table(lake, &tables::attendance())? else {
         return Ok(None);
     };
-    let mut lf = att
+    let mut lf = Resolver::load(lake)?
+        .apply(att, IdSource::Sis, "student_id_pseudonym")
         .select([
             col("student_id_pseudonym").alias("student"),
             col("school_id"),
@@ -69,7 +71,13 @@ fn in_range(e: Expr, f: &Filter) -> Expr {
 
 /// One row per student: school, grade, days recorded, in-person rate and digital rates.
 pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
-    let att = require(lake, &tables::attendance(), metric)?
+    let ids = Resolver::load(lake)?;
+    let att = ids
+        .apply(
+            require(lake, &tables::attendance(), metric)?,
+            IdSource::Sis,
+            "student_id_pseudonym",
+        )
         .select([
             col("student_id_pseudonym").alias("student"),
             col("attendance_date").cast(DataType::Date).alias("day"),
@@ -111,7 +119,8 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
         .alias(rate)
     };
     if let Some(dp) = table(lake, &tables::clever_dp())? {
-        let active = dp
+        let active = ids
+            .apply(dp, IdSource::Clever, "sis_id_pseudonym")
             .filter(col("active").and(col("role").eq(lit("students"))))
             .select([
                 col("sis_id_pseudonym").alias("student"),
@@ -133,10 +142,12 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
         );
     }
     if let Some(act) = table(lake, &tables::activity())? {
-        let active = act.select([
-            col("ActorId_pseudonym").alias("student"),
-            col("StartTime").dt().date().alias("day"),
-        ]);
+        let active = ids
+            .apply(act, IdSource::Insights, "ActorId_pseudonym")
+            .select([
+                col("ActorId_pseudonym").alias("student"),
+                col("StartTime").dt().date().alias("day"),
+            ]);
         out = out
             .join(
                 digital(active, "insights_days"),
@@ -163,11 +174,12 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
     };
     out = match table(lake, &tables::students())? {
         Some(st) => out.join(
-            st.select([
-                col("SIS_ID_pseudonym").alias("student"),
-                col("Grade").cast(DataType::String).alias("grade"),
-            ])
-            .unique_stable(Some(cols(["student"])), UniqueKeepStrategy::Last),
+            ids.apply(st, IdSource::Sis, "SIS_ID_pseudonym")
+                .select([
+                    col("SIS_ID_pseudonym").alias("student"),
+                    col("Grade").cast(DataType::String).alias("grade"),
+                ])
+                .unique_stable(Some(cols(["student"])), UniqueKeepStrategy::Last),
             [col("student")],
             [col("student")],
             JoinArgs::new(JoinType::Left),

@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::identity::{IdSource, Resolver};
 use super::{Filter, MetricError, require, suppress, table, tables};
 use crate::lake::Lake;
 
@@ -175,6 +176,7 @@ pub fn signal_group() -> Expr {
 /// A `student` to `school` map (from Clever, else from SIS attendance with Insights names).
 pub fn student_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
     if let Some(dp) = table(lake, &tables::clever_dp())? {
+        let dp = Resolver::load(lake)?.apply(dp, IdSource::Clever, "sis_id_pseudonym");
         return Ok(Some(
             dp.filter(col("role").eq(lit("students")))
                 .select([
@@ -189,7 +191,9 @@ pub fn student_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
 
 /// Insights activity with `date`, `student` and `group` columns, filtered.
 fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
-    let mut lf = require(lake, &tables::activity(), metric)?
+    let act = require(lake, &tables::activity(), metric)?;
+    let mut lf = Resolver::load(lake)?
+        .apply(act, IdSource::Insights, "ActorId_pseudonym")
         .filter(
             col("ActorRole")
                 .eq(lit("Student"))

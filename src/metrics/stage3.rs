@@ -255,7 +255,7 @@ fn digital_activity_schema() -> TableSchema {
     ])
 }
 
-fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError> {
+pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError> {
     let dir = lake.table_dir(t);
     let n = df.height() as u64;
     let schema = crate::lake::schema::schema_of(&df, &[]);
@@ -270,6 +270,13 @@ fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError>
 /// replaced in one commit).
 pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
     let mut r = Stage3Report::default();
+    let t = Instant::now();
+    // Sources may have new students: match them to the roster first (a lake without a roster
+    // has no identity map, and nothing changes).
+    if super::identity::rebuild(lake, &super::identity::IdentityConfig::load(lake)?)?.is_some() {
+        r.steps
+            .push(("identity map".into(), t.elapsed().as_secs_f64()));
+    }
     let t = Instant::now();
     r.digital_activity_rows = write_digital_activity(lake)?;
     r.steps

@@ -9,8 +9,11 @@ use crate::lake::{Lake, LakeError, write_atomic};
 use crate::pseudo::Metadata;
 
 /// Names the built-in modules use; custom modules may not take them.
-pub const RESERVED: [&str; 6] = [
+pub const RESERVED: [&str; 9] = [
     "clever",
+    "clever_roster",
+    "identity",
+    "edx",
     "insights",
     "ms_insights",
     "sis",

@@ -7,6 +7,7 @@ pub mod definition;
 pub mod insights;
 pub mod inspect;
 pub mod overrides;
+pub mod roster;
 pub mod sis;
 
 use serde::{Deserialize, Serialize};

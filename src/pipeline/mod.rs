@@ -10,6 +10,7 @@ pub mod merge;
 pub mod parse;
 pub mod records;
 pub mod report;
+pub mod roster;
 pub mod run;
 pub mod values;
 

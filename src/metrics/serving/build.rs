@@ -14,6 +14,7 @@ use super::accum::{Calendar, Interner, Sets};
 use super::{publish, word_col};
 use crate::lake::delta::{self, TableState};
 use crate::lake::{Lake, TableRef, scan};
+use crate::metrics::identity::{IdSource, Resolver};
 use crate::metrics::queries::{clever_day_sums, signal_group};
 use crate::metrics::{MetricError, table, tables};
 
@@ -152,7 +153,10 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     let mut clever = Sets::new(words);
     let mut map_schools = Interner::default();
     let mut map: HashSet<(u64, u32)> = HashSet::new();
+    // Sources are read through the identity map, so one student is one key across sources.
+    let ids = Resolver::load(lake)?;
     let has_dp = each_file(lake, &tables::clever_dp(), |lf| {
+        let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
         let students = col("role").eq(lit("students"));
         daily.push(
             lf.clone()
@@ -267,7 +271,8 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     let mut first_school: HashMap<u64, Option<String>> = HashMap::new();
     let mut pseudonyms: HashMap<u64, String> = HashMap::new();
     let has_att = each_file(lake, &tables::attendance(), |lf| {
-        let df = lf
+        let df = ids
+            .apply(lf, IdSource::Sis, "student_id_pseudonym")
             .select([
                 student_key("student_id_pseudonym"),
                 col("student_id_pseudonym").alias("student"),
@@ -340,7 +345,8 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     let has_act = each_file(lake, &tables::activity(), |lf| {
         // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
         // no-op), student rows also feed the counts and the group/app sets.
-        let df = lf
+        let df = ids
+            .apply(lf, IdSource::Insights, "ActorId_pseudonym")
             .select([
                 student_key("ActorId_pseudonym"),
                 col("StartTime").dt().date().alias("day"),
@@ -431,7 +437,8 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     if has_att {
         let grades = match table(lake, &tables::students())? {
             Some(st) => {
-                let df = st
+                let df = ids
+                    .apply(st, IdSource::Sis, "SIS_ID_pseudonym")
                     .select([
                         student_key("SIS_ID_pseudonym"),
                         col("Grade").cast(DataType::String).alias("grade"),

@@ -37,6 +37,7 @@ fn inputs() -> Vec<TableRef> {
         tables::organization(),
         tables::attendance(),
         tables::students(),
+        super::identity::map_table(),
     ]
 }
 
