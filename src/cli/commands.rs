@@ -124,12 +124,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
                 ingest_module(&ctx, &module, &c.from, c.dry_run)
             }
+            IngestSource::Edx { from, dry_run } => {
+                let module = edlake::modules::edx::Edx::new().map_err(anyhow::Error::msg)?;
+                let code = ingest_module(&ctx, &module, &from, dry_run)?;
+                if !dry_run {
+                    super::program::rebuild(&ctx, &ctx.lake()?)?;
+                }
+                Ok(code)
+            }
             IngestSource::Sis { from, dry_run } => {
                 let module = edlake::modules::sis::module().map_err(anyhow::Error::msg)?;
                 ingest_module(&ctx, &module, &from, dry_run)
             }
         },
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Program { action } => super::program::program_cmd(&ctx, action),
         Command::Roster { action } => super::roster::roster_cmd(&ctx, action),
         Command::Identity { action } => super::roster::identity_cmd(&ctx, action),
         Command::Module { action } => module_cmd(&ctx, action),

@@ -4,6 +4,7 @@
 
 mod commands;
 mod ingest;
+mod program;
 mod progress;
 mod reports;
 mod roster;
@@ -94,6 +95,11 @@ pub enum Command {
     Identity {
         #[command(subcommand)]
         action: IdentityAction,
+    },
+    /// The MicroMasters program (courses and passing grades), its reports and outreach lists.
+    Program {
+        #[command(subcommand)]
+        action: ProgramAction,
     },
     /// The history of runs.
     Runs {
@@ -188,6 +194,29 @@ pub enum ModuleAction {
     List,
     /// Forget a custom module's definition (its tables stay in the lake).
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProgramAction {
+    /// Define the program from a JSON file ({"name", "title", "courses": [{"course":
+    /// "DemoX+DA101x", "title", "passing_grade": 0.6}], "required": N}) and build the reports.
+    Set {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Show the program.
+    Show,
+    /// Rebuild the reports (also done after every edX ingest).
+    Report,
+    /// Export an outreach list (upgrade-candidates or next-course-candidates) to CSV; it holds
+    /// names and emails, so it needs --unlock and is recorded in the audit log.
+    Outreach {
+        list: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        unlock: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,6 +321,16 @@ pub enum IngestSource {
         /// A saved source (`edlake source add datashare ...`).
         #[arg(long)]
         source: Option<String>,
+        /// Show what would be fetched, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// edX course downloads (grade_report and student_profile_info CSVs, any folder layout);
+    /// rebuilds the MicroMasters reports when a program is defined.
+    Edx {
+        /// Folder holding the downloads.
+        #[arg(long)]
+        from: PathBuf,
         /// Show what would be fetched, change nothing.
         #[arg(long)]
         dry_run: bool,

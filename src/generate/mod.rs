@@ -5,6 +5,7 @@
 
 pub mod clever;
 pub mod district;
+pub mod edx;
 pub mod insights;
 pub mod roster;
 pub mod sis;
@@ -113,6 +114,11 @@ pub fn generate(out: &Path, opts: &GenOptions) -> Result<GenSummary, GenError> {
         parts.push(insights::write(&district, &out.join("insights"))?);
         parts.push(sis::write(&district, &out.join("sis"))?);
         parts.push(roster::write(&district, &out.join("clever_roster"))?);
+        parts.push(edx::write(
+            &out.join("edx"),
+            (opts.students as usize / 2).max(60),
+            opts.seed,
+        )?);
     }
     for c in parts {
         s.files += c.files;

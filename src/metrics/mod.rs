@@ -6,6 +6,7 @@ pub mod chart;
 pub mod engagement;
 pub mod gaps;
 pub mod identity;
+pub mod micromasters;
 pub mod queries;
 pub mod serving;
 pub mod stage3;

@@ -4,6 +4,7 @@
 pub mod clever;
 pub mod custom;
 pub mod definition;
+pub mod edx;
 pub mod insights;
 pub mod inspect;
 pub mod overrides;

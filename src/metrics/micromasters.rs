@@ -1,0 +1,533 @@
+//! MicroMasters program reports from edX course downloads: learners, per-course-run
+//! enrolment details, program completion, and two outreach lists.
+//!
+//! Definitions (also shown in the app):
+//! - a learner *passed* a course when a run's grade is at least the course's passing grade in
+//!   the program definition;
+//! - a course is *certificate-eligible* for a learner when they passed it in the verified track
+//!   (edX issues certificates to verified learners only);
+//! - a learner *completed the program* with as many certificate-eligible courses as the program
+//!   requires (all of its courses unless the definition says fewer).
+//! - upgrade candidates: audit-track enrolments at or above the passing grade;
+//! - next-course candidates: learners who passed at least one course but have not completed.
+//!
+//! General tables hold learners by pseudonym (emails and usernames hashed, names left out);
+//! the outreach lists, which need names and emails, are written to the sensitive side only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{MetricError, table};
+use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
+use crate::modules::edx::{SOURCE, VERSION};
+use crate::pseudo::{Salt, hash_value};
+
+/// One course of a program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramCourse {
+    /// edX course id without the run (`DemoX+DA101x`).
+    pub course: String,
+    pub title: String,
+    /// Lowest grade (0–1) that passes.
+    pub passing_grade: f64,
+}
+
+/// A MicroMasters program (saved in the lake).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramDef {
+    pub name: String,
+    pub title: String,
+    pub courses: Vec<ProgramCourse>,
+    /// Certificate-eligible courses needed to complete (default: all of them).
+    #[serde(default)]
+    pub required: Option<usize>,
+}
+
+impl ProgramDef {
+    fn path(lake: &Lake) -> std::path::PathBuf {
+        lake.meta_dir().join("programs").join("micromasters.json")
+    }
+
+    /// Courses needed to complete.
+    pub fn needed(&self) -> usize {
+        self.required
+            .unwrap_or(self.courses.len())
+            .min(self.courses.len())
+    }
+
+    /// Checks the definition; the message says what to fix.
+    pub fn check(&self) -> Result<(), String> {
+        if self.courses.is_empty() {
+            return Err("the program has no courses".into());
+        }
+        let mut seen = BTreeSet::new();
+        for c in &self.courses {
+            if c.course.trim().is_empty() {
+                return Err("a course has no course id (such as DemoX+DA101x)".into());
+            }
+            if !seen.insert(c.course.trim()) {
+                return Err(format!("{} is listed twice", c.course));
+            }
+            if !(0.0..=1.0).contains(&c.passing_grade) {
+                return Err(format!(
+                    "{}: the passing grade must be between 0 and 1 (edX grades are fractions)",
+                    c.course
+                ));
+            }
+        }
+        if self.required == Some(0) {
+            return Err("the program must require at least one course".into());
+        }
+        Ok(())
+    }
+
+    /// The saved program, if any.
+    pub fn load(lake: &Lake) -> Result<Option<ProgramDef>, LakeError> {
+        let p = Self::path(lake);
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| LakeError::Corrupt {
+                    path: p,
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LakeError::io(&p, e)),
+        }
+    }
+
+    /// Saves the program.
+    pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
+        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        write_atomic(&Self::path(lake), &bytes)
+    }
+}
+
+/// A report table (`general` or `sensitive`).
+pub fn report_table(layer: Layer, name: &str) -> TableRef {
+    TableRef::new(layer, "edx_program", VERSION, name)
+}
+
+/// The raw grade report (Ingested).
+fn ingested(name: &str) -> TableRef {
+    TableRef::new(Layer::Ingested, SOURCE, VERSION, name)
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProgramReport {
+    pub learners: usize,
+    pub enrolments: usize,
+    pub passed_any: usize,
+    pub completed: usize,
+    pub upgrade_candidates: usize,
+    pub next_course_candidates: usize,
+    /// Course runs in the data whose course is not in the program (left out).
+    pub other_courses: Vec<String>,
+}
+
+/// One enrolment as read from the downloads.
+#[derive(Debug, Clone)]
+struct Row {
+    learner: String,
+    course: String,
+    run: String,
+    track: String,
+    grade: Option<f64>,
+}
+
+fn texts(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(df
+        .column(c)?
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
+/// Builds every report table from the Ingested edX tables; `None` when there is no grade report
+/// yet.
+pub fn build(
+    lake: &Lake,
+    program: &ProgramDef,
+    salt: &Salt,
+) -> Result<Option<ProgramReport>, MetricError> {
+    let Some(grades) = table(lake, &ingested("grade_report"))? else {
+        return Ok(None);
+    };
+    let g = grades
+        .select([
+            col("course_run"),
+            col("Student_ID").cast(DataType::String).alias("learner"),
+            col("Enrollment_Track").alias("track"),
+            col("Grade").cast(DataType::Float64).alias("grade"),
+        ])
+        .collect()?;
+    let (runs, learners, tracks) = (
+        texts(&g, "course_run")?,
+        texts(&g, "learner")?,
+        texts(&g, "track")?,
+    );
+    let grade: Vec<Option<f64>> = g.column("grade")?.f64()?.iter().collect();
+    let courses: BTreeMap<&str, &ProgramCourse> = program
+        .courses
+        .iter()
+        .map(|c| (c.course.trim(), c))
+        .collect();
+    let mut rows = Vec::new();
+    let mut other = BTreeSet::new();
+    for i in 0..g.height() {
+        let (Some(run), Some(learner)) = (&runs[i], &learners[i]) else {
+            continue;
+        };
+        let (course, run_name) = run.rsplit_once('+').unwrap_or((run, ""));
+        if !courses.contains_key(course) {
+            other.insert(run.clone());
+            continue;
+        }
+        rows.push(Row {
+            learner: learner.clone(),
+            course: course.into(),
+            run: run_name.into(),
+            track: tracks[i].clone().unwrap_or_default().to_ascii_lowercase(),
+            grade: grade[i],
+        });
+    }
+    // Names, emails and countries from the profile downloads (the latest run's values).
+    let mut profile: BTreeMap<String, [Option<String>; 5]> = BTreeMap::new();
+    if let Some(p) = table(lake, &ingested("profile_info"))? {
+        let df = p
+            .select([
+                col("id").cast(DataType::String),
+                col("name"),
+                col("email"),
+                col("username"),
+                col("country"),
+                col("level_of_education"),
+                col("course_run"),
+            ])
+            .sort(["course_run"], Default::default())
+            .collect()?;
+        let cols: Vec<Vec<Option<String>>> = [
+            "id",
+            "name",
+            "email",
+            "username",
+            "country",
+            "level_of_education",
+        ]
+        .iter()
+        .map(|c| texts(&df, c))
+        .collect::<PolarsResult<_>>()?;
+        for i in 0..df.height() {
+            if let Some(id) = &cols[0][i] {
+                profile.insert(id.clone(), [1, 2, 3, 4, 5].map(|c| cols[c][i].clone()));
+            }
+        }
+    }
+    let passing = |r: &Row| {
+        r.grade
+            .is_some_and(|g| g + 1e-9 >= courses[r.course.as_str()].passing_grade)
+    };
+    // Per learner: courses passed, certificate-eligible courses, runs.
+    let mut by_learner: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>, BTreeSet<&str>, usize)> =
+        BTreeMap::new();
+    for r in &rows {
+        let e = by_learner.entry(&r.learner).or_default();
+        e.3 += 1;
+        e.2.insert(&r.course);
+        if passing(r) {
+            e.0.insert(&r.course);
+            if r.track == "verified" {
+                e.1.insert(&r.course);
+            }
+        }
+    }
+    let needed = program.needed();
+    let pseud = |v: &str| hash_value(v, salt);
+    let profile_of = |l: &str, k: usize| profile.get(l).and_then(|p| p[k].clone());
+
+    // General: enrolments.
+    let enrol = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "learner".into(),
+                rows.iter().map(|r| pseud(&r.learner)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "course".into(),
+                rows.iter().map(|r| r.course.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "run".into(),
+                rows.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "track".into(),
+                rows.iter().map(|r| r.track.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "grade".into(),
+                rows.iter().map(|r| r.grade).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "passed".into(),
+                rows.iter().map(passing).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "certificate_eligible".into(),
+                rows.iter()
+                    .map(|r| passing(r) && r.track == "verified")
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    // General: learners and completion.
+    let ids: Vec<&str> = by_learner.keys().copied().collect();
+    let n = ids.len();
+    let learners_df = DataFrame::new(
+        n,
+        vec![
+            Column::new(
+                "learner".into(),
+                ids.iter().map(|l| pseud(l)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "email_hash".into(),
+                ids.iter()
+                    .map(|l| profile_of(l, 1).map(|e| pseud(&e.to_lowercase())))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "username_hash".into(),
+                ids.iter()
+                    .map(|l| profile_of(l, 2).map(|u| pseud(&u)))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "country".into(),
+                ids.iter().map(|l| profile_of(l, 3)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "level_of_education".into(),
+                ids.iter().map(|l| profile_of(l, 4)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "course_runs".into(),
+                ids.iter()
+                    .map(|l| by_learner[l].3 as u32)
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    let completed = |l: &str| by_learner[l].1.len() >= needed;
+    let completion = DataFrame::new(
+        n,
+        vec![
+            Column::new(
+                "learner".into(),
+                ids.iter().map(|l| pseud(l)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "courses_enrolled".into(),
+                ids.iter()
+                    .map(|l| by_learner[l].2.len() as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "courses_passed".into(),
+                ids.iter()
+                    .map(|l| by_learner[l].0.len() as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "certificate_eligible_courses".into(),
+                ids.iter()
+                    .map(|l| by_learner[l].1.len() as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "completed_program".into(),
+                ids.iter().map(|l| completed(l)).collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    // Sensitive: upgrade candidates (audit at or above the passing line), newest run first.
+    let mut upgrade: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.track == "audit" && passing(r))
+        .collect();
+    upgrade.sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
+    let up = DataFrame::new(
+        upgrade.len(),
+        vec![
+            Column::new(
+                "learner_id".into(),
+                upgrade
+                    .iter()
+                    .map(|r| r.learner.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "name".into(),
+                upgrade
+                    .iter()
+                    .map(|r| profile_of(&r.learner, 0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "email".into(),
+                upgrade
+                    .iter()
+                    .map(|r| profile_of(&r.learner, 1))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "course".into(),
+                upgrade
+                    .iter()
+                    .map(|r| r.course.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "course_title".into(),
+                upgrade
+                    .iter()
+                    .map(|r| courses[r.course.as_str()].title.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "run".into(),
+                upgrade.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "grade".into(),
+                upgrade.iter().map(|r| r.grade).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "passing_grade".into(),
+                upgrade
+                    .iter()
+                    .map(|r| courses[r.course.as_str()].passing_grade)
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    // Sensitive: next-course candidates.
+    let next: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|l| !by_learner[l].0.is_empty() && !completed(l))
+        .collect();
+    let remaining = |l: &str| {
+        program
+            .courses
+            .iter()
+            .filter(|c| !by_learner[l].1.contains(c.course.trim()))
+            .map(|c| c.title.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let nx = DataFrame::new(
+        next.len(),
+        vec![
+            Column::new("learner_id".into(), next.clone()),
+            Column::new(
+                "name".into(),
+                next.iter().map(|l| profile_of(l, 0)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "email".into(),
+                next.iter().map(|l| profile_of(l, 1)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "courses_passed".into(),
+                next.iter()
+                    .map(|l| by_learner[l].0.len() as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "certificate_eligible_courses".into(),
+                next.iter()
+                    .map(|l| by_learner[l].1.len() as u32)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "courses_to_go".into(),
+                next.iter().map(|l| remaining(l)).collect::<Vec<_>>(),
+            ),
+        ],
+    )?;
+    let report = ProgramReport {
+        learners: n,
+        enrolments: rows.len(),
+        passed_any: ids.iter().filter(|l| !by_learner[*l].0.is_empty()).count(),
+        completed: ids.iter().filter(|l| completed(l)).count(),
+        upgrade_candidates: up.height(),
+        next_course_candidates: nx.height(),
+        other_courses: other.into_iter().collect(),
+    };
+    let replace = super::stage3::replace;
+    replace(lake, &report_table(Layer::General, "learners"), learners_df)?;
+    replace(lake, &report_table(Layer::General, "enrolments"), enrol)?;
+    replace(
+        lake,
+        &report_table(Layer::General, "completion"),
+        completion,
+    )?;
+    replace(
+        lake,
+        &report_table(Layer::Sensitive, "upgrade_candidates"),
+        up,
+    )?;
+    replace(
+        lake,
+        &report_table(Layer::Sensitive, "next_course_candidates"),
+        nx,
+    )?;
+    Ok(Some(report))
+}
+
+/// The two outreach lists (sensitive tables), for the export step.
+pub const OUTREACH: [(&str, &str); 2] = [
+    (
+        "upgrade_candidates",
+        "Audit-track learners at or above the passing grade (candidates to upgrade to verified)",
+    ),
+    (
+        "next_course_candidates",
+        "Learners who passed a course but have not completed the program (candidates for the next course)",
+    ),
+];
+
+/// A program built from the courses found in the lake's grade reports (passing grade 0.6),
+/// as a starting point for the editor.
+pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, MetricError> {
+    let mut courses = BTreeSet::new();
+    if let Some(g) = table(lake, &ingested("grade_report"))? {
+        let df = g
+            .select([col("course_run")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        for r in texts(&df, "course_run")?.into_iter().flatten() {
+            courses.insert(r.rsplit_once('+').map(|(c, _)| c.to_string()).unwrap_or(r));
+        }
+    }
+    Ok(ProgramDef {
+        name: "program".into(),
+        title: "MicroMasters program".into(),
+        courses: courses
+            .into_iter()
+            .map(|c| ProgramCourse {
+                title: c.clone(),
+                course: c,
+                passing_grade: 0.6,
+            })
+            .collect(),
+        required: None,
+    })
+}
