@@ -138,6 +138,9 @@ struct Row {
     grade: Option<f64>,
 }
 
+/// A learner's courses passed, certificate-eligible and enrolled, and course runs.
+type Totals<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>, BTreeSet<&'a str>, usize);
+
 fn texts(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(df
         .column(c)?
@@ -222,8 +225,8 @@ pub fn build(
         .iter()
         .map(|c| texts(&df, c))
         .collect::<PolarsResult<_>>()?;
-        for i in 0..df.height() {
-            if let Some(id) = &cols[0][i] {
+        for (i, id) in cols[0].iter().enumerate() {
+            if let Some(id) = id {
                 profile.insert(id.clone(), [1, 2, 3, 4, 5].map(|c| cols[c][i].clone()));
             }
         }
@@ -233,8 +236,7 @@ pub fn build(
             .is_some_and(|g| g + 1e-9 >= courses[r.course.as_str()].passing_grade)
     };
     // Per learner: courses passed, certificate-eligible courses, runs.
-    let mut by_learner: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>, BTreeSet<&str>, usize)> =
-        BTreeMap::new();
+    let mut by_learner: BTreeMap<&str, Totals> = BTreeMap::new();
     for r in &rows {
         let e = by_learner.entry(&r.learner).or_default();
         e.3 += 1;
