@@ -1,5 +1,5 @@
-//! The offline demo: a working lake built from the bundled `test_data/` (Clever, Insights and SIS
-//! files for the same students) in a folder of its own, with a salt that lives only in memory.
+//! The offline demo: a working lake built from the bundled `test_data/` (Clever, Insights, SIS
+//! and roster files for the same students, plus edX course reports) in a folder of its own, with a salt that lives only in memory.
 
 use std::path::{Path, PathBuf};
 
@@ -96,9 +96,53 @@ pub fn build(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Demo, D
         }
         reports.push(out.report);
     }
+    extras(&lake, &data, &salt, progress, cancel, &mut reports)?;
     Ok(Demo {
         lake,
         salt,
         reports,
     })
+}
+
+/// The roster (with the identity map) and the edX program reports, so every page has data.
+fn extras(
+    lake: &Lake,
+    data: &Path,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+    reports: &mut Vec<RunReport>,
+) -> Result<(), DemoError> {
+    let failed = |what, error| DemoError::Run { what, error };
+    let roster_dir = data.join("clever_roster");
+    if roster_dir.is_dir() {
+        progress.log("demo: syncing the Clever roster");
+        let out = crate::pipeline::roster::sync(lake, &roster_dir, None, salt, progress, cancel);
+        reports.extend(out.reports);
+        if let Some(e) = out.error {
+            return Err(failed("Clever roster", e));
+        }
+        crate::metrics::engagement::build_stage3(lake)
+            .map_err(|e| failed("Clever roster", PipelineError::Input(e.to_string())))?;
+    }
+    let edx_dir = data.join("edx");
+    if edx_dir.is_dir() {
+        progress.log("demo: ingesting the edX reports");
+        let module =
+            crate::modules::edx::Edx::new().map_err(|e| failed("edX", PipelineError::Input(e)))?;
+        let source = crate::sources::FolderSource::new(&edx_dir);
+        let out = crate::pipeline::job::ingest(lake, &module, &source, salt, progress, cancel);
+        reports.push(out.report);
+        if let Some(e) = out.error {
+            return Err(failed("edX", e));
+        }
+        let text = std::fs::read_to_string(edx_dir.join("program.json"))
+            .map_err(|e| failed("edX", PipelineError::io(&edx_dir.join("program.json"), e)))?;
+        let program: crate::metrics::micromasters::ProgramDef = serde_json::from_str(&text)
+            .map_err(|e| failed("edX", PipelineError::Input(e.to_string())))?;
+        program.save(lake)?;
+        crate::metrics::micromasters::build(lake, &program, salt)
+            .map_err(|e| failed("edX", PipelineError::Input(e.to_string())))?;
+    }
+    Ok(())
 }

@@ -3,10 +3,13 @@
 //! unlock of a sensitive table, and a new lake set up through the wizard.
 
 mod common;
+#[path = "common/gui.rs"]
+mod gui;
+
+use gui::*;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use edlake::lake::{Layer, TableRef};
 use edlake::metrics::METRICS;
@@ -14,103 +17,10 @@ use edlake::pipeline::RunStatus;
 use edlake::secrets::Secrets;
 use edlake::ui::dialogs::QueuedDialogs;
 use edlake::ui::task::TaskState;
-use edlake::ui::{App, AppOptions, Page, Screen};
+use edlake::ui::{App, Page};
 use eframe::egui;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
-
-fn harness(opts: AppOptions) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 820.0))
-        .build_eframe(move |cc| App::new(cc, opts))
-}
-
-fn options(dialogs: Arc<QueuedDialogs>) -> AppOptions {
-    AppOptions {
-        dialogs: Box::new(dialogs),
-        secrets: Secrets::session_only(),
-        lake: None,
-        remember_lake: false,
-        autostart_demo: true,
-    }
-}
-
-/// Steps the app until `cond` holds (the work runs on real worker threads).
-fn wait(h: &mut Harness<'static, App>, what: &str, cond: impl Fn(&App) -> bool) {
-    let t = Instant::now();
-    while !cond(h.state()) {
-        assert!(
-            t.elapsed() < Duration::from_secs(240),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
-}
-
-fn view(app: &App) -> &edlake::ui::LakeView {
-    match &app.screen {
-        Screen::Open(v) => v,
-        Screen::Welcome(_) => panic!("no lake open"),
-    }
-}
-
-fn is_open(app: &App) -> bool {
-    matches!(app.screen, Screen::Open(_))
-}
-
-fn demo(dialogs: Arc<QueuedDialogs>) -> Harness<'static, App> {
-    let mut h = harness(options(dialogs));
-    wait(&mut h, "the demo lake", is_open);
-    wait(&mut h, "the home overview", |a| {
-        view(a).home.overview.done().is_some()
-    });
-    h
-}
-
-/// Raw student ids from the bundled Clever files.
-fn raw_ids() -> Vec<String> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever/daily-participation/Students");
-    let mut ids = Vec::new();
-    for f in std::fs::read_dir(dir).expect("test_data").flatten().take(2) {
-        let text = std::fs::read_to_string(f.path()).expect("read");
-        ids.extend(
-            text.lines()
-                .skip(1)
-                .filter_map(|l| l.split(',').nth(1))
-                .map(String::from),
-        );
-    }
-    assert!(ids.len() > 100);
-    ids
-}
-
-/// With EDLAKE_GUI_DEBUG=DIR, saves what the harness shows (for looking at a failure).
-fn debug_shot(h: &mut Harness<'static, App>, name: &str) {
-    if let Some(d) = std::env::var_os("EDLAKE_GUI_DEBUG")
-        && let Ok(img) = h.render()
-    {
-        let _ = img.save(PathBuf::from(d).join(format!("{name}.png")));
-    }
-}
-
-fn all_labels(h: &Harness<'static, App>) -> Vec<String> {
-    h.query_all_by(|_| true)
-        .filter_map(|n| {
-            let a = n.accesskit_node();
-            a.label().or_else(|| a.value())
-        })
-        .collect()
-}
-
-/// Clicks the widget labelled `label` and lets the app draw the result (a click is handled in
-/// the next frame, and the page it opens is laid out in the one after).
-fn click(h: &mut Harness<'static, App>, label: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(3);
-}
+use egui_kittest::kittest::Queryable;
 
 #[test]
 fn demo_opens_and_previews_only_pseudonyms() {
@@ -342,19 +252,6 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     debug_shot(&mut h, "wizard-insights");
     wait_label(&mut h, "activity for 15 day(s)");
     h.get_by_label_contains("latest roster snapshot");
-}
-
-fn wait_label(h: &mut Harness<'static, App>, text: &str) {
-    let t = Instant::now();
-    while h.query_all_by_label_contains(text).next().is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(120),
-            "timed out waiting for `{text}`; on screen: {:?}",
-            all_labels(h)
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// The wizard's SFTP step against the real sshd from `scripts/test`: fingerprint shown, accepted

@@ -56,7 +56,15 @@ pub fn write(out: &Path, learners: usize, seed: u64) -> Result<GenSummary, GenEr
     // Each learner's ability and how far into the program they go.
     let mut rng = Rng::fork(seed, 0xED);
     let ability: Vec<f64> = (0..learners).map(|_| rng.f64()).collect();
-    let reach: Vec<usize> = (0..learners).map(|_| rng.range(1, 5) as usize).collect();
+    let reach: Vec<usize> = (0..learners)
+        .map(|_| {
+            if rng.f64() < 0.35 {
+                5
+            } else {
+                rng.range(1, 4) as usize
+            }
+        })
+        .collect();
     let verified_leaning: Vec<bool> = (0..learners).map(|_| rng.f64() < 0.4).collect();
     let start_run: Vec<usize> = (0..learners).map(|_| rng.range(0, 2) as usize).collect();
     for (c, (course, _title, _pass)) in COURSES.iter().enumerate() {
@@ -74,7 +82,7 @@ pub fn write(out: &Path, learners: usize, seed: u64) -> Result<GenSummary, GenEr
                     continue;
                 }
                 let verified = if verified_leaning[l] {
-                    rng.f64() < 0.9
+                    rng.f64() < 0.97
                 } else {
                     rng.f64() < 0.1
                 };

@@ -139,7 +139,12 @@ struct Row {
 }
 
 /// A learner's courses passed, certificate-eligible and enrolled, and course runs.
-type Totals<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>, BTreeSet<&'a str>, usize);
+type Totals<'a> = (
+    BTreeSet<&'a str>,
+    BTreeSet<&'a str>,
+    BTreeSet<&'a str>,
+    usize,
+);
 
 fn texts(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(df

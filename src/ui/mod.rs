@@ -2,9 +2,13 @@
 //! library on worker threads ([`task::Task`]) that report events and ask for a repaint.
 
 pub mod charts;
+pub mod custom_form;
 pub mod dialogs;
 pub mod home;
 pub mod ingest;
+pub mod more;
+pub mod program_page;
+pub mod roster_page;
 pub mod screenshot;
 pub mod settings;
 pub mod sftp_form;
@@ -105,6 +109,7 @@ pub struct LakeView {
     pub ingest: ingest::IngestPage,
     pub tables: tables::TablesPage,
     pub charts: charts::ChartsPage,
+    pub more: more::MorePage,
 }
 
 /// What the window shows.
@@ -214,6 +219,7 @@ impl App {
             ingest: ingest::IngestPage::default(),
             tables: tables::TablesPage::default(),
             charts: charts::ChartsPage::default(),
+            more: more::MorePage::default(),
         };
         view.home.refresh(&view.lake, &self.repaint);
         self.screen = Screen::Open(Box::new(view));
@@ -274,13 +280,14 @@ impl App {
         if !matches!(self.screen, Screen::Open(_)) {
             return;
         }
-        // Ctrl+1..5 switch pages.
+        // Ctrl+1..6 switch pages.
         let keys = [
             egui::Key::Num1,
             egui::Key::Num2,
             egui::Key::Num3,
             egui::Key::Num4,
             egui::Key::Num5,
+            egui::Key::Num6,
         ];
         for (k, p) in keys.iter().zip(Page::ALL) {
             if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *k)) {
@@ -437,6 +444,7 @@ impl eframe::App for App {
                     Page::Ingest => v.ingest.ui(ui, &mut shared),
                     Page::Tables => v.tables.ui(ui, &mut shared),
                     Page::Charts => v.charts.ui(ui, &mut shared),
+                    Page::More => v.more.ui(ui, &mut shared),
                 });
             }
         }

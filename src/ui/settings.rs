@@ -17,16 +17,19 @@ pub enum Page {
     Ingest,
     Tables,
     Charts,
+    /// Custom sources, Clever rosters with identity matching, edX MicroMasters.
+    More,
 }
 
 impl Page {
     /// Every page, in tab order.
-    pub const ALL: [Page; 5] = [
+    pub const ALL: [Page; 6] = [
         Page::Home,
         Page::Setup,
         Page::Ingest,
         Page::Tables,
         Page::Charts,
+        Page::More,
     ];
 
     /// Tab label.
@@ -37,6 +40,7 @@ impl Page {
             Page::Ingest => "Ingestion",
             Page::Tables => "Tables",
             Page::Charts => "Charts",
+            Page::More => "More sources",
         }
     }
 }
