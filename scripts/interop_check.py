@@ -34,10 +34,12 @@ def rows_key(rows):
     return sorted(json.dumps({k: canon(v) for k, v in r.items()}, sort_keys=True) for r in rows)
 
 
-def check_lake(binary, lake, inputs):
+def check_lake(binary, lake, inputs, extra=()):
     run(binary, "--lake", lake, "init")
     for src in inputs:
         run(binary, "--lake", lake, "ingest", "clever", "--from", src)
+    for args in extra:
+        run(binary, "--lake", lake, *args)
     tables = json.loads(run(binary, "--lake", lake, "tables", "--json"))
     if not tables:
         sys.exit("interop: edlake reported no tables")
@@ -59,6 +61,9 @@ def check_lake(binary, lake, inputs):
         if t["layer"] == "ingested":
             raw_ids |= {r["sis_id"] for r in ours if r.get("sis_id")}
             raw_ids |= {r["clever_user_id"] for r in ours if r.get("clever_user_id")}
+            # Roster ids and edX learner emails must not reach general tables either.
+            for c in ("Student_id", "Email", "email", "Student_ID"):
+                raw_ids |= {str(r[c]) for r in ours if r.get(c)}
         print(f"interop: {t['table']}: {arrow.num_rows} rows, {len(py_cols)} columns, version {dt.version()} match")
     for t in tables:
         if t["layer"] != "general":
@@ -77,8 +82,14 @@ def main():
     first, second = os.path.join(work, "input6"), os.path.join(work, "input8")
     run(binary, "gen-test-data", "--out", first, "--students", "150", "--days", "6", "--seed", "7")
     run(binary, "gen-test-data", "--out", second, "--students", "150", "--days", "8", "--seed", "7")
+    # Also the roster (status table, identity map) and the edX program reports.
+    extra = [
+        ("roster", "sync", "--from", os.path.join(second, "clever_roster")),
+        ("ingest", "edx", "--from", os.path.join(second, "edx")),
+        ("program", "set", "--file", os.path.join(second, "edx", "program.json")),
+    ]
     n = check_lake(binary, os.path.join(work, "lake-generated"),
-                   [os.path.join(first, "clever"), os.path.join(second, "clever")])
+                   [os.path.join(first, "clever"), os.path.join(second, "clever")], extra)
     shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "oea-test-data", "clever")
     if os.path.isdir(shared):
         n += check_lake(binary, os.path.join(work, "lake-shared"), [shared])

@@ -221,7 +221,8 @@ impl CustomForm {
         self.saved_modules(ui, sh);
     }
 
-    fn load_metadata(&mut self, p: PathBuf) {
+    /// Reads a metadata.csv and resets the per-entity choices.
+    pub fn load_metadata(&mut self, p: PathBuf) {
         let parsed = std::fs::read_to_string(&p)
             .map_err(|e| format!("{}: {e}", p.display()))
             .and_then(|t| {

@@ -36,6 +36,7 @@ enum Shot {
     Ingest,
     Tables,
     Chart(&'static str),
+    More(super::more::Section),
 }
 
 impl Shot {
@@ -46,6 +47,11 @@ impl Shot {
             Shot::Ingest => "ingestion.png".into(),
             Shot::Tables => "preview.png".into(),
             Shot::Chart(m) => format!("chart-{m}.png"),
+            Shot::More(s) => match s {
+                super::more::Section::Roster => "more-roster-identity.png".into(),
+                super::more::Section::Custom => "more-custom-source.png".into(),
+                super::more::Section::Program => "more-micromasters.png".into(),
+            },
         }
     }
 }
@@ -73,6 +79,10 @@ impl Tour {
         shots.extend((0..super::wizard::STEPS).map(Shot::Wizard));
         shots.push(Shot::Tables);
         shots.extend(METRICS.iter().map(|m| Shot::Chart(m.name)));
+        {
+            use super::more::Section;
+            shots.extend([Section::Roster, Section::Custom, Section::Program].map(Shot::More));
+        }
         // Last: it adds a bigger generated Clever set to the demo lake to show a run in progress.
         shots.push(Shot::Ingest);
         Some(Tour {
@@ -125,6 +135,22 @@ impl Tour {
                 saved.page = Page::Charts;
                 saved.chart = m.to_string();
             }
+            Shot::More(s) => {
+                saved.page = Page::More;
+                v.more.section = *s;
+                // The custom form filled in with the SIS files and their OEA metadata.
+                if *s == super::more::Section::Custom
+                    && v.more.custom.name.is_empty()
+                    && let Some(d) = &self.demo_data
+                    && let Some(root) = d.parent()
+                {
+                    v.more
+                        .custom
+                        .load_metadata(root.join("assets/modules/contoso_sis.metadata.csv"));
+                    v.more.custom.name = "district_sis".into();
+                    saved.folders.insert("custom".into(), d.join("sis"));
+                }
+            }
         }
     }
 
@@ -136,6 +162,9 @@ impl Tour {
             Shot::Home => v.home.overview.done().is_some(),
             Shot::Tables => v.tables.first_page_ms.is_some(),
             Shot::Chart(_) => !v.charts.current.is_running(),
+            Shot::More(super::more::Section::Roster) => v.more.roster.info.done().is_some(),
+            Shot::More(super::more::Section::Program) => v.more.program.counts.done().is_some(),
+            Shot::More(super::more::Section::Custom) => v.more.custom.preview.done().is_some(),
             // A run in progress with rows flowing.
             Shot::Ingest => {
                 v.ingest
