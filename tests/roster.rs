@@ -375,3 +375,90 @@ fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
         assert!(x.unwrap() > 0.0);
     }
 }
+
+#[test]
+fn insights_links_through_person_identifiers_and_never_on_blank_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, 200);
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::from_secret("insights-ids").unwrap();
+    let insights =
+        edlake::modules::insights::Insights::from_export(&data.join("insights")).unwrap();
+    common::ingest(&lake, &insights, &data.join("insights"), &salt);
+    sync(&lake, &data.join("clever_roster"), &salt);
+
+    // Independent: student actors of the activity files (headerless; ActorId is column 9,
+    // ActorRole column 10) and each roster student's latest state id.
+    let mut actors = BTreeSet::new();
+    for f in common::files_under(&data.join("insights/activity")) {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&f)
+            .unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            if &rec[9] == "Student" {
+                actors.insert(rec[8].to_string());
+            }
+        }
+    }
+    let mut state: BTreeMap<String, String> = BTreeMap::new();
+    for d in snapshot_dirs(&data.join("clever_roster")) {
+        for r in csv_rows(&d.join("students.csv")) {
+            state.insert(r["Student_id"].clone(), r["State_id"].clone());
+        }
+    }
+    let blank = actors
+        .iter()
+        .filter(|a| state.get(*a).is_none_or(|s| s.is_empty()))
+        .count();
+    assert!(
+        blank > 0,
+        "some active students have no state id on the roster"
+    );
+
+    let mut config = IdentityConfig::load(&lake).unwrap();
+    config.set(IdSource::Insights, RosterKey::StateId);
+    // The activity's own ids are not state ids: nothing matches.
+    let wrong = identity::rebuild(&lake, &config).unwrap().unwrap();
+    let r = wrong.rates.iter().find(|r| r.source == "insights").unwrap();
+    assert_eq!((r.ids, r.matched), (actors.len() as u64, 0));
+    // Through AadUserPersonMapping → PersonIdentifier: every actor whose roster state id is
+    // not blank; the blank ones stay unmatched (School Data Sync has their state id, the roster
+    // does not, and a blank never matches).
+    config.insights_id = identity::InsightsId::PersonIdentifier;
+    let right = identity::rebuild(&lake, &config).unwrap().unwrap();
+    let r = right.rates.iter().find(|r| r.source == "insights").unwrap();
+    assert_eq!(r.key, "state_id via person_identifier");
+    assert_eq!(r.matched, (actors.len() - blank) as u64);
+    assert_eq!((r.unmatched, r.ambiguous), (blank as u64, 0));
+    // The map sends each matched actor to its roster student's pseudonym.
+    let map = delta::read_table(&lake.table_dir(&identity::map_table()), None).unwrap();
+    let (src, from, to) = (
+        text_col(&map, "source"),
+        text_col(&map, "source_pseudonym"),
+        text_col(&map, "person_pseudonym"),
+    );
+    let mut checked = 0;
+    for i in 0..map.height() {
+        if src[i].as_deref() == Some("insights") && to[i].is_some() {
+            assert_eq!(
+                from[i], to[i],
+                "an actor id is the roster Student_id in this data"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, actors.len() - blank);
+    // Student ids of AadUser are the roster's student numbers.
+    config.set(IdSource::Insights, RosterKey::StudentNumber);
+    config.insights_id = identity::InsightsId::AadStudentId;
+    let via_student = identity::rebuild(&lake, &config).unwrap().unwrap();
+    let r = via_student
+        .rates
+        .iter()
+        .find(|r| r.source == "insights")
+        .unwrap();
+    assert_eq!(r.matched, actors.len() as u64);
+}

@@ -248,6 +248,10 @@ pub enum IdentityAction {
     Set {
         #[arg(value_name = "SOURCE=KEY", required = true)]
         links: Vec<String>,
+        /// Which Insights id is compared: aad_object_id (the activity's), aad_student_id
+        /// (AadUser.StudentId) or person_identifier (School Data Sync's PersonIdentifier).
+        #[arg(long)]
+        insights_id: Option<String>,
     },
 }
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use edlake::metrics::identity::{self, IdSource, IdentityConfig, MatchRate, RosterKey};
+use edlake::metrics::identity::{self, IdSource, IdentityConfig, InsightsId, MatchRate, RosterKey};
 use edlake::pipeline::Cancel;
 use edlake::pipeline::roster::{self, SyncEntry};
 
@@ -135,10 +135,13 @@ pub(super) fn identity_cmd(ctx: &Ctx, action: IdentityAction) -> Result<ExitCode
                 return Ok(ExitCode::SUCCESS);
             }
             for s in IdSource::ALL {
+                let label = match s {
+                    IdSource::Insights => format!("Insights {}", config.insights_id.name()),
+                    _ => s.id_label().to_string(),
+                };
                 println!(
-                    "{:<9} links {} to roster {}",
+                    "{:<9} links {label} to roster {}",
                     s.name(),
-                    s.id_label(),
                     config.key(s).name()
                 );
             }
@@ -153,7 +156,17 @@ pub(super) fn identity_cmd(ctx: &Ctx, action: IdentityAction) -> Result<ExitCode
             }
             Ok(ExitCode::SUCCESS)
         }
-        IdentityAction::Set { links } => {
+        IdentityAction::Set { links, insights_id } => {
+            if let Some(i) = insights_id {
+                config.insights_id = InsightsId::parse(&i).ok_or_else(|| {
+                    Coded(
+                        EXIT_BAD_INPUT,
+                        format!(
+                            "unknown Insights id `{i}` (use aad_object_id, aad_student_id or person_identifier)"
+                        ),
+                    )
+                })?;
+            }
             for l in &links {
                 let (s, k) = l.split_once('=').ok_or_else(|| {
                     Coded(EXIT_BAD_INPUT, format!("expected SOURCE=KEY, got `{l}`"))

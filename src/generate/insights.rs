@@ -1,7 +1,8 @@
 //! A School Data Sync data-lake export (Microsoft Education Insights) for the same students:
 //! `schema/*.cdm.json`, headerless `activity/<date>/ApplicationUsage.csv` and the roster snapshot
 //! `roster/<timestamp>/<Entity>/<entity>.csv`. AadUser.ObjectId is the student's SIS id (as
-//! Clever's `sis_id`), and Person.Id is the Clever user id.
+//! Clever's `sis_id`), AadUser.StudentId the student number, Person.Id the Clever user id, and
+//! PersonIdentifier holds each person's state id.
 
 use std::io::Write;
 use std::path::Path;
@@ -40,7 +41,7 @@ const ACTIVITY_COLUMNS: [(&str, &str); 19] = [
     ("MeetingDuration", "Integer"),
 ];
 
-const ROSTER: [(&str, &[(&str, &str)]); 4] = [
+const ROSTER: [(&str, &[(&str, &str)]); 5] = [
     (
         "AadUser",
         &[
@@ -94,6 +95,18 @@ const ROSTER: [(&str, &[(&str, &str)]); 4] = [
             ("PreferredMiddleName", "String"),
             ("PreferredSurname", "String"),
             ("Surname", "String"),
+        ],
+    ),
+    (
+        "PersonIdentifier",
+        &[
+            ("Id", "String"),
+            ("FirstSeenDateTime", "DateTime"),
+            ("Identifier", "String"),
+            ("IsPresentInSource", "Boolean"),
+            ("PersonId", "String"),
+            ("RefIdentifierTypeId", "String"),
+            ("SourceSystemId", "String"),
         ],
     ),
 ];
@@ -219,7 +232,7 @@ pub fn write(d: &District, out: &Path) -> Result<GenSummary, GenError> {
         let nick = format!("{g}{f}{}", i + 1);
         writeln!(
             w,
-            "{},{},{g} {f},{seen},{g},,{nick}@district.example,{nick},student,{f},{nick}@district.example,S{:05},",
+            "{},{},{g} {f},{seen},{g},,{nick}@district.example,{nick},student,{f},{nick}@district.example,{},",
             st.sis_id,
             st.sis_id,
             i + 1
@@ -255,7 +268,22 @@ pub fn write(d: &District, out: &Path) -> Result<GenSummary, GenError> {
         rows += 1;
     }
     w.flush().map_err(io(&p))?;
-    s.files += 4;
+    // The state id of each student (as the SIS and the roster have it), linked to the Person.
+    let p = roster.join("PersonIdentifier/personidentifier.csv");
+    let mut w = create(&p)?;
+    for (i, st) in d.students.iter().enumerate() {
+        writeln!(
+            w,
+            "PI{:07},{seen},ST{:07},TRUE,{},StateId,sis",
+            i + 1,
+            i + 1,
+            st.clever_id
+        )
+        .map_err(io(&p))?;
+        rows += 1;
+    }
+    w.flush().map_err(io(&p))?;
+    s.files += 5;
     s.rows += rows;
 
     let parts: Vec<GenSummary> = (0..d.days.len())

@@ -57,7 +57,8 @@ const OPS: &[(&str, &str, Op)] = &[
     ("PersonDemographicRace", "RefRaceId", Op::Mask),
     ("PersonEmailAddress", "EmailAddress", Op::Mask),
     ("PersonEmailAddress", "PersonId", Op::HashNoLookup),
-    ("PersonIdentifier", "Identifier", Op::Mask),
+    // An identifier (state or SIS id): hashed like other ids, so identity matching can use it.
+    ("PersonIdentifier", "Identifier", Op::Hash),
     ("PersonIdentifier", "PersonId", Op::HashNoLookup),
     ("PersonOrganizationRole", "PersonId", Op::HashNoLookup),
     ("PersonOrganizationRole", "RoleStartDate", Op::Mask),

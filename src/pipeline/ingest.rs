@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
+use super::builder::text_column;
 use super::dayorder::detect_day_order;
 use super::merge::{self, general_keys, is_delete_batch, rewrite};
-use super::parse::{BadRow, CsvSpec, read_csv};
+use super::parse::{BadRow, CsvSpec, quarantine_frame, read_csv};
 use super::report::{RowIssue, TableChange};
 use super::values::DayOrder;
 use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};
@@ -269,27 +270,6 @@ fn rewrite_table(
         .collect::<PolarsResult<Vec<_>>>()?;
     let merged = rewrite(dir, batches, keys)?;
     merge::write_partitioned(dir, merged, parts)
-}
-
-/// A column holding the same text (or null) in every row, without materializing it.
-fn text_column(name: &str, value: Option<&str>, n: usize) -> Column {
-    let scalar = match value {
-        Some(v) => Scalar::new(DataType::String, AnyValue::StringOwned(v.into())),
-        None => Scalar::null(DataType::String),
-    };
-    Column::new_scalar(name.into(), scalar, n)
-}
-
-fn quarantine_frame(run_id: &str, rows: &[(String, String, BadRow)]) -> PolarsResult<DataFrame> {
-    df!(
-        "run_id" => vec![run_id; rows.len()],
-        "rundate" => rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-        "file" => rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        "line" => rows.iter().map(|r| r.2.line as i64).collect::<Vec<_>>(),
-        "column" => rows.iter().map(|r| r.2.column.clone()).collect::<Vec<_>>(),
-        "reason" => rows.iter().map(|r| r.2.reason.as_str()).collect::<Vec<_>>(),
-        "raw" => rows.iter().map(|r| r.2.raw.as_str()).collect::<Vec<_>>(),
-    )
 }
 
 /// Ingests and refines every landed, not yet ingested batch of one entity.

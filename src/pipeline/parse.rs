@@ -379,6 +379,22 @@ fn read_records(
     Ok(summary)
 }
 
+/// The quarantine table's rows for bad rows (rundate, file, row).
+pub(super) fn quarantine_frame(
+    run_id: &str,
+    rows: &[(String, String, BadRow)],
+) -> PolarsResult<DataFrame> {
+    df!(
+        "run_id" => vec![run_id; rows.len()],
+        "rundate" => rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        "file" => rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        "line" => rows.iter().map(|r| r.2.line as i64).collect::<Vec<_>>(),
+        "column" => rows.iter().map(|r| r.2.column.clone()).collect::<Vec<_>>(),
+        "reason" => rows.iter().map(|r| r.2.reason.as_str()).collect::<Vec<_>>(),
+        "raw" => rows.iter().map(|r| r.2.raw.as_str()).collect::<Vec<_>>(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 use super::more::{folder_row, task_line};
 use super::task::{Task, TaskState};
 use super::{Nav, Shared};
-use crate::metrics::identity::{self, IdSource, IdentityBuild, IdentityConfig, RosterKey};
+use crate::metrics::identity::{
+    self, IdSource, IdentityBuild, IdentityConfig, InsightsId, RosterKey,
+};
 use crate::pipeline::roster::{self, SyncEntry};
 
 /// What the section shows about the lake.
@@ -125,6 +127,19 @@ impl RosterPage {
                     ui.end_row();
                 }
             });
+        ui.horizontal(|ui| {
+            ui.label("Insights id compared:");
+            for i in InsightsId::ALL {
+                ui.radio_value(&mut keys.insights_id, i, i.name())
+                    .on_hover_text(match i {
+                        InsightsId::AadObjectId => "the AadUser object id the activity carries",
+                        InsightsId::AadStudentId => "AadUser.StudentId of that user",
+                        InsightsId::PersonIdentifier => {
+                            "School Data Sync's PersonIdentifier values of that user's person"
+                        }
+                    });
+            }
+        });
         let changed = *keys != info.config;
         let keys = *keys;
         ui.horizontal(|ui| {

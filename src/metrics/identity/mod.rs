@@ -12,178 +12,12 @@ use std::collections::HashMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{MetricError, table, tables};
+mod config;
+
+pub use config::{IdSource, IdentityConfig, InsightsId, RosterKey};
+
+use super::{MetricError, table};
 use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
-
-/// A roster identifier a source can be linked on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum RosterKey {
-    /// Clever `sis_id` (`Student_id` in the SFTP roster files).
-    #[default]
-    SisId,
-    StudentNumber,
-    StateId,
-}
-
-impl RosterKey {
-    pub const ALL: [RosterKey; 3] = [
-        RosterKey::SisId,
-        RosterKey::StudentNumber,
-        RosterKey::StateId,
-    ];
-
-    /// The name users pick (`sis_id`).
-    pub fn name(self) -> &'static str {
-        match self {
-            RosterKey::SisId => "sis_id",
-            RosterKey::StudentNumber => "student_number",
-            RosterKey::StateId => "state_id",
-        }
-    }
-
-    /// Parses a name from [`RosterKey::name`].
-    pub fn parse(s: &str) -> Option<RosterKey> {
-        RosterKey::ALL.into_iter().find(|k| k.name() == s)
-    }
-
-    /// The pseudonym column of the roster status table.
-    fn column(self) -> &'static str {
-        match self {
-            RosterKey::SisId => "student",
-            RosterKey::StudentNumber => "student_number",
-            RosterKey::StateId => "state_id",
-        }
-    }
-}
-
-/// A source whose student ids are matched to the roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdSource {
-    /// Clever participation reports (`sis_id`).
-    Clever,
-    /// SIS attendance and student files (`student_id`, `SIS ID`).
-    Sis,
-    /// Microsoft Insights activity (`ActorId`, the AadUser object id).
-    Insights,
-}
-
-impl IdSource {
-    pub const ALL: [IdSource; 3] = [IdSource::Clever, IdSource::Sis, IdSource::Insights];
-
-    /// The name users pick (`sis`).
-    pub fn name(self) -> &'static str {
-        match self {
-            IdSource::Clever => "clever",
-            IdSource::Sis => "sis",
-            IdSource::Insights => "insights",
-        }
-    }
-
-    /// What the source's id is, for people.
-    pub fn id_label(self) -> &'static str {
-        match self {
-            IdSource::Clever => "Clever participation sis_id",
-            IdSource::Sis => "SIS student_id",
-            IdSource::Insights => "Insights AadUser id (ActorId)",
-        }
-    }
-
-    /// Parses a name from [`IdSource::name`].
-    pub fn parse(s: &str) -> Option<IdSource> {
-        IdSource::ALL.into_iter().find(|k| k.name() == s)
-    }
-
-    /// (table, pseudonym column, student-rows filter) the source's ids are read from.
-    fn inputs(self) -> Vec<(TableRef, &'static str, Option<Expr>)> {
-        match self {
-            IdSource::Clever => vec![
-                (
-                    tables::clever_dp(),
-                    "sis_id_pseudonym",
-                    Some(col("role").eq(lit("students"))),
-                ),
-                (tables::clever_ru(), "sis_id_pseudonym", None),
-            ],
-            IdSource::Sis => vec![
-                (tables::attendance(), "student_id_pseudonym", None),
-                (tables::students(), "SIS_ID_pseudonym", None),
-            ],
-            IdSource::Insights => vec![(
-                tables::activity(),
-                "ActorId_pseudonym",
-                Some(
-                    col("ActorRole")
-                        .eq(lit("Student"))
-                        .or(col("ActorRole").is_null()),
-                ),
-            )],
-        }
-    }
-}
-
-/// Which roster identifier each source carries (saved in the lake).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct IdentityConfig {
-    pub clever: RosterKey,
-    pub sis: RosterKey,
-    pub insights: RosterKey,
-}
-
-impl Default for IdentityConfig {
-    fn default() -> Self {
-        IdentityConfig {
-            clever: RosterKey::SisId,
-            sis: RosterKey::SisId,
-            insights: RosterKey::SisId,
-        }
-    }
-}
-
-impl IdentityConfig {
-    /// The key of one source.
-    pub fn key(&self, s: IdSource) -> RosterKey {
-        match s {
-            IdSource::Clever => self.clever,
-            IdSource::Sis => self.sis,
-            IdSource::Insights => self.insights,
-        }
-    }
-
-    /// Sets the key of one source.
-    pub fn set(&mut self, s: IdSource, k: RosterKey) {
-        match s {
-            IdSource::Clever => self.clever = k,
-            IdSource::Sis => self.sis = k,
-            IdSource::Insights => self.insights = k,
-        }
-    }
-
-    fn path(lake: &Lake) -> std::path::PathBuf {
-        lake.meta_dir().join("identity").join("config.json")
-    }
-
-    /// The lake's configuration (defaults when none was saved).
-    pub fn load(lake: &Lake) -> Result<IdentityConfig, LakeError> {
-        let p = Self::path(lake);
-        match std::fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| LakeError::Corrupt {
-                path: p,
-                message: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IdentityConfig::default()),
-            Err(e) => Err(LakeError::io(&p, e)),
-        }
-    }
-
-    /// Saves the configuration.
-    pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&Self::path(lake), &bytes)
-    }
-}
 
 /// Match counts of one source (distinct ids).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -260,23 +94,134 @@ fn strings(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
         .collect())
 }
 
-/// Distinct non-blank student pseudonyms of a source.
+/// Distinct non-blank student pseudonyms of a source, read one data file at a time so memory
+/// follows the number of students, not the tens of millions of rows of a district year.
 fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, MetricError> {
     let mut ids = std::collections::BTreeSet::new();
     for (t, c, filter) in s.inputs() {
-        let Some(lf) = table(lake, &t)? else { continue };
-        let lf = match filter {
-            Some(f) => lf.filter(f),
-            None => lf,
+        let dir = lake.table_dir(&t);
+        let Some(state) = crate::lake::delta::read_state(&dir)? else {
+            continue;
         };
-        let df = lf
-            .select([col(c).alias("id")])
-            .filter(col("id").is_not_null())
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        ids.extend(strings(&df, "id")?.into_iter().flatten());
+        for file in &state.files {
+            let one = crate::lake::delta::TableState {
+                files: vec![file.clone()],
+                ..state.clone()
+            };
+            let lf = crate::lake::scan::lazy(&dir, &one)?;
+            let lf = match &filter {
+                Some(f) => lf.filter(f.clone()),
+                None => lf,
+            };
+            let df = lf
+                .select([col(c).alias("id")])
+                .filter(col("id").is_not_null())
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?;
+            for v in df.column("id")?.str()?.iter().flatten() {
+                if !ids.contains(v) {
+                    ids.insert(v.to_string());
+                }
+            }
+        }
     }
     Ok(ids.into_iter().collect())
+}
+
+fn insights_table(entity: &str) -> TableRef {
+    TableRef::new(Layer::General, "ms_insights", "v0.2", entity)
+}
+
+/// `from → to` pseudonym pairs of a general Insights table (several `to` per `from` possible).
+fn pairs(
+    lake: &Lake,
+    entity: &str,
+    from: &str,
+    to: &str,
+) -> Result<HashMap<String, Vec<String>>, MetricError> {
+    let t = insights_table(entity);
+    let missing = |what: String, hint: &str| MetricError::Missing {
+        metric: "identity matching".into(),
+        table: what,
+        hint: hint.into(),
+    };
+    let Some(mut lf) = table(lake, &t)? else {
+        return Err(missing(
+            t.id(),
+            "Ingest the Insights roster first, or link Insights on the AadUser object id.",
+        ));
+    };
+    let names = lf.collect_schema()?;
+    for c in [from, to] {
+        if names.get(c).is_none() {
+            return Err(missing(
+                format!("{} with a {c} column", t.id()),
+                "This lake keeps that column masked (ingested by an older edlake): link Insights \
+                 on another id, or re-ingest Insights into a new lake.",
+            ));
+        }
+    }
+    let df = lf
+        .select([col(from).alias("a"), col(to).alias("b")])
+        .filter(col("a").is_not_null().and(col("b").is_not_null()))
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (a, b) in strings(&df, "a")?.into_iter().zip(strings(&df, "b")?) {
+        if let (Some(a), Some(b)) = (a, b) {
+            out.entry(a).or_default().push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// Each source id with the values compared with the roster: the id itself, or for Insights the
+/// ids reached from the activity's AadUser object id.
+fn candidates(
+    lake: &Lake,
+    s: IdSource,
+    config: &IdentityConfig,
+) -> Result<Vec<(String, Vec<String>)>, MetricError> {
+    let ids = source_ids(lake, s)?;
+    if s != IdSource::Insights || config.insights_id == InsightsId::AadObjectId {
+        return Ok(ids.into_iter().map(|i| (i.clone(), vec![i])).collect());
+    }
+    let via = match config.insights_id {
+        InsightsId::AadStudentId => {
+            pairs(lake, "AadUser", "ObjectId_pseudonym", "StudentId_pseudonym")?
+        }
+        _ => {
+            let person = pairs(
+                lake,
+                "AadUserPersonMapping",
+                "ObjectId_pseudonym",
+                "PersonId_pseudonym",
+            )?;
+            let ident = pairs(
+                lake,
+                "PersonIdentifier",
+                "PersonId_pseudonym",
+                "Identifier_pseudonym",
+            )?;
+            person
+                .into_iter()
+                .map(|(o, ps)| {
+                    let v = ps
+                        .iter()
+                        .flat_map(|p| ident.get(p).cloned().unwrap_or_default())
+                        .collect();
+                    (o, v)
+                })
+                .collect()
+        }
+    };
+    Ok(ids
+        .into_iter()
+        .map(|i| {
+            let c = via.get(&i).cloned().unwrap_or_default();
+            (i, c)
+        })
+        .collect())
 }
 
 /// Rebuilds the identity map from the roster and every source, with `config`; `None` when the
@@ -305,26 +250,38 @@ pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBu
         }
         let mut rate = MatchRate {
             source: s.name().into(),
-            key: key.name().into(),
+            key: match s {
+                IdSource::Insights if config.insights_id != InsightsId::AadObjectId => {
+                    format!("{} via {}", key.name(), config.insights_id.name())
+                }
+                _ => key.name().into(),
+            },
             ..Default::default()
         };
-        for id in source_ids(lake, s)? {
+        for (id, values) in candidates(lake, s, config)? {
             rate.ids += 1;
-            let (p, m) = match by_value.get(&id).map(Vec::as_slice) {
-                Some([one]) => {
-                    rate.matched += 1;
-                    (Some(one.to_string()), "matched")
-                }
-                Some(_) => {
-                    rate.ambiguous += 1;
-                    (None, "ambiguous")
-                }
-                None => {
+            // Every roster student any of the id's values points to.
+            let mut hits: Vec<&str> = values
+                .iter()
+                .flat_map(|v| by_value.get(v).cloned().unwrap_or_default())
+                .collect();
+            hits.sort_unstable();
+            hits.dedup();
+            let (p, m) = match hits.as_slice() {
+                [] => {
                     rate.unmatched += 1;
                     if rate.unmatched_examples.len() < 5 {
                         rate.unmatched_examples.push(id.clone());
                     }
                     (None, "unmatched")
+                }
+                [one] => {
+                    rate.matched += 1;
+                    (Some(one.to_string()), "matched")
+                }
+                _ => {
+                    rate.ambiguous += 1;
+                    (None, "ambiguous")
                 }
             };
             src_col.push(s.name());
