@@ -246,8 +246,17 @@ fn extra_sources(
     cancel: &Cancel,
     out: &mut Vec<(String, f64, u64)>,
 ) -> Result<(), BenchError> {
+    // Each step's own peak memory (Linux: the peak is reset before it), in its label.
+    let peak = |what: &str| match peak_rss() {
+        Some(b) => format!("{what} (peak {:.2} GB)", b as f64 / 1e9),
+        None => what.to_string(),
+    };
+    let reset = || {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+    };
     let roster = dir.join("input/clever_roster");
     if roster.is_dir() {
+        reset();
         let t = Instant::now();
         let r = crate::pipeline::roster::sync(lake, &roster, None, salt, progress, cancel);
         if let Some(e) = r.error {
@@ -255,20 +264,22 @@ fn extra_sources(
         }
         let rows = r.reports.iter().map(|x| x.rows_ingested).sum();
         out.push((
-            "roster sync, 3 snapshots".into(),
+            peak("roster sync, 3 snapshots"),
             t.elapsed().as_secs_f64(),
             rows,
         ));
+        reset();
         let t = Instant::now();
         crate::metrics::engagement::build_stage3(lake)?;
         out.push((
-            "stage3 through the identity map".into(),
+            peak("stage3 through the identity map"),
             t.elapsed().as_secs_f64(),
             0,
         ));
     }
     let edx = dir.join("input/edx");
     if edx.is_dir() {
+        reset();
         let t = Instant::now();
         let module = crate::modules::edx::Edx::new().map_err(BenchError::Setup)?;
         let r = job::ingest(
@@ -287,7 +298,7 @@ fn extra_sources(
             serde_json::from_str(&text).map_err(|e| BenchError::Setup(e.to_string()))?;
         crate::metrics::micromasters::build(lake, &program, salt)?;
         out.push((
-            "edx + program reports".into(),
+            peak("edx + program reports"),
             t.elapsed().as_secs_f64(),
             r.report.rows_ingested,
         ));

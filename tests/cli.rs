@@ -390,3 +390,99 @@ fn without_a_keyring_secrets_stay_in_memory_and_the_error_says_what_to_do() {
         );
     }
 }
+
+#[test]
+fn module_check_roster_identity_and_program_commands() {
+    if !keyring_available() {
+        return;
+    }
+    let env = Env::new();
+    assert!(env.edlake(&["init"]).status.success());
+    // `module check` compares data with a metadata.csv (exit 3 when something does not line up).
+    let meta = env.root.join("metadata.csv");
+    std::fs::write(
+        &meta,
+        "Entity Name,Attribute Name,Attribute Data Type,Pseudonymization\npeople,,,\n,id,string,hash\n,grade,integer,no-op\n",
+    )
+    .unwrap();
+    let people = env.root.join("feed/people/p.csv");
+    std::fs::create_dir_all(people.parent().unwrap()).unwrap();
+    std::fs::write(&people, "id,grade\na,9\nb,K\n").unwrap();
+    let o = env.edlake(&[
+        "module",
+        "check",
+        "--metadata",
+        meta.to_str().unwrap(),
+        "--from",
+        env.root.join("feed").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("row 2 holds `K`"), "{}", text(&o));
+
+    let data = env.root.join("data");
+    let o = env.edlake(&[
+        "gen-test-data",
+        "--out",
+        data.to_str().unwrap(),
+        "--students",
+        "120",
+        "--days",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let from = |s: &str| data.join(s).to_string_lossy().to_string();
+    let o = env.edlake(&["ingest", "sis", "--from", &from("sis")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = env.edlake(&["roster", "sync", "--from", &from("clever_roster")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("transferred"), "{}", text(&o));
+    // A wrong key for the SIS: the rates before and after say so.
+    let o = env.edlake(&["identity", "set", "sis=state_id"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let after = &out[out.find("After:").unwrap()..];
+    assert!(
+        after.contains("state_id") && after.contains("0.0 %"),
+        "{out}"
+    );
+    let o = env.edlake(&["identity", "set", "sis=whatever"]);
+    assert_eq!(o.status.code(), Some(2));
+    let log = env.root.join("ops.csv");
+    let o = env.edlake(&["roster", "log", "--csv", log.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .starts_with("synced_at,snapshot")
+    );
+
+    // edX: the outreach export needs --unlock and is audited.
+    let o = env.edlake(&["ingest", "edx", "--from", &from("edx")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let program = data.join("edx/program.json");
+    let o = env.edlake(&["program", "set", "--file", program.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("completed the program"), "{}", text(&o));
+    let list = env.root.join("next.csv");
+    let args = [
+        "program",
+        "outreach",
+        "next-course-candidates",
+        "--out",
+        list.to_str().unwrap(),
+    ];
+    let o = env.edlake(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!list.exists());
+    let mut unlocked = args.to_vec();
+    unlocked.push("--unlock");
+    let o = env.edlake(&unlocked);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        std::fs::read_to_string(&list)
+            .unwrap()
+            .starts_with("learner_id,name,email")
+    );
+    let audit = std::fs::read_to_string(env.lake().join("_edlake/audit.jsonl")).unwrap();
+    assert!(audit.contains("next_course_candidates") && audit.contains("\"export\""));
+}

@@ -232,6 +232,55 @@ pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitC
                 }
             }
         }
+        super::ModuleAction::Check { metadata, from } => {
+            let m =
+                edlake::pseudo::Metadata::from_file(&metadata).map_err(|e| bad(e.to_string()))?;
+            let previews = edlake::modules::inspect::preview(&m, &from, 0);
+            if ctx.json {
+                let v: Vec<_> = previews
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "entity": p.entity, "files": p.files, "error": p.error,
+                            "columns": p.columns.iter().map(|c| serde_json::json!({
+                                "name": c.name,
+                                "metadata": c.metadata.map(|t| t.name()),
+                                "inferred": c.inferred.map(|t| t.name()),
+                                "issue": c.issue,
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                print_json(&v)?;
+            } else {
+                for p in &previews {
+                    println!(
+                        "{} ({} file(s)){}",
+                        p.entity,
+                        p.files,
+                        p.error
+                            .as_ref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    );
+                    for c in &p.columns {
+                        println!(
+                            "  {:<28} metadata {:<9} data {:<9} {}",
+                            c.name,
+                            c.metadata.map(|t| t.name()).unwrap_or("-"),
+                            c.inferred.map(|t| t.name()).unwrap_or("-"),
+                            c.issue.as_deref().unwrap_or("ok")
+                        );
+                    }
+                }
+            }
+            if previews
+                .iter()
+                .any(|p| p.mismatches() > 0 || p.error.is_some())
+            {
+                return Ok(ExitCode::from(super::EXIT_PARTIAL));
+            }
+        }
         super::ModuleAction::Remove { name } => {
             ModuleDef::remove(&lake, &name).map_err(|e| bad(e.to_string()))?;
             println!("Module `{name}` removed; its tables stay in the lake.");

@@ -190,6 +190,15 @@ pub enum ModuleAction {
         #[arg(long)]
         replace: bool,
     },
+    /// Compare a folder's files with a metadata.csv before defining a module: per entity, each
+    /// column's type in the metadata and as inferred from the data, and what does not line up
+    /// (exit code 3 when something does not).
+    Check {
+        #[arg(long)]
+        metadata: PathBuf,
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// List the custom modules of this lake.
     List,
     /// Forget a custom module's definition (its tables stay in the lake).

@@ -181,7 +181,7 @@ pub(super) fn bench(
         m.second_run_seconds, m.second_run_rows
     );
     for (name, secs, rows) in &m.other_sources {
-        println!("  {name:<33} {secs:.2} s ({rows} rows)");
+        println!("  {name:<49} {secs:.2} s ({rows} rows)");
     }
     if let Some(s) = m.stage3_seconds {
         println!("  stage3 + chart data {s:.2} s");

@@ -177,6 +177,8 @@ fn sync_all(
     let module = roster::module().map_err(PipelineError::Input)?;
     let folder = FolderSource::new(dir);
     let mut last = operations(lake)?.last().map(|e| e.snapshot);
+    // The sources do not change during a sync: their ids are read once, at the first snapshot.
+    let mut known: Option<identity::SourceIds> = None;
     for (d, prefix) in snapshots(dir)? {
         let when = d
             .or(date)
@@ -209,7 +211,13 @@ fn sync_all(
             let _lock = lake.lock("roster sync")?;
             update_status(lake, when, salt)?
         };
-        let rates = identity::rebuild(lake, &IdentityConfig::load(lake)?)
+        let ids = match &known {
+            Some(k) => k.clone(),
+            None => {
+                identity::SourceIds::read(lake).map_err(|e| PipelineError::Input(e.to_string()))?
+            }
+        };
+        let rates = identity::rebuild_with(lake, &IdentityConfig::load(lake)?, &ids)
             .map_err(|e| PipelineError::Input(e.to_string()))?
             .map(|b| b.rates)
             .unwrap_or_default();
@@ -229,6 +237,7 @@ fn sync_all(
             entry.counts.reactivated,
             entry.counts.active
         ));
+        known = Some(ids);
         append_log(lake, &entry)?;
         out.entries.push(entry);
         last = Some(when);

@@ -94,8 +94,8 @@ fn strings(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
         .collect())
 }
 
-/// Distinct non-blank student pseudonyms of a source, read one data file at a time so memory
-/// follows the number of students, not the tens of millions of rows of a district year.
+/// Distinct non-blank student pseudonyms of a source, read a group of data files at a time so
+/// memory follows the number of students, not the tens of millions of rows of a district year.
 fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, MetricError> {
     let mut ids = std::collections::BTreeSet::new();
     for (t, c, filter) in s.inputs() {
@@ -103,9 +103,11 @@ fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, MetricError> {
         let Some(state) = crate::lake::delta::read_state(&dir)? else {
             continue;
         };
-        for file in &state.files {
+        // A few dozen files per scan: memory stays a small share of the table, and the
+        // per-scan cost does not add up over a year of daily files.
+        for files in state.files.chunks(32) {
             let one = crate::lake::delta::TableState {
-                files: vec![file.clone()],
+                files: files.to_vec(),
                 ..state.clone()
             };
             let lf = crate::lake::scan::lazy(&dir, &one)?;
@@ -181,8 +183,12 @@ fn candidates(
     lake: &Lake,
     s: IdSource,
     config: &IdentityConfig,
+    known: &SourceIds,
 ) -> Result<Vec<(String, Vec<String>)>, MetricError> {
-    let ids = source_ids(lake, s)?;
+    let ids = match known.0.get(&s) {
+        Some(ids) => ids.clone(),
+        None => source_ids(lake, s)?,
+    };
     if s != IdSource::Insights || config.insights_id == InsightsId::AadObjectId {
         return Ok(ids.into_iter().map(|i| (i.clone(), vec![i])).collect());
     }
@@ -227,6 +233,31 @@ fn candidates(
 /// Rebuilds the identity map from the roster and every source, with `config`; `None` when the
 /// lake has no roster yet. Records the build (rates) in the lake's identity history.
 pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBuild>, MetricError> {
+    rebuild_with(lake, config, &SourceIds::default())
+}
+
+/// Every source's distinct student pseudonyms, read once for several rebuilds (a roster sync of
+/// several snapshots changes the roster, not the sources).
+#[derive(Debug, Default, Clone)]
+pub struct SourceIds(HashMap<IdSource, Vec<String>>);
+
+impl SourceIds {
+    /// Reads them from the lake's general tables.
+    pub fn read(lake: &Lake) -> Result<SourceIds, MetricError> {
+        let mut m = HashMap::new();
+        for s in IdSource::ALL {
+            m.insert(s, source_ids(lake, s)?);
+        }
+        Ok(SourceIds(m))
+    }
+}
+
+/// [`rebuild`] with source ids read before.
+pub fn rebuild_with(
+    lake: &Lake,
+    config: &IdentityConfig,
+    known: &SourceIds,
+) -> Result<Option<IdentityBuild>, MetricError> {
     let Some(roster) = table(lake, &status_table())? else {
         return Ok(None);
     };
@@ -258,7 +289,7 @@ pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBu
             },
             ..Default::default()
         };
-        for (id, values) in candidates(lake, s, config)? {
+        for (id, values) in candidates(lake, s, config, known)? {
             rate.ids += 1;
             // Every roster student any of the id's values points to.
             let mut hits: Vec<&str> = values
