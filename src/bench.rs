@@ -181,6 +181,7 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
             ),
         ];
         for (name, module, from) in modules {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
             let t = Instant::now();
             let out = job::ingest(
                 &lake,
@@ -194,7 +195,10 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
                 return Err(e.into());
             }
             other_sources.push((
-                format!("ingest {name}"),
+                match peak_rss() {
+                    Some(b) => format!("ingest {name} (peak {:.2} GB)", b as f64 / 1e9),
+                    None => format!("ingest {name}"),
+                },
                 t.elapsed().as_secs_f64(),
                 out.report.rows_ingested,
             ));

@@ -78,7 +78,10 @@ struct FileOut {
     ingested_schema: TableSchema,
     general: Vec<NewFile>,
     general_schema: TableSchema,
-    lookup: Vec<DataFrame>,
+    /// New lookup rows of the file, until written as one data file at its end.
+    lookup_frames: Vec<DataFrame>,
+    lookup: Vec<NewFile>,
+    lookup_schema: TableSchema,
     bad: Vec<BadRow>,
     rows: u64,
     warnings: Vec<String>,
@@ -206,7 +209,7 @@ impl EntityRun<'_> {
                 if let (true, Some(l)) = (needs.lookup, p.lookup) {
                     let l = self.lookup_seen.keep_new(&l)?;
                     if l.height() > 0 {
-                        out.lookup.push(l);
+                        out.lookup_frames.push(l);
                     }
                 }
                 if !p.dropped.is_empty() {
@@ -230,6 +233,18 @@ impl EntityRun<'_> {
             }
             Ok(())
         })?;
+        // The file's new mappings go to disk now, not at the commit: a lookup with a row per
+        // record (attendance ids) would otherwise hold a year of ids in memory.
+        if let (Some(t), Some(first)) = (&self.targets.lookup, out.lookup_frames.first()) {
+            let mut all = first.clone();
+            for f in &out.lookup_frames[1..] {
+                all.vstack_mut(f)?;
+            }
+            out.lookup_frames.clear();
+            out.lookup_schema = schema_of(&all, &[]);
+            out.lookup
+                .push(delta::write_file(&self.lake.table_dir(t), &mut all, &[])?);
+        }
         out.bad = summary.bad;
         out.warnings.extend(summary.warnings);
         out.warnings.dedup();
@@ -474,17 +489,13 @@ pub fn ingest_entity(
     if let Some(t) = &run.targets.lookup {
         let lk_ids = ids_for(|n| n.lookup);
         if !lk_ids.is_empty() {
-            let frames: Vec<DataFrame> = outs.iter().flat_map(|o| o.lookup.clone()).collect();
-            let mut files = Vec::new();
-            let mut schema = TableSchema::default();
-            if let Some(first) = frames.first() {
-                let mut all = first.clone();
-                for f in &frames[1..] {
-                    all.vstack_mut(f)?;
-                }
-                schema = schema_of(&all, &[]);
-                files.push(delta::write_file(&lake.table_dir(t), &mut all, &[])?);
-            }
+            let files: Vec<NewFile> = outs.iter().flat_map(|o| o.lookup.clone()).collect();
+            let schema = outs
+                .iter()
+                .filter(|o| !o.lookup.is_empty())
+                .fold(TableSchema::default(), |a, o| {
+                    a.merged_with(&o.lookup_schema)
+                });
             let rows_written = files.iter().map(|f| f.rows as u64).sum();
             // Mappings never go away, even when a snapshot replaces the general table.
             let v = delta::commit(
