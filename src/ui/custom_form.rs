@@ -63,7 +63,14 @@ impl CustomForm {
             &batches,
             &keys,
         )
-        .map_err(|e| e.to_string().replace("add --key", "choose a key for"))
+        .map_err(|e| {
+            // The library's advice names the CLI flag; here the key is picked above.
+            let e = e.to_string();
+            match e.split_once(": add --key") {
+                Some((head, _)) => format!("{head}: choose its key above"),
+                None => e,
+            }
+        })
     }
 
     /// Draws the form.
