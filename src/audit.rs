@@ -1,7 +1,5 @@
 //! The lake's audit log: who unlocked which restricted table, and when.
 
-use std::io::Write;
-
 use serde::{Deserialize, Serialize};
 
 use crate::lake::{Lake, LakeError};
@@ -30,26 +28,11 @@ pub fn record(lake: &Lake, action: &str, table: &str) -> Result<AuditEntry, Lake
         action: action.into(),
         table: table.into(),
     };
-    let path = lake.meta_dir().join("audit.jsonl");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| LakeError::io(&path, e))?;
-    let line = serde_json::to_string(&entry).unwrap_or_default();
-    writeln!(f, "{line}").map_err(|e| LakeError::io(&path, e))?;
+    crate::lake::jsonfile::append_line(&lake.meta_dir().join("audit.jsonl"), &entry)?;
     Ok(entry)
 }
 
 /// All audit entries, oldest first.
 pub fn entries(lake: &Lake) -> Result<Vec<AuditEntry>, LakeError> {
-    let path = lake.meta_dir().join("audit.jsonl");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Ok(s
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(LakeError::io(&path, e)),
-    }
+    crate::lake::jsonfile::read_lines(&lake.meta_dir().join("audit.jsonl"))
 }

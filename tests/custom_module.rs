@@ -29,7 +29,7 @@ fn write(p: &Path, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-fn run(lake: &Lake, def: &ModuleDef, from: &Path, salt: &Salt) {
+fn run(lake: &Lake, def: &ModuleDef, from: &Path, salt: &Salt) -> job::RunOutcome {
     let m = def.module().unwrap();
     let out = job::ingest(
         lake,
@@ -40,6 +40,7 @@ fn run(lake: &Lake, def: &ModuleDef, from: &Path, salt: &Salt) {
         &Cancel::default(),
     );
     assert!(out.error.is_none(), "{:?}", out.error);
+    out
 }
 
 fn strings(lake: &Lake, t: &TableRef, c: &str) -> Vec<String> {
@@ -225,16 +226,7 @@ fn json_lines_and_parquet_inputs_land_like_csv() {
     std::fs::create_dir_all(from.join("visits")).unwrap();
     let f = std::fs::File::create(from.join("visits/v.parquet")).unwrap();
     ParquetWriter::new(f).finish(&mut visits).unwrap();
-    let m = def.module().unwrap();
-    let out = job::ingest(
-        &lake,
-        &m,
-        &FolderSource::new(&from),
-        &salt,
-        &Progress::default(),
-        &Cancel::default(),
-    );
-    assert!(out.error.is_none(), "{:?}", out.error);
+    let out = run(&lake, &def, &from, &salt);
     assert_eq!(out.report.rows_ingested, 3 + 3);
     assert_eq!(out.report.rows_quarantined, 2);
     let issues: Vec<(String, u64)> = out

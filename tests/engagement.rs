@@ -13,7 +13,9 @@ use edlake::pseudo::{Salt, hash_value};
 use polars::prelude::*;
 
 mod common;
+
 use common::ingest;
+use common::text_col as str_col;
 
 fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
@@ -67,18 +69,6 @@ fn f64_col(df: &DataFrame, c: &str) -> Vec<Option<f64>> {
         .f64()
         .unwrap()
         .iter()
-        .collect()
-}
-
-fn str_col(df: &DataFrame, c: &str) -> Vec<Option<String>> {
-    df.column(c)
-        .unwrap()
-        .cast(&DataType::String)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| v.map(str::to_string))
         .collect()
 }
 

@@ -144,6 +144,9 @@ fn outreach_lists_export_only_after_an_audited_unlock() {
     let csv = out.path().join("upgrade.csv");
     dialogs.push(&csv);
     click(&mut h, "Yes, unlock and export");
+    wait(&mut h, "the export", |a| {
+        !view(a).more.program.export.is_running()
+    });
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("learner_id,name,email,course"), "{text}");
     let t = edlake::metrics::micromasters::report_table(Layer::Sensitive, "upgrade_candidates");

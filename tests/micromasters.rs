@@ -54,14 +54,9 @@ fn read_downloads(dir: &Path) -> Vec<Enrolment> {
 }
 
 fn strings(df: &DataFrame, c: &str) -> Vec<String> {
-    df.column(c)
-        .unwrap()
-        .cast(&DataType::String)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
+    common::text_col(df, c)
+        .into_iter()
+        .map(Option::unwrap_or_default)
         .collect()
 }
 

@@ -7,6 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use common::text_col;
 use edlake::lake::{Lake, TableRef, delta};
 use edlake::metrics::identity::{self, IdSource, IdentityConfig, RosterKey};
 use edlake::pipeline::roster;
@@ -62,18 +63,6 @@ fn sync(lake: &Lake, dir: &Path, salt: &Salt) -> roster::SyncOutcome {
     );
     assert!(out.error.is_none(), "{:?}", out.error);
     out
-}
-
-fn text_col(df: &DataFrame, c: &str) -> Vec<Option<String>> {
-    df.column(c)
-        .unwrap()
-        .cast(&DataType::String)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod delta;
+pub mod jsonfile;
 pub mod layout;
 pub mod manifest;
 pub mod scan;

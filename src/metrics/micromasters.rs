@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::text_values;
 use super::{MetricError, table};
-use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
+use crate::lake::{Lake, LakeError, Layer, TableRef};
 use crate::modules::edx::{SOURCE, VERSION};
 use crate::pseudo::{Salt, hash_value};
 
@@ -85,23 +86,12 @@ impl ProgramDef {
 
     /// The saved program, if any.
     pub fn load(lake: &Lake) -> Result<Option<ProgramDef>, LakeError> {
-        let p = Self::path(lake);
-        match std::fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| LakeError::Corrupt {
-                    path: p,
-                    message: e.to_string(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LakeError::io(&p, e)),
-        }
+        crate::lake::jsonfile::read(&Self::path(lake))
     }
 
     /// Saves the program.
     pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&Self::path(lake), &bytes)
+        crate::lake::jsonfile::write(&Self::path(lake), self)
     }
 }
 
@@ -146,16 +136,6 @@ type Totals<'a> = (
     usize,
 );
 
-fn texts(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
-
 /// Builds every report table from the Ingested edX tables; `None` when there is no grade report
 /// yet.
 pub fn build(
@@ -175,9 +155,9 @@ pub fn build(
         ])
         .collect()?;
     let (runs, learners, tracks) = (
-        texts(&g, "course_run")?,
-        texts(&g, "learner")?,
-        texts(&g, "track")?,
+        text_values(&g, "course_run")?,
+        text_values(&g, "learner")?,
+        text_values(&g, "track")?,
     );
     let grade: Vec<Option<f64>> = g.column("grade")?.f64()?.iter().collect();
     let courses: BTreeMap<&str, &ProgramCourse> = program
@@ -228,7 +208,7 @@ pub fn build(
             "level_of_education",
         ]
         .iter()
-        .map(|c| texts(&df, c))
+        .map(|c| text_values(&df, c))
         .collect::<PolarsResult<_>>()?;
         for (i, id) in cols[0].iter().enumerate() {
             if let Some(id) = id {
@@ -520,7 +500,7 @@ pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, MetricError> {
             .select([col("course_run")])
             .unique(None, UniqueKeepStrategy::Any)
             .collect()?;
-        for r in texts(&df, "course_run")?.into_iter().flatten() {
+        for r in text_values(&df, "course_run")?.into_iter().flatten() {
             courses.insert(r.rsplit_once('+').map(|(c, _)| c.to_string()).unwrap_or(r));
         }
     }

@@ -137,6 +137,17 @@ pub(crate) mod tables {
     }
 }
 
+/// A column's values as text (nulls stay `None`).
+pub(crate) fn text_values(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(df
+        .column(c)?
+        .cast(&DataType::String)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}
+
 /// A lazy scan of a table, or `None` when the lake does not have it.
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, MetricError> {
     let dir = lake.table_dir(t);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BatchType;
 use super::custom::{EntityDef, MetadataModule};
-use crate::lake::{Lake, LakeError, write_atomic};
+use crate::lake::{Lake, LakeError, jsonfile};
 use crate::pseudo::Metadata;
 
 /// Names the built-in modules use; custom modules may not take them.
@@ -173,26 +173,12 @@ impl ModuleDef {
 
     /// Saves the definition in the lake.
     pub fn save(&self, lake: &Lake) -> Result<(), DefError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        Ok(write_atomic(&Self::path(lake, &self.name), &bytes)?)
+        Ok(jsonfile::write(&Self::path(lake, &self.name), self)?)
     }
 
     /// Loads a saved definition.
     pub fn load(lake: &Lake, name: &str) -> Result<ModuleDef, DefError> {
-        let p = Self::path(lake, name);
-        let bytes = match std::fs::read(&p) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DefError::Unknown(name.into()));
-            }
-            Err(e) => return Err(LakeError::io(&p, e).into()),
-        };
-        serde_json::from_slice(&bytes).map_err(|e| {
-            DefError::Lake(LakeError::Corrupt {
-                path: p,
-                message: e.to_string(),
-            })
-        })
+        jsonfile::read(&Self::path(lake, name))?.ok_or_else(|| DefError::Unknown(name.into()))
     }
 
     /// Every saved definition, by name.

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::job::{self, RunOutcome};
 use super::{Cancel, PipelineError, Progress, RunReport};
-use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
+use crate::lake::{Lake, LakeError, Layer, TableRef};
 use crate::metrics::identity::{self, IdentityConfig, MatchRate};
+use crate::metrics::text_values;
 use crate::modules::roster;
 use crate::pseudo::{Salt, hash_value};
 use crate::sources::{FolderSource, RemoteFile, Source, SourceError};
@@ -129,23 +130,7 @@ fn log_path(lake: &Lake) -> std::path::PathBuf {
 
 /// The operations log, oldest first.
 pub fn operations(lake: &Lake) -> Result<Vec<SyncEntry>, LakeError> {
-    let p = log_path(lake);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => Ok(s
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(LakeError::io(&p, e)),
-    }
-}
-
-fn append_log(lake: &Lake, e: &SyncEntry) -> Result<(), LakeError> {
-    let p = log_path(lake);
-    let mut text = std::fs::read_to_string(&p).unwrap_or_default();
-    text.push_str(&serde_json::to_string(e).unwrap_or_default());
-    text.push('\n');
-    write_atomic(&p, text.as_bytes())
+    crate::lake::jsonfile::read_lines(&log_path(lake))
 }
 
 /// Syncs every roster snapshot in `dir` not synced yet. `date` dates a snapshot that is not in
@@ -238,7 +223,7 @@ fn sync_all(
             entry.counts.active
         ));
         known = Some(ids);
-        append_log(lake, &entry)?;
+        crate::lake::jsonfile::append_line(&log_path(lake), &entry)?;
         out.entries.push(entry);
         last = Some(when);
     }
@@ -256,16 +241,6 @@ struct Status {
     first_seen: NaiveDate,
     last_seen: NaiveDate,
     fingerprint: String,
-}
-
-fn texts(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
 }
 
 fn dates(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<NaiveDate>>> {
@@ -289,13 +264,13 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
     if crate::lake::delta::read_state(&st_dir)?.is_some() {
         let df = crate::lake::delta::read_table(&st_dir, None)?;
         let (ids, num, state, school, grade, status, fp) = (
-            texts(&df, "student")?,
-            texts(&df, "student_number")?,
-            texts(&df, "state_id")?,
-            texts(&df, "school_id")?,
-            texts(&df, "grade")?,
-            texts(&df, "status")?,
-            texts(&df, "fingerprint")?,
+            text_values(&df, "student")?,
+            text_values(&df, "student_number")?,
+            text_values(&df, "state_id")?,
+            text_values(&df, "school_id")?,
+            text_values(&df, "grade")?,
+            text_values(&df, "status")?,
+            text_values(&df, "fingerprint")?,
         );
         let (since, first, lastd) = (
             dates(&df, "status_date")?,
@@ -330,7 +305,7 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
         .collect();
     let values: Vec<Vec<Option<String>>> = described
         .iter()
-        .map(|c| texts(&current, c))
+        .map(|c| text_values(&current, c))
         .collect::<PolarsResult<_>>()?;
     let col_of = |name: &str| described.iter().position(|c| c == name);
     let pseud = |v: &Option<String>| v.as_deref().map(|v| hash_value(v, salt));

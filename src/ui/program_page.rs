@@ -30,6 +30,8 @@ pub struct ProgramPage {
     message: Option<(String, bool)>,
     /// The outreach list waiting for the unlock confirmation.
     confirm: Option<&'static str>,
+    /// An outreach export being written (rows, file).
+    pub export: Task<(usize, std::path::PathBuf)>,
 }
 
 fn counts(lake: &Lake) -> Result<Option<ProgramCounts>, String> {
@@ -69,6 +71,19 @@ impl ProgramPage {
             self.refresh(sh);
         }
         self.counts.poll();
+        if self.export.poll() {
+            match &self.export.state {
+                TaskState::Done((n, p)) => sh.toast(
+                    format!(
+                        "Exported {n} rows to {} (recorded in the audit log)",
+                        p.display()
+                    ),
+                    true,
+                ),
+                TaskState::Failed(e) => sh.toast(format!("Export failed: {e}"), false),
+                _ => {}
+            }
+        }
         if self.job.poll() {
             self.refresh(sh);
             *sh.nav = Some(Nav::Refresh);
@@ -261,7 +276,7 @@ impl ProgramPage {
                     );
                     if ui.button("Yes, unlock and export").clicked() {
                         self.confirm = None;
-                        export(sh, name);
+                        self.export = export(sh, name);
                     }
                     if ui.button("Cancel").clicked() {
                         self.confirm = None;
@@ -273,29 +288,28 @@ impl ProgramPage {
 }
 
 /// Asks where to save, records the unlock in the audit log, then writes the list.
-fn export(sh: &mut Shared, name: &str) {
+/// Asks where to save and records the unlock in the audit log (on the UI thread: both are
+/// the user's step), then reads and writes the list on a worker.
+fn export(sh: &mut Shared, name: &str) -> Task<(usize, std::path::PathBuf)> {
     let Some(path) = sh
         .dialogs
         .save_file("Save the outreach list", &format!("{name}.csv"))
     else {
-        return;
+        return Task::default();
     };
     let t = report_table(Layer::Sensitive, name);
-    let result = crate::audit::record(sh.lake, "export", &t.id())
-        .map_err(|e| e.to_string())
-        .and_then(|_| delta::read_table(&sh.lake.table_dir(&t), None).map_err(|e| e.to_string()))
-        .and_then(|df| {
-            crate::browse::export(&df, &path, crate::browse::ExportFormat::from_path(&path))
-                .map_err(|e| e.to_string())
-        });
-    match result {
-        Ok(n) => sh.toast(
-            format!(
-                "Exported {n} rows to {} (recorded in the audit log)",
-                path.display()
-            ),
-            true,
-        ),
-        Err(e) => sh.toast(format!("Export failed: {e}"), false),
+    if let Err(e) = crate::audit::record(sh.lake, "export", &t.id()) {
+        sh.toast(
+            format!("Export refused: the audit log cannot be written ({e})"),
+            false,
+        );
+        return Task::default();
     }
+    let lake = sh.lake.clone();
+    Task::spawn(sh.repaint.clone(), move |_, _| {
+        let df = delta::read_table(&lake.table_dir(&t), None).map_err(|e| e.to_string())?;
+        let n = crate::browse::export(&df, &path, crate::browse::ExportFormat::from_path(&path))
+            .map_err(|e| e.to_string())?;
+        Ok((n, path))
+    })
 }

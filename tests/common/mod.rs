@@ -8,6 +8,7 @@ use edlake::lake::Lake;
 use edlake::pipeline::{Cancel, Progress, job};
 use edlake::pseudo::Salt;
 use edlake::sources::FolderSource;
+use polars::prelude::{DataFrame, DataType};
 
 /// Ingests a local folder with `module`, failing the test on a run error.
 pub fn ingest(lake: &Lake, module: &dyn edlake::modules::Module, from: &Path, salt: &Salt) {
@@ -36,4 +37,17 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A column's values as text (nulls stay `None`).
+pub fn text_col(df: &DataFrame, c: &str) -> Vec<Option<String>> {
+    df.column(c)
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect()
 }

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::lake::{Lake, LakeError, TableRef, write_atomic};
+use crate::lake::{Lake, LakeError, TableRef};
 use crate::metrics::tables;
 
 /// A roster identifier a source can be linked on.
@@ -185,20 +185,11 @@ impl IdentityConfig {
 
     /// The lake's configuration (defaults when none was saved).
     pub fn load(lake: &Lake) -> Result<IdentityConfig, LakeError> {
-        let p = Self::path(lake);
-        match std::fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| LakeError::Corrupt {
-                path: p,
-                message: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IdentityConfig::default()),
-            Err(e) => Err(LakeError::io(&p, e)),
-        }
+        Ok(crate::lake::jsonfile::read(&Self::path(lake))?.unwrap_or_default())
     }
 
     /// Saves the configuration.
     pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&Self::path(lake), &bytes)
+        crate::lake::jsonfile::write(&Self::path(lake), self)
     }
 }

@@ -16,8 +16,9 @@ mod config;
 
 pub use config::{IdSource, IdentityConfig, InsightsId, RosterKey};
 
+use super::text_values;
 use super::{MetricError, table};
-use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
+use crate::lake::{Lake, LakeError, Layer, TableRef};
 
 /// Match counts of one source (distinct ids).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -74,24 +75,7 @@ fn history_path(lake: &Lake) -> std::path::PathBuf {
 
 /// Every identity-map build, oldest first.
 pub fn history(lake: &Lake) -> Result<Vec<IdentityBuild>, LakeError> {
-    let p = history_path(lake);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => Ok(s
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(LakeError::io(&p, e)),
-    }
-}
-
-fn strings(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df
-        .column(c)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
+    crate::lake::jsonfile::read_lines(&history_path(lake))
 }
 
 /// Distinct non-blank student pseudonyms of a source, read a group of data files at a time so
@@ -169,7 +153,10 @@ fn pairs(
         .unique(None, UniqueKeepStrategy::Any)
         .collect()?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (a, b) in strings(&df, "a")?.into_iter().zip(strings(&df, "b")?) {
+    for (a, b) in text_values(&df, "a")?
+        .into_iter()
+        .zip(text_values(&df, "b")?)
+    {
         if let (Some(a), Some(b)) = (a, b) {
             out.entry(a).or_default().push(b);
         }
@@ -264,14 +251,14 @@ pub fn rebuild_with(
     let roster = roster
         .select([col("student"), col("student_number"), col("state_id")])
         .collect()?;
-    let students = strings(&roster, "student")?;
+    let students = text_values(&roster, "student")?;
     let (mut src_col, mut src_id, mut person, mut how) = (vec![], vec![], vec![], vec![]);
     let mut rates = Vec::new();
     for s in IdSource::ALL {
         let key = config.key(s);
         // Roster value → the students carrying it (blank values never enter).
         let mut by_value: HashMap<String, Vec<&str>> = HashMap::new();
-        for (v, st) in strings(&roster, key.column())?.iter().zip(&students) {
+        for (v, st) in text_values(&roster, key.column())?.iter().zip(&students) {
             if let (Some(v), Some(st)) = (v, st) {
                 let e = by_value.entry(v.clone()).or_default();
                 if !e.contains(&st.as_str()) {
@@ -344,11 +331,7 @@ pub fn rebuild_with(
     if last.is_some_and(|l| l.config == build.config && l.rates == build.rates) {
         return Ok(Some(build));
     }
-    let p = history_path(lake);
-    let mut text = std::fs::read_to_string(&p).unwrap_or_default();
-    text.push_str(&serde_json::to_string(&build).unwrap_or_default());
-    text.push('\n');
-    write_atomic(&p, text.as_bytes())?;
+    crate::lake::jsonfile::append_line(&history_path(lake), &build)?;
     Ok(Some(build))
 }
 
