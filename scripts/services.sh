@@ -6,8 +6,8 @@
 
 # --- a real OpenSSH server on 127.0.0.1 for the SFTP tests (needs root for its own user) --------
 start_sshd() {
-  command -v /usr/sbin/sshd >/dev/null || { echo "scripts/test: no sshd; SFTP tests will skip"; return; }
-  [ "$(id -u)" = 0 ] || { echo "scripts/test: not root; SFTP tests will skip"; return; }
+  command -v /usr/sbin/sshd >/dev/null || { echo "scripts/test: no sshd; the SFTP tests will fail"; return; }
+  [ "$(id -u)" = 0 ] || { echo "scripts/test: not root, so no test sshd; the SFTP tests will fail"; return; }
   sftp_root=$(mktemp -d /tmp/edlake-sftp.XXXXXX)
   chmod 755 "$sftp_root"
   mkdir -p "$sftp_root/data" "$sftp_root/etc" /run/sshd
@@ -57,8 +57,8 @@ SSHD
 # --- Azurite (Azure Blob storage emulator) on 127.0.0.1 for the data-share tests ---------------
 azurite_pid=""
 start_azurite() {
-  if ! command -v npm >/dev/null; then echo "scripts/test: no npm; Azure tests will skip"; return; fi
-  local dir="$root/target/azurite"
+  if ! command -v npm >/dev/null; then echo "scripts/test: no npm; the Azure tests will fail"; return; fi
+  local dir="${target:-$root/target}/azurite"
   if [ ! -x "$dir/node_modules/.bin/azurite-blob" ]; then
     npm install --silent --no-audit --no-fund --prefix "$dir" azurite@3.35.0 >/dev/null
   fi

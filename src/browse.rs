@@ -203,7 +203,9 @@ pub fn export(df: &DataFrame, path: &Path, format: ExportFormat) -> Result<usize
     let file = std::fs::File::create(&tmp).map_err(io)?;
     let mut df = df.clone();
     let written = match format {
-        ExportFormat::Csv => CsvWriter::new(file).finish(&mut df).map(|_| ()),
+        ExportFormat::Csv => crate::preview::formula_safe(&df)
+            .and_then(|mut safe| CsvWriter::new(file).finish(&mut safe))
+            .map(|_| ()),
         ExportFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
     };
     if let Err(e) = written {

@@ -67,6 +67,41 @@ fn timestamp_text(v: i64, unit: TimeUnit) -> String {
     }
 }
 
+/// Whether a spreadsheet would run this text as a formula (OWASP's CSV injection list).
+fn looks_like_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A copy of `df` safe to open in Excel or LibreOffice: text cells that begin with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return get a leading `'`, so they show as text instead of
+/// running (an edX learner can call themselves `=HYPERLINK(...)`). Every CSV export uses it.
+pub fn formula_safe(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut out = df.clone();
+    for c in df.columns() {
+        if c.dtype() != &DataType::String {
+            continue;
+        }
+        let ca = c.str()?;
+        if !ca.iter().flatten().any(looks_like_formula) {
+            continue;
+        }
+        let safe: StringChunked = ca
+            .iter()
+            .map(|v| {
+                v.map(|s| {
+                    if looks_like_formula(s) {
+                        format!("'{s}")
+                    } else {
+                        s.to_string()
+                    }
+                })
+            })
+            .collect();
+        out.with_column(safe.with_name(c.name().clone()).into_column())?;
+    }
+    Ok(out)
+}
+
 /// A cell as text (`null` for missing values).
 pub fn cell_text(v: &AnyValue) -> String {
     match v {
@@ -169,6 +204,37 @@ pub fn to_text_table(df: &DataFrame, max_width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized_for_spreadsheets() {
+        let df = df!(
+            "name" => ["=HYPERLINK(\"http://x\")", "Ada", "+1", "-2", "@me", "\tx", "a=b"],
+            "n" => [-1, 2, 3, 4, 5, 6, 7]
+        )
+        .unwrap();
+        let safe = formula_safe(&df).unwrap();
+        let names: Vec<&str> = safe
+            .column("name")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "'=HYPERLINK(\"http://x\")",
+                "Ada",
+                "'+1",
+                "'-2",
+                "'@me",
+                "'\tx",
+                "a=b"
+            ]
+        );
+        assert_eq!(safe.column("n").unwrap().i32().unwrap().get(0), Some(-1));
+    }
 
     #[test]
     fn zoned_timestamps_print_as_utc_text() {

@@ -1,6 +1,8 @@
 //! The Insights data share read from an Azure storage account, against Azurite started by
 //! `scripts/test` on 127.0.0.1 (skipped, with the reason printed, when it is not running).
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,11 +21,7 @@ const DEV_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 fn endpoint() -> Option<String> {
-    let e = std::env::var("EDLAKE_TEST_AZURITE").ok();
-    if e.is_none() {
-        eprintln!("skipped: no Azurite (scripts/test starts one and sets EDLAKE_TEST_AZURITE)");
-    }
-    e
+    common::service_var("EDLAKE_TEST_AZURITE", "Azurite")
 }
 
 fn cfg(endpoint: &str, prefix: &str) -> AzureConfig {

@@ -62,7 +62,7 @@ fn keyring_available() -> bool {
     match edlake::secrets::Secrets::os().probe() {
         Ok(()) => true,
         Err(e) if std::env::var("EDLAKE_TEST_KEYRING").as_deref() != Ok("1") => {
-            eprintln!("skipped: no OS keyring here ({e}); scripts/test provides one");
+            common::unmet(&format!("an OS keyring ({e})"));
             false
         }
         Err(e) => panic!("scripts/test promised a keyring but it is not usable: {e}"),
@@ -70,11 +70,7 @@ fn keyring_available() -> bool {
 }
 
 fn shared_clever() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data/clever");
-    p.is_dir().then_some(p).or_else(|| {
-        eprintln!("skipped: ../shared/oea-test-data is absent");
-        None
-    })
+    common::shared_data("clever")
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Any OEA-style source from a metadata.csv: every batch type, including delete.
 
+mod common;
+
 use std::path::Path;
 
 use edlake::lake::{Lake, Layer, TableRef, delta};
@@ -140,11 +142,9 @@ fn each_batch_type_including_delete() {
 
 #[test]
 fn the_contoso_sample_as_a_custom_module() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data/contoso_sis");
-    if !root.exists() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = common::shared_data("contoso_sis") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let (lake, _) = Lake::init(dir.path()).unwrap();
     let salt = Salt::generate();

@@ -18,13 +18,7 @@ use common::ingest;
 use common::text_col as str_col;
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    common::shared_data("")
 }
 
 fn rows(path: &Path) -> Vec<HashMap<String, String>> {

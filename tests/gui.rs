@@ -258,8 +258,7 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
 /// and pinned, report folders listed, then a Clever run from the server.
 #[test]
 fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
-    let Ok(port) = std::env::var("EDLAKE_TEST_SFTP_PORT") else {
-        eprintln!("skipped: no test sshd (scripts/test starts one)");
+    let Some(port) = common::service_var("EDLAKE_TEST_SFTP_PORT", "the test sshd") else {
         return;
     };
     let env = |k: &str| std::env::var(k).expect(k);
@@ -401,8 +400,7 @@ fn welcome_screen_snapshot() {
 /// reads from it.
 #[test]
 fn wizard_reads_the_insights_share_from_the_storage_account() {
-    let Ok(endpoint) = std::env::var("EDLAKE_TEST_AZURITE") else {
-        eprintln!("skipped: no Azurite (scripts/test starts one)");
+    let Some(endpoint) = common::service_var("EDLAKE_TEST_AZURITE", "Azurite") else {
         return;
     };
     // Azurite's published development key (not a secret).

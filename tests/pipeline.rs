@@ -1,5 +1,7 @@
 //! End-to-end pipeline behaviour on real files: the OEA Clever samples and generated reports.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use edlake::lake::delta;
@@ -11,13 +13,7 @@ use edlake::pseudo::{Salt, hash_value};
 use edlake::sources::FolderSource;
 
 fn shared_clever() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data/clever");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    common::shared_data("clever")
 }
 
 fn table(layer: Layer, entity: &str) -> TableRef {
@@ -375,8 +371,21 @@ fn a_second_writer_is_told_the_lake_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let src = generated(dir.path(), 5, 1);
     let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
-    let _held = lake.lock("ingest clever").unwrap();
+    // Another thread holds the lock, as another process would.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let lake = lake.clone();
+        std::thread::spawn(move || {
+            let _held = lake.lock("ingest clever").unwrap();
+            held_tx.send(()).unwrap();
+            let _ = done_rx.recv();
+        })
+    };
+    held_rx.recv().unwrap();
     let out = run(&lake, &src, &Salt::generate());
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
     let msg = out.error.expect("must fail").to_string();
     assert!(
         msg.contains("busy") && msg.contains("ingest clever"),

@@ -163,11 +163,9 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
 
 #[test]
 fn shared_test_data_serves_the_same_aggregates() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oea-test-data");
-    if !root.is_dir() {
-        eprintln!("skipped: {} is absent", root.display());
+    let Some(root) = common::shared_data("") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let (lake, _) = Lake::init(dir.path()).unwrap();
     let salt = Salt::generate();

@@ -29,10 +29,7 @@ struct Server {
 
 fn server() -> Option<Server> {
     let var = |k: &str| std::env::var(k).ok();
-    let Some(port) = var("EDLAKE_TEST_SFTP_PORT") else {
-        eprintln!("skipped: no test sshd (scripts/test starts one and sets EDLAKE_TEST_SFTP_*)");
-        return None;
-    };
+    let port = common::service_var("EDLAKE_TEST_SFTP_PORT", "the test sshd")?;
     Some(Server {
         port: port.parse().ok()?,
         user: var("EDLAKE_TEST_SFTP_USER")?,
@@ -273,7 +270,7 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
     let landed_first = out.report.files_landed;
     if let Some(e) = &out.error {
         assert!(
-            matches!(e, PipelineError::Input(_)) || e.to_string().contains("dropped"),
+            matches!(e, PipelineError::Source(_)) || e.to_string().contains("dropped"),
             "{e}"
         );
     }
@@ -303,5 +300,40 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
     assert_eq!(
         rows(&lake, "resource_usage"),
         rows(&clean, "resource_usage")
+    );
+}
+
+#[test]
+fn a_hostile_remote_name_is_refused_alone_and_the_source_still_lists() {
+    let Some(s) = server() else { return };
+    let remote = s.folder("hostile", 30, 2);
+    let students = remote.join("daily-participation/Students");
+    let good = common::files_under(&students).remove(0);
+    std::fs::copy(&good, students.join("evil\u{7}\u{1b}[31mname.csv")).expect("copy");
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&remote)
+        .status();
+    // Probing (what `source add` and "Test connection" do) lists the folders.
+    let p = probe(&s.cfg("hostile"), Some(&s.password), Some(&s.fingerprint)).expect("probe");
+    assert!(
+        p.folders
+            .iter()
+            .any(|(d, _)| d == "daily-participation/Students")
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let (lake, _) = Lake::init(dir.path()).expect("lake");
+    let src = SftpSource::new("clever", s.cfg("hostile"), Some(s.password.clone()));
+    let out = ingest(&lake, &src, &Salt::generate());
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.report.files_rejected, 1, "{:?}", out.report.warnings);
+    assert_eq!(
+        out.report.files_landed as usize,
+        common::files_under(&remote).len() - 1
+    );
+    let said = out.report.warnings.join("\n");
+    assert!(
+        said.contains("refused") && !said.contains('\u{1b}'),
+        "{said}"
     );
 }

@@ -1,6 +1,8 @@
 //! The SIS module on the OEA Contoso samples: day 1 then day 2.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use edlake::lake::{Lake, Layer, TableRef, delta};
 use edlake::pipeline::job;
@@ -9,15 +11,7 @@ use edlake::pseudo::{Salt, hash_value};
 use edlake::sources::FolderSource;
 
 fn shared(p: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/oea-test-data")
-        .join(p);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    common::shared_data(p)
 }
 
 fn t(layer: Layer, e: &str) -> TableRef {

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use edlake::lake::Lake;
-use edlake::pipeline::{Cancel, RunReport, job};
+use edlake::pipeline::{RunReport, job};
 use edlake::sources::FolderSource;
 
 use super::commands::{Ctx, print_json};
 use super::progress::Bars;
-use super::{Coded, EXIT_BAD_INPUT, EXIT_PARTIAL};
+use super::{Coded, EXIT_BAD_INPUT};
 
 fn print_report(r: &RunReport) {
     println!(
@@ -74,13 +74,13 @@ pub(super) fn ingest_from(
 ) -> Result<ExitCode> {
     let lake = lake.clone();
     // The district's pseudonymization changes (setup's review step) apply to every run.
-    let overridden = match edlake::modules::overrides::Overrides::load(&lake, module.source())
+    let overridden = match edlake::modules::overrides::Overrides::load(&lake, module.source())?
         .0
         .values()
         .all(|c| c.is_empty())
     {
         true => None,
-        false => Some(edlake::modules::overrides::apply_ref(&lake, module)),
+        false => Some(edlake::modules::overrides::apply_ref(&lake, module)?),
     };
     let module: &dyn edlake::modules::Module = match &overridden {
         Some(m) => m.as_ref(),
@@ -113,12 +113,10 @@ pub(super) fn ingest_from(
         return Ok(ExitCode::SUCCESS);
     }
     let salt = ctx.salt(&lake)?;
-    let cancel = Cancel::default();
-    let c = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        eprintln!("\nCancelling at the next safe point…");
-        c.cancel();
-    });
+    // One lock from landing to the stage3 rebuild: no other run can write in between (the job
+    // and the rebuild take it again, nested).
+    let _lock = lake.lock(&format!("ingest {}", module.source()))?;
+    let cancel = super::cancel_on_ctrl_c();
     let bars = Bars::start(ctx.json);
     let outcome = job::ingest(&lake, module, source, &salt, bars.progress(), &cancel);
     bars.finish();
@@ -133,15 +131,7 @@ pub(super) fn ingest_from(
     if outcome.report.rows_ingested > 0 {
         stage3(ctx, &lake)?;
     }
-    let rejected = outcome
-        .report
-        .warnings
-        .iter()
-        .any(|w| w.starts_with("rejected:"));
-    if outcome.report.rows_quarantined > 0 || rejected {
-        return Ok(ExitCode::from(EXIT_PARTIAL));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(outcome.report.outcome().code()))
 }
 
 pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitCode> {

@@ -21,8 +21,6 @@ pub use commands::run;
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code: finished, but rows went to quarantine or files were rejected.
 pub const EXIT_PARTIAL: u8 = 3;
-/// Exit code: another run holds the lake.
-pub const EXIT_BUSY: u8 = 4;
 /// Exit code: cancelled (Ctrl-C).
 pub const EXIT_CANCELLED: u8 = 130;
 
@@ -446,6 +444,18 @@ pub enum AddSource {
     },
 }
 
+/// A cancel token that Ctrl-C sets: the job stops at its next safe point and the command exits
+/// 130, with the lake at its last version.
+pub(crate) fn cancel_on_ctrl_c() -> edlake::pipeline::Cancel {
+    let cancel = edlake::pipeline::Cancel::default();
+    let c = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        eprintln!("\nCancelling at the next safe point…");
+        c.cancel();
+    });
+    cancel
+}
+
 /// A failure with the exit code it should produce.
 #[derive(Debug)]
 pub struct Coded(pub u8, pub String);
@@ -460,24 +470,29 @@ impl std::error::Error for Coded {}
 
 /// The exit code for an error that reached `main`.
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
-    if let Some(c) = e.downcast_ref::<Coded>() {
-        return ExitCode::from(c.0);
-    }
-    if let Some(p) = e.downcast_ref::<edlake::pipeline::PipelineError>() {
-        if p.is_bad_input() {
-            return ExitCode::from(EXIT_BAD_INPUT);
+    use edlake::pipeline::{Outcome, PipelineError};
+    // The first typed cause decides, wherever it sits in the chain (a busy lake wrapped in a
+    // pipeline error is still busy).
+    for cause in e.chain() {
+        if let Some(c) = cause.downcast_ref::<Coded>() {
+            return ExitCode::from(c.0);
         }
-        if matches!(p, edlake::pipeline::PipelineError::Cancelled) {
-            return ExitCode::from(EXIT_CANCELLED);
+        if let Some(p) = cause.downcast_ref::<PipelineError>() {
+            return ExitCode::from(p.outcome().code());
         }
-    }
-    if let Some(edlake::lake::LakeError::Busy(_)) = e.downcast_ref::<edlake::lake::LakeError>() {
-        return ExitCode::from(EXIT_BUSY);
-    }
-    if let Some(edlake::lake::LakeError::NotALake(_) | edlake::lake::LakeError::UnknownTable(_)) =
-        e.downcast_ref::<edlake::lake::LakeError>()
-    {
-        return ExitCode::from(EXIT_BAD_INPUT);
+        if let Some(l) = cause.downcast_ref::<edlake::lake::LakeError>() {
+            return ExitCode::from(Outcome::of_lake(l).code());
+        }
+        // Errors that carry a lake error transparently (so it is not a cause of its own).
+        if let Some(edlake::metrics::MetricError::Lake(l)) = cause.downcast_ref() {
+            return ExitCode::from(Outcome::of_lake(l).code());
+        }
+        if let Some(edlake::modules::definition::DefError::Lake(l)) = cause.downcast_ref() {
+            return ExitCode::from(Outcome::of_lake(l).code());
+        }
+        if let Some(edlake::bench::BenchError::Pipeline(p)) = cause.downcast_ref() {
+            return ExitCode::from(p.outcome().code());
+        }
     }
     ExitCode::FAILURE
 }

@@ -127,12 +127,13 @@ pub(super) fn program_cmd(ctx: &Ctx, action: ProgramAction) -> Result<ExitCode> 
                 )
                 .into());
             }
-            let mut df = edlake::lake::delta::read_table(&dir, None)?;
+            let df = edlake::lake::delta::read_table(&dir, None)?;
             edlake::audit::record(&lake, "export", &t.id())?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("creating {}", out.display()))?;
+            let mut safe = edlake::preview::formula_safe(&df)?;
             polars::prelude::CsvWriter::new(f)
-                .finish(&mut df)
+                .finish(&mut safe)
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "Exported {} rows of {} to {} (recorded in the audit log).",

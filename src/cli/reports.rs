@@ -3,12 +3,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use edlake::pipeline::Cancel;
 use edlake::preview;
 
 use super::commands::{Ctx, print_json};
 use super::progress::Bars;
-use super::{Coded, EXIT_BAD_INPUT};
+use super::{Coded, EXIT_BAD_INPUT, EXIT_CANCELLED};
 
 pub(super) fn metrics_cmd(
     ctx: &Ctx,
@@ -47,7 +46,7 @@ pub(super) fn metrics_cmd(
             "metric": out.name, "rows": preview::to_json_rows(&out.frame), "notes": out.notes,
         }))?,
         super::Format::Csv => {
-            let mut df = out.frame.clone();
+            let mut df = preview::formula_safe(&out.frame)?;
             use polars::prelude::SerWriter;
             polars::prelude::CsvWriter::new(std::io::stdout())
                 .finish(&mut df)
@@ -111,7 +110,7 @@ pub(super) fn bench(
     use edlake::bench;
     if let Some(dir) = measure {
         let bars = Bars::start(ctx.json);
-        let m = bench::measure(&dir, bars.progress(), &Cancel::default());
+        let m = bench::measure(&dir, bars.progress(), &super::cancel_on_ctrl_c());
         bars.finish();
         print_json(&m?)?;
         return Ok(ExitCode::SUCCESS);
@@ -126,7 +125,9 @@ pub(super) fn bench(
     let prepared = bench::prepare(&opts, bars.progress());
     bars.finish();
     let p = prepared?;
-    // The timed run gets a process of its own, so its peak memory is only its own.
+    // The timed run gets a process of its own, so its peak memory is only its own. Ctrl-C
+    // reaches it too: it stops at a safe point and exits 130, which this process reports.
+    let _ = ctrlc::set_handler(|| eprintln!("\nCancelling the benchmark…"));
     let mut args = vec!["bench", "--measure"];
     if ctx.json {
         args.insert(0, "--json");
@@ -142,6 +143,9 @@ pub(super) fn bench(
     }
     if p.temporary && !keep {
         let _ = std::fs::remove_dir_all(&p.dir);
+    }
+    if out.status.code() == Some(130) {
+        bail!(Coded(EXIT_CANCELLED, "the benchmark was cancelled".into()));
     }
     if !out.status.success() {
         bail!("the timed run failed");

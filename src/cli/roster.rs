@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use edlake::metrics::identity::{self, IdSource, IdentityConfig, InsightsId, MatchRate, RosterKey};
-use edlake::pipeline::Cancel;
 use edlake::pipeline::roster::{self, SyncEntry};
 
 use super::commands::{Ctx, print_json};
@@ -70,15 +69,11 @@ pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
                 .into());
             }
             let salt = ctx.salt(&lake)?;
+            // Held through the stage3 rebuild too (the sync takes it again, nested).
+            let _lock = lake.lock("roster sync")?;
+            let cancel = super::cancel_on_ctrl_c();
             let bars = Bars::start(ctx.json);
-            let out = roster::sync(
-                &lake,
-                &from,
-                date,
-                &salt,
-                bars.progress(),
-                &Cancel::default(),
-            );
+            let out = roster::sync(&lake, &from, date, &salt, bars.progress(), &cancel);
             bars.finish();
             if ctx.json {
                 print_json(&out.entries)?;
@@ -98,10 +93,11 @@ pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
             if ingested > 0 || !out.entries.is_empty() {
                 stage3(ctx, &lake)?;
             }
-            if out.reports.iter().any(|r| r.rows_quarantined > 0) {
-                return Ok(ExitCode::from(EXIT_PARTIAL));
-            }
-            Ok(ExitCode::SUCCESS)
+            let partial = out
+                .reports
+                .iter()
+                .any(|r| r.outcome() == edlake::pipeline::Outcome::Partial);
+            Ok(ExitCode::from(if partial { EXIT_PARTIAL } else { 0 }))
         }
         RosterAction::Log { csv } => {
             let entries = roster::operations(&lake)?;

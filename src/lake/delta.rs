@@ -205,9 +205,25 @@ pub fn batches_in(
     })
 }
 
+/// Characters a data file's path keeps as they are in the Delta log; everything else is
+/// percent-encoded, since the protocol stores paths as URIs (readers decode them: a folder
+/// `school=A%3AB` must be written `school=A%253AB`, a space `%20`, non-ASCII as UTF-8 bytes).
+const PATH_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'=');
+
+/// A data file's path relative to the table, as the Delta log stores it (a relative URI).
+pub fn log_path(relative: &str) -> String {
+    percent_encoding::utf8_percent_encode(relative, PATH_KEEP).to_string()
+}
+
 fn add_action(f: &NewFile) -> Action {
     Action::Add(Add {
-        path: f.path.clone(),
+        path: log_path(&f.path),
         partition_values: f
             .partition_values
             .iter()
@@ -333,7 +349,8 @@ fn commit_inner(
                     continue;
                 }
                 actions.push(Action::Remove(Remove {
-                    path: f.path().to_string(),
+                    // `path()` is decoded; the log holds the URI.
+                    path: log_path(&f.path()),
                     deletion_timestamp: Some(now),
                     data_change: true,
                     extended_file_metadata: Some(true),

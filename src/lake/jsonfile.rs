@@ -29,31 +29,63 @@ pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError> {
     write_atomic(path, &bytes)
 }
 
-/// Every entry of a JSON-lines log, oldest first (none when the log does not exist). A line cut
-/// short by a crash is skipped.
+/// Every entry of a JSON-lines log, oldest first (none when the log does not exist). Only a last
+/// line cut short by a crash (no line end) is passed over; any other line that does not read is
+/// an error naming the file and line: a log is evidence, and a dropped entry must not go unseen.
 pub fn read_lines<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, LakeError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(s
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(LakeError::io(path, e)),
+    let s = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LakeError::io(path, e)),
+    };
+    let torn_tail = !s.is_empty() && !s.ends_with('\n');
+    let count = s.lines().count();
+    let mut out = Vec::with_capacity(count);
+    for (i, l) in s.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(l) {
+            Ok(v) => out.push(v),
+            Err(_) if torn_tail && i + 1 == count => {}
+            Err(e) => {
+                return Err(LakeError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: format!("line {} is not a valid entry ({e})", i + 1),
+                });
+            }
+        }
     }
+    Ok(out)
 }
 
-/// Appends one entry to a JSON-lines log.
+/// Appends one entry to a JSON-lines log and waits until it is on disk. A line cut short by an
+/// earlier crash is closed first, so it cannot swallow this entry.
 pub fn append_line<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError> {
+    use std::io::{Read, Seek, SeekFrom};
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
     }
+    let io = |e| LakeError::io(path, e);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(path)
-        .map_err(|e| LakeError::io(path, e))?;
-    let line = serde_json::to_string(value).unwrap_or_default();
-    writeln!(f, "{line}").map_err(|e| LakeError::io(path, e))
+        .map_err(io)?;
+    let mut line = serde_json::to_string(value).unwrap_or_default();
+    line.push('\n');
+    let len = f.metadata().map_err(io)?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1)).map_err(io)?;
+        f.read_exact(&mut last).map_err(io)?;
+        if last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
+    }
+    f.write_all(line.as_bytes()).map_err(io)?;
+    f.sync_data().map_err(io)
 }
 
 #[cfg(test)]
@@ -73,6 +105,10 @@ mod tests {
         append_line(&log, &8u32).unwrap();
         std::fs::write(&log, std::fs::read_to_string(&log).unwrap() + "{\"cut").unwrap();
         assert_eq!(read_lines::<u32>(&log).unwrap(), vec![7, 8]);
+        // The next entry closes the torn line: the log stays readable, the torn line is an error.
+        append_line(&log, &9u32).unwrap();
+        let err = read_lines::<u32>(&log).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("log.jsonl"), "{err}");
         std::fs::write(&doc, "not json").unwrap();
         assert!(read::<Vec<u32>>(&doc).is_err());
     }

@@ -140,8 +140,17 @@ impl Lake {
         self.root.join("_edlake")
     }
 
-    /// Takes the lake-wide write lock; a second writer gets [`LakeError::Busy`] at once.
+    /// Takes the lake-wide write lock; a second writer gets [`LakeError::Busy`] at once. Every
+    /// write to the lake happens under it. A thread that already holds it gets a nested guard:
+    /// a writer that calls another (a roster sync rebuilding stage3) keeps the lock throughout,
+    /// with no gap another run could write in.
     pub fn lock(&self, what: &str) -> Result<LakeLock, LakeError> {
+        if HELD.with(|h| h.borrow().contains(&self.root)) {
+            return Ok(LakeLock {
+                _file: None,
+                root: None,
+            });
+        }
         let path = self.meta_dir().join("lock");
         let file = File::options()
             .create(true)
@@ -166,14 +175,38 @@ impl Lake {
         );
         // Best effort: the lock itself is the file lock, this only explains who holds it.
         let _ = std::fs::write(self.meta_dir().join("lock.info"), info);
-        Ok(LakeLock { _file: file })
+        HELD.with(|h| h.borrow_mut().push(self.root.clone()));
+        Ok(LakeLock {
+            _file: Some(file),
+            root: Some(self.root.clone()),
+        })
     }
+
+    /// Whether this thread holds the lake's write lock (writers check it before writing).
+    pub fn is_locked_here(&self) -> bool {
+        HELD.with(|h| h.borrow().contains(&self.root))
+    }
+}
+
+thread_local! {
+    /// Lake roots whose write lock this thread holds.
+    static HELD: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Held while a run writes to the lake; released on drop (also when the process dies).
 #[derive(Debug)]
 pub struct LakeLock {
-    _file: File,
+    /// `None` for a nested guard: the outer one holds the file lock.
+    _file: Option<File>,
+    root: Option<PathBuf>,
+}
+
+impl Drop for LakeLock {
+    fn drop(&mut self) {
+        if let Some(root) = self.root.take() {
+            HELD.with(|h| h.borrow_mut().retain(|p| p != &root));
+        }
+    }
 }
 
 /// Writes a file so that readers see either the old or the new content, never a mix.
@@ -205,9 +238,15 @@ mod tests {
         assert!(!created);
         assert_eq!(lake.info().id, again.info().id);
         let held = lake.lock("test run").unwrap();
-        let err = again.lock("second").unwrap_err().to_string();
+        // Another thread (as another process) is refused; this one nests.
+        let err = std::thread::scope(|s| s.spawn(|| again.lock("second").map(|_| ())).join())
+            .unwrap()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("busy") && err.contains("test run"), "{err}");
+        assert!(lake.lock("nested").is_ok() && lake.is_locked_here());
         drop(held);
+        assert!(!lake.is_locked_here());
         assert!(again.lock("third").is_ok());
     }
 

@@ -91,6 +91,7 @@ impl ProgramDef {
 
     /// Saves the program.
     pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
+        let _lock = lake.lock("save the MicroMasters program")?;
         crate::lake::jsonfile::write(&Self::path(lake), self)
     }
 }
@@ -143,6 +144,7 @@ pub fn build(
     program: &ProgramDef,
     salt: &Salt,
 ) -> Result<Option<ProgramReport>, MetricError> {
+    let _lock = lake.lock("build the MicroMasters reports")?;
     let Some(grades) = table(lake, &ingested("grade_report"))? else {
         return Ok(None);
     };

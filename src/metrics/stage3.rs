@@ -269,6 +269,7 @@ pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, M
 /// Rebuilds the stage3 tables and the serving data from the general tables (each table
 /// replaced in one commit).
 pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
+    let _lock = lake.lock("rebuild stage3")?;
     let mut r = Stage3Report::default();
     let t = Instant::now();
     // Sources may have new students: match them to the roster first (a lake without a roster

@@ -67,6 +67,7 @@ fn entity(name: &str, what: &str, fields: Vec<FieldSpec>) -> Entity {
         },
         day_order: DayOrder::MonthFirst,
         headerless: false,
+        layouts: Vec::new(),
     }
 }
 
@@ -76,7 +77,7 @@ impl Default for Clever {
         let common = |extra: Vec<FieldSpec>| {
             let mut v = vec![
                 FieldSpec::required("date", Date),
-                FieldSpec::optional("sis_id", String),
+                FieldSpec::required("sis_id", String),
                 FieldSpec::required("clever_user_id", String),
                 FieldSpec::required("clever_school_id", String),
                 FieldSpec::optional("school_name", String),

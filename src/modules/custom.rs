@@ -86,6 +86,7 @@ impl MetadataModule {
                 },
                 day_order: DayOrder::Auto,
                 headerless: false,
+                layouts: Vec::new(),
             });
         }
         Ok(MetadataModule {

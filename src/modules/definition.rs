@@ -173,6 +173,7 @@ impl ModuleDef {
 
     /// Saves the definition in the lake.
     pub fn save(&self, lake: &Lake) -> Result<(), DefError> {
+        let _lock = lake.lock("save a module definition")?;
         Ok(jsonfile::write(&Self::path(lake, &self.name), self)?)
     }
 
@@ -197,6 +198,7 @@ impl ModuleDef {
 
     /// Removes a saved definition (the module's tables stay).
     pub fn remove(lake: &Lake, name: &str) -> Result<(), DefError> {
+        let _lock = lake.lock("remove a module definition")?;
         let p = Self::path(lake, name);
         match std::fs::remove_file(&p) {
             Ok(()) => Ok(()),

@@ -64,6 +64,7 @@ impl Edx {
                 partitioning: Partitioning::None,
                 day_order: DayOrder::MonthFirst,
                 headerless: false,
+                layouts: Vec::new(),
             });
         }
         Ok(Edx { entities })

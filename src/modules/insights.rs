@@ -6,68 +6,22 @@
 use std::path::Path;
 
 use crate::lake::schema::ColType;
-use crate::pipeline::parse::FieldSpec;
+use crate::pipeline::parse::{FieldSpec, Layout};
 use crate::pipeline::values::DayOrder;
+use crate::pseudo::Metadata;
 use crate::pseudo::metadata::{Attribute, EntityMetadata, Op};
 use crate::sources::RemoteFile;
 
 use super::{BatchType, Classified, Entity, Module, Partitioning};
 
-/// Pseudonymization of Insights columns (OEA Insights metadata semantics); others are no-op.
-const OPS: &[(&str, &str, Op)] = &[
-    ("activity", "ActorId", Op::HashNoLookup),
-    ("AadGroup", "ObjectId", Op::Hash),
-    ("AadGroup", "DisplayName", Op::Mask),
-    ("AadGroup", "Mail", Op::Mask),
-    ("AadGroup", "MailNickname", Op::Mask),
-    ("AadGroup", "AnchorId", Op::Hash),
-    ("AadGroupMembership", "GroupObjectId", Op::HashNoLookup),
-    ("AadGroupMembership", "UserObjectId", Op::HashNoLookup),
-    ("AadUser", "ObjectId", Op::Hash),
-    ("AadUser", "AnchorId", Op::Hash),
-    ("AadUser", "DisplayName", Op::Mask),
-    ("AadUser", "GivenName", Op::Mask),
-    ("AadUser", "Mail", Op::Mask),
-    ("AadUser", "MailNickname", Op::Mask),
-    ("AadUser", "Surname", Op::Mask),
-    ("AadUser", "UserPrincipalName", Op::Hash),
-    ("AadUser", "StudentId", Op::HashNoLookup),
-    ("AadUser", "TeacherId", Op::HashNoLookup),
-    ("AadUserPersonMapping", "ObjectId", Op::HashNoLookup),
-    ("AadUserPersonMapping", "PersonId", Op::HashNoLookup),
-    ("Enrollment", "PersonId", Op::HashNoLookup),
-    ("Person", "Id", Op::Hash),
-    ("Person", "GivenName", Op::Mask),
-    ("Person", "MiddleName", Op::Mask),
-    ("Person", "PreferredGivenName", Op::Mask),
-    ("Person", "PreferredMiddleName", Op::Mask),
-    ("Person", "PreferredSurname", Op::Mask),
-    ("Person", "Surname", Op::Mask),
-    ("PersonDemographic", "PersonId", Op::Hash),
-    ("PersonDemographic", "BirthCity", Op::Mask),
-    ("PersonDemographic", "BirthCountryCode", Op::Mask),
-    ("PersonDemographic", "BirthDate", Op::Mask),
-    ("PersonDemographic", "BirthState", Op::Mask),
-    ("PersonDemographic", "RefSexId", Op::Mask),
-    ("PersonDemographicEthnicity", "PersonId", Op::HashNoLookup),
-    ("PersonDemographicEthnicity", "RefEthnicityId", Op::Mask),
-    ("PersonDemographicPersonFlag", "PersonId", Op::HashNoLookup),
-    ("PersonDemographicPersonFlag", "RefPersonFlagId", Op::Mask),
-    ("PersonDemographicRace", "PersonId", Op::HashNoLookup),
-    ("PersonDemographicRace", "RefRaceId", Op::Mask),
-    ("PersonEmailAddress", "EmailAddress", Op::Mask),
-    ("PersonEmailAddress", "PersonId", Op::HashNoLookup),
-    // An identifier (state or SIS id): hashed like other ids, so identity matching can use it.
-    ("PersonIdentifier", "Identifier", Op::Hash),
-    ("PersonIdentifier", "PersonId", Op::HashNoLookup),
-    ("PersonOrganizationRole", "PersonId", Op::HashNoLookup),
-    ("PersonOrganizationRole", "RoleStartDate", Op::Mask),
-    ("PersonOrganizationRole", "RoleEndDate", Op::Mask),
-    ("PersonPhoneNumber", "PersonId", Op::HashNoLookup),
-    ("PersonPhoneNumber", "PhoneNumber", Op::Mask),
-    ("PersonRelationship", "PersonId", Op::HashNoLookup),
-    ("PersonRelationship", "RelatedPersonId", Op::HashNoLookup),
-];
+/// OEA's Insights module metadata: each entity's columns in the order the export's files carry
+/// them, their types and pseudonymization. One deliberate change: `PersonIdentifier.Identifier`
+/// (a state or SIS id) is hashed, not masked, so identity matching can use it.
+pub const METADATA: &str = include_str!("../../assets/modules/insights.metadata.csv");
+
+/// Where a layout comes from, in messages.
+const FROM_METADATA: &str = "OEA's Insights metadata";
+const FROM_SCHEMA: &str = "the export's CDM schema";
 
 /// The entity name the activity table gets (CDM calls it `TechActivity`).
 pub const ACTIVITY: &str = "activity";
@@ -113,67 +67,119 @@ impl Insights {
         Self::from_schemas(&texts)
     }
 
-    /// Builds entities from CDM schema documents (`(file name, JSON text)`).
+    /// Builds entities from CDM schema documents (`(file name, JSON text)`) and OEA's metadata.
+    /// The metadata decides which entities and columns there are, their types and
+    /// pseudonymization; a schema adds a second possible column order per entity (files are
+    /// matched to one of the two, see `pipeline::layout`) and columns the metadata lacks, which
+    /// land in the Ingested table only. Entities the metadata does not know are left out.
     pub fn from_schemas(texts: &[(String, String)]) -> Result<Insights, String> {
-        let mut entities = Vec::new();
-        for (file, text) in texts {
-            let v: serde_json::Value =
-                serde_json::from_str(text).map_err(|e| format!("{file} is not valid JSON: {e}"))?;
-            for def in v["definitions"].as_array().into_iter().flatten() {
-                let Some(cdm_name) = def["entityName"].as_str() else {
-                    continue;
-                };
-                let name = if cdm_name == "TechActivity" {
-                    ACTIVITY
-                } else {
-                    cdm_name
-                };
-                let attrs: Vec<(String, ColType)> = def["hasAttributes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| {
-                        let n = a["name"].as_str()?;
-                        let t = a["dataFormat"]
-                            .as_str()
-                            .or_else(|| a["dataType"]["dataTypeReference"].as_str())
-                            .or_else(|| a["dataType"].as_str())
-                            .unwrap_or("string");
-                        Some((n.to_string(), cdm_type(t)))
-                    })
-                    .collect();
-                if attrs.is_empty() || entities.iter().any(|e: &Entity| e.name == name) {
-                    continue;
-                }
-                entities.push(entity(name, &attrs));
-            }
-        }
-        if entities.is_empty() {
+        let metadata =
+            Metadata::parse(METADATA, "insights.metadata.csv").map_err(|e| e.to_string())?;
+        let schemas = cdm_entities(texts)?;
+        if schemas.is_empty() {
             return Err("the schema files define no entities".into());
         }
+        let entities = metadata
+            .entities
+            .iter()
+            .map(|m| {
+                let cdm = schemas
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&m.name))
+                    .map(|(_, a)| a.as_slice());
+                entity(m, cdm)
+            })
+            .collect();
         Ok(Insights { entities })
     }
 }
 
-fn entity(name: &str, attrs: &[(String, ColType)]) -> Entity {
-    let op = |col: &str| {
-        OPS.iter()
-            .find(|(e, c, _)| e.eq_ignore_ascii_case(name) && *c == col)
-            .map(|(_, _, o)| *o)
-            .unwrap_or(Op::NoOp)
+/// Each entity's attributes, in order, from CDM schema documents (`TechActivity` is `activity`).
+fn cdm_entities(
+    texts: &[(String, String)],
+) -> Result<Vec<(String, Vec<(String, ColType)>)>, String> {
+    let mut out: Vec<(String, Vec<(String, ColType)>)> = Vec::new();
+    for (file, text) in texts {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("{file} is not valid JSON: {e}"))?;
+        for def in v["definitions"].as_array().into_iter().flatten() {
+            let Some(cdm_name) = def["entityName"].as_str() else {
+                continue;
+            };
+            let name = if cdm_name == "TechActivity" {
+                ACTIVITY
+            } else {
+                cdm_name
+            };
+            let attrs: Vec<(String, ColType)> = def["hasAttributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| {
+                    let n = a["name"].as_str()?;
+                    let t = a["dataFormat"]
+                        .as_str()
+                        .or_else(|| a["dataType"]["dataTypeReference"].as_str())
+                        .or_else(|| a["dataType"].as_str())
+                        .unwrap_or("string");
+                    Some((n.to_string(), cdm_type(t)))
+                })
+                .collect();
+            if !attrs.is_empty() && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), attrs));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Column names as the metadata and a CDM schema may spell them (`Meeting Duration`,
+/// `MeetingDuration`).
+fn same_column(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
     };
-    let mut attributes: Vec<Attribute> = attrs
+    norm(a) == norm(b)
+}
+
+fn entity(meta: &EntityMetadata, cdm: Option<&[(String, ColType)]>) -> Entity {
+    let name = meta.name.as_str();
+    let mut fields: Vec<FieldSpec> = meta
+        .attributes
         .iter()
-        .map(|(n, t)| Attribute {
-            name: n.clone(),
-            ty: *t,
-            op: op(n),
-        })
+        .map(|a| FieldSpec::optional(&a.name, a.ty))
         .collect();
+    let mut layouts = vec![Layout {
+        source: FROM_METADATA.into(),
+        columns: (0..fields.len()).collect(),
+    }];
+    if let Some(cdm) = cdm {
+        let mut columns: Vec<usize> = Vec::with_capacity(cdm.len());
+        for (n, t) in cdm {
+            let known = fields
+                .iter()
+                .position(|f| same_column(&f.name, n))
+                .filter(|i| !columns.contains(i));
+            columns.push(known.unwrap_or_else(|| {
+                fields.push(FieldSpec::optional(n, *t));
+                fields.len() - 1
+            }));
+        }
+        if columns != layouts[0].columns {
+            layouts.push(Layout {
+                source: FROM_SCHEMA.into(),
+                columns,
+            });
+        }
+    }
+    let mut metadata = meta.clone();
     let is_activity = name == ACTIVITY;
     if is_activity {
         for p in ["year", "month"] {
-            attributes.push(Attribute {
+            metadata.attributes.push(Attribute {
                 name: p.into(),
                 ty: ColType::Integer,
                 op: Op::PartitionBy,
@@ -183,9 +189,9 @@ fn entity(name: &str, attrs: &[(String, ColType)]) -> Entity {
     let key = match name {
         ACTIVITY => vec!["SignalId".to_string()],
         "AadGroupMembership" => vec!["GroupObjectId".to_string(), "UserObjectId".to_string()],
-        _ => attrs
+        _ => fields
             .first()
-            .map(|(n, _)| vec![n.clone()])
+            .map(|f| vec![f.name.clone()])
             .unwrap_or_default(),
     };
     Entity {
@@ -196,16 +202,10 @@ fn entity(name: &str, attrs: &[(String, ColType)]) -> Entity {
         } else {
             BatchType::Snapshot
         },
-        fields: attrs
-            .iter()
-            .map(|(n, t)| FieldSpec::optional(n, *t))
-            .collect(),
+        fields,
         constants: Vec::new(),
         primary_key: key,
-        metadata: EntityMetadata {
-            name: name.into(),
-            attributes,
-        },
+        metadata,
         partitioning: if is_activity {
             Partitioning::YearMonth {
                 from: "StartTime".into(),
@@ -215,6 +215,7 @@ fn entity(name: &str, attrs: &[(String, ColType)]) -> Entity {
         },
         day_order: DayOrder::MonthFirst,
         headerless: true,
+        layouts,
     }
 }
 
@@ -307,7 +308,10 @@ mod tests {
     fn entities_come_from_the_schema_files() {
         let m = Insights::from_schemas(&[("s.cdm.json".into(), SCHEMA.into())]).unwrap();
         let u = m.entity("AadUser").unwrap();
-        assert_eq!(u.fields[1].ty, ColType::Timestamp);
+        // The metadata's order first; the schema's three columns are a second layout.
+        assert_eq!(u.fields[3].name, "FirstSeenDateTime");
+        assert_eq!(u.fields[3].ty, ColType::Timestamp);
+        assert_eq!(u.layouts[1].columns, [0, 3, 4]);
         assert_eq!(u.metadata.op("ObjectId"), Some(Op::Hash));
         assert_eq!(u.metadata.op("GivenName"), Some(Op::Mask));
         assert_eq!(u.batch, BatchType::Snapshot);

@@ -72,8 +72,10 @@ pub struct Entity {
     pub metadata: EntityMetadata,
     pub partitioning: Partitioning,
     pub day_order: DayOrder,
-    /// Files carry no header row: columns come in the order of `fields`.
+    /// Files carry no header row: columns come in the order of `fields`, or of one of `layouts`.
     pub headerless: bool,
+    /// The orders a headerless file's fields may come in (empty: the order of `fields`).
+    pub layouts: Vec<crate::pipeline::parse::Layout>,
 }
 
 /// A raw file a module recognised in an input tree.

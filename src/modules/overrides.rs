@@ -48,16 +48,16 @@ impl Overrides {
             .join(format!("{source}.json"))
     }
 
-    /// The saved overrides of a source (none when never set or unreadable).
-    pub fn load(lake: &Lake, source: &str) -> Overrides {
-        std::fs::read(Self::path(lake, source))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The saved overrides of a source (none when never set). A file that does not read is an
+    /// error naming it: silently falling back to the module's defaults would undo the
+    /// district's choices (a masked column published as is).
+    pub fn load(lake: &Lake, source: &str) -> Result<Overrides, LakeError> {
+        Ok(crate::lake::jsonfile::read(&Self::path(lake, source))?.unwrap_or_default())
     }
 
     /// Saves them.
     pub fn save(&self, lake: &Lake, source: &str) -> Result<(), LakeError> {
+        let _lock = lake.lock("save the pseudonymization review")?;
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         write_atomic(&Self::path(lake, source), &bytes)
     }
@@ -175,8 +175,8 @@ impl Module for Overridden<'_> {
     }
 }
 
-fn overridden_entities(lake: &Lake, module: &dyn Module) -> Vec<Entity> {
-    let o = Overrides::load(lake, module.source());
+fn overridden_entities(lake: &Lake, module: &dyn Module) -> Result<Vec<Entity>, LakeError> {
+    let o = Overrides::load(lake, module.source())?;
     let mut entities = module.entities().to_vec();
     for e in &mut entities {
         if let Some(cols) = o.0.get(&e.name) {
@@ -195,29 +195,32 @@ fn overridden_entities(lake: &Lake, module: &dyn Module) -> Vec<Entity> {
             }
         }
     }
-    entities
+    Ok(entities)
 }
 
 /// The module as this lake runs it: with its saved overrides, if any.
-pub fn apply(lake: &Lake, module: Box<dyn Module>) -> Box<dyn Module> {
-    let o = Overrides::load(lake, module.source());
+pub fn apply(lake: &Lake, module: Box<dyn Module>) -> Result<Box<dyn Module>, LakeError> {
+    let o = Overrides::load(lake, module.source())?;
     if o.0.values().all(|c| c.is_empty()) {
-        return module;
+        return Ok(module);
     }
-    let entities = overridden_entities(lake, module.as_ref());
-    Box::new(Overridden {
+    let entities = overridden_entities(lake, module.as_ref())?;
+    Ok(Box::new(Overridden {
         inner: Inner::Owned(module),
         entities,
-    })
+    }))
 }
 
 /// Like [`apply`] for a borrowed module.
-pub fn apply_ref<'a>(lake: &Lake, module: &'a dyn Module) -> Box<dyn Module + 'a> {
-    let entities = overridden_entities(lake, module);
-    Box::new(Overridden {
+pub fn apply_ref<'a>(
+    lake: &Lake,
+    module: &'a dyn Module,
+) -> Result<Box<dyn Module + 'a>, LakeError> {
+    let entities = overridden_entities(lake, module)?;
+    Ok(Box::new(Overridden {
         inner: Inner::Borrowed(module),
         entities,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -240,7 +243,7 @@ mod tests {
         o.set(&m, "daily_participation", "sis_id", Op::HashNoLookup)
             .expect("hnl");
         o.save(&lake, "clever").expect("save");
-        let applied = apply(&lake, Box::new(Clever::default()));
+        let applied = apply(&lake, Box::new(Clever::default())).expect("overrides read");
         let e = applied.entity("daily_participation").expect("entity");
         assert_eq!(e.metadata.op("school_name"), Some(Op::Mask));
         assert_eq!(e.metadata.op("sis_id"), Some(Op::HashNoLookup));

@@ -80,6 +80,8 @@ struct FileOut {
     general_schema: TableSchema,
     /// New lookup rows of the file, until written as one data file at its end.
     lookup_frames: Vec<DataFrame>,
+    /// Lookup rows with the entity's key columns, kept for the rewrite (upserted entities).
+    lookup_keyed: Vec<DataFrame>,
     lookup: Vec<NewFile>,
     lookup_schema: TableSchema,
     bad: Vec<BadRow>,
@@ -137,6 +139,7 @@ impl EntityRun<'_> {
     }
 
     fn process(&self, b: &LandedFile, needs: Needs) -> Result<FileOut, PipelineError> {
+        super::injected_fault(&b.origin_path);
         let path = self.lake.root().join(&b.stage1_path);
         let size = std::fs::metadata(&path)
             .map_err(|e| PipelineError::io(&path, e))?
@@ -156,6 +159,7 @@ impl EntityRun<'_> {
             order: self.entity.day_order,
             chunk_rows: CHUNK_ROWS,
             headerless: self.entity.headerless,
+            layouts: &self.entity.layouts,
         };
         let mut out = FileOut::default();
         if spec.order == DayOrder::Auto {
@@ -193,6 +197,20 @@ impl EntityRun<'_> {
             if needs.general || needs.lookup {
                 let df = self.with_partitions(df)?;
                 let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
+                if let (true, Some(l)) = (needs.lookup, &p.lookup) {
+                    if self.rewrite {
+                        // Upserted entities: the lookup follows the general table's keys, so a
+                        // corrected value replaces the old one instead of joining beside it.
+                        let l = with_key_columns(l, &p.general, &general_keys(self.entity))?;
+                        out.lookup_schema = out.lookup_schema.merged_with(&schema_of(&l, &[]));
+                        out.lookup_keyed.push(l);
+                    } else {
+                        let l = self.lookup_seen.keep_new(l)?;
+                        if l.height() > 0 {
+                            out.lookup_frames.push(l);
+                        }
+                    }
+                }
                 if needs.general {
                     let parts = self.partition_columns();
                     out.general_schema = out
@@ -204,12 +222,6 @@ impl EntityRun<'_> {
                         let dir = self.lake.table_dir(&self.targets.general);
                         out.general
                             .extend(merge::write_partitioned(&dir, p.general, &parts)?);
-                    }
-                }
-                if let (true, Some(l)) = (needs.lookup, p.lookup) {
-                    let l = self.lookup_seen.keep_new(&l)?;
-                    if l.height() > 0 {
-                        out.lookup_frames.push(l);
                     }
                 }
                 if !p.dropped.is_empty() {
@@ -260,6 +272,22 @@ impl EntityRun<'_> {
         }
         Ok(out)
     }
+}
+
+/// A lookup frame with the general table's key columns it lacks (a no-op key, or the pseudonym of
+/// a hash-no-lookup key), taken from the general frame of the same rows.
+fn with_key_columns(
+    lookup: &DataFrame,
+    general: &DataFrame,
+    keys: &[String],
+) -> PolarsResult<DataFrame> {
+    let mut out = lookup.clone();
+    for k in keys {
+        if out.column(k).is_err() {
+            out.with_column(general.column(k)?.clone())?;
+        }
+    }
+    Ok(out)
 }
 
 /// Applies each file's kept frames (upsert or delete, in landing order) to the table at `dir`
@@ -362,8 +390,10 @@ pub fn ingest_entity(
         .filter(|(_, n)| n.any())
         .collect();
 
+    let rewrite = matches!(entity.batch, BatchType::Delta | BatchType::Delete);
     let lookup_seen = LookupSeen::default();
     if let Some(t) = &targets.lookup
+        && !rewrite
         && work.iter().any(|(_, n)| n.lookup)
         && delta::is_table(&lake.table_dir(t))
     {
@@ -376,7 +406,7 @@ pub fn ingest_entity(
         targets,
         hasher,
         lookup_seen,
-        rewrite: matches!(entity.batch, BatchType::Delta | BatchType::Delete),
+        rewrite,
         cancel,
         progress,
         files_done: AtomicU64::new(0),
@@ -389,7 +419,7 @@ pub fn ingest_entity(
         work.len()
     ));
     let t = std::time::Instant::now();
-    let outs: Vec<FileOut> = super::parallel_map(&work, |(f, n)| run.process(f, *n))
+    let outs: Vec<FileOut> = super::parallel_map(&work, |(f, n)| run.process(f, *n))?
         .into_iter()
         .collect::<Result<_, _>>()?;
     cancel.check()?;
@@ -489,22 +519,26 @@ pub fn ingest_entity(
     if let Some(t) = &run.targets.lookup {
         let lk_ids = ids_for(|n| n.lookup);
         if !lk_ids.is_empty() {
-            let files: Vec<NewFile> = outs.iter().flat_map(|o| o.lookup.clone()).collect();
+            let (files, lookup_kind): (Vec<NewFile>, _) = if run.rewrite {
+                let dir = lake.table_dir(t);
+                let keys = general_keys(entity);
+                let files =
+                    rewrite_table(&dir, &work, &outs, |o| &o.lookup_keyed, entity, &keys, &[])?;
+                (files, CommitKind::Overwrite)
+            } else {
+                // Mappings of other batch types never go away, even when a snapshot replaces
+                // the general table.
+                let files = outs.iter().flat_map(|o| o.lookup.clone()).collect();
+                (files, CommitKind::Append)
+            };
             let schema = outs
                 .iter()
-                .filter(|o| !o.lookup.is_empty())
+                .filter(|o| !o.lookup.is_empty() || !o.lookup_keyed.is_empty())
                 .fold(TableSchema::default(), |a, o| {
                     a.merged_with(&o.lookup_schema)
                 });
             let rows_written = files.iter().map(|f| f.rows as u64).sum();
-            // Mappings never go away, even when a snapshot replaces the general table.
-            let v = delta::commit(
-                &lake.table_dir(t),
-                &schema,
-                CommitKind::Append,
-                &files,
-                &lk_ids,
-            )?;
+            let v = delta::commit(&lake.table_dir(t), &schema, lookup_kind, &files, &lk_ids)?;
             report.tables.push(TableChange {
                 table: t.id(),
                 version: v,

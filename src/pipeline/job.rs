@@ -64,7 +64,8 @@ pub fn ingest(
 ) -> RunOutcome {
     let mut report = RunReport::start(&format!("ingest {}", module.source()));
     let t0 = Instant::now();
-    let result = run(lake, module, source, salt, &mut report, progress, cancel);
+    let result = run(lake, module, source, salt, &mut report, progress, cancel)
+        .map_err(PipelineError::explain_disk_full);
     report.seconds = t0.elapsed().as_secs_f64();
     report.status = match &result {
         Ok(()) => RunStatus::Succeeded,

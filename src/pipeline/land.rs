@@ -28,6 +28,9 @@ pub struct Plan {
     pub fetch: Vec<Planned>,
     pub unchanged: Vec<RemoteFile>,
     pub ignored: Vec<String>,
+    /// Names refused as unsafe (escaped for display): they could leave the landing folder or
+    /// drive a terminal. The other files still land.
+    pub refused: Vec<String>,
 }
 
 /// Lists the source and decides what to fetch (also what a dry run prints).
@@ -36,13 +39,14 @@ pub fn plan(
     source: &dyn Source,
     manifest: &Manifest,
 ) -> Result<Plan, PipelineError> {
-    let files = source.list().map_err(|e| match e {
-        SourceError::MissingFolder(p) => PipelineError::NoInput(p),
-        other => PipelineError::Input(other.to_string()),
-    })?;
+    let files = source.list()?;
     let origin = source.origin();
     let mut plan = Plan::default();
     for f in module.select_files(files) {
+        if let Err(e) = check_name(&f.path) {
+            plan.refused.push(e.to_string());
+            continue;
+        }
         let Some(c) = module.classify(&f.path) else {
             plan.ignored.push(f.path);
             continue;
@@ -129,6 +133,11 @@ pub fn land(
         bytes: total,
     });
     report.files_skipped += plan.unchanged.len() as u64;
+    for why in &plan.refused {
+        report.files_rejected += 1;
+        report.warnings.push(format!("refused: {why}"));
+        progress.send(Event::Warning(format!("refused: {why}")));
+    }
     // Fetch, hash and check files in parallel into temporary names; then record them one by one,
     // so the manifest never names a file that is not fully in place.
     let done = AtomicU64::new(0);
@@ -144,7 +153,7 @@ pub fn land(
             rows_done: 0,
         });
         f
-    });
+    })?;
     let mut first_error = None;
     for (p, f) in plan.fetch.iter().zip(fetched) {
         let f = match f {
@@ -160,6 +169,7 @@ pub fn land(
         }
         if let Some(why) = f.rejected {
             let _ = std::fs::remove_file(&f.tmp);
+            report.files_rejected += 1;
             report.warnings.push(format!("rejected: {why}"));
             progress.send(Event::Warning(format!("rejected: {why}")));
             continue;
@@ -233,7 +243,7 @@ fn fetch_one(
     p: &Planned,
     rd: &str,
 ) -> Result<Fetched, PipelineError> {
-    check_name(&p.file.path).map_err(|e| PipelineError::Input(e.to_string()))?;
+    check_name(&p.file.path)?;
     let entity = module
         .entity(&p.entity)
         .ok_or_else(|| PipelineError::Input(format!("unknown entity {}", p.entity)))?;
@@ -266,6 +276,7 @@ fn fetch_one(
         order: entity.day_order,
         chunk_rows: 1,
         headerless: entity.headerless,
+        layouts: &entity.layouts,
     };
     let rejected = check_header(&tmp, &p.file.path, &spec)
         .err()
@@ -292,18 +303,13 @@ fn fetch_to(
         hash: Sha256::new(),
         bytes: 0,
     };
-    source
-        .fetch(file, &mut w)
-        .map_err(|e| PipelineError::Input(e.to_string()))?;
+    source.fetch(file, &mut w)?;
     if w.bytes != file.size {
-        return Err(PipelineError::Input(
-            SourceError::SizeMismatch {
-                path: file.path.clone(),
-                expected: file.size,
-                got: w.bytes,
-            }
-            .to_string(),
-        ));
+        return Err(PipelineError::Source(SourceError::SizeMismatch {
+            path: file.path.clone(),
+            expected: file.size,
+            got: w.bytes,
+        }));
     }
     let sha = hex(&w.hash.finalize_reset());
     w.inner
@@ -316,7 +322,7 @@ impl From<SourceError> for PipelineError {
     fn from(e: SourceError) -> Self {
         match e {
             SourceError::MissingFolder(p) => PipelineError::NoInput(p),
-            other => PipelineError::Input(other.to_string()),
+            other => PipelineError::Source(other),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod dayorder;
 pub mod ingest;
 pub mod job;
 pub mod land;
+mod layout;
 pub mod merge;
 pub mod parse;
 pub mod records;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use report::{RunReport, RunStatus};
+pub use report::{Outcome, RunReport, RunStatus};
 
 use crate::lake::LakeError;
 use crate::pseudo::PseudoError;
@@ -54,12 +55,24 @@ pub enum PipelineError {
     NoInput(PathBuf),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Source(crate::sources::SourceError),
     #[error(
         "cancelled; the lake still holds its previous version and the next run picks up where this one stopped"
     )]
     Cancelled,
     #[error("data processing failed: {0}")]
     Polars(#[from] polars::error::PolarsError),
+    #[error(
+        "an internal error stopped the run (details on standard error); nothing of it was committed \
+         and the next run does the work again"
+    )]
+    WorkerPanicked,
+    #[error(
+        "the disk is full ({0}). Free space on the lake's drive and run again: the lake keeps its \
+         last version and the next run finishes the work"
+    )]
+    DiskFull(Box<PipelineError>),
 }
 
 impl PipelineError {
@@ -73,10 +86,56 @@ impl PipelineError {
 
     /// Whether the user's input (files, folders, arguments) is at fault rather than the system.
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            Self::WrongFormat { .. } | Self::Read { .. } | Self::NoInput(_) | Self::Input(_)
-        )
+        self.outcome() == Outcome::BadInput
+    }
+
+    /// How this error ends a run (and so the CLI's exit code).
+    pub fn outcome(&self) -> Outcome {
+        use crate::sources::SourceError;
+        match self {
+            Self::WrongFormat { .. } | Self::Read { .. } | Self::NoInput(_) | Self::Input(_) => {
+                Outcome::BadInput
+            }
+            Self::Source(SourceError::MissingFolder(_) | SourceError::UnsafeName(_)) => {
+                Outcome::BadInput
+            }
+            Self::Cancelled => Outcome::Cancelled,
+            Self::Lake(e) => Outcome::of_lake(e),
+            Self::Source(_)
+            | Self::Pseudo(_)
+            | Self::Secret(_)
+            | Self::Io { .. }
+            | Self::Polars(_)
+            | Self::WorkerPanicked
+            | Self::DiskFull(_) => Outcome::Failed,
+        }
+    }
+
+    /// The same error, said as a full disk when that is what it is (the OS's "no space left"
+    /// can arrive wrapped in a Parquet or Delta message).
+    pub fn explain_disk_full(self) -> Self {
+        fn io_full(e: &(dyn std::error::Error + 'static)) -> bool {
+            let mut cur = Some(e);
+            while let Some(e) = cur {
+                if let Some(io) = e.downcast_ref::<std::io::Error>()
+                    && (io.kind() == std::io::ErrorKind::StorageFull
+                        || io.raw_os_error() == Some(28))
+                {
+                    return true;
+                }
+                cur = e.source();
+            }
+            false
+        }
+        let text = self.to_string();
+        let full = io_full(&self)
+            || text.contains("No space left on device")
+            || text.contains("os error 28");
+        match self {
+            Self::DiskFull(_) => self,
+            e if full => Self::DiskFull(Box::new(e)),
+            e => e,
+        }
     }
 }
 
@@ -84,33 +143,69 @@ impl PipelineError {
 /// results come back in input order. Plain threads rather than the global rayon pool: polars
 /// runs its own pool inside `f`, and a rayon worker waiting on it would start more items,
 /// holding many files in memory at once.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+///
+/// A panic in `f` fails the whole map (the other workers take no new item): a result missing
+/// for one input must never let the caller pair results with the wrong inputs, or record a file
+/// whose rows were never written as done.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Result<Vec<R>, PipelineError> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, items.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<(usize, R)> = std::thread::scope(|s| {
+    let failed = AtomicBool::new(false);
+    let joined: Vec<std::thread::Result<Vec<(usize, R)>>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
                     let mut mine = Vec::new();
-                    loop {
+                    while !failed.load(Ordering::SeqCst) {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
+                        // Flag the failure before unwinding, so the other workers stop early.
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+                        match r {
+                            Ok(r) => mine.push((i, r)),
+                            Err(p) => {
+                                failed.store(true, Ordering::SeqCst);
+                                std::panic::resume_unwind(p);
+                            }
+                        }
                     }
                     mine
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().map(|h| h.join()).collect()
     });
+    let mut out = Vec::with_capacity(items.len());
+    for j in joined {
+        out.extend(j.map_err(|_| PipelineError::WorkerPanicked)?);
+    }
+    if out.len() != items.len() {
+        return Err(PipelineError::WorkerPanicked);
+    }
     out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
+    Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Test hook: while set, processing a landed file whose origin path contains this text panics,
+/// as a bug would. Only tests set it; see `tests/faults.rs`.
+#[doc(hidden)]
+pub static PANIC_ON_FILE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Panics when [`PANIC_ON_FILE`] names `origin` (a fault a test injects).
+pub(crate) fn injected_fault(origin: &str) {
+    let hit = PANIC_ON_FILE
+        .lock()
+        .map(|g| g.as_deref().is_some_and(|p| origin.contains(p)))
+        .unwrap_or(false);
+    if hit {
+        panic!("injected fault while processing {origin}");
+    }
 }
 
 /// What every stage of a run works with.

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use std::collections::VecDeque;
+
 use super::builder::Builder;
+use super::layout;
 use super::records::{self, Next, RecordReader};
 use super::values::{DayOrder, Value, parse_field};
 use super::{Cancel, PipelineError};
@@ -41,6 +44,16 @@ impl FieldSpec {
     }
 }
 
+/// One order of a headerless format's columns, as one description of its files gives it (OEA's
+/// metadata, an export's own schema). See [`super::layout`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Where the order comes from, for messages (`OEA's metadata`).
+    pub source: String,
+    /// For each field of a row, in order: its column in the format's fields.
+    pub columns: Vec<usize>,
+}
+
 /// How to read one file.
 #[derive(Debug, Clone)]
 pub struct CsvSpec<'a> {
@@ -50,8 +63,10 @@ pub struct CsvSpec<'a> {
     pub order: DayOrder,
     /// Rows per emitted chunk (bounds memory on huge files).
     pub chunk_rows: usize,
-    /// Files have no header: columns come in `fields` order.
+    /// Files have no header: columns come in `fields` order, or in one of `layouts`.
     pub headerless: bool,
+    /// The orders a headerless file's fields may come in (empty: `fields` order).
+    pub layouts: &'a [Layout],
 }
 
 /// A row that could not be read.
@@ -131,11 +146,14 @@ fn map_header(
         return Err(PipelineError::WrongFormat {
             file: file.to_string(),
             what: spec.what.to_string(),
+            // The first line is not echoed: in a file without its header it is a student's row.
             detail: format!(
-                "it has no {} column{} (its header is: {})",
+                "it has no {} column{} (its first line has {} field{}, {} of them the format's)",
                 missing.join(", "),
                 if missing.len() > 1 { "s" } else { "" },
-                names.join(", ")
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                seen.iter().filter(|s| **s).count()
             ),
         });
     }
@@ -150,37 +168,80 @@ fn map_header(
     ))
 }
 
-/// Columns by position for headerless files: a file may have fewer columns than the schema
-/// (the rest are empty) or more (kept as text).
-fn positional(
-    width: usize,
-    spec: &CsvSpec,
+/// Columns by position for a headerless file, in the order [`layout::choose`] decided.
+fn positional(choice: layout::Choice, spec: &CsvSpec, summary: &mut ParseSummary) -> Mapping {
+    let absent = (0..spec.fields.len())
+        .filter(|i| !choice.columns.contains(i))
+        .collect();
+    summary.warnings.extend(choice.notes);
+    Mapping {
+        file_to_out: choice.columns,
+        out_cols: spec.fields.iter().map(|f| (f.name.clone(), f.ty)).collect(),
+        absent,
+    }
+}
+
+/// The first rows of a headerless file (from `first` on), to decide its column order; blank lines
+/// are passed over, unreadable rows go to `bad`.
+fn sample(
+    rdr: &mut RecordReader,
+    first: (u64, csv::StringRecord),
+    bad: &mut Vec<BadRow>,
+) -> Result<VecDeque<(u64, csv::StringRecord)>, PipelineError> {
+    let mut out = VecDeque::from([first]);
+    let mut rec = csv::StringRecord::new();
+    while out.len() < layout::SAMPLE_ROWS {
+        match rdr.next(&mut rec)? {
+            Next::Row(line) if !is_blank(&rec) => out.push_back((line, rec.clone())),
+            Next::Row(_) => {}
+            Next::Bad(b) => bad.push(b),
+            Next::End => break,
+        }
+    }
+    Ok(out)
+}
+
+/// The first record that is not a blank line (`false`: the file has none).
+fn first_record(
+    rdr: &mut RecordReader,
+    rec: &mut csv::StringRecord,
     display: &str,
-    summary: &mut ParseSummary,
-) -> (Mapping, Vec<String>) {
-    let n = spec.fields.len();
-    let mut out_cols: Vec<(String, ColType)> =
-        spec.fields.iter().map(|f| (f.name.clone(), f.ty)).collect();
-    let mut extras = Vec::new();
-    for i in n..width {
-        let name = format!("column_{}", i + 1);
-        extras.push(name.clone());
-        out_cols.push((name, ColType::String));
+) -> Result<bool, PipelineError> {
+    if !rdr.first(rec)? {
+        return Ok(false);
     }
-    if width < n {
-        summary.warnings.push(format!(
-            "{display}: has {width} of the schema's {n} columns; took the first {width}, the other {} are empty",
-            n - width
-        ));
+    while is_blank(rec) {
+        match rdr.next(rec)? {
+            Next::Row(_) => {}
+            // An unreadable line before any record: the file is not the format.
+            Next::Bad(b) => {
+                return Err(PipelineError::Read {
+                    file: display.to_string(),
+                    line: b.line,
+                    message: b.reason,
+                });
+            }
+            Next::End => return Ok(false),
+        }
     }
-    (
-        Mapping {
-            file_to_out: (0..width).collect(),
-            out_cols,
-            absent: (width.min(n)..n).collect(),
-        },
-        extras,
-    )
+    Ok(true)
+}
+
+fn is_blank(rec: &csv::StringRecord) -> bool {
+    rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty())
+}
+
+/// Headerless exports sometimes carry a header after all: the first record is one when it holds
+/// the column names of one of the format's orders.
+fn is_header_row(rec: &csv::StringRecord, spec: &CsvSpec) -> bool {
+    rec.len() > 1
+        && layout::layouts_of(spec).iter().any(|l| {
+            rec.iter().zip(&l.columns).all(|(h, &c)| {
+                spec.fields[c]
+                    .name
+                    .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
+            })
+        })
 }
 
 fn raw_line(rec: &csv::StringRecord) -> String {
@@ -193,12 +254,21 @@ fn raw_line(rec: &csv::StringRecord) -> String {
 /// Checks that a file's header has the format's required columns (used before landing).
 pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), PipelineError> {
     let mut rdr = records::open(path, display)?;
-    if spec.headerless && !rdr.has_named_columns() {
-        return Ok(());
-    }
     let mut rec = csv::StringRecord::new();
-    match rdr.first(&mut rec) {
-        Ok(false) => Ok(()),
+    match first_record(&mut rdr, &mut rec, display) {
+        // A headerless export's empty file is an empty snapshot; a report needs its header.
+        Ok(false) if spec.headerless => Ok(()),
+        Ok(false) => Err(PipelineError::WrongFormat {
+            file: display.to_string(),
+            what: spec.what.to_string(),
+            detail: "it is empty (no header row, no data)".into(),
+        }),
+        Ok(true) if spec.headerless && !rdr.header_given() && !is_header_row(&rec, spec) => {
+            let line = rec.position().map(|p| p.line()).unwrap_or(1);
+            let rows = sample(&mut rdr, (line, rec), &mut Vec::new())?;
+            let rows: Vec<csv::StringRecord> = rows.into_iter().map(|(_, r)| r).collect();
+            layout::choose(&rows, spec, display).map(|_| ())
+        }
         Ok(true) => map_header(&rec, spec, display).map(|_| ()),
         Err(PipelineError::Read { message, .. }) => Err(PipelineError::WrongFormat {
             file: display.to_string(),
@@ -253,7 +323,7 @@ fn read_records(
 ) -> Result<ParseSummary, PipelineError> {
     let mut summary = ParseSummary::default();
     let mut rec = csv::StringRecord::new();
-    if !rdr.first(&mut rec)? {
+    if !first_record(&mut rdr, &mut rec, display)? {
         summary
             .warnings
             .push(format!("{display}: the file is empty"));
@@ -266,15 +336,14 @@ fn read_records(
         on_chunk(DataFrame::new(0, cols)?)?;
         return Ok(summary);
     }
-    // Headerless exports sometimes carry a header after all: detect it by the column names.
-    let is_header = rdr.header_given()
-        || (rec.len() > 1
-            && rec.iter().zip(spec.fields).all(|(h, f)| {
-                f.name
-                    .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
-            }));
+    let is_header = rdr.header_given() || is_header_row(&rec, spec);
+    let mut pending = VecDeque::new();
     let (map, extras) = if spec.headerless && !is_header {
-        positional(rec.len(), spec, display, &mut summary)
+        let line = rec.position().map(|p| p.line()).unwrap_or(1);
+        pending = sample(&mut rdr, (line, rec.clone()), &mut summary.bad)?;
+        let rows: Vec<csv::StringRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
+        let choice = layout::choose(&rows, spec, display)?;
+        (positional(choice, spec, &mut summary), Vec::new())
     } else {
         if spec.headerless && !rdr.header_given() {
             summary.warnings.push(format!(
@@ -283,7 +352,6 @@ fn read_records(
         }
         map_header(&rec, spec, display)?
     };
-    let mut first_data = (spec.headerless && !is_header).then(|| rec.clone());
     if !extras.is_empty() {
         summary.warnings.push(format!(
             "{display}: extra column{} {} kept as text in the Ingested table",
@@ -311,10 +379,10 @@ fn read_records(
         Ok(DataFrame::new(rows, cols)?)
     };
     loop {
-        let line = match first_data.take() {
-            Some(r) => {
+        let line = match pending.pop_front() {
+            Some((line, r)) => {
                 rec = r;
-                rec.position().map(|p| p.line()).unwrap_or(1)
+                line
             }
             None => match rdr.next(&mut rec)? {
                 Next::Row(line) => line,
@@ -325,8 +393,8 @@ fn read_records(
                 Next::End => break,
             },
         };
-        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
-            continue; // blank line
+        if is_blank(&rec) {
+            continue;
         }
         if rec.len() != width {
             summary.bad.push(BadRow {
@@ -415,6 +483,7 @@ mod tests {
             order: DayOrder::MonthFirst,
             chunk_rows: 2,
             headerless: false,
+            layouts: &[],
         };
         let mut frames = Vec::new();
         let sum = read_csv_from(
@@ -472,6 +541,7 @@ mod tests {
             order: DayOrder::MonthFirst,
             chunk_rows: 10,
             headerless: true,
+            layouts: &[],
         };
         let run = |text: &str| {
             let mut frames = Vec::new();
@@ -492,7 +562,7 @@ mod tests {
         assert_eq!(df.height(), 2, "the first line is data");
         assert_eq!(df.column("n").unwrap().null_count(), 2);
         assert!(
-            sum.warnings[0].contains("2 of the schema's 3 columns"),
+            sum.warnings[0].contains("2 of the 3 columns"),
             "{:?}",
             sum.warnings
         );

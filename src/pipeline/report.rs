@@ -13,6 +13,49 @@ pub enum RunStatus {
     Failed(String),
 }
 
+/// How a run ended, as a script sees it: the CLI's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was done.
+    Done,
+    /// The run failed (a fault of the system: disk, network, a bug); the lake keeps its last
+    /// version.
+    Failed,
+    /// The input is at fault: arguments, a missing folder, a file that is not the format.
+    BadInput,
+    /// Done, but rows were quarantined or files refused or rejected.
+    Partial,
+    /// Another run holds the lake.
+    Busy,
+    /// Cancelled by the user.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The process exit code (0, 1, 2, 3, 4, 130).
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Failed => 1,
+            Outcome::BadInput => 2,
+            Outcome::Partial => 3,
+            Outcome::Busy => 4,
+            Outcome::Cancelled => 130,
+        }
+    }
+
+    /// How an error of the lake layer ends a run.
+    pub fn of_lake(e: &LakeError) -> Outcome {
+        match e {
+            LakeError::Busy(_) => Outcome::Busy,
+            LakeError::NotALake(_)
+            | LakeError::UnknownTable(_)
+            | LakeError::AmbiguousTable { .. } => Outcome::BadInput,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
 /// A problem row, as listed in a report (the row itself is in the quarantine table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowIssue {
@@ -44,6 +87,9 @@ pub struct RunReport {
     pub rows_ingested: u64,
     pub rows_quarantined: u64,
     pub bytes_read: u64,
+    /// Files refused by name or rejected as not the expected format (each named in `warnings`).
+    #[serde(default)]
+    pub files_rejected: u64,
     pub tables: Vec<TableChange>,
     pub warnings: Vec<String>,
     /// How inputs were read (date order decisions and the like).
@@ -72,6 +118,7 @@ impl RunReport {
             rows_ingested: 0,
             rows_quarantined: 0,
             bytes_read: 0,
+            files_rejected: 0,
             tables: Vec::new(),
             warnings: Vec::new(),
             notes: Vec::new(),
@@ -108,6 +155,18 @@ impl RunReport {
         }
         out.sort_by_key(|r| r.started);
         Ok(out)
+    }
+
+    /// How the run ended: a finished run with quarantined rows or refused files is partial.
+    pub fn outcome(&self) -> Outcome {
+        match self.status {
+            RunStatus::Succeeded if self.rows_quarantined > 0 || self.files_rejected > 0 => {
+                Outcome::Partial
+            }
+            RunStatus::Succeeded => Outcome::Done,
+            RunStatus::Cancelled => Outcome::Cancelled,
+            RunStatus::Failed(_) => Outcome::Failed,
+        }
     }
 
     /// One-line summary for logs and toasts.

@@ -144,7 +144,12 @@ pub fn sync(
     cancel: &Cancel,
 ) -> SyncOutcome {
     let mut out = SyncOutcome::default();
-    if let Err(e) = sync_all(lake, dir, date, salt, progress, cancel, &mut out) {
+    // One lock for the whole sync: each snapshot's ingest, the status table, the identity map.
+    let result = lake
+        .lock("roster sync")
+        .map_err(PipelineError::from)
+        .and_then(|_lock| sync_all(lake, dir, date, salt, progress, cancel, &mut out));
+    if let Err(e) = result {
         out.error = Some(e);
     }
     out
@@ -192,10 +197,7 @@ fn sync_all(
         if let Some(e) = error {
             return Err(e);
         }
-        let counts = {
-            let _lock = lake.lock("roster sync")?;
-            update_status(lake, when, salt)?
-        };
+        let counts = update_status(lake, when, salt)?;
         let ids = match &known {
             Some(k) => k.clone(),
             None => {

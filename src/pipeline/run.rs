@@ -108,8 +108,11 @@ pub fn run_source(
     progress: &Progress,
     cancel: &Cancel,
 ) -> RunOutcome {
-    let module = match kind.module(schema_root) {
-        Ok(m) => crate::modules::overrides::apply(lake, m),
+    let module = kind
+        .module(schema_root)
+        .and_then(|m| crate::modules::overrides::apply(lake, m).map_err(PipelineError::from));
+    let module = match module {
+        Ok(m) => m,
         Err(e) => {
             let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
             report.status = super::RunStatus::Failed(e.to_string());
@@ -120,6 +123,9 @@ pub fn run_source(
             };
         }
     };
+    // Held from landing to the stage3 rebuild (the job takes it again, nested). When another
+    // run holds it, the job reports the busy lake itself.
+    let _lock = lake.lock(&format!("ingest {}", kind.lake_source())).ok();
     let mut outcome = job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
     if outcome.error.is_none() && outcome.report.rows_ingested > 0 {
         let t = std::time::Instant::now();
@@ -182,7 +188,7 @@ pub fn inspect(lake: &Lake, kind: SourceKind, from: &Path) -> Result<Inspection,
     if !from.is_dir() {
         return Err(PipelineError::NoInput(from.to_path_buf()));
     }
-    let module = crate::modules::overrides::apply(lake, kind.module(from)?);
+    let module = crate::modules::overrides::apply(lake, kind.module(from)?)?;
     let source = FolderSource::new(from);
     let plan = job::dry_run(lake, module.as_ref(), &source)?;
     let mut out = Inspection {

@@ -289,7 +289,14 @@ fn walk(
             format!("{rel}/{name}")
         };
         if check_name(&child).is_err() {
-            return Err(SourceError::UnsafeName(child));
+            // Listed, so the planner refuses it by name and lands the others; never walked
+            // into or fetched.
+            out.push(RemoteFile {
+                path: child,
+                size: 0,
+                mtime: 0,
+            });
+            continue;
         }
         if st.is_dir() {
             walk(sftp, base, &child, out)?;
@@ -370,7 +377,8 @@ pub fn probe(
     };
     walk(&sftp, &base, "", &mut files)?;
     let mut folders: Vec<(String, usize)> = Vec::new();
-    for f in files {
+    // Unsafe names are not counted (nor shown): a run refuses them by name.
+    for f in files.into_iter().filter(|f| check_name(&f.path).is_ok()) {
         let dir = f
             .path
             .rsplit_once('/')

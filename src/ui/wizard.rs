@@ -314,11 +314,15 @@ impl WizardPage {
                                 }),
                             };
                         }
-                        match k.module(&dir.unwrap_or_default()) {
-                            Ok(m) => ReviewSource {
+                        let loaded = k.module(&dir.unwrap_or_default()).and_then(|m| {
+                            let o = Overrides::load(&lake, m.source())?;
+                            Ok((m, o))
+                        });
+                        match loaded {
+                            Ok((m, overrides)) => ReviewSource {
                                 kind: *k,
                                 has_data: has_data(&lake, m.as_ref()),
-                                overrides: Overrides::load(&lake, m.source()),
+                                overrides,
                                 module: Some(m),
                                 error: None,
                             },

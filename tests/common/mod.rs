@@ -51,3 +51,46 @@ pub fn text_col(df: &DataFrame, c: &str) -> Vec<Option<String>> {
         .map(|v| v.map(str::to_string))
         .collect()
 }
+
+/// A need of a test this machine does not meet (a service, `../shared`). Under `scripts/test`,
+/// which provides them all (it sets `EDLAKE_REQUIRE_ALL=1`), the test fails: a broken service
+/// setup must not look green. Elsewhere the test is skipped, and the skip is written by name to
+/// the terminal itself, past cargo's output capture, so it shows in the run's output.
+pub fn unmet(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    if std::env::var_os("EDLAKE_REQUIRE_ALL").is_some() {
+        panic!(
+            "{test} needs {why}; scripts/test provides it, so this is a broken setup, not a skip"
+        );
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// `../shared/oea-test-data/<sub>`, or `None` (see [`unmet`]) when it is absent.
+pub fn shared_data(sub: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/oea-test-data")
+        .join(sub);
+    if p.exists() {
+        Some(p)
+    } else {
+        unmet(&format!("{} (the OEA sample files)", p.display()));
+        None
+    }
+}
+
+/// An environment variable `scripts/test` sets for a service it started, or `None` (see
+/// [`unmet`]).
+pub fn service_var(name: &str, service: &str) -> Option<String> {
+    let v = std::env::var(name).ok();
+    if v.is_none() {
+        unmet(&format!(
+            "{service} (scripts/test starts it and sets {name})"
+        ));
+    }
+    v
+}

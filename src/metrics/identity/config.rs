@@ -190,6 +190,7 @@ impl IdentityConfig {
 
     /// Saves the configuration.
     pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
+        let _lock = lake.lock("save the identity keys")?;
         crate::lake::jsonfile::write(&Self::path(lake), self)
     }
 }

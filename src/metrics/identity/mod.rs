@@ -220,6 +220,7 @@ fn candidates(
 /// Rebuilds the identity map from the roster and every source, with `config`; `None` when the
 /// lake has no roster yet. Records the build (rates) in the lake's identity history.
 pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBuild>, MetricError> {
+    let _lock = lake.lock("rebuild the identity map")?;
     rebuild_with(lake, config, &SourceIds::default())
 }
 
@@ -245,6 +246,7 @@ pub fn rebuild_with(
     config: &IdentityConfig,
     known: &SourceIds,
 ) -> Result<Option<IdentityBuild>, MetricError> {
+    let _lock = lake.lock("rebuild the identity map")?;
     let Some(roster) = table(lake, &status_table())? else {
         return Ok(None);
     };

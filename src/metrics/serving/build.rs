@@ -109,6 +109,7 @@ type CountRow = (Option<i32>, u32, u32, Option<u32>, i64);
 
 /// Rebuilds the serving data of the lake.
 pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
+    let _lock = lake.lock("build the chart serving data")?;
     let mut steps = Steps {
         t: Instant::now(),
         done: Vec::new(),

@@ -1,0 +1,141 @@
+//! A lake on a small filesystem that fills up mid-run (a size-limited tmpfs the test mounts, as
+//! root): the run fails saying the disk is full, the previous version reads, and once space is
+//! freed the next run finishes the work with every row once.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use edlake::lake::{Lake, Layer, TableRef};
+
+fn run(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd).args(args).output().unwrap()
+}
+
+fn ingest(lake: &Path, from: &Path) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .arg("--lake")
+        .arg(lake)
+        .args(["--session-secrets", "ingest", "clever", "--from"])
+        .arg(from)
+        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
+        .env_remove("EDLAKE_LAKE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = writeln!(
+        child.stdin.take().unwrap(),
+        "disk-full-test-salt-0123456789"
+    );
+    child.wait_with_output().unwrap()
+}
+
+fn rows_in(dir: &Path) -> i64 {
+    common::files_under(dir)
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().count() as i64 - 1)
+        .sum()
+}
+
+/// Unmounts the tmpfs however the test ends.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = run("umount", &["-l", self.0.to_str().unwrap()]);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
+    let root = String::from_utf8_lossy(&run("id", &["-u"]).stdout).trim() == "0";
+    if !root {
+        common::unmet("root, to mount a size-limited tmpfs");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let generated = |name: &str, students: &str, days: &str| {
+        let out = dir.path().join(name);
+        let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
+            .args(["gen-test-data", "--out", out.to_str().unwrap()])
+            .args(["--students", students, "--days", days])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        out.join("clever")
+    };
+    let small = generated("small", "200", "3");
+    let big = generated("big", "3000", "30");
+    let mnt = dir.path().join("small-disk");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let o = run(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=6m",
+            "tmpfs",
+            mnt.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _mount = Mount(mnt.clone());
+    let lake = mnt.join("lake");
+    Lake::init(&lake).unwrap();
+
+    let o = ingest(&lake, &small);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dp = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
+    let before = rows_in(&small.join("daily-participation"));
+    assert_eq!(
+        Lake::open(&lake).unwrap().table_state(&dp).unwrap().rows(),
+        before
+    );
+
+    // The big delivery does not fit.
+    let o = ingest(&lake, &big);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    assert!(said.contains("disk is full"), "{said}");
+    let l = Lake::open(&lake).unwrap();
+    assert_eq!(
+        l.table_state(&dp).unwrap().rows(),
+        before,
+        "the last version reads"
+    );
+    for t in l.tables() {
+        edlake::lake::delta::read_table(&l.table_dir(&t), None)
+            .unwrap_or_else(|e| panic!("{} does not read after the full disk: {e}", t.id()));
+    }
+
+    // Space freed: the next run finishes the work.
+    let o = run("mount", &["-o", "remount,size=2g", mnt.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ingest(&lake, &big);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = before + rows_in(&big.join("daily-participation"));
+    assert_eq!(
+        Lake::open(&lake).unwrap().table_state(&dp).unwrap().rows(),
+        all
+    );
+}
