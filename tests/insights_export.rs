@@ -228,3 +228,71 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+#[test]
+fn a_column_the_metadata_does_not_know_publishes_nothing() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/insights");
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    copy_dir(&data.join("schema"), &export.join("schema"));
+    let snap = std::fs::read_dir(data.join("roster"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .max()
+        .unwrap();
+    let users = data.join("roster").join(&snap).join("AadUser");
+    let to = export.join("roster").join(&snap).join("AadUser");
+    // A new export version adds a home address to AadUser, in its schema and its file.
+    let schema_path = export.join("schema/roster.v0.3.2.cdm.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    for def in schema["definitions"].as_array_mut().unwrap() {
+        if def["entityName"] == "AadUser" {
+            def["hasAttributes"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"name": "HomeAddress", "dataFormat": "String"}));
+        }
+    }
+    std::fs::write(&schema_path, schema.to_string()).unwrap();
+    std::fs::create_dir_all(&to).unwrap();
+    for f in common::files_under(&users) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let with: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{l},{} Elm Street\n", 100 + i))
+            .collect();
+        std::fs::write(to.join(f.file_name().unwrap()), with).unwrap();
+    }
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let report = ingest(&lake, &export);
+    assert_eq!(report.files_rejected, 0, "{:?}", report.warnings);
+    // Kept as sent in the restricted Ingested table, nowhere in the general one.
+    let ing = ingested(&lake, "AadUser");
+    assert_eq!(
+        text_col(&ing, "HomeAddress")[0].as_deref(),
+        Some("100 Elm Street")
+    );
+    let t = TableRef::new(Layer::General, "ms_insights", "v0.2", "AadUser");
+    let general = delta::read_table(&lake.table_dir(&t), None).unwrap();
+    assert!(general.column("HomeAddress").is_err());
+    for c in general.get_column_names() {
+        assert!(
+            text_col(&general, c)
+                .iter()
+                .flatten()
+                .all(|v| !v.contains("Elm Street")),
+            "{c}"
+        );
+    }
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("HomeAddress") && w.contains("kept out")),
+        "{:?}",
+        report.warnings
+    );
+}

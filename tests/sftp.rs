@@ -25,7 +25,12 @@ struct Server {
     passphrase: String,
     fingerprint: String,
     data: PathBuf,
+    /// One test at a time talks to the server: the dropped-connection test kills every session
+    /// of the SFTP user, and would cut another test's transfer.
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn server() -> Option<Server> {
     let var = |k: &str| std::env::var(k).ok();
@@ -38,6 +43,7 @@ fn server() -> Option<Server> {
         passphrase: var("EDLAKE_TEST_SFTP_KEY_PASSPHRASE")?,
         fingerprint: var("EDLAKE_TEST_SFTP_FINGERPRINT")?,
         data: PathBuf::from(var("EDLAKE_TEST_SFTP_DATA")?),
+        _serial: SERIAL.lock().unwrap_or_else(|e| e.into_inner()),
     })
 }
 

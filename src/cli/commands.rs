@@ -31,7 +31,16 @@ pub(super) struct Ctx {
 
 impl Ctx {
     pub(super) fn lake(&self) -> Result<Lake> {
-        Ok(Lake::open(&self.lake_path)?)
+        let lake = Lake::open(&self.lake_path)?;
+        if lake.tightened() > 0 {
+            eprintln!(
+                "note: {} was readable by other accounts on this machine; {} files and folders are \
+                 now readable by you only",
+                self.lake_path.display(),
+                lake.tightened()
+            );
+        }
+        Ok(lake)
     }
 
     /// The salt: from the keyring, or with --session-secrets from standard input.
@@ -138,6 +147,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Audit { verify } => audit_cmd(&ctx, verify),
         Command::Program { action } => super::program::program_cmd(&ctx, action),
         Command::Roster { action } => super::roster::roster_cmd(&ctx, action),
         Command::Identity { action } => super::roster::identity_cmd(&ctx, action),
@@ -325,7 +335,18 @@ fn preview_cmd(
                 )
             ));
         }
-        audit::record(&lake, "unlock-preview", &t.id())?;
+        audit::record_access(
+            &lake,
+            &audit::Access {
+                action: "unlock-preview",
+                table: &t.id(),
+                detail: format!(
+                    "rows {offset}..{}, columns {}, to the terminal",
+                    offset + limit,
+                    columns.map_or("all".to_string(), |c| c.join(","))
+                ),
+            },
+        )?;
         eprintln!("Unlocked {} (recorded in the audit log).", t.id());
     }
     let df = preview::preview(&lake, &t, offset, limit, columns)?;
@@ -375,7 +396,43 @@ fn salt_cmd(ctx: &Ctx, action: SaltAction) -> Result<ExitCode> {
                         .into()
                 ));
             }
-            println!("{}", lake_salt(&lake, &ctx.secrets)?.expose());
+            let salt = lake_salt(&lake, &ctx.secrets)?;
+            // Recorded before it is shown: no salt leaves without an entry.
+            audit::record_access(
+                &lake,
+                &audit::Access {
+                    action: "salt-export",
+                    table: "salt",
+                    detail: "printed to standard output".into(),
+                },
+            )?;
+            println!("{}", salt.expose());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_cmd(ctx: &Ctx, verify_only: bool) -> Result<ExitCode> {
+    let lake = ctx.lake()?;
+    let entries = audit::entries(&lake)?;
+    if verify_only {
+        println!(
+            "The audit log's {} entries are intact (each line follows the one before it).",
+            entries.len()
+        );
+    } else if ctx.json {
+        print_json(&entries)?;
+    } else {
+        for e in &entries {
+            println!(
+                "{}  {}@{}  {}  {}  {}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.user,
+                e.host,
+                e.action,
+                e.table,
+                e.detail
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

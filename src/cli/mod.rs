@@ -99,6 +99,13 @@ pub enum Command {
         #[command(subcommand)]
         action: ProgramAction,
     },
+    /// The audit log: every unlock and export of restricted data and of the salt, checked
+    /// line by line against its hash chain.
+    Audit {
+        /// Only check the chain (exit 1 when a line was edited, added or removed).
+        #[arg(long)]
+        verify: bool,
+    },
     /// The history of runs.
     Runs {
         /// Show only the most recent N runs.
@@ -488,6 +495,9 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             return ExitCode::from(Outcome::of_lake(l).code());
         }
         if let Some(edlake::modules::definition::DefError::Lake(l)) = cause.downcast_ref() {
+            return ExitCode::from(Outcome::of_lake(l).code());
+        }
+        if let Some(edlake::sources::saved::SavedError::Lake(l)) = cause.downcast_ref() {
             return ExitCode::from(Outcome::of_lake(l).code());
         }
         if let Some(edlake::bench::BenchError::Pipeline(p)) = cause.downcast_ref() {

@@ -128,7 +128,14 @@ pub(super) fn program_cmd(ctx: &Ctx, action: ProgramAction) -> Result<ExitCode> 
                 .into());
             }
             let df = edlake::lake::delta::read_table(&dir, None)?;
-            edlake::audit::record(&lake, "export", &t.id())?;
+            edlake::audit::record_access(
+                &lake,
+                &edlake::audit::Access {
+                    action: "export",
+                    table: &t.id(),
+                    detail: format!("{} rows to {}", df.height(), out.display()),
+                },
+            )?;
             let f = std::fs::File::create(&out)
                 .with_context(|| format!("creating {}", out.display()))?;
             let mut safe = edlake::preview::formula_safe(&df)?;

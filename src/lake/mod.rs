@@ -5,6 +5,7 @@ pub mod delta;
 pub mod jsonfile;
 pub mod layout;
 pub mod manifest;
+pub mod perms;
 pub mod scan;
 pub mod schema;
 
@@ -65,6 +66,8 @@ pub struct LakeInfo {
 pub struct Lake {
     root: PathBuf,
     info: LakeInfo,
+    /// Files and folders whose group/other permissions were removed when the lake was opened.
+    tightened: usize,
 }
 
 impl Lake {
@@ -74,6 +77,10 @@ impl Lake {
         if root.join("_edlake/lake.json").exists() {
             return Ok((Lake::open(root)?, false));
         }
+        perms::owner_only_from_now_on();
+        // A folder the user made beforehand keeps its mode: the lake root becomes owner-only.
+        std::fs::create_dir_all(root).map_err(|e| LakeError::io(root, e))?;
+        let tightened = perms::tighten(root)?;
         for dir in [
             "_edlake/runs",
             "stage1/Transactional",
@@ -95,13 +102,17 @@ impl Lake {
             Lake {
                 root: root.to_path_buf(),
                 info,
+                tightened,
             },
             true,
         ))
     }
 
-    /// Opens an existing lake.
+    /// Opens an existing lake. Everything this process writes from then on is owner-only, and a
+    /// lake other accounts can reach into (made by an older edlake, or copied) is tightened to
+    /// owner-only first; [`Lake::tightened`] says how many entries that changed.
     pub fn open(root: &Path) -> Result<Lake, LakeError> {
+        perms::owner_only_from_now_on();
         let p = root.join("_edlake/lake.json");
         let bytes = match std::fs::read(&p) {
             Ok(b) => b,
@@ -114,10 +125,22 @@ impl Lake {
             path: p.clone(),
             message: e.to_string(),
         })?;
+        let tightened = if perms::open_to_others(root) {
+            perms::tighten(root)?
+        } else {
+            0
+        };
         Ok(Lake {
             root: root.to_path_buf(),
             info,
+            tightened,
         })
+    }
+
+    /// How many files and folders other accounts could read until this lake was opened (their
+    /// group and other permissions are removed now).
+    pub fn tightened(&self) -> usize {
+        self.tightened
     }
 
     /// The lake folder.

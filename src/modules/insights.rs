@@ -94,11 +94,12 @@ impl Insights {
     }
 }
 
+/// An entity's name and its attributes (name, type) in the order a CDM schema lists them.
+type CdmEntity = (String, Vec<(String, ColType)>);
+
 /// Each entity's attributes, in order, from CDM schema documents (`TechActivity` is `activity`).
-fn cdm_entities(
-    texts: &[(String, String)],
-) -> Result<Vec<(String, Vec<(String, ColType)>)>, String> {
-    let mut out: Vec<(String, Vec<(String, ColType)>)> = Vec::new();
+fn cdm_entities(texts: &[(String, String)]) -> Result<Vec<CdmEntity>, String> {
+    let mut out: Vec<CdmEntity> = Vec::new();
     for (file, text) in texts {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("{file} is not valid JSON: {e}"))?;

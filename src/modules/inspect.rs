@@ -9,7 +9,7 @@ use super::custom::{EntityDef, MetadataModule};
 use crate::lake::schema::ColType;
 use crate::pipeline::records::{self, Next};
 use crate::pipeline::values::{DayOrder, parse_field};
-use crate::pseudo::Metadata;
+use crate::pseudo::{Metadata, Op};
 
 /// Rows read to infer types.
 const SAMPLE_ROWS: usize = 500;
@@ -98,11 +98,11 @@ pub fn preview(metadata: &Metadata, dir: &Path, rows: usize) -> Vec<EntityPrevie
                 files: mine.len(),
                 ..Default::default()
             };
-            let meta_cols: Vec<(String, ColType)> = entity
+            let meta_cols: Vec<(String, ColType, Op)> = entity
                 .metadata
                 .attributes
                 .iter()
-                .map(|a| (a.name.clone(), a.ty))
+                .map(|a| (a.name.clone(), a.ty, a.op))
                 .collect();
             match mine.first() {
                 Some((rel, path)) => {
@@ -176,10 +176,12 @@ pub fn infer<'a>(values: impl Iterator<Item = &'a str> + Clone) -> Option<ColTyp
     })
 }
 
-fn check_columns(p: &EntityPreview, meta: &[(String, ColType)]) -> Vec<ColumnCheck> {
+fn check_columns(p: &EntityPreview, meta: &[(String, ColType, Op)]) -> Vec<ColumnCheck> {
     let mut out = Vec::new();
     let sampled = p.error.is_none();
-    for (name, ty) in meta {
+    for (name, ty, op) in meta {
+        // Values of protected columns are never shown, not even the one that does not read.
+        let protected = matches!(op, Op::Hash | Op::HashNoLookup | Op::Mask);
         let idx = p.header.iter().position(|h| h.eq_ignore_ascii_case(name));
         let values = || {
             p.rows
@@ -195,11 +197,15 @@ fn check_columns(p: &EntityPreview, meta: &[(String, ColType)]) -> Vec<ColumnChe
                 parse_field(v.as_bytes(), *ty, DayOrder::Auto)
                     .err()
                     .map(|why| {
+                        let shown = if protected {
+                            "•••".to_string()
+                        } else {
+                            v.chars().take(40).collect::<String>()
+                        };
                         format!(
-                            "the metadata says {} but row {} holds `{}`, which {why}",
+                            "the metadata says {} but row {} holds `{shown}`, which {why}",
                             ty.name(),
                             row + 1,
-                            v.chars().take(40).collect::<String>()
                         )
                     })
             }),
@@ -212,7 +218,7 @@ fn check_columns(p: &EntityPreview, meta: &[(String, ColType)]) -> Vec<ColumnChe
         });
     }
     for (i, h) in p.header.iter().enumerate() {
-        if meta.iter().any(|(n, _)| n.eq_ignore_ascii_case(h)) {
+        if meta.iter().any(|(n, _, _)| n.eq_ignore_ascii_case(h)) {
             continue;
         }
         out.push(ColumnCheck {
@@ -274,5 +280,28 @@ mod tests {
         assert_eq!(infer(["1", "", "20"].into_iter()), Some(ColType::Integer));
         assert_eq!(infer(["2024-01-02"].into_iter()), Some(ColType::Date));
         assert_eq!(infer(["", " "].into_iter()), None);
+    }
+
+    #[test]
+    fn values_of_protected_columns_are_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Metadata::parse(
+            "Entity Name,Attribute Name,Attribute Data Type,Pseudonymization\npeople,,,\n,id,integer,hash\n,grade,integer,no-op\n",
+            "m.csv",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("people")).unwrap();
+        std::fs::write(dir.path().join("people/p.csv"), "id,grade\n123-45-6789,K\n").unwrap();
+        let p = &preview(&meta, dir.path(), 10)[0];
+        let issue = |n: &str| {
+            p.columns
+                .iter()
+                .find(|c| c.name == n)
+                .and_then(|c| c.issue.clone())
+                .unwrap()
+        };
+        assert!(issue("id").contains("holds `•••`"), "{}", issue("id"));
+        assert!(!issue("id").contains("123"), "{}", issue("id"));
+        assert!(issue("grade").contains("holds `K`"), "{}", issue("grade"));
     }
 }

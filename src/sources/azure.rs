@@ -54,14 +54,50 @@ impl std::fmt::Debug for AzureSource {
 }
 
 /// Drops URL query strings from a message: with SAS authorization they carry the signature.
+/// A message with every query string and SAS parameter cut out: an error may echo a request
+/// URL or a bare path with `?sv=…&sig=…`, and a signature is a password.
 fn redact(msg: &str) -> String {
+    const SAS_KEYS: [&str; 8] = ["sig=", "sv=", "se=", "sp=", "st=", "spr=", "srt=", "ss="];
     msg.split_whitespace()
-        .map(|w| match w.find('?') {
-            Some(i) if w.contains("://") => format!("{}?<redacted>", &w[..i]),
-            _ => w.to_string(),
+        .map(|w| {
+            if let Some(i) = w.find('?') {
+                return format!("{}?<redacted>", &w[..i]);
+            }
+            if SAS_KEYS.iter().any(|k| w.to_ascii_lowercase().contains(k)) {
+                return "<redacted>".to_string();
+            }
+            w.to_string()
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Plain HTTP sends the key's signatures or the SAS token in clear text: allowed for an
+/// emulator on this machine (Azurite) only.
+fn check_endpoint(ep: &str) -> Result<(), SourceError> {
+    let Ok(url) = url::Url::parse(ep) else {
+        return Err(SourceError::Remote(format!(
+            "the endpoint `{ep}` is not a URL (like https://account.blob.core.windows.net)"
+        )));
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(SourceError::Remote(format!(
+            "the endpoint `{}` uses plain http, which would send the storage key or SAS token \
+             unencrypted: use https (plain http is allowed for an emulator on 127.0.0.1 only)",
+            url.host_str().unwrap_or_default()
+        ))),
+        other => Err(SourceError::Remote(format!(
+            "the endpoint uses `{other}`: use https"
+        ))),
+    }
 }
 
 fn remote(e: object_store::Error, cfg: &AzureConfig) -> SourceError {
@@ -100,6 +136,7 @@ impl AzureSource {
             }
         };
         if let Some(ep) = &cfg.endpoint {
+            check_endpoint(ep)?;
             b = b
                 .with_endpoint(ep.clone())
                 .with_allow_http(ep.starts_with("http://"));
@@ -246,6 +283,21 @@ mod tests {
             m.contains("https://a.blob.core.windows.net/oea?<redacted>"),
             "{m}"
         );
+        // A bare path or a loose parameter list, without `://`.
+        let m = redact("GET /oea/x.csv?sv=2022&sig=SECRET failed; also sp=rl&sig=SECRET2");
+        assert!(!m.contains("SECRET"), "{m}");
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(check_endpoint("http://127.0.0.1:10000/devstoreaccount1").is_ok());
+        assert!(check_endpoint("http://localhost:10000/devstoreaccount1").is_ok());
+        assert!(check_endpoint("https://districtlake.blob.core.windows.net").is_ok());
+        let e = check_endpoint("http://storage.example.org/acct")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain http"), "{e}");
+        assert!(check_endpoint("ftp://127.0.0.1/x").is_err());
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl SavedSource {
     /// Saves (replaces) the definition.
     pub fn save(&self, lake: &Lake) -> Result<(), SavedError> {
         check_name(&self.name)?;
+        let _lock = lake.lock("save a source")?;
         let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         Ok(write_atomic(
             &Self::dir(lake).join(format!("{}.json", self.name)),
@@ -117,6 +118,7 @@ impl SavedSource {
     /// Removes the definition and its secret.
     pub fn remove(lake: &Lake, name: &str, secrets: &Secrets) -> Result<(), SavedError> {
         Self::load(lake, name)?;
+        let _lock = lake.lock("remove a source")?;
         let p = Self::dir(lake).join(format!("{name}.json"));
         std::fs::remove_file(&p).map_err(|e| LakeError::io(&p, e))?;
         secrets.delete(&Self::secret_key(lake, name))?;

@@ -298,7 +298,12 @@ fn export(sh: &mut Shared, name: &str) -> Task<(usize, std::path::PathBuf)> {
         return Task::default();
     };
     let t = report_table(Layer::Sensitive, name);
-    if let Err(e) = crate::audit::record(sh.lake, "export", &t.id()) {
+    let access = crate::audit::Access {
+        action: "export",
+        table: &t.id(),
+        detail: format!("to {}", path.display()),
+    };
+    if let Err(e) = crate::audit::record_access(sh.lake, &access) {
         sh.toast(
             format!("Export refused: the audit log cannot be written ({e})"),
             false,

@@ -22,7 +22,8 @@ pub struct TablesPage {
     worker: Option<Worker>,
     tables: Option<Vec<(TableRef, i64)>>,
     pub selected: Option<TableRef>,
-    unlocked: HashSet<TableRef>,
+    /// The restricted table unlocked for viewing; the unlock ends when another table is shown.
+    unlocked: Option<TableRef>,
     confirm_unlock: Option<TableRef>,
     query: Query,
     filter_col: String,
@@ -46,6 +47,9 @@ pub struct TablesPage {
 impl TablesPage {
     /// Shows `t` (from a link elsewhere in the app).
     pub fn select(&mut self, t: TableRef) {
+        if self.unlocked.as_ref() != Some(&t) {
+            self.unlocked = None;
+        }
         self.selected = Some(t);
         self.query = Query::default();
         self.filter_text.clear();
@@ -79,7 +83,7 @@ impl TablesPage {
     }
 
     fn locked(&self, t: &TableRef) -> bool {
-        t.layer == Layer::Sensitive && !self.unlocked.contains(t)
+        t.layer.is_restricted() && self.unlocked.as_ref() != Some(t)
     }
 
     fn receive(&mut self, sh: &mut Shared) {
@@ -246,17 +250,26 @@ impl TablesPage {
     }
 
     fn lock_screen(&mut self, ui: &mut egui::Ui, sh: &mut Shared, t: &TableRef) {
-        ui.label(
-            "This lookup table holds raw student identifiers next to their pseudonyms. It is locked: \
-             opening it is recorded in the lake's audit log with your user name and the time.",
-        );
+        let what = match t.layer {
+            Layer::Ingested => {
+                "This table holds the rows as the vendor sent them: names, birthdates and ids."
+            }
+            Layer::Quarantine => {
+                "This table holds whole rows that could not be read, as they were sent."
+            }
+            _ => "This lookup table holds raw student identifiers next to their pseudonyms.",
+        };
+        ui.label(format!(
+            "{what} It is locked: opening it is recorded in the lake's audit log with your account \
+             and the time, and it locks again when you open another table."
+        ));
         if self.confirm_unlock.as_ref() == Some(t) {
             ui.horizontal(|ui| {
                 ui.label("Open this table and record it in the audit log?");
                 if ui.button("Yes, unlock").clicked() {
                     match crate::audit::record(sh.lake, "unlock", &t.id()) {
                         Ok(e) => {
-                            self.unlocked.insert(t.clone());
+                            self.unlocked = Some(t.clone());
                             sh.toast(format!("Unlocked {} (audited as {})", t.id(), e.user), true);
                         }
                         Err(e) => sh.toast(format!("Could not write the audit entry: {e}"), false),
@@ -316,8 +329,22 @@ impl TablesPage {
                 )
                 && let Some(w) = &self.worker
             {
-                let _ = w.tx.send(Req::Export(t.clone(), self.query.clone(), p));
-                sh.toast("Exporting…", true);
+                // Restricted rows leave the lake only with an entry saying where they went.
+                let audited = !t.layer.is_restricted()
+                    || crate::audit::record_access(
+                        sh.lake,
+                        &crate::audit::Access {
+                            action: "export",
+                            table: &t.id(),
+                            detail: format!("filtered view to {}", p.display()),
+                        },
+                    )
+                    .map_err(|e| sh.toast(format!("Export refused: {e}"), false))
+                    .is_ok();
+                if audited {
+                    let _ = w.tx.send(Req::Export(t.clone(), self.query.clone(), p));
+                    sh.toast("Exporting…", true);
+                }
             }
         });
     }

@@ -1,0 +1,110 @@
+//! Raw student data is readable only by the account that runs edlake: a second OS account
+//! (`nobody`) reads nothing of a lake, and a lake left open by an older version is tightened when
+//! it is opened, saying so.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn edlake(lake: &Path, args: &[&str]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .arg("--lake")
+        .arg(lake)
+        .arg("--session-secrets")
+        .args(args)
+        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
+        .env_remove("EDLAKE_LAKE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = writeln!(
+        child.stdin.take().unwrap(),
+        "permissions-test-salt-0123456789"
+    );
+    child.wait_with_output().unwrap()
+}
+
+/// Entries under `root` (itself included) that other accounts have any permission on.
+fn open_entries(root: &Path) -> Vec<String> {
+    let o = Command::new("find")
+        .arg(root)
+        .args(["-perm", "/077", "-not", "-type", "l"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn as_nobody(args: &[&str]) -> Output {
+    Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn another_account_reads_nothing_of_the_lake() {
+    let root = String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout)
+        .trim()
+        == "0";
+    if !root {
+        common::unmet("root, to try the lake as a second OS account");
+        return;
+    }
+    // A folder other accounts can enter, as /tmp-like places are.
+    let dir = tempfile::tempdir().unwrap();
+    Command::new("chmod")
+        .args(["755"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let lake = dir.path().join("lake");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    // `init` needs the keyring for its salt; the library makes the same lake.
+    edlake::lake::Lake::init(&lake).unwrap();
+    for (what, from) in [("clever", "clever"), ("sis", "sis")] {
+        let o = edlake(
+            &lake,
+            &["ingest", what, "--from", data.join(from).to_str().unwrap()],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    assert!(open_entries(&lake).is_empty(), "{:?}", open_entries(&lake));
+    // The raw files and every restricted table, tried as `nobody`.
+    let raw = common::files_under(&lake.join("stage1"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("students"))
+        .expect("a raw SIS students file");
+    let o = as_nobody(&["cat", raw.to_str().unwrap()]);
+    assert!(!o.status.success(), "nobody read a raw student file");
+    assert!(o.stdout.is_empty());
+    let o = as_nobody(&["ls", lake.to_str().unwrap()]);
+    assert!(!o.status.success(), "nobody listed the lake");
+
+    // A lake an older version left open to everyone: tightened when opened, and said.
+    Command::new("chmod")
+        .args(["-R", "go+rX"])
+        .arg(&lake)
+        .status()
+        .unwrap();
+    assert!(!open_entries(&lake).is_empty());
+    let o = edlake(&lake, &["tables"]);
+    assert!(o.status.success());
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("readable by other accounts"), "{said}");
+    assert!(open_entries(&lake).is_empty(), "{:?}", open_entries(&lake));
+    let o = as_nobody(&["cat", raw.to_str().unwrap()]);
+    assert!(!o.status.success());
+}
