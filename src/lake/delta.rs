@@ -205,25 +205,12 @@ pub fn batches_in(
     })
 }
 
-/// Characters a data file's path keeps as they are in the Delta log; everything else is
-/// percent-encoded, since the protocol stores paths as URIs (readers decode them: a folder
-/// `school=A%3AB` must be written `school=A%253AB`, a space `%20`, non-ASCII as UTF-8 bytes).
-const PATH_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/')
-    .remove(b'=');
-
-/// A data file's path relative to the table, as the Delta log stores it (a relative URI).
-pub fn log_path(relative: &str) -> String {
-    percent_encoding::utf8_percent_encode(relative, PATH_KEEP).to_string()
-}
-
+/// The log entry of a written file. Its path is the folder path as written (partition folders
+/// Hive-escaped by [`write_file`]); delta-rs percent-encodes it into the URI the protocol keeps
+/// in the log (`school=A%3AB` → `school=A%253AB`), as Spark does.
 fn add_action(f: &NewFile) -> Action {
     Action::Add(Add {
-        path: log_path(&f.path),
+        path: f.path.clone(),
         partition_values: f
             .partition_values
             .iter()
@@ -349,8 +336,8 @@ fn commit_inner(
                     continue;
                 }
                 actions.push(Action::Remove(Remove {
-                    // `path()` is decoded; the log holds the URI.
-                    path: log_path(&f.path()),
+                    // `path()` is decoded; delta-rs encodes it again when it writes the log.
+                    path: f.path().to_string(),
                     deletion_timestamp: Some(now),
                     data_change: true,
                     extended_file_metadata: Some(true),
