@@ -205,3 +205,63 @@ fn ctrl_c_exits_130_and_the_next_run_finishes() {
         "every row once"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_roster_sync_exits_130_and_the_next_sync_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("generated");
+    let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .args(["gen-test-data", "--out", generated.to_str().unwrap()])
+        .args(["--students", "30000", "--days", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", said(&o));
+    let lake = dir.path().join("lake");
+    Lake::init(&lake).unwrap();
+    let roster = generated.join("clever_roster");
+    let child = spawn(
+        &lake,
+        &["roster", "sync", "--from", roster.to_str().unwrap()],
+    );
+    let info = lake.join("_edlake/lock.info");
+    let t = std::time::Instant::now();
+    while !info.exists() && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), Some(130), "{}", said(&o));
+    // The next sync finishes what was left: every student of the three snapshots has a status.
+    let o = edlake(
+        &lake,
+        &["roster", "sync", "--from", roster.to_str().unwrap()],
+    );
+    assert_eq!(code(&o), Some(0), "{}", said(&o));
+    let mut ids = std::collections::BTreeSet::new();
+    for f in common::files_under(&roster) {
+        if f.file_name().is_some_and(|n| n == "students.csv") {
+            let mut r = csv::Reader::from_path(&f).unwrap();
+            let at = r
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "Student_id")
+                .unwrap();
+            ids.extend(r.records().map(|x| x.unwrap()[at].to_string()));
+        }
+    }
+    let l = Lake::open(&lake).unwrap();
+    let t = edlake::lake::TableRef::new(
+        edlake::lake::Layer::General,
+        "clever_roster",
+        "v1.0",
+        "student_status",
+    );
+    assert_eq!(l.table_state(&t).unwrap().rows(), ids.len() as i64);
+}

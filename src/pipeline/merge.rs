@@ -26,7 +26,14 @@ pub fn write_partitioned(
         UniqueKeepStrategy::First,
         None,
     )?;
-    let text = |v: &AnyValue| (!v.is_null()).then(|| v.to_string().trim_matches('"').to_string());
+    // The value itself, not its display: a text value prints quoted, and trimming the quotes
+    // would also cut quotes that belong to the value (`Zoë's "club"`).
+    let text = |v: &AnyValue| match v {
+        AnyValue::Null => None,
+        AnyValue::String(s) => Some(s.to_string()),
+        AnyValue::StringOwned(s) => Some(s.to_string()),
+        other => Some(other.to_string()),
+    };
     if keys.height() == 1 {
         let values = parts
             .iter()
@@ -260,5 +267,21 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(ids, ["a", "c"]);
+    }
+
+    #[test]
+    fn partition_values_keep_every_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let values = ["Zoë's \"club\"", "\"quoted\"", "A:B", "50% off", "a/b"];
+        let df = df!("school" => values, "n" => [1, 2, 3, 4, 5]).unwrap();
+        let files = write_partitioned(dir.path(), df, &["school".to_string()]).unwrap();
+        let mut got: Vec<String> = files
+            .iter()
+            .map(|f| f.partition_values[0].1.clone().unwrap())
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want);
     }
 }
