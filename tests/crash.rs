@@ -6,39 +6,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::cli::{csv_rows, general_rows, generate, said, spawn as edlake, wait_for_lock};
 use edlake::lake::{Lake, delta};
-
-const SALT: &str = "crash-test-salt-0123456789abcdef";
-
-fn edlake(lake: &Path, args: &[&str]) -> std::process::Child {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .arg("--lake")
-        .arg(lake)
-        .arg("--session-secrets")
-        .args(args)
-        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
-        .env_remove("EDLAKE_LAKE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = writeln!(stdin, "{SALT}");
-    child
-}
 
 fn finish(lake: &Path, args: &[&str]) -> Output {
     let o = edlake(lake, args).wait_with_output().unwrap();
     assert!(
         matches!(o.status.code(), Some(0 | 3)),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+        "{args:?}: {}",
+        said(&o)
     );
     o
 }
@@ -101,13 +80,7 @@ os._exit(0)
 fn kill_9_at_any_moment_of_any_writer_loses_and_duplicates_nothing() {
     let python = common::service_var("EDLAKE_TEST_PYTHON", "Python with deltalake");
     let dir = tempfile::tempdir().unwrap();
-    let generated = dir.path().join("generated");
-    let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .args(["gen-test-data", "--out", generated.to_str().unwrap()])
-        .args(["--students", "1500", "--days", "15"])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let generated = generate(&dir.path().join("generated"), 1500, 15);
     let p = |s: &str| generated.join(s).to_string_lossy().to_string();
     let metadata = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/modules/contoso_sis.metadata.csv")
@@ -183,13 +156,7 @@ fn kill_9_at_any_moment_of_any_writer_loses_and_duplicates_nothing() {
 #[test]
 fn a_second_process_never_writes_while_another_run_holds_the_lake() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = dir.path().join("generated");
-    let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .args(["gen-test-data", "--out", generated.to_str().unwrap()])
-        .args(["--students", "6000", "--days", "40"])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let generated = generate(&dir.path().join("generated"), 6000, 40);
     let p = |s: &str| generated.join(s).to_string_lossy().to_string();
     let (clever, roster, sis, program) = (
         p("clever"),
@@ -197,10 +164,7 @@ fn a_second_process_never_writes_while_another_run_holds_the_lake() {
         p("sis"),
         p("edx/program.json"),
     );
-    let rows: i64 = common::files_under(&generated.join("clever/daily-participation"))
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().lines().count() as i64 - 1)
-        .sum();
+    let rows = csv_rows(&generated.join("clever/daily-participation"));
     let others: Vec<Vec<&str>> = vec![
         vec!["roster", "sync", "--from", &roster],
         vec!["identity", "set", "sis=student_number"],
@@ -212,37 +176,22 @@ fn a_second_process_never_writes_while_another_run_holds_the_lake() {
         let lake = dir.path().join(format!("lake{i}"));
         Lake::init(&lake).unwrap();
         let mut first = edlake(&lake, &["ingest", "clever", "--from", &clever]);
-        let info = lake.join("_edlake/lock.info");
-        let t = Instant::now();
-        while !info.exists() && t.elapsed().as_secs() < 60 {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_for_lock(&lake, 0);
         let second = edlake(&lake, other).wait_with_output().unwrap();
         let still_running = first.try_wait().unwrap().is_none();
         let first = first.wait_with_output().unwrap();
-        assert_eq!(
-            first.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&first.stderr)
-        );
+        assert_eq!(first.status.code(), Some(0), "{}", said(&first));
         if still_running {
             overlapped += 1;
+            let why = said(&second);
             assert_eq!(
                 second.status.code(),
                 Some(4),
-                "{other:?} ran beside an ingest: {}",
-                String::from_utf8_lossy(&second.stderr)
+                "{other:?} ran beside an ingest: {why}"
             );
         }
-        let l = Lake::open(&lake).unwrap();
-        let t = edlake::lake::TableRef::new(
-            edlake::lake::Layer::General,
-            "clever",
-            "v1.0",
-            "daily_participation",
-        );
-        assert_eq!(l.table_state(&t).unwrap().rows(), rows, "{other:?}");
+        let got = general_rows(&lake, "clever", "daily_participation");
+        assert_eq!(got, rows, "{other:?}");
         contents(&lake);
     }
     assert!(

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use edlake::lake::{Lake, Layer, TableRef};
 
@@ -14,31 +14,10 @@ fn run(cmd: &str, args: &[&str]) -> Output {
 }
 
 fn ingest(lake: &Path, from: &Path) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .arg("--lake")
-        .arg(lake)
-        .args(["--session-secrets", "ingest", "clever", "--from"])
-        .arg(from)
-        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
-        .env_remove("EDLAKE_LAKE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = writeln!(
-        child.stdin.take().unwrap(),
-        "disk-full-test-salt-0123456789"
-    );
-    child.wait_with_output().unwrap()
-}
-
-fn rows_in(dir: &Path) -> i64 {
-    common::files_under(dir)
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().lines().count() as i64 - 1)
-        .sum()
+    common::cli::run(
+        lake,
+        &["ingest", "clever", "--from", from.to_str().unwrap()],
+    )
 }
 
 /// Unmounts the tmpfs however the test ends.
@@ -53,24 +32,16 @@ impl Drop for Mount {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
-    let root = String::from_utf8_lossy(&run("id", &["-u"]).stdout).trim() == "0";
-    if !root {
+    if !common::cli::is_root() {
         common::unmet("root, to mount a size-limited tmpfs");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let generated = |name: &str, students: &str, days: &str| {
-        let out = dir.path().join(name);
-        let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
-            .args(["gen-test-data", "--out", out.to_str().unwrap()])
-            .args(["--students", students, "--days", days])
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        out.join("clever")
+    let generated = |name: &str, students: u32, days: u32| {
+        common::cli::generate(&dir.path().join(name), students, days).join("clever")
     };
-    let small = generated("small", "200", "3");
-    let big = generated("big", "3000", "30");
+    let small = generated("small", 200, 3);
+    let big = generated("big", 3000, 30);
     let mnt = dir.path().join("small-disk");
     std::fs::create_dir_all(&mnt).unwrap();
     let o = run(
@@ -97,7 +68,7 @@ fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
         String::from_utf8_lossy(&o.stderr)
     );
     let dp = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
-    let before = rows_in(&small.join("daily-participation"));
+    let before = common::cli::csv_rows(&small.join("daily-participation"));
     assert_eq!(
         Lake::open(&lake).unwrap().table_state(&dp).unwrap().rows(),
         before
@@ -133,7 +104,7 @@ fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let all = before + rows_in(&big.join("daily-participation"));
+    let all = before + common::cli::csv_rows(&big.join("daily-participation"));
     assert_eq!(
         Lake::open(&lake).unwrap().table_state(&dp).unwrap().rows(),
         all

@@ -5,45 +5,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
+use common::cli::{csv_rows, ctrl_c, general_rows, generate, said, spawn, wait_for_lock};
 use edlake::lake::Lake;
-
-const SALT: &str = "exit-code-test-salt-0123456789";
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data")
 }
 
-fn spawn(lake: &Path, args: &[&str]) -> Child {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .arg("--lake")
-        .arg(lake)
-        .arg("--session-secrets")
-        .args(args)
-        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
-        .env_remove("EDLAKE_LAKE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = writeln!(stdin, "{SALT}");
-    child
-}
-
 fn edlake(lake: &Path, args: &[&str]) -> Output {
-    spawn(lake, args).wait_with_output().unwrap()
-}
-
-fn said(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::cli::run(lake, args)
 }
 
 fn code(o: &Output) -> Option<i32> {
@@ -151,56 +123,34 @@ fn every_job_command_says_busy_with_4_and_bad_input_with_2() {
     }
 }
 
+/// Starts `args`, presses Ctrl-C once it holds the lake, and checks it exits 130; then runs
+/// the same command again to its end.
+#[cfg(unix)]
+fn interrupted_then_finished(lake: &Path, args: &[&str], after_ms: u64) {
+    let child = spawn(lake, args);
+    wait_for_lock(lake, after_ms);
+    ctrl_c(&child);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), Some(130), "{args:?}: {}", said(&o));
+    let o = edlake(lake, args);
+    assert_eq!(code(&o), Some(0), "{args:?} again: {}", said(&o));
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_exits_130_and_the_next_run_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = dir.path().join("generated");
-    let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .args(["gen-test-data", "--out", generated.to_str().unwrap()])
-        .args(["--students", "8000", "--days", "60"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", said(&o));
+    let from = generate(&dir.path().join("generated"), 8000, 60).join("clever");
     let lake = dir.path().join("lake");
     Lake::init(&lake).unwrap();
-    let from = generated.join("clever");
-    let child = spawn(
+    interrupted_then_finished(
         &lake,
         &["ingest", "clever", "--from", from.to_str().unwrap()],
+        50,
     );
-    // Interrupt once the run holds the lake (it is landing or ingesting by then).
-    let info = lake.join("_edlake/lock.info");
-    let t = std::time::Instant::now();
-    while !info.exists() && t.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(code(&o), Some(130), "{}", said(&o));
-    let o = edlake(
-        &lake,
-        &["ingest", "clever", "--from", from.to_str().unwrap()],
-    );
-    assert_eq!(code(&o), Some(0), "{}", said(&o));
-    let lines: i64 = common::files_under(&from.join("daily-participation"))
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().lines().count() as i64 - 1)
-        .sum();
-    let lake = Lake::open(&lake).unwrap();
-    let t = edlake::lake::TableRef::new(
-        edlake::lake::Layer::General,
-        "clever",
-        "v1.0",
-        "daily_participation",
-    );
+    let lines = csv_rows(&from.join("daily-participation"));
     assert_eq!(
-        lake.table_state(&t).unwrap().rows(),
+        general_rows(&lake, "clever", "daily_participation"),
         lines,
         "every row once"
     );
@@ -210,39 +160,15 @@ fn ctrl_c_exits_130_and_the_next_run_finishes() {
 #[test]
 fn ctrl_c_during_a_roster_sync_exits_130_and_the_next_sync_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let generated = dir.path().join("generated");
-    let o = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .args(["gen-test-data", "--out", generated.to_str().unwrap()])
-        .args(["--students", "30000", "--days", "3"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", said(&o));
+    let roster = generate(&dir.path().join("generated"), 30000, 3).join("clever_roster");
     let lake = dir.path().join("lake");
     Lake::init(&lake).unwrap();
-    let roster = generated.join("clever_roster");
-    let child = spawn(
+    interrupted_then_finished(
         &lake,
         &["roster", "sync", "--from", roster.to_str().unwrap()],
+        100,
     );
-    let info = lake.join("_edlake/lock.info");
-    let t = std::time::Instant::now();
-    while !info.exists() && t.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(code(&o), Some(130), "{}", said(&o));
-    // The next sync finishes what was left: every student of the three snapshots has a status.
-    let o = edlake(
-        &lake,
-        &["roster", "sync", "--from", roster.to_str().unwrap()],
-    );
-    assert_eq!(code(&o), Some(0), "{}", said(&o));
+    // Every student of the three snapshots has a status.
     let mut ids = std::collections::BTreeSet::new();
     for f in common::files_under(&roster) {
         if f.file_name().is_some_and(|n| n == "students.csv") {
@@ -256,12 +182,8 @@ fn ctrl_c_during_a_roster_sync_exits_130_and_the_next_sync_finishes() {
             ids.extend(r.records().map(|x| x.unwrap()[at].to_string()));
         }
     }
-    let l = Lake::open(&lake).unwrap();
-    let t = edlake::lake::TableRef::new(
-        edlake::lake::Layer::General,
-        "clever_roster",
-        "v1.0",
-        "student_status",
+    assert_eq!(
+        general_rows(&lake, "clever_roster", "student_status"),
+        ids.len() as i64
     );
-    assert_eq!(l.table_state(&t).unwrap().rows(), ids.len() as i64);
 }

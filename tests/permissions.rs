@@ -5,28 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-fn edlake(lake: &Path, args: &[&str]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edlake"))
-        .arg("--lake")
-        .arg(lake)
-        .arg("--session-secrets")
-        .args(args)
-        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
-        .env_remove("EDLAKE_LAKE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = writeln!(
-        child.stdin.take().unwrap(),
-        "permissions-test-salt-0123456789"
-    );
-    child.wait_with_output().unwrap()
-}
+use common::cli::{is_root, run as edlake};
 
 /// Entries under `root` (itself included) that other accounts have any permission on.
 fn open_entries(root: &Path) -> Vec<String> {
@@ -52,10 +33,7 @@ fn as_nobody(args: &[&str]) -> Output {
 #[cfg(unix)]
 #[test]
 fn another_account_reads_nothing_of_the_lake() {
-    let root = String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout)
-        .trim()
-        == "0";
-    if !root {
+    if !is_root() {
         common::unmet("root, to try the lake as a second OS account");
         return;
     }

@@ -2,6 +2,8 @@
 // Each test crate uses a subset of these.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::path::{Path, PathBuf};
 
 use edlake::lake::Lake;
