@@ -116,6 +116,10 @@ pub(super) fn ingest_from(
     // One lock from landing to the stage3 rebuild: no other run can write in between (the job
     // and the rebuild take it again, nested).
     let _lock = lake.lock(&format!("ingest {}", module.source()))?;
+    // Until stage3 is rebuilt the derived tables are out of date; a run killed before that
+    // leaves the mark, and the next run rebuilds them even without new rows.
+    let was_stale = lake.derived_stale();
+    lake.mark_derived_stale()?;
     let cancel = super::cancel_on_ctrl_c();
     let bars = Bars::start(ctx.json);
     let outcome = job::ingest(&lake, module, source, &salt, bars.progress(), &cancel);
@@ -128,8 +132,10 @@ pub(super) fn ingest_from(
     if let Some(e) = outcome.error {
         return Err(e.into());
     }
-    if outcome.report.rows_ingested > 0 {
+    if outcome.report.rows_ingested > 0 || was_stale {
         stage3(ctx, &lake)?;
+    } else {
+        lake.clear_derived_stale()?;
     }
     Ok(ExitCode::from(outcome.report.outcome().code()))
 }

@@ -71,6 +71,8 @@ pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
             let salt = ctx.salt(&lake)?;
             // Held through the stage3 rebuild too (the sync takes it again, nested).
             let _lock = lake.lock("roster sync")?;
+            let was_stale = lake.derived_stale();
+            lake.mark_derived_stale()?;
             let cancel = super::cancel_on_ctrl_c();
             let bars = Bars::start(ctx.json);
             let out = roster::sync(&lake, &from, date, &salt, bars.progress(), &cancel);
@@ -90,8 +92,10 @@ pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
                 return Err(e.into());
             }
             let ingested: u64 = out.reports.iter().map(|r| r.rows_ingested).sum();
-            if ingested > 0 || !out.entries.is_empty() {
+            if ingested > 0 || !out.entries.is_empty() || was_stale {
                 stage3(ctx, &lake)?;
+            } else {
+                lake.clear_derived_stale()?;
             }
             let partial = out
                 .reports

@@ -205,6 +205,27 @@ impl Lake {
         })
     }
 
+    /// Marks the derived tables (stage3, chart serving data) as out of date. A run writes it
+    /// before it changes source tables and a finished rebuild removes it, so a run killed in
+    /// between leaves it and the next run rebuilds them even when it brings no new rows.
+    pub fn mark_derived_stale(&self) -> Result<(), LakeError> {
+        write_atomic(&self.meta_dir().join("derived.stale"), b"")
+    }
+
+    /// Whether the derived tables are out of date (see [`Lake::mark_derived_stale`]).
+    pub fn derived_stale(&self) -> bool {
+        self.meta_dir().join("derived.stale").exists()
+    }
+
+    /// Records that the derived tables are up to date.
+    pub fn clear_derived_stale(&self) -> Result<(), LakeError> {
+        let p = self.meta_dir().join("derived.stale");
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LakeError::io(&p, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether this thread holds the lake's write lock (writers check it before writing).
     pub fn is_locked_here(&self) -> bool {
         HELD.with(|h| h.borrow().contains(&self.root))

@@ -308,5 +308,6 @@ pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
         r.steps
             .push(("hybrid engagement".into(), t.elapsed().as_secs_f64()));
     }
+    lake.clear_derived_stale()?;
     Ok(r)
 }

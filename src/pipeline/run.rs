@@ -125,9 +125,24 @@ pub fn run_source(
     };
     // Held from landing to the stage3 rebuild (the job takes it again, nested). When another
     // run holds it, the job reports the busy lake itself.
-    let _lock = lake.lock(&format!("ingest {}", kind.lake_source())).ok();
+    let lock = lake.lock(&format!("ingest {}", kind.lake_source())).ok();
+    // Marked out of date until stage3 is rebuilt (see `Lake::mark_derived_stale`).
+    let was_stale = lake.derived_stale();
+    if lock.is_some()
+        && let Err(e) = lake.mark_derived_stale()
+    {
+        let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
+        report.status = super::RunStatus::Failed(e.to_string());
+        return RunOutcome {
+            report,
+            error: Some(e.into()),
+        };
+    }
     let mut outcome = job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
-    if outcome.error.is_none() && outcome.report.rows_ingested > 0 {
+    if outcome.error.is_none() && outcome.report.rows_ingested == 0 && !was_stale {
+        let _ = lake.clear_derived_stale();
+    }
+    if outcome.error.is_none() && (outcome.report.rows_ingested > 0 || was_stale) {
         let t = std::time::Instant::now();
         match build_stage3(lake) {
             Ok(r) => progress.log(format!(
