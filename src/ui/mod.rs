@@ -185,15 +185,12 @@ impl App {
     pub fn open_lake(&mut self, path: PathBuf, remember: bool) {
         match Lake::open(&path) {
             Ok(lake) => {
-                if lake.tightened() > 0 {
-                    self.toast(
-                        format!(
-                            "This lake was readable by other accounts on this computer; {} files \
-                             and folders are now readable by you only.",
-                            lake.tightened()
-                        ),
-                        true,
+                let n = lake.tightened();
+                if n > 0 {
+                    let msg = format!(
+                        "This lake was readable by other accounts on this computer; {n} files and folders are now readable by you only."
                     );
+                    self.toast(msg, true);
                 }
                 let (salt, salt_error) = match crate::pipeline::job::lake_salt(&lake, &self.secrets)
                 {
