@@ -119,7 +119,9 @@ struct Head {
 pub fn record_access(lake: &Lake, access: &Access) -> Result<AuditEntry, LakeError> {
     let path = log_path(lake);
     // Appends from two processes at once must not both chain onto the same line.
-    let _guard = file_lock(&lake.meta_dir().join("audit.lock"))?;
+    let lock_path = lake.meta_dir().join("audit.lock");
+    let guard = crate::lake::lock_file(&lock_path)?;
+    guard.lock().map_err(|e| LakeError::io(&lock_path, e))?;
     let lines = verified_lines(lake)?;
     let (user, uid) = current_user();
     let entry = AuditEntry {
@@ -237,21 +239,6 @@ fn verified_lines(lake: &Lake) -> Result<Vec<String>, LakeError> {
         None if !legacy => Err(corrupt(&path, lines.len(), "has lost its head record")),
         _ => Ok(lines),
     }
-}
-
-/// An exclusive lock on `path`, released on drop.
-fn file_lock(path: &Path) -> Result<std::fs::File, LakeError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
-    }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| LakeError::io(path, e))?;
-    f.lock().map_err(|e| LakeError::io(path, e))?;
-    Ok(f)
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! file's first rows. A file that fits none is refused with a reason that names the mismatch.
 
 use super::PipelineError;
+use super::parse::BadRow;
 use super::parse::{CsvSpec, Layout};
+use super::records::{Next, RecordReader};
 use super::values::parse_field;
 use crate::lake::schema::ColType;
 
@@ -66,6 +68,39 @@ fn fit<'a>(
         failures,
         rows,
     }
+}
+
+/// The first rows of a headerless file (from `first` on), to decide its column order; blank lines
+/// are passed over, unreadable rows go to `bad`.
+pub(super) fn sample(
+    rdr: &mut RecordReader,
+    first: (u64, csv::StringRecord),
+    bad: &mut Vec<BadRow>,
+) -> Result<std::collections::VecDeque<(u64, csv::StringRecord)>, PipelineError> {
+    let mut out = std::collections::VecDeque::from([first]);
+    let mut rec = csv::StringRecord::new();
+    while out.len() < SAMPLE_ROWS {
+        match rdr.next(&mut rec)? {
+            Next::Row(line) if !super::parse::is_blank(&rec) => out.push_back((line, rec.clone())),
+            Next::Row(_) => {}
+            Next::Bad(b) => bad.push(b),
+            Next::End => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Headerless exports sometimes carry a header after all: the first record is one when it holds
+/// the column names of one of the format's orders.
+pub(super) fn is_header_row(rec: &csv::StringRecord, spec: &CsvSpec) -> bool {
+    rec.len() > 1
+        && layouts_of(spec).iter().any(|l| {
+            rec.iter().zip(&l.columns).all(|(h, &c)| {
+                spec.fields[c]
+                    .name
+                    .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
+            })
+        })
 }
 
 /// The layouts of a spec: its own, or the order of `fields`.

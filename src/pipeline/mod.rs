@@ -84,11 +84,6 @@ impl PipelineError {
         }
     }
 
-    /// Whether the user's input (files, folders, arguments) is at fault rather than the system.
-    pub fn is_bad_input(&self) -> bool {
-        self.outcome() == Outcome::BadInput
-    }
-
     /// How this error ends a run (and so the CLI's exit code).
     pub fn outcome(&self) -> Outcome {
         use crate::sources::SourceError;

@@ -181,26 +181,6 @@ fn positional(choice: layout::Choice, spec: &CsvSpec, summary: &mut ParseSummary
     }
 }
 
-/// The first rows of a headerless file (from `first` on), to decide its column order; blank lines
-/// are passed over, unreadable rows go to `bad`.
-fn sample(
-    rdr: &mut RecordReader,
-    first: (u64, csv::StringRecord),
-    bad: &mut Vec<BadRow>,
-) -> Result<VecDeque<(u64, csv::StringRecord)>, PipelineError> {
-    let mut out = VecDeque::from([first]);
-    let mut rec = csv::StringRecord::new();
-    while out.len() < layout::SAMPLE_ROWS {
-        match rdr.next(&mut rec)? {
-            Next::Row(line) if !is_blank(&rec) => out.push_back((line, rec.clone())),
-            Next::Row(_) => {}
-            Next::Bad(b) => bad.push(b),
-            Next::End => break,
-        }
-    }
-    Ok(out)
-}
-
 /// The first record that is not a blank line (`false`: the file has none).
 fn first_record(
     rdr: &mut RecordReader,
@@ -227,21 +207,8 @@ fn first_record(
     Ok(true)
 }
 
-fn is_blank(rec: &csv::StringRecord) -> bool {
+pub(super) fn is_blank(rec: &csv::StringRecord) -> bool {
     rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty())
-}
-
-/// Headerless exports sometimes carry a header after all: the first record is one when it holds
-/// the column names of one of the format's orders.
-fn is_header_row(rec: &csv::StringRecord, spec: &CsvSpec) -> bool {
-    rec.len() > 1
-        && layout::layouts_of(spec).iter().any(|l| {
-            rec.iter().zip(&l.columns).all(|(h, &c)| {
-                spec.fields[c]
-                    .name
-                    .eq_ignore_ascii_case(h.trim().trim_start_matches('\u{feff}'))
-            })
-        })
 }
 
 fn raw_line(rec: &csv::StringRecord) -> String {
@@ -263,9 +230,11 @@ pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), Pi
             what: spec.what.to_string(),
             detail: "it is empty (no header row, no data)".into(),
         }),
-        Ok(true) if spec.headerless && !rdr.header_given() && !is_header_row(&rec, spec) => {
+        Ok(true)
+            if spec.headerless && !rdr.header_given() && !layout::is_header_row(&rec, spec) =>
+        {
             let line = rec.position().map(|p| p.line()).unwrap_or(1);
-            let rows = sample(&mut rdr, (line, rec), &mut Vec::new())?;
+            let rows = layout::sample(&mut rdr, (line, rec), &mut Vec::new())?;
             let rows: Vec<csv::StringRecord> = rows.into_iter().map(|(_, r)| r).collect();
             layout::choose(&rows, spec, display).map(|_| ())
         }
@@ -336,11 +305,11 @@ fn read_records(
         on_chunk(DataFrame::new(0, cols)?)?;
         return Ok(summary);
     }
-    let is_header = rdr.header_given() || is_header_row(&rec, spec);
+    let is_header = rdr.header_given() || layout::is_header_row(&rec, spec);
     let mut pending = VecDeque::new();
     let (map, extras) = if spec.headerless && !is_header {
         let line = rec.position().map(|p| p.line()).unwrap_or(1);
-        pending = sample(&mut rdr, (line, rec.clone()), &mut summary.bad)?;
+        pending = layout::sample(&mut rdr, (line, rec.clone()), &mut summary.bad)?;
         let rows: Vec<csv::StringRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
         let choice = layout::choose(&rows, spec, display)?;
         (positional(choice, spec, &mut summary), Vec::new())
@@ -464,116 +433,5 @@ pub(super) fn quarantine_frame(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec() -> Vec<FieldSpec> {
-        vec![
-            FieldSpec::required("date", ColType::Date),
-            FieldSpec::required("id", ColType::String),
-            FieldSpec::optional("n", ColType::Integer),
-        ]
-    }
-
-    fn run(text: &str) -> Result<(DataFrame, ParseSummary), PipelineError> {
-        let fields = spec();
-        let s = CsvSpec {
-            fields: &fields,
-            what: "test report",
-            order: DayOrder::MonthFirst,
-            chunk_rows: 2,
-            headerless: false,
-            layouts: &[],
-        };
-        let mut frames = Vec::new();
-        let sum = read_csv_from(
-            text.as_bytes(),
-            "t.csv",
-            &s,
-            &Cancel::default(),
-            &mut |df| {
-                frames.push(df);
-                Ok(())
-            },
-        )?;
-        let mut df = frames.remove(0);
-        for f in frames {
-            df.vstack_mut(&f).unwrap();
-        }
-        Ok((df, sum))
-    }
-
-    #[test]
-    fn good_rows_land_and_bad_rows_name_line_and_column() {
-        let text = "id,date,n,extra\n\"a\",2022-01-9,1,x\nb,2022-13-01,2,y\nc,2022-01-10,zz,z\nd,2022-01-11\ne,2022-01-12,,w\n";
-        let (df, sum) = run(text).unwrap();
-        assert_eq!(df.height(), 2);
-        assert_eq!(sum.rows, 2);
-        let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ["date", "id", "n", "extra"]);
-        assert_eq!(sum.extra_columns, vec!["extra".to_string()]);
-        assert_eq!(sum.bad.len(), 3);
-        assert_eq!(sum.bad[0].line, 3);
-        assert_eq!(sum.bad[0].column.as_deref(), Some("2 (date)"));
-        assert_eq!(sum.bad[1].line, 4);
-        assert_eq!(sum.bad[1].column.as_deref(), Some("3 (n)"));
-        assert_eq!(sum.bad[2].line, 5);
-        assert!(sum.bad[2].reason.contains("2 fields"));
-        assert_eq!(df.column("n").unwrap().i32().unwrap().get(1), None);
-    }
-
-    #[test]
-    fn missing_required_column_rejects_the_file() {
-        let err = run("foo,bar\n1,2\n").unwrap_err().to_string();
-        assert!(
-            err.contains("t.csv") && err.contains("not a test report"),
-            "{err}"
-        );
-        assert!(err.contains("date, id"), "{err}");
-    }
-
-    #[test]
-    fn headerless_files_map_by_position_and_detect_a_stray_header() {
-        let fields = spec();
-        let s = CsvSpec {
-            fields: &fields,
-            what: "export",
-            order: DayOrder::MonthFirst,
-            chunk_rows: 10,
-            headerless: true,
-            layouts: &[],
-        };
-        let run = |text: &str| {
-            let mut frames = Vec::new();
-            let sum = read_csv_from(
-                text.as_bytes(),
-                "x.csv",
-                &s,
-                &Cancel::default(),
-                &mut |df| {
-                    frames.push(df);
-                    Ok(())
-                },
-            )
-            .unwrap();
-            (frames.remove(0), sum)
-        };
-        let (df, sum) = run("2022-01-01,a\n2022-01-02,b\n");
-        assert_eq!(df.height(), 2, "the first line is data");
-        assert_eq!(df.column("n").unwrap().null_count(), 2);
-        assert!(
-            sum.warnings[0].contains("2 of the 3 columns"),
-            "{:?}",
-            sum.warnings
-        );
-        let (df, sum) = run("date,id,n\n2022-01-01,a,4\n");
-        assert_eq!(df.height(), 1);
-        assert!(sum.warnings[0].contains("header row"));
-    }
-
-    #[test]
-    fn missing_optional_column_is_null() {
-        let (df, _) = run("date,id\n2022-01-01,a\n").unwrap();
-        assert_eq!(df.column("n").unwrap().null_count(), 1);
-    }
-}
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,0 +1,112 @@
+//! Tests of `parse`: good and bad rows, headers, headerless files.
+use super::*;
+
+fn spec() -> Vec<FieldSpec> {
+    vec![
+        FieldSpec::required("date", ColType::Date),
+        FieldSpec::required("id", ColType::String),
+        FieldSpec::optional("n", ColType::Integer),
+    ]
+}
+
+fn run(text: &str) -> Result<(DataFrame, ParseSummary), PipelineError> {
+    let fields = spec();
+    let s = CsvSpec {
+        fields: &fields,
+        what: "test report",
+        order: DayOrder::MonthFirst,
+        chunk_rows: 2,
+        headerless: false,
+        layouts: &[],
+    };
+    let mut frames = Vec::new();
+    let sum = read_csv_from(
+        text.as_bytes(),
+        "t.csv",
+        &s,
+        &Cancel::default(),
+        &mut |df| {
+            frames.push(df);
+            Ok(())
+        },
+    )?;
+    let mut df = frames.remove(0);
+    for f in frames {
+        df.vstack_mut(&f).unwrap();
+    }
+    Ok((df, sum))
+}
+
+#[test]
+fn good_rows_land_and_bad_rows_name_line_and_column() {
+    let text = "id,date,n,extra\n\"a\",2022-01-9,1,x\nb,2022-13-01,2,y\nc,2022-01-10,zz,z\nd,2022-01-11\ne,2022-01-12,,w\n";
+    let (df, sum) = run(text).unwrap();
+    assert_eq!(df.height(), 2);
+    assert_eq!(sum.rows, 2);
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(names, ["date", "id", "n", "extra"]);
+    assert_eq!(sum.extra_columns, vec!["extra".to_string()]);
+    assert_eq!(sum.bad.len(), 3);
+    assert_eq!(sum.bad[0].line, 3);
+    assert_eq!(sum.bad[0].column.as_deref(), Some("2 (date)"));
+    assert_eq!(sum.bad[1].line, 4);
+    assert_eq!(sum.bad[1].column.as_deref(), Some("3 (n)"));
+    assert_eq!(sum.bad[2].line, 5);
+    assert!(sum.bad[2].reason.contains("2 fields"));
+    assert_eq!(df.column("n").unwrap().i32().unwrap().get(1), None);
+}
+
+#[test]
+fn missing_required_column_rejects_the_file() {
+    let err = run("foo,bar\n1,2\n").unwrap_err().to_string();
+    assert!(
+        err.contains("t.csv") && err.contains("not a test report"),
+        "{err}"
+    );
+    assert!(err.contains("date, id"), "{err}");
+}
+
+#[test]
+fn headerless_files_map_by_position_and_detect_a_stray_header() {
+    let fields = spec();
+    let s = CsvSpec {
+        fields: &fields,
+        what: "export",
+        order: DayOrder::MonthFirst,
+        chunk_rows: 10,
+        headerless: true,
+        layouts: &[],
+    };
+    let run = |text: &str| {
+        let mut frames = Vec::new();
+        let sum = read_csv_from(
+            text.as_bytes(),
+            "x.csv",
+            &s,
+            &Cancel::default(),
+            &mut |df| {
+                frames.push(df);
+                Ok(())
+            },
+        )
+        .unwrap();
+        (frames.remove(0), sum)
+    };
+    let (df, sum) = run("2022-01-01,a\n2022-01-02,b\n");
+    assert_eq!(df.height(), 2, "the first line is data");
+    assert_eq!(df.column("n").unwrap().null_count(), 2);
+    assert!(
+        sum.warnings[0].contains("2 of the 3 columns"),
+        "{:?}",
+        sum.warnings
+    );
+    let (df, sum) = run("date,id,n\n2022-01-01,a,4\n");
+    assert_eq!(df.height(), 1);
+    assert!(sum.warnings[0].contains("header row"));
+}
+
+#[test]
+fn missing_optional_column_is_null() {
+    let (df, _) = run("date,id\n2022-01-01,a\n").unwrap();
+    assert_eq!(df.column("n").unwrap().null_count(), 1);
+}
