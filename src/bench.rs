@@ -140,6 +140,21 @@ pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, Ben
     })
 }
 
+impl Prepared {
+    /// Removes what the run made, unless `keep`: the whole folder when it was temporary, else
+    /// only the benchmark lake.
+    pub fn discard(&self, keep: bool) {
+        if keep {
+            return;
+        }
+        let _ = if self.temporary {
+            std::fs::remove_dir_all(&self.dir)
+        } else {
+            std::fs::remove_dir_all(self.dir.join("lake"))
+        };
+    }
+}
+
 /// The timed part: a fresh lake, a full land + ingest + refine of `<dir>/input`, then a second
 /// run over the same files. Call it in a fresh process for a meaningful peak memory figure.
 pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measured, BenchError> {
@@ -206,7 +221,7 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         // Linux: reset the peak so the figure is stage3's own (best effort).
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let t = Instant::now();
-        crate::metrics::engagement::build_stage3(&lake)?;
+        crate::metrics::engagement::build_stage3_with(&lake, progress, cancel)?;
         stage3_seconds = Some(t.elapsed().as_secs_f64());
         stage3_peak_rss_bytes = peak_rss();
         extra_sources(&lake, dir, &salt, progress, cancel, &mut other_sources)?;
@@ -274,7 +289,7 @@ fn extra_sources(
         ));
         reset();
         let t = Instant::now();
-        crate::metrics::engagement::build_stage3(lake)?;
+        crate::metrics::engagement::build_stage3_with(lake, progress, cancel)?;
         out.push((
             peak("stage3 through the identity map"),
             t.elapsed().as_secs_f64(),

@@ -161,7 +161,11 @@ fn hybrid_engagement_matches_an_independent_computation() {
     let m = metrics::compute(&lake, "attendance-vs-digital", &f)
         .unwrap()
         .frame;
-    assert_eq!(m.height(), by_school.len());
+    let floor = metrics::MIN_GROUP_FLOOR as usize;
+    assert_eq!(
+        m.height(),
+        by_school.values().filter(|s| s.0 >= floor).count()
+    );
     let names = str_col(&m, "school");
     let counts = f64_col(&m, "students");
     let inp = f64_col(&m, "in_person_rate");
@@ -187,12 +191,19 @@ fn hybrid_engagement_matches_an_independent_computation() {
     .frame;
     let names = str_col(&m, "school");
     let below = f64_col(&m, "below_threshold");
+    let small = |n: usize| n > 0 && n < metrics::MIN_GROUP_FLOOR as usize;
     for i in 0..m.height() {
+        let school = names[i].as_deref().unwrap();
         let want = expected
             .values()
-            .filter(|r| Some(r.school.as_str()) == names[i].as_deref() && r.in_person < 0.9)
+            .filter(|r| r.school == school && r.in_person < 0.9)
             .count();
-        assert_eq!(below[i], Some(want as f64));
+        // A count of 1 to 4, or one that leaves 1 to 4 students, would single them out.
+        if small(want) || small(by_school[school].0 - want) {
+            assert_eq!(below[i], None, "{school}");
+        } else {
+            assert_eq!(below[i], Some(want as f64), "{school}");
+        }
     }
 }
 
@@ -205,31 +216,49 @@ fn clever_aggregates_match_the_raw_reports_and_small_groups_are_hidden() {
     ingest(&lake, &Clever::default(), &root.join("clever"), &salt);
     let dp = rows(&root.join("clever/daily-participation/Students/Students.csv"));
     // daily-active: active students and logins per (date, school).
-    let mut want: BTreeMap<(String, String), (BTreeSet<String>, i64)> = BTreeMap::new();
+    // (students, active students, logins) per (date, school).
+    let mut want: BTreeMap<(String, String), (usize, BTreeSet<String>, i64)> = BTreeMap::new();
     for r in &dp {
         let e = want
             .entry((r["date"].clone(), r["school_name"].clone()))
             .or_default();
+        e.0 += 1;
         if r["active"] == "True" {
-            e.0.insert(r["sis_id"].clone());
+            e.1.insert(r["sis_id"].clone());
         }
-        e.1 += r["num_logins"].parse::<i64>().unwrap();
+        e.2 += r["num_logins"].parse::<i64>().unwrap();
     }
+    // The smallest minimum there is: groups of fewer than 5 students are hidden, and a count
+    // of active students is blank when it, or the inactive rest, is 1 to 4.
+    let k = metrics::MIN_GROUP_FLOOR as usize;
+    let small = |n: usize| n > 0 && n < k;
     let f = Filter {
         min_group: 1,
         ..Filter::default()
     };
     let m = metrics::compute(&lake, "daily-active", &f).unwrap().frame;
-    assert_eq!(m.height(), want.len());
+    let shown: Vec<_> = want.iter().filter(|(_, w)| !small(w.0)).collect();
+    assert_eq!(m.height(), shown.len());
     let dates = str_col(&m, "date");
     let schools = str_col(&m, "school");
     let act = f64_col(&m, "active_students");
     let logins = f64_col(&m, "logins");
+    let mut blanked = 0;
     for i in 0..m.height() {
         let w = &want[&(dates[i].clone().unwrap(), schools[i].clone().unwrap())];
-        assert_eq!(act[i], Some(w.0.len() as f64));
-        assert_eq!(logins[i], Some(w.1 as f64));
+        let active = w.1.len();
+        if small(active) || small(w.0 - active) {
+            assert_eq!(act[i], None);
+            blanked += 1;
+        } else {
+            assert_eq!(act[i], Some(active as f64));
+        }
+        assert_eq!(logins[i], Some(w.2 as f64));
     }
+    println!(
+        "daily-active: {} shown, {blanked} active counts blank",
+        m.height()
+    );
     // top-resources: distinct students per resource.
     let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
     let mut per: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -241,7 +270,7 @@ fn clever_aggregates_match_the_raw_reports_and_small_groups_are_hidden() {
     let m = metrics::compute(&lake, "top-resources", &f).unwrap().frame;
     let names = str_col(&m, "resource_name");
     let students = f64_col(&m, "students");
-    assert_eq!(m.height(), per.len());
+    assert_eq!(m.height(), per.values().filter(|s| !small(s.len())).count());
     for i in 0..m.height() {
         assert_eq!(
             students[i],
@@ -373,4 +402,20 @@ fn insights_weekly_groups_match_the_generated_activity() {
     let total = rows("daily_participation") + rows("resource_usage") + rows("activity");
     assert_eq!(built.digital_activity_rows, Some(total));
     assert_eq!(built.hybrid_students, Some(60));
+}
+
+#[test]
+fn a_minimum_group_below_the_floor_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    Lake::init(&lake).unwrap();
+    for n in ["1", "4"] {
+        let o = common::cli::run(&lake, &["metrics", "below-threshold", "--min-group", n]);
+        assert_eq!(o.status.code(), Some(2), "{}", common::cli::said(&o));
+        assert!(
+            common::cli::said(&o).contains("5.."),
+            "{}",
+            common::cli::said(&o)
+        );
+    }
 }

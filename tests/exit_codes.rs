@@ -187,3 +187,48 @@ fn ctrl_c_during_a_roster_sync_exits_130_and_the_next_sync_finishes() {
         ids.len() as i64
     );
 }
+
+/// Starts `edlake bench` in a process group of its own, as a terminal runs a command, and
+/// presses Ctrl-C (SIGINT to the whole group: the command and its timed child) once `at` exists.
+#[cfg(unix)]
+fn bench_interrupted_at(work: &Path, at: &Path) -> Output {
+    use std::os::unix::process::CommandExt;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .args(["bench", "--students", "4000", "--days", "40", "--dir"])
+        .arg(work)
+        .env("EDLAKE_CONFIG_DIR", work.with_extension("config"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !at.exists() && t.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(at.exists(), "{} never appeared", at.display());
+    let group = format!("-{}", child.id());
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_a_benchmark_exits_130_and_leaves_no_lake_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    // While the district year is generated.
+    let work = dir.path().join("generating");
+    let o = bench_interrupted_at(&work, &work.join("input"));
+    assert_eq!(code(&o), Some(130), "{}", said(&o));
+    assert!(said(&o).contains("cancelled"), "{}", said(&o));
+    assert!(!work.join("lake").exists());
+    // While the timed run holds its lake.
+    let work = dir.path().join("timed");
+    let o = bench_interrupted_at(&work, &work.join("lake/_edlake/lock.info"));
+    assert_eq!(code(&o), Some(130), "{}", said(&o));
+    assert!(!work.join("lake").exists(), "the benchmark lake is removed");
+}

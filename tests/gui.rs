@@ -1,5 +1,5 @@
 //! The real desktop app driven through egui_kittest: the demo flow end to end, previews that show
-//! only pseudonyms, every chart with data, cancel in the middle of an ingestion, the audited
+//! only pseudonyms, every chart with data, cancel at every stage of an ingestion, the audited
 //! unlock of a sensitive table, and a new lake set up through the wizard.
 
 mod common;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use edlake::lake::{Layer, TableRef};
 use edlake::metrics::METRICS;
-use edlake::pipeline::RunStatus;
+use edlake::pipeline::{HOLD_AT, RunStatus, Stage};
 use edlake::secrets::Secrets;
 use edlake::ui::dialogs::QueuedDialogs;
 use edlake::ui::task::TaskState;
@@ -163,10 +163,10 @@ fn unlocking_a_lookup_table_is_audited() {
     );
 }
 
-fn bigger_clever(dir: &Path) -> PathBuf {
+fn small_clever(dir: &Path) -> PathBuf {
     let opts = edlake::generate::GenOptions {
-        students: 12000,
-        days: 40,
+        students: 300,
+        days: 8,
         seed: 7,
         participation_only: true,
         ..Default::default()
@@ -175,15 +175,34 @@ fn bigger_clever(dir: &Path) -> PathBuf {
     dir.join("clever")
 }
 
+/// Clicks "Run clever" with the job held at `stage` (the pipeline's test hook), clicks Cancel
+/// once the page shows that stage, and waits for the run to stop.
+fn cancel_at(h: &mut Harness<'static, App>, lake: &edlake::lake::Lake, stage: Stage) {
+    *HOLD_AT.lock().unwrap() = Some((lake.root().to_path_buf(), stage));
+    click(h, "Run clever");
+    wait(h, stage.name(), |a| {
+        let job = &view(a).ingest.job;
+        !job.is_running() || job.progress.stages.iter().any(|(s, _)| *s == stage)
+    });
+    assert!(
+        view(h.state()).ingest.job.is_running(),
+        "{stage:?}: not running"
+    );
+    h.get_by_label("Cancel").click();
+    wait(h, "the run to stop", |a| !view(a).ingest.job.is_running());
+    *HOLD_AT.lock().unwrap() = None;
+}
+
 #[test]
-fn cancel_mid_ingestion_leaves_the_lake_readable() {
+fn cancel_at_every_stage_leaves_the_lake_readable_and_the_next_run_finishes() {
     let data = tempfile::tempdir().expect("tmp");
-    let clever = bigger_clever(data.path());
-    let dialogs = Arc::new(QueuedDialogs::new([clever]));
+    let clever = small_clever(data.path());
+    let dialogs = Arc::new(QueuedDialogs::new([clever.clone()]));
     let mut h = demo(dialogs);
     let lake = view(h.state()).lake.clone();
     let t = TableRef::new(Layer::General, "clever", "v1.0", "daily_participation");
-    let before = lake.table_state(&t).expect("state");
+    let demo_rows = lake.table_state(&t).expect("state").rows();
+    assert!(!lake.derived_stale());
 
     click(&mut h, "Ingestion");
     h.get_all_by_label("Choose…")
@@ -191,27 +210,43 @@ fn cancel_mid_ingestion_leaves_the_lake_readable() {
         .expect("clever folder")
         .click();
     h.run_steps(3);
+    for stage in [Stage::Land, Stage::Ingest, Stage::Refine, Stage::Derive] {
+        let before = lake.table_state(&t).expect("state");
+        cancel_at(&mut h, &lake, stage);
+        match &view(h.state()).ingest.job.state {
+            TaskState::Failed(e) => assert!(e.contains("cancelled"), "{stage:?}: {e}"),
+            TaskState::Done(_) => panic!("{stage:?}: the run finished before the cancel"),
+            _ => panic!("{stage:?}: unexpected state"),
+        }
+        let runs = edlake::pipeline::RunReport::history(&lake).expect("history");
+        let last = runs.iter().max_by_key(|r| r.started).expect("a run");
+        assert_eq!(last.status, RunStatus::Cancelled, "{stage:?}");
+        // Every table still reads; before any commit of this run nothing changed.
+        let after = lake.table_state(&t).expect("still readable");
+        if matches!(stage, Stage::Land | Stage::Ingest) {
+            assert_eq!(after.version, before.version, "{stage:?}");
+            assert_eq!(after.rows(), before.rows(), "{stage:?}");
+        }
+        for table in lake.tables() {
+            lake.table_state(&table).expect("every table reads");
+        }
+        // The derived tables are out of date until a run rebuilds them.
+        assert!(lake.derived_stale(), "{stage:?}");
+    }
+
+    // The next run finishes the work: every generated row once, the derived tables current.
     click(&mut h, "Run clever");
+    wait(&mut h, "the last run", |a| !view(a).ingest.job.is_running());
     if let TaskState::Failed(e) = &view(h.state()).ingest.job.state {
-        panic!("the run failed at once: {e}");
+        panic!("{e}");
     }
-    assert!(view(h.state()).ingest.job.is_running());
-    // Cancel at once: landing and reading ~60 MB takes seconds, the click milliseconds.
-    h.get_by_label("Cancel").click();
-    wait(&mut h, "the run to stop", |a| {
-        !view(a).ingest.job.is_running()
-    });
-    match &view(h.state()).ingest.job.state {
-        TaskState::Failed(e) => assert!(e.contains("cancelled"), "{e}"),
-        TaskState::Done(_) => panic!("the run finished before the cancel reached it"),
-        _ => panic!("unexpected state"),
-    }
-    let after = lake.table_state(&t).expect("still readable");
-    assert_eq!(after.version, before.version);
-    assert_eq!(after.rows(), before.rows());
-    let runs = edlake::pipeline::RunReport::history(&lake).expect("history");
-    let last = runs.iter().max_by_key(|r| r.started).expect("a run");
-    assert_eq!(last.status, RunStatus::Cancelled);
+    assert!(!lake.derived_stale());
+    let generated = common::cli::csv_rows(&clever.join("daily-participation"));
+    assert!(generated > 0);
+    assert_eq!(
+        lake.table_state(&t).expect("state").rows(),
+        demo_rows + generated
+    );
 }
 
 #[test]

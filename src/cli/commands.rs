@@ -174,7 +174,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stage3 => {
             let lake = ctx.lake()?;
-            stage3(&ctx, &lake)?;
+            stage3(&ctx, &lake, &super::cancel_on_ctrl_c())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::GenTestData {

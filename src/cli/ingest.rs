@@ -133,7 +133,7 @@ pub(super) fn ingest_from(
         return Err(e.into());
     }
     if outcome.report.rows_ingested > 0 || was_stale {
-        stage3(ctx, &lake)?;
+        stage3(ctx, &lake, &cancel)?;
     } else {
         lake.clear_derived_stale()?;
     }
@@ -285,10 +285,14 @@ pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn stage3(ctx: &Ctx, lake: &Lake) -> Result<()> {
+/// Rebuilds the stage3 tables with a progress bar; `cancel` is the command's Ctrl-C token (a
+/// process has one Ctrl-C handler).
+pub(super) fn stage3(ctx: &Ctx, lake: &Lake, cancel: &edlake::pipeline::Cancel) -> Result<()> {
     let t = std::time::Instant::now();
-    let r = edlake::metrics::engagement::build_stage3(lake)
-        .context("rebuilding the stage3 engagement tables")?;
+    let bars = Bars::start(ctx.json);
+    let r = edlake::metrics::engagement::build_stage3_with(lake, bars.progress(), cancel);
+    bars.finish();
+    let r = r.context("rebuilding the stage3 engagement tables")?;
     if !ctx.json {
         if let Some(n) = r.digital_activity_rows {
             println!("stage3: digital_activity rebuilt with {n} events");

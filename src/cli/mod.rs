@@ -141,8 +141,9 @@ pub enum Command {
         /// Only this school (by name).
         #[arg(long)]
         school: Option<String>,
-        /// Hide groups with fewer students than this.
-        #[arg(long, default_value_t = 10)]
+        /// Hide groups with fewer students than this, and blank counts of fewer (at least 5:
+        /// smaller groups would single students out).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(5..))]
         min_group: u32,
         /// Attendance rate threshold for below-threshold (0-1).
         #[arg(long, default_value_t = 0.9)]

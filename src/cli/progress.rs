@@ -14,9 +14,9 @@ pub struct Bars {
 
 fn style(stage: Stage) -> ProgressStyle {
     let unit = if stage == Stage::Land {
-        "{bytes}/{total_bytes}"
+        "{bytes}/{total_bytes}".to_string()
     } else {
-        "{pos}/{len} files, {msg}"
+        format!("{{pos}}/{{len}} {}, {{msg}}", stage.unit())
     };
     ProgressStyle::with_template(&format!(
         "{{prefix:>7}} [{{bar:30}}] {unit} {{elapsed_precise}} eta {{eta}}"

@@ -121,13 +121,20 @@ pub(super) fn bench(
         dir,
         all_sources,
     };
+    // Ctrl-C while the data is generated: the generator finishes its file, then the work
+    // folder goes and the command exits 130.
+    let cancel = super::cancel_on_ctrl_c();
     let bars = Bars::start(ctx.json);
     let prepared = bench::prepare(&opts, bars.progress());
     bars.finish();
     let p = prepared?;
+    if cancel.is_cancelled() {
+        p.discard(keep);
+        bail!(Coded(EXIT_CANCELLED, "the benchmark was cancelled".into()));
+    }
     // The timed run gets a process of its own, so its peak memory is only its own. Ctrl-C
-    // reaches it too: it stops at a safe point and exits 130, which this process reports.
-    let _ = ctrlc::set_handler(|| eprintln!("\nCancelling the benchmark…"));
+    // reaches it too (the terminal signals the whole process group): it stops at a safe point
+    // and exits 130, which this process reports.
     let mut args = vec!["bench", "--measure"];
     if ctx.json {
         args.insert(0, "--json");
@@ -138,12 +145,7 @@ pub(super) fn bench(
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("starting the timed run")?;
-    if !p.temporary && !keep {
-        let _ = std::fs::remove_dir_all(p.dir.join("lake"));
-    }
-    if p.temporary && !keep {
-        let _ = std::fs::remove_dir_all(&p.dir);
-    }
+    p.discard(keep);
     if out.status.code() == Some(130) {
         bail!(Coded(EXIT_CANCELLED, "the benchmark was cancelled".into()));
     }

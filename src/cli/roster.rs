@@ -93,7 +93,7 @@ pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
             }
             let ingested: u64 = out.reports.iter().map(|r| r.rows_ingested).sum();
             if ingested > 0 || !out.entries.is_empty() || was_stale {
-                stage3(ctx, &lake)?;
+                stage3(ctx, &lake, &cancel)?;
             } else {
                 lake.clear_derived_stale()?;
             }
@@ -204,7 +204,7 @@ pub(super) fn identity_cmd(ctx: &Ctx, action: IdentityAction) -> Result<ExitCode
                 print_rates(&after.rates);
             }
             // The hybrid figures join sources through the map.
-            stage3(ctx, &lake)?;
+            stage3(ctx, &lake, &super::cancel_on_ctrl_c())?;
             Ok(ExitCode::SUCCESS)
         }
     }

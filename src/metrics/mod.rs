@@ -31,6 +31,8 @@ pub enum MetricError {
     },
     #[error("unknown metric `{0}`. Run `edlake metrics --help` for the list.")]
     Unknown(String),
+    #[error("cancelled; the derived tables stay marked out of date and the next run rebuilds them")]
+    Cancelled,
 }
 
 /// Filters every aggregate takes.
@@ -166,29 +168,82 @@ pub fn require(lake: &Lake, t: &TableRef, metric: &str) -> Result<LazyFrame, Met
     })
 }
 
-/// Hides rows whose `count_col` is between 1 and `min - 1`, noting how many were hidden.
+/// The smallest group size anyone may choose: below it, suppression would not protect.
+pub const MIN_GROUP_FLOOR: u32 = 5;
+
+/// The group size suppression uses for a requested `min` (never below [`MIN_GROUP_FLOOR`]).
+pub fn effective_min_group(min: u32) -> u32 {
+    min.max(MIN_GROUP_FLOOR)
+}
+
+/// Columns of the aggregates that count part of a group's students.
+pub const STUDENT_PARTS: &[&str] = &["active_students", "below_threshold"];
+
+/// Hides rows whose `count_col` (a group's students) is between 1 and k − 1, noting how many
+/// were hidden, where k is [`effective_min_group`]`(min)`; blanks the small counts of the
+/// frame's [`STUDENT_PARTS`] columns (see [`suppress_with_parts`]).
 pub fn suppress(
     df: DataFrame,
     count_col: &str,
     min: u32,
     notes: &mut Vec<String>,
 ) -> PolarsResult<DataFrame> {
-    if min <= 1 {
-        return Ok(df);
-    }
+    let parts: Vec<&str> = STUDENT_PARTS
+        .iter()
+        .copied()
+        .filter(|p| df.column(p).is_ok())
+        .collect();
+    suppress_with_parts(df, count_col, &parts, min, notes)
+}
+
+/// [`suppress`], and blanks every count of `parts` (students of the group with some property,
+/// like those below a threshold) that is between 1 and k − 1, or whose complement in the
+/// group (the group's students less the part) is: a part of 2 would single out two students,
+/// and a part of 28 in a group of 29 would single out the one left.
+pub fn suppress_with_parts(
+    df: DataFrame,
+    count_col: &str,
+    parts: &[&str],
+    min: u32,
+    notes: &mut Vec<String>,
+) -> PolarsResult<DataFrame> {
+    let k = i64::from(effective_min_group(min));
+    let small = |n: i64| n > 0 && n < k;
     let counts = df.column(count_col)?.cast(&DataType::Int64)?;
     let counts = counts.i64()?;
-    let keep: BooleanChunked = counts
-        .iter()
-        .map(|c| Some(!matches!(c, Some(n) if n > 0 && n < min as i64)))
-        .collect();
+    let keep: BooleanChunked = counts.iter().map(|c| Some(!c.is_some_and(small))).collect();
     let hidden = keep.iter().filter(|k| *k == Some(false)).count();
     if hidden > 0 {
         notes.push(format!(
-            "{hidden} group(s) with fewer than {min} students hidden to protect privacy"
+            "{hidden} group(s) with fewer than {k} students hidden to protect privacy"
         ));
     }
-    df.filter(&keep)
+    let mut df = df.filter(&keep)?;
+    let totals = df.column(count_col)?.cast(&DataType::Int64)?;
+    for part in parts {
+        let values = df.column(part)?.cast(&DataType::Int64)?;
+        let mut blanked = 0;
+        let masked: Int64Chunked = values
+            .i64()?
+            .iter()
+            .zip(totals.i64()?.iter())
+            .map(|(v, total)| match (v, total) {
+                (Some(v), Some(t)) if small(v) || small(t - v) => {
+                    blanked += 1;
+                    None
+                }
+                (v, _) => v,
+            })
+            .collect();
+        if blanked > 0 {
+            notes.push(format!(
+                "{blanked} value(s) of {part} left blank: they or the rest of their group are \
+                 fewer than {k} students"
+            ));
+        }
+        df.replace(part, masked.with_name((*part).into()).into_series().into())?;
+    }
+    Ok(df)
 }
 
 /// Computes one metric by name: from the serving data when it is up to date with the lake's
@@ -230,4 +285,59 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         notes,
         served: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df!(
+            "school" => ["A", "B", "C", "D", "E", "F"],
+            "students" => [3i64, 29, 29, 40, 0, 10],
+            "below_threshold" => [1i64, 2, 28, 12, 0, 0],
+        )
+        .unwrap()
+    }
+
+    fn ints(df: &DataFrame, c: &str) -> Vec<Option<i64>> {
+        df.column(c).unwrap().i64().unwrap().iter().collect()
+    }
+
+    #[test]
+    fn small_groups_small_parts_and_small_complements_are_suppressed() {
+        let mut notes = Vec::new();
+        let df = suppress(frame(), "students", 10, &mut notes).unwrap();
+        // A (3 students) is hidden; B's 2 and C's 28 of 29 (one left) are blanked; D's 12 of
+        // 40 and the zeros stay.
+        assert_eq!(
+            ints(&df, "students"),
+            [Some(29), Some(29), Some(40), Some(0), Some(10)]
+        );
+        assert_eq!(
+            ints(&df, "below_threshold"),
+            [None, None, Some(12), Some(0), Some(0)]
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("1 group(s) with fewer than 10"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with("2 value(s) of below_threshold"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn no_minimum_goes_below_the_floor() {
+        let mut notes = Vec::new();
+        let df = suppress(frame(), "students", 1, &mut notes).unwrap();
+        // k = 5: A (3) is still hidden, B's 2 still blank; C's complement (1) too.
+        assert_eq!(ints(&df, "students").len(), 5);
+        assert_eq!(ints(&df, "below_threshold")[0], None);
+        assert_eq!(ints(&df, "below_threshold")[1], None);
+        assert_eq!(effective_min_group(0), MIN_GROUP_FLOOR);
+        assert_eq!(effective_min_group(12), 12);
+    }
 }

@@ -15,7 +15,7 @@ use super::{Filter, MetricError, engagement, table, tables};
 use crate::lake::delta::{self, CommitKind, DataFile, NewFile, TableState};
 use crate::lake::schema::TableSchema;
 use crate::lake::{Lake, Layer, TableRef, scan};
-use crate::pipeline::merge;
+use crate::pipeline::{Cancel, Event, Progress, Stage, merge};
 
 /// The unified digital activity table.
 pub fn digital_activity_table() -> TableRef {
@@ -269,7 +269,37 @@ pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, M
 /// Rebuilds the stage3 tables and the serving data from the general tables (each table
 /// replaced in one commit).
 pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
+    build_stage3_with(lake, &Progress::default(), &Cancel::default())
+}
+
+/// The steps of a rebuild, as the progress of the `derive` stage counts them.
+const STEPS: u64 = 4;
+
+/// [`build_stage3`] reporting a `derive` stage to `progress`. `cancel` is honoured between steps:
+/// each step replaces its table in one commit, and the lake stays marked out of date
+/// ([`Lake::derived_stale`]) until the last one, so the next run finishes the rebuild.
+pub fn build_stage3_with(
+    lake: &Lake,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<Stage3Report, MetricError> {
     let _lock = lake.lock("rebuild stage3")?;
+    let stage = Stage::Derive;
+    progress.send(Event::StageStarted {
+        stage,
+        files: STEPS,
+        bytes: 0,
+    });
+    let step = |done: u64| -> Result<(), MetricError> {
+        progress.send(Event::Progress {
+            stage,
+            files_done: done,
+            bytes_done: 0,
+            rows_done: 0,
+        });
+        crate::pipeline::hold_point(lake, stage, cancel).map_err(|_| MetricError::Cancelled)
+    };
+    step(0)?;
     let mut r = Stage3Report::default();
     let t = Instant::now();
     // Sources may have new students: match them to the roster first (a lake without a roster
@@ -278,14 +308,17 @@ pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
         r.steps
             .push(("identity map".into(), t.elapsed().as_secs_f64()));
     }
+    step(1)?;
     let t = Instant::now();
     r.digital_activity_rows = write_digital_activity(lake)?;
     r.steps
         .push(("digital activity".into(), t.elapsed().as_secs_f64()));
+    step(2)?;
     let t = Instant::now();
     r.serving = Some(super::serving::build::build(lake)?);
     r.steps
         .push(("chart serving data".into(), t.elapsed().as_secs_f64()));
+    step(3)?;
     // The hybrid table is the serving data's per-student view over all dates (the direct query
     // over the general tables gives the same rows; tests compare them).
     let t = Instant::now();
@@ -309,5 +342,12 @@ pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
             .push(("hybrid engagement".into(), t.elapsed().as_secs_f64()));
     }
     lake.clear_derived_stale()?;
+    progress.send(Event::Progress {
+        stage,
+        files_done: STEPS,
+        bytes_done: 0,
+        rows_done: 0,
+    });
+    progress.send(Event::StageFinished { stage });
     Ok(r)
 }

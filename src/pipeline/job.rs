@@ -137,8 +137,13 @@ fn run(
             bytes,
         });
     }
+    super::hold_point(lake, Stage::Ingest, cancel)?;
     let hasher = Hasher::new(salt.clone());
-    for entity in module.entities() {
+    for (i, entity) in module.entities().iter().enumerate() {
+        // Between entities: the ones before have committed, the rest wait for the next run.
+        if i > 0 {
+            super::hold_point(lake, Stage::Refine, cancel)?;
+        }
         cancel.check()?;
         let t = Instant::now();
         let before = report.rows_ingested;

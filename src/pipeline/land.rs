@@ -132,6 +132,7 @@ pub fn land(
         files: plan.fetch.len() as u64,
         bytes: total,
     });
+    super::hold_point(lake, Stage::Land, cancel)?;
     report.files_skipped += plan.unchanged.len() as u64;
     for why in &plan.refused {
         report.files_rejected += 1;

@@ -73,6 +73,10 @@ pub enum PipelineError {
          last version and the next run finishes the work"
     )]
     DiskFull(Box<PipelineError>),
+    #[error(
+        "the rows committed, but the derived tables were not rebuilt ({0}); the next run rebuilds them"
+    )]
+    Derive(String),
 }
 
 impl PipelineError {
@@ -102,7 +106,8 @@ impl PipelineError {
             | Self::Io { .. }
             | Self::Polars(_)
             | Self::WorkerPanicked
-            | Self::DiskFull(_) => Outcome::Failed,
+            | Self::DiskFull(_)
+            | Self::Derive(_) => Outcome::Failed,
         }
     }
 
@@ -203,6 +208,35 @@ pub(crate) fn injected_fault(origin: &str) {
     }
 }
 
+/// Test hook: while it names a lake root and a stage, a job on that lake stops at the start of
+/// that stage until it is cancelled, so a test can cancel at a known point. Only tests set it;
+/// see `tests/gui.rs`.
+#[doc(hidden)]
+pub static HOLD_AT: std::sync::Mutex<Option<(std::path::PathBuf, Stage)>> =
+    std::sync::Mutex::new(None);
+
+/// Waits while [`HOLD_AT`] holds `stage` on this lake (at most a minute), then checks `cancel`.
+pub(crate) fn hold_point(
+    lake: &crate::lake::Lake,
+    stage: Stage,
+    cancel: &Cancel,
+) -> Result<(), PipelineError> {
+    let held = || {
+        HOLD_AT
+            .lock()
+            .map(|g| {
+                g.as_ref()
+                    .is_some_and(|(l, s)| l == lake.root() && *s == stage)
+            })
+            .unwrap_or(false)
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while held() && !cancel.is_cancelled() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    cancel.check()
+}
+
 /// What every stage of a run works with.
 #[derive(Clone, Copy)]
 pub struct JobCtx<'a> {
@@ -244,6 +278,8 @@ pub enum Stage {
     Land,
     Ingest,
     Refine,
+    /// The stage3 tables and chart data rebuilt from the general tables.
+    Derive,
 }
 
 impl Stage {
@@ -253,6 +289,15 @@ impl Stage {
             Stage::Land => "land",
             Stage::Ingest => "ingest",
             Stage::Refine => "refine",
+            Stage::Derive => "derive",
+        }
+    }
+
+    /// What the stage counts in its progress (`Land` counts bytes as well).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Stage::Derive => "steps",
+            _ => "files",
         }
     }
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 use super::job::{self, RunOutcome};
 use super::{Cancel, Event, PipelineError, Progress};
 use crate::lake::Lake;
-use crate::metrics::engagement::build_stage3;
+use crate::metrics::MetricError;
+use crate::metrics::engagement::build_stage3_with;
 use crate::modules::Module;
 use crate::pseudo::Salt;
 use crate::sources::{FolderSource, Source};
@@ -144,13 +145,18 @@ pub fn run_source(
     }
     if outcome.error.is_none() && (outcome.report.rows_ingested > 0 || was_stale) {
         let t = std::time::Instant::now();
-        match build_stage3(lake) {
+        match build_stage3_with(lake, progress, cancel) {
             Ok(r) => progress.log(format!(
                 "stage3 engagement tables rebuilt ({} events, {} students) in {:.2} s",
                 r.digital_activity_rows.unwrap_or(0),
                 r.hybrid_students.unwrap_or(0),
                 t.elapsed().as_secs_f64()
             )),
+            Err(MetricError::Cancelled) => {
+                outcome.report.status = super::RunStatus::Cancelled;
+                let _ = outcome.report.save(lake);
+                outcome.error = Some(PipelineError::Cancelled);
+            }
             Err(e) => {
                 let w = format!("the stage3 engagement tables were not rebuilt: {e}");
                 progress.send(Event::Warning(w.clone()));
@@ -159,6 +165,47 @@ pub fn run_source(
         }
     }
     outcome
+}
+
+/// A roster sync as the app runs it: under one lock, the derived tables marked out of date
+/// until stage3 is rebuilt (reporting to `progress`, stopping at `cancel`).
+pub fn sync_roster(
+    lake: &Lake,
+    dir: &Path,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> super::roster::SyncOutcome {
+    let mut out = super::roster::SyncOutcome::default();
+    let started = lake.lock("roster sync").and_then(|lock| {
+        let was_stale = lake.derived_stale();
+        lake.mark_derived_stale()?;
+        Ok((lock, was_stale))
+    });
+    let (_lock, was_stale) = match started {
+        Ok(s) => s,
+        Err(e) => {
+            out.error = Some(e.into());
+            return out;
+        }
+    };
+    out = super::roster::sync(lake, dir, None, salt, progress, cancel);
+    if out.error.is_some() {
+        return out;
+    }
+    let ingested: u64 = out.reports.iter().map(|r| r.rows_ingested).sum();
+    if ingested == 0 && out.entries.is_empty() && !was_stale {
+        if let Err(e) = lake.clear_derived_stale() {
+            out.error = Some(e.into());
+        }
+        return out;
+    }
+    match build_stage3_with(lake, progress, cancel) {
+        Ok(_) => {}
+        Err(MetricError::Cancelled) => out.error = Some(PipelineError::Cancelled),
+        Err(e) => out.error = Some(PipelineError::Derive(e.to_string())),
+    }
+    out
 }
 
 /// What a source folder holds, as setup shows it before the first run.

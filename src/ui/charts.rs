@@ -153,10 +153,13 @@ impl ChartsPage {
                     }
                 });
             ui.label("Smallest group");
-            ui.add(egui::DragValue::new(&mut f.min_group).range(1..=100))
-                .on_hover_text(
-                    "Groups with fewer students are hidden so no student can be singled out.",
-                );
+            ui.add(
+                egui::DragValue::new(&mut f.min_group).range(crate::metrics::MIN_GROUP_FLOOR..=100),
+            )
+            .on_hover_text(
+                "Groups with fewer students are hidden, and counts of fewer students left \
+                     blank, so no student can be singled out (5 at least).",
+            );
             if sh.saved.chart == "below-threshold" {
                 ui.label("Threshold %");
                 ui.add(egui::DragValue::new(&mut f.threshold_pct).range(1..=100));

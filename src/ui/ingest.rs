@@ -10,7 +10,7 @@ use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
 use crate::lake::{Lake, Layer, TableRef};
 use crate::pipeline::run::{SourceKind, run_folder, run_source};
-use crate::pipeline::{RunReport, RunStatus};
+use crate::pipeline::{RunReport, RunStatus, Stage};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
 
@@ -252,15 +252,20 @@ impl IngestPage {
             }
         }
         for (stage, s) in &self.job.progress.stages {
-            let mut text = format!(
-                "{}: {}/{} files · {} / {} · {} rows",
-                stage.name(),
-                s.files_done,
-                s.files,
-                human_bytes(s.bytes_done),
-                human_bytes(s.bytes),
-                s.rows_done
-            );
+            let mut text = if *stage == Stage::Derive {
+                format!("{}: {}/{} steps", stage.name(), s.files_done, s.files)
+            } else {
+                format!(
+                    "{}: {}/{} {} · {} / {} · {} rows",
+                    stage.name(),
+                    s.files_done,
+                    s.files,
+                    stage.unit(),
+                    human_bytes(s.bytes_done),
+                    human_bytes(s.bytes),
+                    s.rows_done
+                )
+            };
             let rate = s.rows_per_sec();
             if rate > 0.0 {
                 text.push_str(&format!(" · {:.0} rows/s", rate));

@@ -71,18 +71,26 @@ impl RosterPage {
         {
             let lake = sh.lake.clone();
             self.sync = Task::spawn(sh.repaint.clone(), move |p, c| {
-                let out = roster::sync(&lake, &dir, None, &salt, p, c);
-                if let Some(e) = out.error {
-                    return Err(e.to_string());
-                }
+                let out = crate::pipeline::run::sync_roster(&lake, &dir, &salt, p, c);
                 for s in &out.skipped {
                     p.log(s.clone());
                 }
-                crate::metrics::engagement::build_stage3(&lake).map_err(|e| e.to_string())?;
-                Ok(out.entries)
+                match out.error {
+                    Some(e) => Err(e.to_string()),
+                    None => Ok(out.entries),
+                }
             });
         }
-        task_line(ui, &self.sync, "Syncing the roster");
+        ui.horizontal(|ui| {
+            task_line(ui, &self.sync, "Syncing the roster");
+            if self.sync.is_running()
+                && ui
+                    .add_enabled(!self.sync.is_cancelling(), egui::Button::new("Cancel sync"))
+                    .clicked()
+            {
+                self.sync.cancel();
+            }
+        });
         if let TaskState::Done(entries) = &self.sync.state {
             ui.label(match entries.len() {
                 0 => "Nothing new: every snapshot in the folder was synced before.".to_string(),

@@ -86,7 +86,7 @@ impl ChartFilter {
             from: date(&self.from, "From")?,
             to: date(&self.to, "To")?,
             school: self.school.clone(),
-            min_group: self.min_group.max(1),
+            min_group: crate::metrics::effective_min_group(self.min_group),
             threshold: f64::from(self.threshold_pct) / 100.0,
         })
     }
