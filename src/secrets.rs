@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// A secret's text, wiped from memory when dropped.
+pub type SecretString = zeroize::Zeroizing<String>;
+
 /// The keyring service name all edlake secrets are filed under.
 pub const SERVICE: &str = "edlake";
 
@@ -35,7 +38,7 @@ pub enum Secrets {
     /// The OS credential store.
     Os,
     /// In memory for this process only (the user chose this because no store was available).
-    Session(Arc<Mutex<HashMap<String, String>>>),
+    Session(Arc<Mutex<HashMap<String, SecretString>>>),
 }
 
 impl std::fmt::Debug for Secrets {
@@ -96,11 +99,11 @@ impl Secrets {
     }
 
     /// Reads a secret; `Ok(None)` when it was never stored.
-    pub fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
+    pub fn get(&self, key: &str) -> Result<Option<SecretString>, SecretError> {
         match self {
             Secrets::Session(m) => Ok(m.lock().ok().and_then(|m| m.get(key).cloned())),
             Secrets::Os => match Self::entry(key)?.get_password() {
-                Ok(v) => Ok(Some(v)),
+                Ok(v) => Ok(Some(SecretString::new(v))),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(e) => Err(classify(e)),
             },
@@ -112,7 +115,7 @@ impl Secrets {
         match self {
             Secrets::Session(m) => {
                 if let Ok(mut m) = m.lock() {
-                    m.insert(key.to_string(), value.to_string());
+                    m.insert(key.to_string(), SecretString::new(value.to_string()));
                 }
                 Ok(())
             }
@@ -142,7 +145,7 @@ impl Secrets {
         self.set(&key, "probe")?;
         let back = self.get(&key)?;
         self.delete(&key)?;
-        if back.as_deref() == Some("probe") {
+        if back.as_deref().map(String::as_str) == Some("probe") {
             Ok(())
         } else {
             Err(SecretError::Refused(
@@ -165,7 +168,10 @@ mod tests {
     fn session_store_round_trip_and_debug_hides_values() {
         let s = Secrets::session_only();
         s.set("k", "hunter2").unwrap();
-        assert_eq!(s.get("k").unwrap().as_deref(), Some("hunter2"));
+        assert_eq!(
+            s.get("k").unwrap().as_deref().map(String::as_str),
+            Some("hunter2")
+        );
         assert!(!format!("{s:?}").contains("hunter2"));
         s.delete("k").unwrap();
         assert_eq!(s.get("k").unwrap(), None);
@@ -176,7 +182,10 @@ mod tests {
         keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap());
         let s = Secrets::os();
         s.set("lake/x/salt", "abc").unwrap();
-        assert_eq!(s.get("lake/x/salt").unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            s.get("lake/x/salt").unwrap().as_deref().map(String::as_str),
+            Some("abc")
+        );
         s.delete("lake/x/salt").unwrap();
         assert_eq!(s.get("lake/x/salt").unwrap(), None);
     }

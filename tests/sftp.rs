@@ -170,7 +170,7 @@ fn wrong_password_and_closed_port_fail_clearly() {
     assert!(t.elapsed().as_secs() < 10);
     let mut missing = cfg;
     missing.remote_dir = "no-such-folder".into();
-    let src = SftpSource::new("t", missing, Some(s.password.clone()));
+    let src = SftpSource::new("t", missing, Some(s.password.clone().into()));
     let e = src.list().expect_err("missing folder");
     assert!(e.to_string().contains("does not exist"), "{e}");
 }
@@ -198,7 +198,7 @@ fn full_then_incremental_fetch_lands_each_file_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let (lake, _) = Lake::init(dir.path()).expect("lake");
     let salt = Salt::generate();
-    let src = SftpSource::new("clever", s.cfg("incr"), Some(s.password.clone()));
+    let src = SftpSource::new("clever", s.cfg("incr"), Some(s.password.clone().into()));
     let first = ingest(&lake, &src, &salt);
     assert!(first.error.is_none(), "{:?}", first.error);
     let remote_files = common::files_under(&remote).len();
@@ -245,7 +245,7 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
     let dir = tempfile::tempdir().expect("tmp");
     let (lake, _) = Lake::init(dir.path()).expect("lake");
     let salt = Salt::generate();
-    let src = SftpSource::new("clever", s.cfg("drop"), Some(s.password.clone()));
+    let src = SftpSource::new("clever", s.cfg("drop"), Some(s.password.clone().into()));
     // Kill the server side of the session as soon as the first file has arrived.
     let (tx, rx) = crossbeam_channel::unbounded();
     let killed = Arc::new(AtomicBool::new(false));
@@ -287,7 +287,7 @@ fn a_dropped_connection_lands_nothing_partial_and_the_next_run_resumes() {
         .count();
     assert_eq!(partial, 0);
 
-    let src2 = SftpSource::new("clever", s.cfg("drop"), Some(s.password.clone()));
+    let src2 = SftpSource::new("clever", s.cfg("drop"), Some(s.password.clone().into()));
     let second = ingest(&lake, &src2, &salt);
     assert!(second.error.is_none(), "{:?}", second.error);
     assert_eq!(
@@ -329,7 +329,7 @@ fn a_hostile_remote_name_is_refused_alone_and_the_source_still_lists() {
     );
     let dir = tempfile::tempdir().expect("tmp");
     let (lake, _) = Lake::init(dir.path()).expect("lake");
-    let src = SftpSource::new("clever", s.cfg("hostile"), Some(s.password.clone()));
+    let src = SftpSource::new("clever", s.cfg("hostile"), Some(s.password.clone().into()));
     let out = ingest(&lake, &src, &Salt::generate());
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(out.report.files_rejected, 1, "{:?}", out.report.warnings);

@@ -46,7 +46,7 @@ impl Ctx {
     /// The salt: from the keyring, or with --session-secrets from standard input.
     pub(super) fn salt(&self, lake: &Lake) -> Result<Salt> {
         if self.secrets.is_session_only() {
-            let mut s = String::new();
+            let mut s = zeroize::Zeroizing::new(String::new());
             if std::io::stdin().is_terminal() {
                 eprintln!("Enter the lake's salt (it is kept in memory for this run only):");
             }
@@ -365,14 +365,17 @@ fn salt_cmd(ctx: &Ctx, action: SaltAction) -> Result<ExitCode> {
     let key = salt_key(&lake.info().id);
     match action {
         SaltAction::Import { replace } => {
-            let mut s = String::new();
+            let mut s = zeroize::Zeroizing::new(String::new());
             std::io::stdin()
                 .read_to_string(&mut s)
                 .context("reading the salt from standard input")?;
             let salt = Salt::from_secret(s.trim())?;
+            if let Some(w) = salt.weakness() {
+                eprintln!("warning: {w}");
+            }
             let existing = ctx.secrets.get(&key)?;
             let has_data = lake.tables().iter().any(|t| t.layer == Layer::General);
-            if existing.is_some_and(|old| old != salt.expose()) && has_data && !replace {
+            if existing.is_some_and(|old| old.as_str() != salt.expose()) && has_data && !replace {
                 bail!(Coded(
                     EXIT_BAD_INPUT,
                     "this lake already holds data pseudonymized with a different salt; importing would \

@@ -45,10 +45,10 @@ fn test_sftp(ctx: &Ctx, lake: &Lake, src: &mut SavedSource, accept: Option<&str>
     let SourceDef::Sftp(cfg) = src.def.clone() else {
         return Ok(true);
     };
-    let secret = ctx.secrets.get(&SavedSource::secret_key(lake, &src.name))?;
+    let secret = ctx.secrets.get(&src.key(lake))?;
     let mut accept = accept.map(str::to_string);
     loop {
-        match probe(&cfg, secret.as_deref(), accept.as_deref()) {
+        match probe(&cfg, secret.as_ref().map(|s| s.as_str()), accept.as_deref()) {
             Ok(p) => {
                 if cfg.host_key.as_deref() != Some(p.fingerprint.as_str()) {
                     if let SourceDef::Sftp(c) = &mut src.def {
@@ -197,7 +197,9 @@ pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
                     )),
                 },
             };
-            if !replace && SavedSource::load(&lake, &name).is_ok() {
+            // A redefined source's old secret goes: it was bound to where the old one pointed.
+            let old_key = SavedSource::load(&lake, &name).ok().map(|o| o.key(&lake));
+            if !replace && old_key.is_some() {
                 bail!(Coded(
                     EXIT_BAD_INPUT,
                     format!("a source named `{name}` exists; add --replace to redefine it")
@@ -205,10 +207,13 @@ pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
             }
             let mut src = SavedSource { name, def };
             src.save(&lake).map_err(bad)?;
-            let key = SavedSource::secret_key(&lake, &src.name);
+            let key = src.key(&lake);
             match &secret {
                 Some(s) => ctx.secrets.set(&key, s)?,
                 None => ctx.secrets.delete(&key)?,
+            }
+            if let Some(old) = old_key.filter(|k| *k != key) {
+                ctx.secrets.delete(&old)?;
             }
             println!(
                 "Source `{}` saved (its secret, if any, is in the OS keyring).",

@@ -14,15 +14,24 @@ pub use metadata::{EntityMetadata, Metadata, MetadataError, Op};
 use crate::lake::schema::fix_column_name;
 
 /// The lake's salt. Kept in the OS keyring only; this type never prints its value.
+///
+/// Clones share one buffer (no copy of the secret is made), which is wiped from memory when the
+/// last clone is dropped.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Salt(String);
+pub struct Salt(std::sync::Arc<zeroize::Zeroizing<String>>);
+
+/// Fewest random bytes a salt should hold (OEA's `oeaSalt` is base64 of 16).
+pub const SALT_MIN_BYTES: usize = 16;
 
 impl Salt {
     /// A new salt: 16 random bytes, base64-encoded, as OEA generates `oeaSalt`.
     pub fn generate() -> Self {
         use base64::Engine;
-        let bytes: [u8; 16] = rand::random();
-        Self(base64::engine::general_purpose::STANDARD.encode(bytes))
+        let mut bytes: zeroize::Zeroizing<[u8; SALT_MIN_BYTES]> =
+            zeroize::Zeroizing::new(rand::random());
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes.as_ref());
+        zeroize::Zeroize::zeroize(&mut *bytes);
+        Self(std::sync::Arc::new(zeroize::Zeroizing::new(text)))
     }
 
     /// Wraps an existing salt (for example a district's OEA Key Vault `oeaSalt`).
@@ -31,12 +40,46 @@ impl Salt {
         if s.is_empty() {
             return Err(PseudoError::EmptySalt);
         }
-        Ok(Self(s.to_string()))
+        Ok(Self(std::sync::Arc::new(zeroize::Zeroizing::new(
+            s.to_string(),
+        ))))
+    }
+
+    /// Why this salt does not look like one, if it does not: OEA's salts are base64 of 16 or
+    /// more random bytes; a short or guessable salt lets anyone who guesses it recompute every
+    /// pseudonym from a list of student ids.
+    pub fn weakness(&self) -> Option<String> {
+        use base64::Engine;
+        let text = self.0.trim();
+        let decoded = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap_or_default(),
+        );
+        let distinct_bytes = decoded
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        if decoded.len() >= SALT_MIN_BYTES && distinct_bytes >= SALT_MIN_BYTES / 2 {
+            return None;
+        }
+        // Not base64: accept a long passphrase-like salt with many different characters.
+        let distinct = text.chars().collect::<std::collections::HashSet<_>>().len();
+        if text.chars().count() >= 24 && distinct >= 12 {
+            return None;
+        }
+        Some(format!(
+            "this salt is not base64 of {SALT_MIN_BYTES} or more random bytes (as OEA's oeaSalt is) \
+             and is short or repetitive ({} characters, {distinct} different): anyone who guesses \
+             it can recompute every pseudonym from a list of student ids. Use the district's OEA \
+             salt or let edlake create one",
+            text.chars().count()
+        ))
     }
 
     /// The secret text, for storing in the keyring or an explicit export.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -61,7 +104,7 @@ pub enum PseudoError {
 pub fn hash_value(value: &str, salt: &Salt) -> String {
     let mut h = Sha256::new();
     h.update(value.as_bytes());
-    h.update(salt.0.as_bytes());
+    h.update(salt.expose().as_bytes());
     let digest = h.finalize();
     let mut out = String::with_capacity(64);
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -351,5 +394,33 @@ mod tests {
         let s = Salt::generate();
         assert!(!format!("{s:?}").contains(s.expose()));
         assert_eq!(s.expose().len(), 24, "16 bytes in base64");
+        assert_eq!(s.weakness(), None);
+        // Clones share the one buffer that is wiped on drop.
+        let c = s.clone();
+        assert!(std::ptr::eq(c.expose(), s.expose()));
+    }
+
+    #[test]
+    fn salts_that_do_not_look_like_one_are_named() {
+        for weak in [
+            "s4lt",
+            "Pa55word",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "c2FsdA==",
+        ] {
+            let w = Salt::from_secret(weak).unwrap().weakness();
+            assert!(
+                w.as_deref().is_some_and(|w| w.contains("16")),
+                "{weak}: {w:?}"
+            );
+            assert!(
+                !w.unwrap().contains(weak),
+                "the warning never repeats the salt"
+            );
+        }
+        // OEA's form (base64 of 16+ bytes) and a long varied passphrase pass.
+        for good in ["q3Jk7bWm0yq6d1V3kqz2Dg==", "cli-test-salt-0123456789abcdef"] {
+            assert_eq!(Salt::from_secret(good).unwrap().weakness(), None, "{good}");
+        }
     }
 }

@@ -21,6 +21,32 @@ pub enum SourceDef {
     Folder { path: PathBuf },
 }
 
+impl SourceDef {
+    /// Where this source's secret is sent: the SFTP login (`user@host:port`) or the storage
+    /// account and endpoint. The keyring entry is bound to it, so a definition edited to point
+    /// elsewhere finds no secret and the password is asked for again (never sent to the new
+    /// server). `None` for folders, which have no secret.
+    pub fn secret_binding(&self) -> Option<String> {
+        match self {
+            SourceDef::Sftp(c) => Some(format!(
+                "sftp://{}@{}:{}",
+                c.user,
+                c.host.to_ascii_lowercase(),
+                c.port
+            )),
+            SourceDef::Azure(c) => Some(format!(
+                "azure://{}@{}",
+                c.account,
+                c.endpoint
+                    .as_deref()
+                    .map(|e| e.trim_end_matches('/').to_ascii_lowercase())
+                    .unwrap_or_else(|| format!("https://{}.blob.core.windows.net", c.account))
+            )),
+            SourceDef::Folder { .. } => None,
+        }
+    }
+}
+
 /// A named, saved source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedSource {
@@ -65,9 +91,19 @@ impl SavedSource {
         lake.meta_dir().join("sources")
     }
 
+    /// The keyring key of the secret of source `name` defined as `def`: the lake, the name and
+    /// a digest of where the secret goes ([`SourceDef::secret_binding`]).
+    pub fn secret_key(lake: &Lake, name: &str, def: &SourceDef) -> String {
+        use sha2::{Digest, Sha256};
+        let binding = def.secret_binding().unwrap_or_default();
+        let digest = Sha256::digest(binding.as_bytes());
+        let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("lake/{}/source/{name}/{short}", lake.info().id)
+    }
+
     /// The keyring key of this source's secret.
-    pub fn secret_key(lake: &Lake, name: &str) -> String {
-        format!("lake/{}/source/{name}", lake.info().id)
+    pub fn key(&self, lake: &Lake) -> String {
+        Self::secret_key(lake, &self.name, &self.def)
     }
 
     /// Saves (replaces) the definition.
@@ -117,11 +153,11 @@ impl SavedSource {
 
     /// Removes the definition and its secret.
     pub fn remove(lake: &Lake, name: &str, secrets: &Secrets) -> Result<(), SavedError> {
-        Self::load(lake, name)?;
+        let saved = Self::load(lake, name)?;
         let _lock = lake.lock("remove a source")?;
         let p = Self::dir(lake).join(format!("{name}.json"));
         std::fs::remove_file(&p).map_err(|e| LakeError::io(&p, e))?;
-        secrets.delete(&Self::secret_key(lake, name))?;
+        secrets.delete(&saved.key(lake))?;
         Ok(())
     }
 
@@ -141,12 +177,17 @@ impl SavedSource {
         Ok(match &self.def {
             SourceDef::Folder { path } => Box::new(FolderSource::new(path)),
             SourceDef::Sftp(cfg) => {
-                let secret = secrets.get(&Self::secret_key(lake, &self.name))?;
+                let secret = secrets.get(&self.key(lake))?;
                 if secret.is_none() && self.needs_secret() {
                     return Err(SecretError::Missing {
-                        what: format!("password of the source `{}`", self.name),
+                        what: format!(
+                            "password of the source `{}` for {}@{}:{}",
+                            self.name, cfg.user, cfg.host, cfg.port
+                        ),
                         hint: format!(
-                            "store it again with `edlake source add sftp {} ... --password-stdin --replace`",
+                            "A password is kept for the server it was saved for; if this source \
+                             now points at another server, that is why. Store it again with \
+                             `edlake source add sftp {} ... --password-stdin --replace`",
                             self.name
                         ),
                     }
@@ -165,11 +206,16 @@ impl SavedSource {
         cfg: &AzureConfig,
     ) -> Result<AzureSource, SavedError> {
         let secret = secrets
-            .get(&Self::secret_key(lake, &self.name))?
+            .get(&self.key(lake))?
             .ok_or_else(|| SecretError::Missing {
-                what: format!("account key or SAS token of the source `{}`", self.name),
+                what: format!(
+                    "account key or SAS token of the source `{}` for the account {}",
+                    self.name, cfg.account
+                ),
                 hint: format!(
-                    "store it again with `edlake source add datashare {} ... --key-stdin --replace`",
+                    "A key is kept for the account and endpoint it was saved for; if this source \
+                     now points elsewhere, that is why. Store it again with \
+                     `edlake source add datashare {} ... --key-stdin --replace`",
                     self.name
                 ),
             })?;
@@ -213,9 +259,7 @@ mod tests {
         assert_eq!(SavedSource::load(&lake, "clever-sftp").expect("load"), s);
         assert_eq!(SavedSource::list(&lake).expect("list").len(), 1);
         let secrets = Secrets::session_only();
-        secrets
-            .set(&SavedSource::secret_key(&lake, "clever-sftp"), "hunter2")
-            .expect("set");
+        secrets.set(&s.key(&lake), "hunter2").expect("set");
         let text = std::fs::read_to_string(lake.meta_dir().join("sources/clever-sftp.json"))
             .expect("file");
         assert!(!text.contains("hunter2"));
@@ -228,11 +272,78 @@ mod tests {
             SavedSource::load(&lake, "clever-sftp"),
             Err(SavedError::Unknown(_))
         ));
+        assert_eq!(secrets.get(&s.key(&lake)).expect("get"), None);
+    }
+
+    #[test]
+    fn a_secret_is_not_given_to_a_source_edited_to_point_elsewhere() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (lake, _) = Lake::init(dir.path()).expect("lake");
+        let cfg = SftpConfig {
+            host: "sftp.clever.com".into(),
+            port: 22,
+            user: "district".into(),
+            auth: SftpAuth::Password,
+            remote_dir: String::new(),
+            host_key: Some("SHA256:abc".into()),
+            timeout_secs: 20,
+        };
+        let s = SavedSource {
+            name: "clever-sftp".into(),
+            def: SourceDef::Sftp(cfg.clone()),
+        };
+        s.save(&lake).expect("save");
+        let secrets = Secrets::session_only();
+        secrets.set(&s.key(&lake), "hunter2").expect("set");
+        // Pinning a new host key keeps the binding: the same server.
+        let repinned = SourceDef::Sftp(SftpConfig {
+            host_key: Some("SHA256:new".into()),
+            ..cfg.clone()
+        });
         assert_eq!(
-            secrets
-                .get(&SavedSource::secret_key(&lake, "clever-sftp"))
-                .expect("get"),
-            None
+            SavedSource::secret_key(&lake, &s.name, &repinned),
+            s.key(&lake)
+        );
+        // Someone who can edit the lake's source file points it at their own server.
+        let path = lake.meta_dir().join("sources/clever-sftp.json");
+        let text = std::fs::read_to_string(&path).expect("file");
+        std::fs::write(&path, text.replace("sftp.clever.com", "evil.example.net")).expect("edit");
+        let edited = SavedSource::load(&lake, "clever-sftp").expect("load");
+        let err = edited
+            .open(&lake, &secrets)
+            .err()
+            .expect("no secret for it");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("evil.example.net") && msg.contains("another server"),
+            "{msg}"
+        );
+        assert!(!msg.contains("hunter2"));
+        // Other users, ports and storage accounts are other bindings too.
+        for def in [
+            SourceDef::Sftp(SftpConfig {
+                port: 2222,
+                ..cfg.clone()
+            }),
+            SourceDef::Sftp(SftpConfig {
+                user: "x".into(),
+                ..cfg.clone()
+            }),
+        ] {
+            assert_ne!(SavedSource::secret_key(&lake, &s.name, &def), s.key(&lake));
+        }
+        let azure = |endpoint: Option<&str>| {
+            SourceDef::Azure(AzureConfig {
+                account: "district".into(),
+                container: "c".into(),
+                prefix: String::new(),
+                auth: super::super::azure::AzureAuth::Sas,
+                endpoint: endpoint.map(str::to_string),
+            })
+        };
+        assert_ne!(
+            SavedSource::secret_key(&lake, "share", &azure(None)),
+            SavedSource::secret_key(&lake, "share", &azure(Some("http://127.0.0.1:10000/x")))
         );
     }
 }

@@ -107,7 +107,7 @@ struct Conn {
 pub struct SftpSource {
     name: String,
     cfg: SftpConfig,
-    secret: Option<String>,
+    secret: Option<crate::secrets::SecretString>,
     conn: Mutex<Option<Conn>>,
 }
 
@@ -209,7 +209,7 @@ pub fn connect(
 
 impl SftpSource {
     /// A source named `name` (as saved in the lake) that logs in with `secret`.
-    pub fn new(name: &str, cfg: SftpConfig, secret: Option<String>) -> Self {
+    pub fn new(name: &str, cfg: SftpConfig, secret: Option<crate::secrets::SecretString>) -> Self {
         SftpSource {
             name: name.into(),
             cfg,
@@ -227,7 +227,8 @@ impl SftpSource {
             .lock()
             .map_err(|_| SourceError::Remote("the SFTP connection is unusable".into()))?;
         if guard.is_none() {
-            let (session, _) = connect(&self.cfg, self.secret.as_deref(), None)?;
+            let secret = self.secret.as_ref().map(|s| s.as_str());
+            let (session, _) = connect(&self.cfg, secret, None)?;
             let sftp = session
                 .sftp()
                 .map_err(|e| SftpError::Dropped(e.message().to_string()))?;

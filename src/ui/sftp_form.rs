@@ -46,6 +46,13 @@ impl Default for SftpForm {
     }
 }
 
+/// The typed secret is wiped from memory with the form.
+impl Drop for SftpForm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
 impl SftpForm {
     fn load(&mut self, sh: &Shared) {
         self.loaded = true;
@@ -54,16 +61,12 @@ impl SftpForm {
             ..
         }) = SavedSource::load(sh.lake, CLEVER_SFTP)
         {
+            let key = SavedSource::secret_key(sh.lake, CLEVER_SFTP, &SourceDef::Sftp(c.clone()));
             self.host = c.host;
             self.port = c.port.to_string();
             self.user = c.user;
             self.remote_dir = c.remote_dir;
-            self.saved_secret = sh
-                .secrets
-                .get(&SavedSource::secret_key(sh.lake, CLEVER_SFTP))
-                .ok()
-                .flatten()
-                .is_some();
+            self.saved_secret = sh.secrets.get(&key).ok().flatten().is_some();
             if let SftpAuth::Key { path } = c.auth {
                 self.key = Some(path);
             }
@@ -101,7 +104,8 @@ impl SftpForm {
     }
 
     fn start_test(&mut self, sh: &Shared, cfg: SftpConfig, accept: Option<String>) {
-        let secret = (!self.secret.is_empty()).then(|| self.secret.clone());
+        let secret = (!self.secret.is_empty())
+            .then(|| crate::secrets::SecretString::new(self.secret.clone()));
         let lake = sh.lake.clone();
         let secrets = sh.secrets.clone();
         self.test = Task::spawn(sh.repaint.clone(), move |_, _| {
@@ -116,12 +120,14 @@ impl SftpForm {
                 host_key: pinned,
                 ..cfg
             };
-            let key = SavedSource::secret_key(&lake, CLEVER_SFTP);
+            // Bound to the server being tested: a password saved for another one is never sent.
+            let key = SavedSource::secret_key(&lake, CLEVER_SFTP, &SourceDef::Sftp(cfg.clone()));
             let secret = match secret {
                 Some(s) => Some(s),
                 None => secrets.get(&key).map_err(|e| e.to_string())?,
             };
-            let p = probe(&cfg, secret.as_deref(), accept.as_deref()).map_err(|e| e.to_string())?;
+            let p = probe(&cfg, secret.as_ref().map(|s| s.as_str()), accept.as_deref())
+                .map_err(|e| e.to_string())?;
             // Connected with an accepted key: save the source and its secret.
             cfg.host_key = Some(p.fingerprint.clone());
             if let Some(s) = &secret {
@@ -145,7 +151,7 @@ impl SftpForm {
         if self.test.poll() {
             if let TaskState::Done(_) = &self.test.state {
                 // It is in the keyring now; the form need not hold it any longer.
-                self.secret.clear();
+                zeroize::Zeroize::zeroize(&mut self.secret);
                 self.saved_secret = true;
             }
             if let TaskState::Failed(e) = &self.test.state {

@@ -40,6 +40,13 @@ impl Default for ShareForm {
     }
 }
 
+/// The typed secret is wiped from memory with the form.
+impl Drop for ShareForm {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
 impl ShareForm {
     fn load(&mut self, sh: &Shared) {
         self.loaded = true;
@@ -48,17 +55,14 @@ impl ShareForm {
             ..
         }) = SavedSource::load(sh.lake, INSIGHTS_SHARE)
         {
+            let key =
+                SavedSource::secret_key(sh.lake, INSIGHTS_SHARE, &SourceDef::Azure(c.clone()));
             self.account = c.account;
             self.container = c.container;
             self.prefix = c.prefix;
             self.sas = c.auth == AzureAuth::Sas;
             self.endpoint = c.endpoint.unwrap_or_default();
-            self.saved_secret = sh
-                .secrets
-                .get(&SavedSource::secret_key(sh.lake, INSIGHTS_SHARE))
-                .ok()
-                .flatten()
-                .is_some();
+            self.saved_secret = sh.secrets.get(&key).ok().flatten().is_some();
         }
     }
 
@@ -92,11 +96,15 @@ impl ShareForm {
     }
 
     fn start_check(&mut self, sh: &Shared, cfg: AzureConfig) {
-        let secret = (!self.secret.is_empty()).then(|| self.secret.clone());
+        let secret = (!self.secret.is_empty())
+            .then(|| crate::secrets::SecretString::new(self.secret.clone()));
         let lake = sh.lake.clone();
         let secrets = sh.secrets.clone();
         self.check = Task::spawn(sh.repaint.clone(), move |_, _| {
-            let key = SavedSource::secret_key(&lake, INSIGHTS_SHARE);
+            // Bound to the account and endpoint being checked: a key saved for another one is
+            // never sent here.
+            let key =
+                SavedSource::secret_key(&lake, INSIGHTS_SHARE, &SourceDef::Azure(cfg.clone()));
             let secret = match secret {
                 Some(s) => s,
                 None => secrets
@@ -125,7 +133,7 @@ impl ShareForm {
             self.load(sh);
         }
         if self.check.poll() && self.check.done().is_some() {
-            self.secret.clear();
+            zeroize::Zeroize::zeroize(&mut self.secret);
             self.saved_secret = true;
         }
         egui::Grid::new("share-form").num_columns(2).show(ui, |ui| {

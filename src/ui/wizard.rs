@@ -179,9 +179,11 @@ impl WizardPage {
                     Err(e) => self.salt_message = Some((e.to_string(), false)),
                     Ok(s) => match sh.secrets.set(&salt_key(&sh.lake.info().id), s.expose()) {
                         Ok(()) => {
-                            self.salt_input.clear();
-                            self.salt_message =
-                                Some(("The salt was stored in the OS keyring.".into(), true));
+                            zeroize::Zeroize::zeroize(&mut self.salt_input);
+                            self.salt_message = Some(match s.weakness() {
+                                None => ("The salt was stored in the OS keyring.".into(), true),
+                                Some(w) => (format!("The salt was stored, but {w}."), false),
+                            });
                             out = Some(s);
                         }
                         Err(e) => self.keyring_failed(e.to_string()),
@@ -197,7 +199,7 @@ impl WizardPage {
                         Ok(s) if !self.salt_input.trim().is_empty() => s,
                         _ => Salt::generate(),
                     };
-                    self.salt_input.clear();
+                    zeroize::Zeroize::zeroize(&mut self.salt_input);
                     self.offer_session = false;
                     self.salt_message = Some((
                         "Using a session-only salt. Store it in the keyring later to keep pseudonyms stable."
