@@ -118,6 +118,7 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     let r = engagement::build_stage3(&lake).unwrap();
     let serving = r.serving.expect("serving data built");
     assert!(serving.parts >= 10, "{serving:?}");
+    assert_no_pseudonyms_in_serving(&lake);
 
     let cal = dates(&lake);
     assert!(cal.len() >= 20);
@@ -159,6 +160,33 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     ];
     let compared = check_all(&lake, &filters);
     assert!(compared > 300, "only {compared} rows compared");
+}
+
+/// The serving files hold what the charts need and no pseudonym (#13: they were documented as
+/// holding none, yet carried one per student).
+fn assert_no_pseudonyms_in_serving(lake: &Lake) {
+    let files: Vec<_> = files_under(&lake.meta_dir().join("serving"))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    assert!(!files.is_empty());
+    let hex64 = |v: &str| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    for f in files {
+        let df = ParquetReader::new(std::fs::File::open(&f).unwrap())
+            .finish()
+            .unwrap();
+        assert!(df.column("student").is_err(), "{}", f.display());
+        for c in df.columns() {
+            if let Ok(s) = c.str() {
+                assert!(
+                    !s.iter().flatten().any(hex64),
+                    "{}: column {} holds pseudonyms",
+                    f.display(),
+                    c.name()
+                );
+            }
+        }
+    }
 }
 
 #[test]

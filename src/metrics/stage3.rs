@@ -255,6 +255,24 @@ fn digital_activity_schema() -> TableSchema {
     ])
 }
 
+/// Per-student rows keyed by serving number, with the student's pseudonym in its place (the
+/// column order of the direct query).
+fn with_pseudonyms(per_student: LazyFrame, ids: DataFrame) -> LazyFrame {
+    let cols: Vec<Expr> = ["student", "school", "grade", "school_days", "in_person_rate"]
+        .into_iter()
+        .chain(["digital_rate_clever", "digital_rate_insights"])
+        .map(col)
+        .collect();
+    per_student
+        .join(
+            ids.lazy(),
+            [col("sid")],
+            [col("sid")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .select(cols)
+}
+
 pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError> {
     let dir = lake.table_dir(t);
     let n = df.height() as u64;
@@ -315,16 +333,18 @@ pub fn build_stage3_with(
         .push(("digital activity".into(), t.elapsed().as_secs_f64()));
     step(2)?;
     let t = Instant::now();
-    r.serving = Some(super::serving::build::build(lake)?);
+    let (serving, student_ids) = super::serving::build::build_with_students(lake)?;
+    r.serving = Some(serving);
     r.steps
         .push(("chart serving data".into(), t.elapsed().as_secs_f64()));
     step(3)?;
     // The hybrid table is the serving data's per-student view over all dates (the direct query
     // over the general tables gives the same rows; tests compare them).
     let t = Instant::now();
-    let served = match super::serving::Serving::load(lake) {
-        Some(s) => super::serving::query::per_student(&s, &Filter::default())?,
-        None => None,
+    let served = match (super::serving::Serving::load(lake), student_ids) {
+        (Some(s), Some(ids)) => super::serving::query::per_student(&s, &Filter::default())?
+            .map(|lf| with_pseudonyms(lf, ids)),
+        _ => None,
     };
     let per_student = match served {
         Some(lf) => Some(lf),

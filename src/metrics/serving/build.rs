@@ -109,7 +109,17 @@ type CountRow = (Option<i32>, u32, u32, Option<u32>, i64);
 
 /// Rebuilds the serving data of the lake.
 pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
+    Ok(build_with_students(lake)?.0)
+}
+
+/// [`build`], also giving each hybrid row's student number (`sid`) with the student's
+/// pseudonym (`student`), in memory only: the files on disk hold no pseudonym, and the stage3
+/// hybrid table gets its student column from this.
+pub(crate) fn build_with_students(
+    lake: &Lake,
+) -> Result<(ServingReport, Option<DataFrame>), MetricError> {
     let _lock = lake.lock("build the chart serving data")?;
+    let mut student_ids: Option<DataFrame> = None;
     let mut steps = Steps {
         t: Instant::now(),
         done: Vec::new(),
@@ -456,15 +466,23 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
         };
         let mut students: Vec<u64> = enrolled.entries().map(|e| e.2).collect();
         students.sort_unstable();
+        // Pseudonyms stay in memory (for the stage3 hybrid table); the serving files hold
+        // only what the charts need.
+        student_ids = Some(DataFrame::new(
+            students.len(),
+            vec![
+                Column::new("sid".into(), students.clone()),
+                Column::new(
+                    "student".into(),
+                    students
+                        .iter()
+                        .map(|s| pseudonyms.get(s).cloned())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )?);
         let mut cols = vec![
             Column::new("sid".into(), students.clone()),
-            Column::new(
-                "student".into(),
-                students
-                    .iter()
-                    .map(|s| pseudonyms.get(s).cloned())
-                    .collect::<Vec<_>>(),
-            ),
             Column::new(
                 "school".into(),
                 students
@@ -510,10 +528,11 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
     let n = parts.len();
     let bytes = publish(lake, calendar.clone(), parts)?;
     steps.mark("written");
-    Ok(ServingReport {
+    let report = ServingReport {
         parts: n,
         bytes,
         calendar_days: calendar.len(),
         steps: steps.done,
-    })
+    };
+    Ok((report, student_ids))
 }

@@ -4,7 +4,9 @@
 //! Distinct-student counts over any date range cannot be summed from daily counts, so besides
 //! per-day sums the serving data keeps, per (group, student), a *day set*: one bit per date of
 //! the lake's calendar. A date range is then a bit mask, and "did this student do X in the range"
-//! is an AND. Students are dense numbers here (no pseudonyms are stored).
+//! is an AND. Students are 64-bit hashes of their pseudonyms here (no pseudonym is stored: the
+//! stage3 hybrid table gets its student column in memory, see `build::build_with_students`).
+//! That is still per-student data: the files are as protected as the general tables.
 //!
 //! The serving data lives under `_edlake/serving/<build>/` as Parquet files; `current.json`
 //! names the build and the versions of the general tables it was built from. A build that does

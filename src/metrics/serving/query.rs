@@ -272,8 +272,9 @@ fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErr
     Ok(Some(sort_apps(df).collect()?))
 }
 
-/// Per-student rows (as the direct query's `per_student`, with the student's pseudonym) from
-/// the hybrid day sets; `None` when the build has no attendance.
+/// Per-student rows (as the direct query's `per_student`, with the student's serving number
+/// `sid` instead of a pseudonym, which the serving data does not hold) from the hybrid day
+/// sets; `None` when the build has no attendance.
 pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
     let Some(h) = s.part("hybrid")? else {
         return Ok(None);
@@ -313,7 +314,7 @@ pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricE
         ri.push(rate(&insights));
     }
     let keep = BooleanChunked::from_slice("keep".into(), &keep);
-    let mut df = h.select(["student", "school", "grade"])?.filter(&keep)?;
+    let mut df = h.select(["sid", "school", "grade"])?.filter(&keep)?;
     df.with_column(Column::new("school_days".into(), days))?;
     df.with_column(Column::new("in_person_rate".into(), in_person))?;
     df.with_column(Column::new("digital_rate_clever".into(), rc))?;
