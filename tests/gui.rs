@@ -161,6 +161,27 @@ fn unlocking_a_lookup_table_is_audited() {
         "{:?}",
         entries[0]
     );
+
+    // Home shows the log: who, on which machine, what; and notices an edited line.
+    click(&mut h, "Home");
+    wait_label(&mut h, "Audit log");
+    h.get_by_label_contains("Audit log").scroll_to_me();
+    h.run_steps(5);
+    h.get_by_label_contains("Audit log").click();
+    wait_label(&mut h, "1 entry, chain intact.");
+    wait_label(&mut h, &entries[0].host);
+    assert!(
+        h.query_all_by_label_contains("daily_participation_lookup")
+            .count()
+            >= 1
+    );
+    let path = lake.meta_dir().join("audit.jsonl");
+    let text = std::fs::read_to_string(&path).expect("log");
+    std::fs::write(&path, text.replace(&entries[0].user, "someone_else")).expect("edit");
+    h.get_by_label("Check again").scroll_to_me();
+    h.run_steps(3);
+    click(&mut h, "Check again");
+    wait_label(&mut h, "changed outside edlake");
 }
 
 fn small_clever(dir: &Path) -> PathBuf {

@@ -258,11 +258,17 @@ fn digital_activity_schema() -> TableSchema {
 /// Per-student rows keyed by serving number, with the student's pseudonym in its place (the
 /// column order of the direct query).
 fn with_pseudonyms(per_student: LazyFrame, ids: DataFrame) -> LazyFrame {
-    let cols: Vec<Expr> = ["student", "school", "grade", "school_days", "in_person_rate"]
-        .into_iter()
-        .chain(["digital_rate_clever", "digital_rate_insights"])
-        .map(col)
-        .collect();
+    let cols: Vec<Expr> = [
+        "student",
+        "school",
+        "grade",
+        "school_days",
+        "in_person_rate",
+    ]
+    .into_iter()
+    .chain(["digital_rate_clever", "digital_rate_insights"])
+    .map(col)
+    .collect();
     per_student
         .join(
             ids.lazy(),

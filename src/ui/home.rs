@@ -1,5 +1,6 @@
 //! The first screen (create / open / demo) and the home page of an open lake: sources and their
-//! last run, tables by stage with row counts and freshness, and the school-day gap strip.
+//! last run, tables by stage with row counts and freshness, the school-day gap strip and the
+//! audit log.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -188,11 +189,16 @@ fn overview(lake: &Lake) -> Result<Overview, String> {
 #[derive(Default)]
 pub struct HomePage {
     pub overview: Task<Overview>,
+    /// The audit log panel (read when opened).
+    pub audit: super::audit_view::AuditView,
 }
 
 impl HomePage {
     /// Reads the overview again in the background.
     pub fn refresh(&mut self, lake: &Lake, repaint: &Arc<dyn Fn() + Send + Sync>) {
+        if !matches!(self.audit.log.state, TaskState::Idle) {
+            self.audit.load(lake, repaint);
+        }
         let lake = lake.clone();
         self.overview = Task::spawn(repaint.clone(), move |_, _| overview(&lake));
     }
@@ -281,6 +287,8 @@ impl HomePage {
             ui.add_space(12.0);
             ui.heading("Tables by stage");
             tables_by_stage(ui, sh, &ov.tables);
+            ui.add_space(12.0);
+            self.audit.ui(ui, sh.lake, sh.repaint);
         });
     }
 }

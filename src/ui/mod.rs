@@ -1,6 +1,7 @@
 //! The desktop app (egui/eframe). Everything that draws lives here; the work itself runs in the
 //! library on worker threads ([`task::Task`]) that report events and ask for a repaint.
 
+pub mod audit_view;
 pub mod charts;
 pub mod custom_form;
 pub mod dialogs;
