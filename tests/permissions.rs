@@ -86,3 +86,107 @@ fn another_account_reads_nothing_of_the_lake() {
     let o = as_nobody(&["cat", raw.to_str().unwrap()]);
     assert!(!o.status.success());
 }
+
+/// `cat FILE` as `nobody`, with `group` as its group when given.
+fn cat_as_nobody(group: Option<&str>, file: &Path) -> Output {
+    let mut c = Command::new("runuser");
+    if let Some(g) = group {
+        c.args(["-g", g]);
+    }
+    c.args(["-u", "nobody", "--", "cat"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lake_shared_with_the_data_team_is_readable_by_its_group_only() {
+    if !is_root() {
+        common::unmet("root, to make a group and try the lake as its member");
+        return;
+    }
+    let team = "edlake-team-test";
+    assert!(
+        Command::new("groupadd")
+            .args(["-f", team])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    Command::new("chmod")
+        .args(["755"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let lake = dir.path().join("lake");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    edlake::lake::Lake::init(&lake).unwrap();
+    let ingest = |what: &str| {
+        let o = edlake(
+            &lake,
+            &["ingest", what, "--from", data.join(what).to_str().unwrap()],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{}",
+            common::cli::said(&o)
+        );
+    };
+    ingest("clever");
+
+    // An unknown group is refused by name; nothing changes.
+    let o = edlake(&lake, &["access", "--group", "no-such-group-xyz"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::cli::said(&o));
+    assert!(common::cli::said(&o).contains("no OS group named `no-such-group-xyz`"));
+
+    let o = edlake(&lake, &["access", "--group", team]);
+    assert!(o.status.success(), "{}", common::cli::said(&o));
+    // Files written after sharing (another source) belong to the team too.
+    ingest("sis");
+    let raw = |name: &str| {
+        common::files_under(&lake.join("stage1"))
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains(name))
+            .unwrap_or_else(|| panic!("a raw {name} file"))
+    };
+    for f in [raw("daily-participation"), raw("students")] {
+        let o = cat_as_nobody(Some(team), &f);
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            f.display(),
+            common::cli::said(&o)
+        );
+        let o = cat_as_nobody(None, &f);
+        assert!(
+            !o.status.success(),
+            "an account outside the team read {}",
+            f.display()
+        );
+    }
+    // Nothing is open to other accounts; the change is on the audit record.
+    let others = Command::new("find")
+        .arg(&lake)
+        .args(["-perm", "/007", "-not", "-type", "l"])
+        .output()
+        .unwrap();
+    assert!(
+        others.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&others.stdout)
+    );
+    let entries = edlake::audit::entries(&edlake::lake::Lake::open(&lake).unwrap()).unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "access-change" && e.detail.contains(team))
+    );
+
+    // Owner-only again: the team reads nothing.
+    let o = edlake(&lake, &["access", "--private"]);
+    assert!(o.status.success(), "{}", common::cli::said(&o));
+    let o = cat_as_nobody(Some(team), &raw("students"));
+    assert!(!o.status.success(), "the team still reads the lake");
+}

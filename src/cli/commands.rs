@@ -148,6 +148,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Runs { limit } => runs(&ctx, limit),
         Command::Audit { verify } => audit_cmd(&ctx, verify),
+        Command::Access { group, private } => super::access::access_cmd(&ctx, group, private),
         Command::Program { action } => super::program::program_cmd(&ctx, action),
         Command::Roster { action } => super::roster::roster_cmd(&ctx, action),
         Command::Identity { action } => super::roster::identity_cmd(&ctx, action),

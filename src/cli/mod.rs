@@ -2,6 +2,7 @@
 //! that are not the expected format); 3 done, but rows were quarantined or files rejected;
 //! 4 the lake is busy with another run; 130 cancelled.
 
+mod access;
 mod commands;
 mod ingest;
 mod outcome;
@@ -107,6 +108,16 @@ pub enum Command {
         /// Only check the chain (exit 1 when a line was edited, added or removed).
         #[arg(long)]
         verify: bool,
+    },
+    /// Who may read the lake besides its owner: nobody (the default) or the members of one
+    /// OS group, such as the district's data team (Linux and macOS). Without options, shows it.
+    Access {
+        /// Share the lake (read and write) with this OS group.
+        #[arg(long, conflicts_with = "private")]
+        group: Option<String>,
+        /// Make the lake owner-only again.
+        #[arg(long)]
+        private: bool,
     },
     /// The history of runs.
     Runs {

@@ -41,6 +41,9 @@ pub enum LakeError {
     AmbiguousTable { name: String, candidates: String },
     #[error("lake file {path} is damaged: {message}", path = .path.display())]
     Corrupt { path: PathBuf, message: String },
+    /// A request the lake cannot carry out as given (an unknown OS group, say).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl LakeError {
@@ -59,6 +62,9 @@ pub struct LakeInfo {
     pub id: String,
     pub created: chrono::DateTime<chrono::Utc>,
     pub layout: String,
+    /// The OS group (a district's data team) that shares the lake; none: owner-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// An opened lake folder.
@@ -77,10 +83,10 @@ impl Lake {
         if root.join("_edlake/lake.json").exists() {
             return Ok((Lake::open(root)?, false));
         }
-        perms::owner_only_from_now_on();
+        perms::from_now_on(&perms::Sharing::OwnerOnly);
         // A folder the user made beforehand keeps its mode: the lake root becomes owner-only.
         std::fs::create_dir_all(root).map_err(|e| LakeError::io(root, e))?;
-        let tightened = perms::tighten(root)?;
+        let tightened = perms::tighten(root, &perms::Sharing::OwnerOnly)?;
         for dir in [
             "_edlake/runs",
             "stage1/Transactional",
@@ -95,6 +101,7 @@ impl Lake {
             id: uuid::Uuid::new_v4().to_string(),
             created: chrono::Utc::now(),
             layout: "oea-v0.8".into(),
+            group: None,
         };
         let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
         write_atomic(&root.join("_edlake/lake.json"), &json)?;
@@ -112,7 +119,8 @@ impl Lake {
     /// lake other accounts can reach into (made by an older edlake, or copied) is tightened to
     /// owner-only first; [`Lake::tightened`] says how many entries that changed.
     pub fn open(root: &Path) -> Result<Lake, LakeError> {
-        perms::owner_only_from_now_on();
+        // Owner-only until the lake's settings say otherwise.
+        perms::from_now_on(&perms::Sharing::OwnerOnly);
         let p = root.join("_edlake/lake.json");
         let bytes = match std::fs::read(&p) {
             Ok(b) => b,
@@ -125,8 +133,12 @@ impl Lake {
             path: p.clone(),
             message: e.to_string(),
         })?;
-        let tightened = if perms::open_to_others(root) {
-            perms::tighten(root)?
+        // A group that no longer exists shares nothing: owner-only then.
+        let sharing =
+            perms::Sharing::of(info.group.as_deref()).unwrap_or(perms::Sharing::OwnerOnly);
+        perms::from_now_on(&sharing);
+        let tightened = if perms::open_to_others(root, &sharing) {
+            perms::tighten(root, &sharing)?
         } else {
             0
         };
@@ -141,6 +153,21 @@ impl Lake {
     /// group and other permissions are removed now).
     pub fn tightened(&self) -> usize {
         self.tightened
+    }
+
+    /// Shares the lake with the members of the OS group `group` (read and write), or with
+    /// nobody (`None`): saved in the lake's settings and applied to every file and folder now.
+    /// Returns how many entries changed.
+    pub fn set_group(&mut self, group: Option<&str>) -> Result<usize, LakeError> {
+        let sharing = perms::Sharing::of(group)?;
+        let _lock = self.lock("change who shares the lake")?;
+        let mut info = self.info.clone();
+        info.group = group.map(str::to_string);
+        perms::from_now_on(&sharing);
+        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        write_atomic(&self.root.join("_edlake/lake.json"), &json)?;
+        self.info = info;
+        perms::tighten(&self.root, &sharing)
     }
 
     /// The lake folder.

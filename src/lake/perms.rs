@@ -1,30 +1,95 @@
-//! Who may read the lake: only the account that runs edlake. Raw files, Ingested tables,
-//! lookups, quarantine, the audit log and exports all hold student data, so every folder is
-//! owner-only (0700) and every file too (0600). On Windows a folder under the user's profile is
-//! private to the user already; ACLs are not changed there.
+//! Who may read the lake: only the account that runs edlake, or also one OS group (the
+//! district's data team) when the lake is shared with it. Raw files, Ingested tables, lookups,
+//! quarantine, the audit log and exports all hold student data, so every folder is owner-only
+//! (0700) and every file too (0600) — 2770/0660 with the team's group when shared. On Windows
+//! the lake folder's inherited permissions are replaced by full control for the user.
 
 use std::path::Path;
 
 use super::LakeError;
 
-/// Makes everything this process creates from now on owner-only (umask 077). A process that
-/// opens a lake writes student data, so it is set when a lake is created or opened.
-pub fn owner_only_from_now_on() {
-    #[cfg(unix)]
-    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
-    unsafe {
-        libc::umask(0o077);
+/// Who besides the owner may use the lake: nobody (the default), or the members of one OS group
+/// (a district's data team) on Unix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sharing {
+    OwnerOnly,
+    /// The group's name and id.
+    Group {
+        name: String,
+        gid: u32,
+    },
+}
+
+impl Sharing {
+    /// The sharing a lake's settings ask for: the named group (which must exist), else owner-only.
+    pub fn of(group: Option<&str>) -> Result<Sharing, LakeError> {
+        match group {
+            None => Ok(Sharing::OwnerOnly),
+            Some(name) => Ok(Sharing::Group {
+                name: name.to_string(),
+                gid: group_id(name)?,
+            }),
+        }
+    }
+
+    /// The permission bits nobody but the owner (and the group, when shared) may have.
+    fn forbidden(&self) -> u32 {
+        match self {
+            Sharing::OwnerOnly => 0o077,
+            Sharing::Group { .. } => 0o007,
+        }
     }
 }
 
-/// Removes every group and other permission under `root` (the root included). Returns how many
-/// files and folders were changed, so the caller can say so.
-pub fn tighten(root: &Path) -> Result<usize, LakeError> {
+/// The id of the OS group `name`.
+fn group_id(name: &str) -> Result<u32, LakeError> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        let unknown = || LakeError::Invalid(format!("there is no OS group named `{name}`"));
+        let c = std::ffi::CString::new(name).map_err(|_| unknown())?;
+        // SAFETY: getgrnam reads the group database; the pointer is checked and read at once.
+        let g = unsafe { libc::getgrnam(c.as_ptr()) };
+        if g.is_null() {
+            return Err(unknown());
+        }
+        // SAFETY: non-null pointer returned by getgrnam just above.
+        Ok(unsafe { (*g).gr_gid })
+    }
+    #[cfg(not(unix))]
+    {
+        Err(LakeError::Invalid(format!(
+            "sharing a lake with the group `{name}` is available on Linux and macOS; on Windows \
+             share the folder with the team through its Security settings"
+        )))
+    }
+}
+
+/// Makes everything this process creates from now on owner-only (umask 077), or also readable
+/// and writable by the group when the lake is shared (umask 007). A process that opens a lake
+/// writes student data, so it is set when a lake is created or opened.
+pub fn from_now_on(sharing: &Sharing) {
+    #[cfg(unix)]
+    // SAFETY: umask only swaps the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(sharing.forbidden() as libc::mode_t);
+    }
+    #[cfg(not(unix))]
+    let _ = sharing;
+}
+
+/// Brings every entry under `root` (the root included) to `sharing`: no permission for other
+/// accounts; with a group, the entries this account owns belong to the group, which may read
+/// and write them (folders pass the group on to what is created in them). On Windows the
+/// folder's inherited permissions are replaced by full control for the current user
+/// (`icacls`). Returns how many entries were changed, so the caller can say so.
+pub fn tighten(root: &Path, sharing: &Sharing) -> Result<usize, LakeError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let mut changed = 0;
         let mut stack = vec![root.to_path_buf()];
+        // SAFETY: geteuid cannot fail.
+        let me = unsafe { libc::geteuid() };
         while let Some(p) = stack.pop() {
             let meta = match std::fs::symlink_metadata(&p) {
                 Ok(m) => m,
@@ -34,9 +99,21 @@ pub fn tighten(root: &Path) -> Result<usize, LakeError> {
             if meta.file_type().is_symlink() {
                 continue;
             }
-            let mode = meta.permissions().mode();
-            if mode & 0o077 != 0 {
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode & !0o077))
+            let mode = meta.permissions().mode() & 0o7777;
+            let mut want = mode & !sharing.forbidden();
+            if let Sharing::Group { gid, .. } = sharing
+                && meta.uid() == me
+            {
+                if meta.gid() != *gid {
+                    std::os::unix::fs::lchown(&p, None, Some(*gid))
+                        .map_err(|e| LakeError::io(&p, e))?;
+                    changed += 1;
+                }
+                want |= if meta.is_dir() { 0o2070 } else { 0o060 };
+            }
+            // Entries of other team members are theirs to change.
+            if want != mode && meta.uid() == me {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want))
                     .map_err(|e| LakeError::io(&p, e))?;
                 changed += 1;
             }
@@ -47,23 +124,41 @@ pub fn tighten(root: &Path) -> Result<usize, LakeError> {
         }
         Ok(changed)
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = root;
+        let _ = sharing;
+        // Inherited entries (Users, Authenticated Users on a non-profile drive) removed; the
+        // current user keeps full control, inherited by everything below.
+        let user = std::env::var("USERNAME").unwrap_or_default();
+        let ok = std::process::Command::new("icacls")
+            .arg(root)
+            .args(["/inheritance:r", "/grant:r"])
+            .arg(format!("{user}:(OI)(CI)F"))
+            .arg("/Q")
+            .status()
+            .map_err(|e| LakeError::io(root, e))?;
+        Ok(usize::from(!ok.success()))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (root, sharing);
         Ok(0)
     }
 }
 
-/// Whether other accounts could reach into `root` (group or other bits on it).
-pub fn open_to_others(root: &Path) -> bool {
+/// Whether accounts outside `sharing` could reach into `root`.
+pub fn open_to_others(root: &Path, sharing: &Sharing) -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(root).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        std::fs::metadata(root).is_ok_and(|m| {
+            m.permissions().mode() & sharing.forbidden() != 0
+                || matches!(sharing, Sharing::Group { gid, .. } if m.gid() != *gid)
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = root;
+        let _ = (root, sharing);
         false
     }
 }
@@ -87,9 +182,9 @@ mod tests {
         ] {
             std::fs::set_permissions(root.join(p), std::fs::Permissions::from_mode(m)).unwrap();
         }
-        assert!(open_to_others(&root));
-        assert_eq!(tighten(&root).unwrap(), 4);
-        assert!(!open_to_others(&root));
+        assert!(open_to_others(&root, &Sharing::OwnerOnly));
+        assert_eq!(tighten(&root, &Sharing::OwnerOnly).unwrap(), 4);
+        assert!(!open_to_others(&root, &Sharing::OwnerOnly));
         let mode = |p: &str| {
             std::fs::metadata(root.join(p))
                 .unwrap()
@@ -99,6 +194,10 @@ mod tests {
         };
         assert_eq!(mode("stage1/a/f.csv"), 0o600);
         assert_eq!(mode("stage1"), 0o700);
-        assert_eq!(tighten(&root).unwrap(), 0, "nothing left to change");
+        assert_eq!(
+            tighten(&root, &Sharing::OwnerOnly).unwrap(),
+            0,
+            "nothing left to change"
+        );
     }
 }

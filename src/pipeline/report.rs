@@ -50,7 +50,8 @@ impl Outcome {
             LakeError::Busy(_) => Outcome::Busy,
             LakeError::NotALake(_)
             | LakeError::UnknownTable(_)
-            | LakeError::AmbiguousTable { .. } => Outcome::BadInput,
+            | LakeError::AmbiguousTable { .. }
+            | LakeError::Invalid(_) => Outcome::BadInput,
             _ => Outcome::Failed,
         }
     }
