@@ -72,6 +72,15 @@ fn looks_like_formula(s: &str) -> bool {
     s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
+/// One CSV cell safe to open in a spreadsheet (see [`formula_safe`]).
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if looks_like_formula(s) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// A copy of `df` safe to open in Excel or LibreOffice: text cells that begin with `=`, `+`,
 /// `-`, `@`, a tab or a carriage return get a leading `'`, so they show as text instead of
 /// running (an edX learner can call themselves `=HYPERLINK(...)`). Every CSV export uses it.

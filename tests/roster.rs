@@ -186,7 +186,14 @@ fn roster_snapshots_mark_transfers_and_reactivations() {
     assert!(csv.lines().count() > 3);
     for raw in all_raw {
         assert!(!csv.contains(raw.as_str()));
-    }
+    } // A cell that reads like a formula stays text in a spreadsheet, commas and quotes intact.
+    let mut odd = log.iter().find(|e| !e.rates.is_empty()).unwrap().clone();
+    odd.rates[0].unmatched_examples = vec!["=HYPERLINK(\"http://x\",\"a,b\")".into()];
+    let csv = roster::operations_csv(&[odd]);
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let first = r.records().next().unwrap().unwrap();
+    assert_eq!(first.len(), 15);
+    assert_eq!(&first[14], "'=HYPERLINK(\"http://x\",\"a,b\")");
 }
 
 /// Rewrites the SIS attendance so the SIS's student ids are the roster's student numbers (as

@@ -419,37 +419,66 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
 
 /// The operations log as CSV (one row per sync and source), for download.
 pub fn operations_csv(entries: &[SyncEntry]) -> String {
-    let mut s = String::from(
-        "synced_at,snapshot,new,updated,transferred,reactivated,unchanged,active,source,key,ids,matched,unmatched,ambiguous,unmatched_examples\n",
-    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = |cells: Vec<String>| {
+        // Snapshot folder names come from whoever filled the folder: no cell may run as a
+        // spreadsheet formula.
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| crate::preview::safe_cell(c).into_owned())
+            .collect();
+        // Writing into memory cannot fail.
+        let _ = w.write_record(&cells);
+    };
+    row([
+        "synced_at",
+        "snapshot",
+        "new",
+        "updated",
+        "transferred",
+        "reactivated",
+        "unchanged",
+        "active",
+        "source",
+        "key",
+        "ids",
+        "matched",
+        "unmatched",
+        "ambiguous",
+        "unmatched_examples",
+    ]
+    .map(str::to_string)
+    .to_vec());
     for e in entries {
         let c = &e.counts;
-        let head = format!(
-            "{},{},{},{},{},{},{},{}",
-            e.at.format("%Y-%m-%d %H:%M:%S"),
-            e.snapshot,
-            c.new,
-            c.updated,
-            c.transferred,
-            c.reactivated,
-            c.unchanged,
-            c.active
-        );
+        let head = vec![
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.snapshot.to_string(),
+            c.new.to_string(),
+            c.updated.to_string(),
+            c.transferred.to_string(),
+            c.reactivated.to_string(),
+            c.unchanged.to_string(),
+            c.active.to_string(),
+        ];
         if e.rates.is_empty() {
-            s.push_str(&format!("{head},,,,,,,\n"));
+            let mut r = head.clone();
+            r.extend(std::iter::repeat_n(String::new(), 7));
+            row(r);
         }
         for r in &e.rates {
-            s.push_str(&format!(
-                "{head},{},{},{},{},{},{},{}\n",
-                r.source,
-                r.key,
-                r.ids,
-                r.matched,
-                r.unmatched,
-                r.ambiguous,
-                r.unmatched_examples.join(" ")
-            ));
+            let mut cells = head.clone();
+            cells.extend([
+                r.source.clone(),
+                r.key.clone(),
+                r.ids.to_string(),
+                r.matched.to_string(),
+                r.unmatched.to_string(),
+                r.ambiguous.to_string(),
+                r.unmatched_examples.join(" "),
+            ]);
+            row(cells);
         }
     }
-    s
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
