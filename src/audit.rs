@@ -22,6 +22,9 @@ pub struct AuditEntry {
     /// The OS account id (Unix uid), when the platform has one.
     #[serde(default)]
     pub uid: Option<u32>,
+    /// The Windows account's security identifier (`S-1-5-21-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The machine's name.
     #[serde(default)]
     pub host: String,
@@ -43,8 +46,9 @@ pub struct Access<'a> {
     pub detail: String,
 }
 
-/// The account running this process, as the OS knows it: the name of the uid on Unix; on
-/// Windows the logged-on user's name.
+/// The account running this process, as the OS knows it (never from `$USER`): the name of the
+/// uid on Unix; on Windows the account and SID of the process's token, as `whoami /user` reads
+/// them.
 pub fn current_user() -> (String, Option<u32>) {
     #[cfg(unix)]
     {
@@ -67,11 +71,30 @@ pub fn current_user() -> (String, Option<u32>) {
     }
     #[cfg(not(unix))]
     {
-        (
-            std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into()),
-            None,
-        )
+        match windows_account() {
+            Some((name, _)) => (name, None),
+            None => ("unknown account".into(), None),
+        }
     }
+}
+
+/// The Windows account (`DOMAIN\user`) and SID of this process's token.
+#[cfg(windows)]
+fn windows_account() -> Option<(String, String)> {
+    let o = std::process::Command::new("whoami")
+        .args(["/user", "/fo", "csv", "/nh"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut cells = text.trim().split("\",\"");
+    let name = cells.next()?.trim_matches('"').to_string();
+    let sid = cells.next()?.trim_matches('"').to_string();
+    Some((name, sid))
+}
+
+#[cfg(not(windows))]
+fn windows_account() -> Option<(String, String)> {
+    None
 }
 
 fn host_name() -> String {
@@ -128,6 +151,7 @@ pub fn record_access(lake: &Lake, access: &Access) -> Result<AuditEntry, LakeErr
         at: chrono::Utc::now(),
         user,
         uid,
+        sid: windows_account().map(|(_, sid)| sid),
         host: host_name(),
         action: access.action.into(),
         table: access.table.into(),
