@@ -89,19 +89,15 @@ pub enum BenchError {
     Pipeline(#[from] crate::pipeline::PipelineError),
     #[error(transparent)]
     Metric(#[from] crate::metrics::MetricError),
+    #[error(transparent)]
+    Derive(#[from] crate::derive::DeriveError),
     #[error("{0}")]
     Setup(String),
     #[error("cannot create a work folder: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Peak resident set size of this process, in bytes (Linux: VmHWM).
-pub fn peak_rss() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+pub use crate::progress::peak_rss;
 
 /// Generates the district year under `<dir>/input` (untimed).
 pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, BenchError> {
@@ -221,7 +217,7 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         // Linux: reset the peak so the figure is stage3's own (best effort).
         let _ = std::fs::write("/proc/self/clear_refs", "5");
         let t = Instant::now();
-        crate::metrics::engagement::build_stage3_with(&lake, progress, cancel)?;
+        crate::derive::build_stage3_with(&lake, progress, cancel)?;
         stage3_seconds = Some(t.elapsed().as_secs_f64());
         stage3_peak_rss_bytes = peak_rss();
         extra_sources(&lake, dir, &salt, progress, cancel, &mut other_sources)?;
@@ -277,7 +273,7 @@ fn extra_sources(
     if roster.is_dir() {
         reset();
         let t = Instant::now();
-        let r = crate::pipeline::roster::sync(lake, &roster, None, salt, progress, cancel);
+        let r = crate::derive::roster::sync(lake, &roster, None, salt, progress, cancel);
         if let Some(e) = r.error {
             return Err(e.into());
         }
@@ -289,7 +285,7 @@ fn extra_sources(
         ));
         reset();
         let t = Instant::now();
-        crate::metrics::engagement::build_stage3_with(lake, progress, cancel)?;
+        crate::derive::build_stage3_with(lake, progress, cancel)?;
         out.push((
             peak("stage3 through the identity map"),
             t.elapsed().as_secs_f64(),
@@ -313,9 +309,9 @@ fn extra_sources(
             return Err(e.into());
         }
         let text = std::fs::read_to_string(edx.join("program.json"))?;
-        let program: crate::metrics::micromasters::ProgramDef =
+        let program: crate::derive::micromasters::ProgramDef =
             serde_json::from_str(&text).map_err(|e| BenchError::Setup(e.to_string()))?;
-        crate::metrics::micromasters::build(lake, &program, salt)?;
+        crate::derive::micromasters::build(lake, &program, salt)?;
         out.push((
             peak("edx + program reports"),
             t.elapsed().as_secs_f64(),

@@ -303,9 +303,9 @@ mod tests {
         let src = crate::sources::FolderSource::new(
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever"),
         );
-        let out = crate::pipeline::run::run_source(
+        let out = crate::app::run::run_source(
             &lake,
-            crate::pipeline::run::SourceKind::Clever,
+            crate::app::run::SourceKind::Clever,
             &src,
             dir.path(),
             &crate::pseudo::Salt::generate(),

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::app::run::{SourceKind, run_folder};
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
-use crate::pipeline::run::{SourceKind, run_folder};
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
 use crate::pseudo::Salt;
 
@@ -117,12 +117,12 @@ fn extras(
     let roster_dir = data.join("clever_roster");
     if roster_dir.is_dir() {
         progress.log("demo: syncing the Clever roster");
-        let out = crate::pipeline::roster::sync(lake, &roster_dir, None, salt, progress, cancel);
+        let out = crate::derive::roster::sync(lake, &roster_dir, None, salt, progress, cancel);
         reports.extend(out.reports);
         if let Some(e) = out.error {
             return Err(failed("Clever roster", e));
         }
-        crate::metrics::engagement::build_stage3(lake)
+        crate::derive::build_stage3(lake)
             .map_err(|e| failed("Clever roster", PipelineError::Input(e.to_string())))?;
     }
     let edx_dir = data.join("edx");
@@ -138,10 +138,10 @@ fn extras(
         }
         let text = std::fs::read_to_string(edx_dir.join("program.json"))
             .map_err(|e| failed("edX", PipelineError::io(&edx_dir.join("program.json"), e)))?;
-        let program: crate::metrics::micromasters::ProgramDef = serde_json::from_str(&text)
+        let program: crate::derive::micromasters::ProgramDef = serde_json::from_str(&text)
             .map_err(|e| failed("edX", PipelineError::Input(e.to_string())))?;
         program.save(lake)?;
-        crate::metrics::micromasters::build(lake, &program, salt)
+        crate::derive::micromasters::build(lake, &program, salt)
             .map_err(|e| failed("edX", PipelineError::Input(e.to_string())))?;
     }
     Ok(())

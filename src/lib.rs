@@ -1,21 +1,26 @@
 //! edlake: a school district's own education data lake on its own machine.
 //!
-//! The library holds everything but the user interface: the OEA-layout Delta lake ([`lake`]),
-//! pseudonymization ([`pseudo`]), where raw files come from ([`sources`]), what each source
-//! system's files mean ([`modules`]), the land → ingest → refine jobs ([`pipeline`]), the demo
-//! data generator ([`generate`]) and the benchmark ([`bench`]). The `edlake` binary puts a CLI and
-//! a desktop app on top; nothing here depends on the GUI toolkit.
+//! The library holds everything but the command line, in layers that import only downward:
+//! [`lake`] (OEA layout, Delta commits, lock) → [`pseudo`] → [`sources`] → [`formats`] →
+//! [`modules`] → [`pipeline`] (land → ingest → refine) → [`derive`] (tables computed from
+//! tables) → [`metrics`] (aggregates) → [`app`] (one place that runs a job) → [`ui`]. Small
+//! shared pieces sit low: [`secrets`], [`progress`], [`audit`], [`preview`]. `tests/layers.rs`
+//! keeps it so.
 
+pub mod app;
 pub mod audit;
 pub mod bench;
 pub mod browse;
 pub mod demo;
+pub mod derive;
+pub mod formats;
 pub mod generate;
 pub mod lake;
 pub mod metrics;
 pub mod modules;
 pub mod pipeline;
 pub mod preview;
+pub mod progress;
 pub mod pseudo;
 pub mod secrets;
 pub mod settings;

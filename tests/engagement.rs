@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use edlake::derive;
 use edlake::lake::{Lake, delta};
-use edlake::metrics::{self, Filter, engagement};
+use edlake::metrics::{self, Filter};
 use edlake::modules::clever::Clever;
 use edlake::modules::insights::Insights;
 use edlake::modules::sis;
@@ -130,9 +131,9 @@ fn hybrid_engagement_matches_an_independent_computation() {
         .collect();
 
     // The stage3 hybrid table, student by student (joined on pseudonyms only).
-    let built = engagement::build_stage3(&lake).unwrap();
+    let built = derive::build_stage3(&lake).unwrap();
     assert_eq!(built.hybrid_students, Some(expected.len() as u64));
-    let hybrid = delta::read_table(&lake.table_dir(&engagement::hybrid_table()), None).unwrap();
+    let hybrid = delta::read_table(&lake.table_dir(&derive::hybrid_table()), None).unwrap();
     let students = str_col(&hybrid, "student");
     let schools = str_col(&hybrid, "school");
     let inp = f64_col(&hybrid, "in_person_rate");
@@ -384,7 +385,7 @@ fn insights_weekly_groups_match_the_generated_activity() {
     // With Clever and SIS too, the stage3 tables hold every source's rows.
     ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
     ingest(&lake, &sis::module().unwrap(), &out.join("sis"), &salt);
-    let built = engagement::build_stage3(&lake).unwrap();
+    let built = derive::build_stage3(&lake).unwrap();
     let rows = |e: &str| {
         lake.table_state(&edlake::lake::TableRef::new(
             edlake::lake::Layer::General,

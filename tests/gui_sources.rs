@@ -26,7 +26,7 @@ fn identity_keys_show_rates_before_and_after_and_the_log_downloads() {
     more_sources(&mut h, "Clever roster & identity");
     wait_label(&mut h, "Operations log");
     // The demo synced three roster snapshots; all three are in the log.
-    let log = edlake::pipeline::roster::operations(&view(h.state()).lake).unwrap();
+    let log = edlake::derive::roster::operations(&view(h.state()).lake).unwrap();
     assert_eq!(log.len(), 3);
     for e in &log {
         h.get_by_label(&e.snapshot.to_string());
@@ -50,7 +50,7 @@ fn identity_keys_show_rates_before_and_after_and_the_log_downloads() {
     // Before: every source linked on sis_id, all matched.
     assert_eq!(h.query_all_by_label("sis_id 100.0 %").count(), 3);
     let lake = view(h.state()).lake.clone();
-    let last = edlake::metrics::identity::history(&lake)
+    let last = edlake::derive::identity::history(&lake)
         .unwrap()
         .pop()
         .unwrap();
@@ -149,7 +149,7 @@ fn outreach_lists_export_only_after_an_audited_unlock() {
     });
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("learner_id,name,email,course"), "{text}");
-    let t = edlake::metrics::micromasters::report_table(Layer::Sensitive, "upgrade_candidates");
+    let t = edlake::derive::micromasters::report_table(Layer::Sensitive, "upgrade_candidates");
     let rows = delta::read_table(&lake.table_dir(&t), None)
         .unwrap()
         .height();

@@ -7,8 +7,8 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use edlake::derive::micromasters::{self, ProgramDef, report_table};
 use edlake::lake::{Lake, Layer, delta};
-use edlake::metrics::micromasters::{self, ProgramDef, report_table};
 use edlake::modules::edx::Edx;
 use edlake::pseudo::{Salt, hash_value};
 use polars::prelude::*;

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use common::text_col;
+use edlake::derive::identity::{self, IdSource, IdentityConfig, RosterKey};
+use edlake::derive::roster;
 use edlake::lake::{Lake, TableRef, delta};
-use edlake::metrics::identity::{self, IdSource, IdentityConfig, RosterKey};
-use edlake::pipeline::roster;
 use edlake::pipeline::{Cancel, Progress};
 use edlake::pseudo::{Salt, hash_value};
 use polars::prelude::*;
@@ -260,7 +260,7 @@ fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
     let sis = edlake::modules::sis::module().unwrap();
     common::ingest(&lake, &sis, &data.join("sis"), &salt);
     sync(&lake, &data.join("clever_roster"), &salt);
-    edlake::metrics::engagement::build_stage3(&lake).unwrap();
+    edlake::derive::build_stage3(&lake).unwrap();
 
     // Independent: the SIS ids are student numbers, so linking them as sis_id matches none.
     let sis_ids: BTreeSet<String> = number.values().cloned().collect();
@@ -344,7 +344,7 @@ fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
 
     // The hybrid table now joins SIS attendance to Clever through the roster, as the direct
     // query over the general tables does.
-    edlake::metrics::engagement::build_stage3(&lake).unwrap();
+    edlake::derive::build_stage3(&lake).unwrap();
     let joined = clever_rates(&hybrid(&lake));
     assert!(joined > 100, "{joined}");
     let f = edlake::metrics::Filter::default();

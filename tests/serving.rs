@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
+use edlake::derive::{self, serving::Serving};
 use edlake::lake::{Lake, delta};
-use edlake::metrics::{self, Filter, METRICS, engagement, serving::Serving};
+use edlake::metrics::{self, Filter, METRICS};
 use edlake::modules::clever::Clever;
 use edlake::modules::insights::Insights;
 use edlake::modules::sis;
@@ -115,7 +116,7 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
     let salt = Salt::generate();
     ingest_all(&lake, &input, &salt);
-    let r = engagement::build_stage3(&lake).unwrap();
+    let r = derive::build_stage3(&lake).unwrap();
     let serving = r.serving.expect("serving data built");
     assert!(serving.parts >= 10, "{serving:?}");
     assert_no_pseudonyms_in_serving(&lake);
@@ -211,7 +212,7 @@ fn shared_test_data_serves_the_same_aggregates() {
         &root.join("sis_batches"),
         &salt,
     );
-    engagement::build_stage3(&lake).unwrap();
+    derive::build_stage3(&lake).unwrap();
     let cal = dates(&lake);
     let filters = vec![
         Filter::default(),
@@ -244,12 +245,12 @@ fn stale_serving_data_is_ignored_and_stage3_rebuilds_incrementally() {
     let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
     let salt = Salt::generate();
     ingest_all(&lake, &first, &salt);
-    engagement::build_stage3(&lake).unwrap();
-    let da = lake.table_dir(&engagement::digital_activity_table());
+    derive::build_stage3(&lake).unwrap();
+    let da = lake.table_dir(&derive::digital_activity_table());
     let v1 = delta::read_state(&da).unwrap().unwrap();
 
     // Nothing new: stage3 commits nothing to the digital activity table.
-    engagement::build_stage3(&lake).unwrap();
+    derive::build_stage3(&lake).unwrap();
     assert_eq!(delta::read_state(&da).unwrap().unwrap().version, v1.version);
 
     // Three more school days of Clever data: the serving build is stale until stage3 runs.
@@ -257,7 +258,7 @@ fn stale_serving_data_is_ignored_and_stage3_rebuilds_incrementally() {
     assert!(Serving::load(&lake).is_none(), "stale build was trusted");
     let out = metrics::compute(&lake, "daily-active", &Filter::default()).unwrap();
     assert!(!out.served);
-    engagement::build_stage3(&lake).unwrap();
+    derive::build_stage3(&lake).unwrap();
     let days = dates(&lake);
     let served = metrics::compute(&lake, "daily-active", &Filter::default()).unwrap();
     assert!(served.served);

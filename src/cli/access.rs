@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use edlake::audit;
 
-use super::commands::Ctx;
+use super::ctx::Ctx;
 
 /// Shows the lake's sharing, or shares it with `group` / makes it owner-only again.
 pub(super) fn access_cmd(ctx: &Ctx, group: Option<String>, private: bool) -> Result<ExitCode> {

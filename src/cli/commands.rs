@@ -1,6 +1,6 @@
 //! What each subcommand does. Library calls do the work; this file only talks to the user.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -14,50 +14,10 @@ use edlake::pseudo::Salt;
 use edlake::secrets::{Secrets, salt_key};
 use edlake::settings::Settings;
 
+use super::ctx::{Ctx, print_json};
 use super::ingest::{ingest_module, module_cmd, stage3};
 use super::reports::{bench, gen_test_data, metrics_cmd};
 use super::{Cli, Coded, Command, EXIT_BAD_INPUT, IngestSource, SaltAction};
-
-pub(super) fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
-}
-
-pub(super) struct Ctx {
-    pub(super) lake_path: std::path::PathBuf,
-    pub(super) json: bool,
-    pub(super) secrets: Secrets,
-}
-
-impl Ctx {
-    pub(super) fn lake(&self) -> Result<Lake> {
-        let lake = Lake::open(&self.lake_path)?;
-        if lake.tightened() > 0 {
-            eprintln!(
-                "note: {} was readable by other accounts on this machine; {} files and folders are \
-                 now readable by you only",
-                self.lake_path.display(),
-                lake.tightened()
-            );
-        }
-        Ok(lake)
-    }
-
-    /// The salt: from the keyring, or with --session-secrets from standard input.
-    pub(super) fn salt(&self, lake: &Lake) -> Result<Salt> {
-        if self.secrets.is_session_only() {
-            let mut s = zeroize::Zeroizing::new(String::new());
-            if std::io::stdin().is_terminal() {
-                eprintln!("Enter the lake's salt (it is kept in memory for this run only):");
-            }
-            std::io::stdin()
-                .read_line(&mut s)
-                .context("reading the salt from standard input")?;
-            return Ok(Salt::from_secret(s.trim())?);
-        }
-        Ok(lake_salt(lake, &self.secrets)?)
-    }
-}
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {

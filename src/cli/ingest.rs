@@ -7,7 +7,7 @@ use edlake::lake::Lake;
 use edlake::pipeline::{RunReport, job};
 use edlake::sources::FolderSource;
 
-use super::commands::{Ctx, print_json};
+use super::ctx::{Ctx, print_json};
 use super::progress::Bars;
 use super::{Coded, EXIT_BAD_INPUT};
 
@@ -290,7 +290,7 @@ pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitC
 pub(super) fn stage3(ctx: &Ctx, lake: &Lake, cancel: &edlake::pipeline::Cancel) -> Result<()> {
     let t = std::time::Instant::now();
     let bars = Bars::start(ctx.json);
-    let r = edlake::metrics::engagement::build_stage3_with(lake, bars.progress(), cancel);
+    let r = edlake::derive::build_stage3_with(lake, bars.progress(), cancel);
     bars.finish();
     let r = r.context("rebuilding the stage3 engagement tables")?;
     if !ctx.json {

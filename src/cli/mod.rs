@@ -4,6 +4,7 @@
 
 mod access;
 mod commands;
+mod ctx;
 mod ingest;
 mod outcome;
 mod program;

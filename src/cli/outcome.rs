@@ -43,12 +43,12 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
             return ExitCode::from(Outcome::of_lake(l).code());
         }
         // Errors that carry a lake error transparently (so it is not a cause of its own).
-        if let Some(edlake::bench::BenchError::Metric(edlake::metrics::MetricError::Cancelled)) =
+        if let Some(edlake::bench::BenchError::Derive(edlake::derive::DeriveError::Cancelled)) =
             cause.downcast_ref()
         {
             return ExitCode::from(Outcome::Cancelled.code());
         }
-        if let Some(edlake::metrics::MetricError::Cancelled) = cause.downcast_ref() {
+        if let Some(edlake::derive::DeriveError::Cancelled) = cause.downcast_ref() {
             return ExitCode::from(Outcome::Cancelled.code());
         }
         if let Some(edlake::metrics::MetricError::Lake(l)) = cause.downcast_ref() {

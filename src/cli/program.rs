@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use edlake::derive::micromasters::{self, OUTREACH, ProgramDef, ProgramReport};
 use edlake::lake::{Lake, Layer};
-use edlake::metrics::micromasters::{self, OUTREACH, ProgramDef, ProgramReport};
 use polars::prelude::SerWriter;
 
-use super::commands::{Ctx, print_json};
+use super::ctx::{Ctx, print_json};
 use super::{Coded, EXIT_BAD_INPUT, ProgramAction};
 
 fn print_report(r: &ProgramReport) {

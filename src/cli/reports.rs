@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use edlake::preview;
 
-use super::commands::{Ctx, print_json};
+use super::ctx::{Ctx, print_json};
 use super::progress::Bars;
 use super::{Coded, EXIT_BAD_INPUT, EXIT_CANCELLED};
 

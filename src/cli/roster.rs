@@ -4,10 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use edlake::metrics::identity::{self, IdSource, IdentityConfig, InsightsId, MatchRate, RosterKey};
-use edlake::pipeline::roster::{self, SyncEntry};
+use edlake::derive::identity::{self, IdSource, IdentityConfig, InsightsId, MatchRate, RosterKey};
+use edlake::derive::roster::{self, SyncEntry};
 
-use super::commands::{Ctx, print_json};
+use super::ctx::{Ctx, print_json};
 use super::ingest::stage3;
 use super::progress::Bars;
 use super::{Coded, EXIT_BAD_INPUT, EXIT_PARTIAL, IdentityAction, RosterAction};

@@ -11,7 +11,7 @@ use edlake::sources::azure::{AzureAuth, AzureConfig, ShareLayout};
 use edlake::sources::saved::{SavedError, SavedSource, SourceDef};
 use edlake::sources::sftp::{SftpAuth, SftpConfig, probe};
 
-use super::commands::{Ctx, print_json};
+use super::ctx::{Ctx, print_json};
 use super::ingest::ingest_from;
 use super::{AddSource, Coded, EXIT_BAD_INPUT, SourceAction};
 

@@ -4,13 +4,9 @@
 
 use polars::prelude::*;
 
-use super::identity::{IdSource, Resolver};
 use super::{Filter, MetricError, require, suppress, table, tables};
+use crate::derive::identity::{IdSource, Resolver};
 use crate::lake::Lake;
-
-pub use super::stage3::{
-    Stage3Report, build_stage3, build_stage3_with, digital_activity_table, hybrid_table,
-};
 
 /// School id → name, from Insights Organization or Clever.
 fn school_names(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {

@@ -5,16 +5,15 @@
 pub mod chart;
 pub mod engagement;
 pub mod gaps;
-pub mod identity;
-pub mod micromasters;
 pub mod queries;
-pub mod serving;
-pub mod stage3;
+pub mod served;
+
+pub(crate) use crate::derive::tables;
 
 use polars::prelude::*;
 
 use crate::lake::scan;
-use crate::lake::{Lake, LakeError, Layer, TableRef};
+use crate::lake::{Lake, LakeError, TableRef};
 
 /// Why an aggregate could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +30,8 @@ pub enum MetricError {
     },
     #[error("unknown metric `{0}`. Run `edlake metrics --help` for the list.")]
     Unknown(String),
-    #[error("cancelled; the derived tables stay marked out of date and the next run rebuilds them")]
-    Cancelled,
+    #[error(transparent)]
+    Derive(#[from] crate::derive::DeriveError),
 }
 
 /// Filters every aggregate takes.
@@ -115,40 +114,6 @@ pub const METRICS: &[MetricInfo] = &[
         about: "Hybrid: students below the attendance threshold per school (counts only)",
     },
 ];
-
-/// Tables the aggregates read.
-pub(crate) mod tables {
-    use super::*;
-    pub fn clever_dp() -> TableRef {
-        TableRef::new(Layer::General, "clever", "v1.0", "daily_participation")
-    }
-    pub fn clever_ru() -> TableRef {
-        TableRef::new(Layer::General, "clever", "v1.0", "resource_usage")
-    }
-    pub fn activity() -> TableRef {
-        TableRef::new(Layer::General, "ms_insights", "v0.2", "activity")
-    }
-    pub fn organization() -> TableRef {
-        TableRef::new(Layer::General, "ms_insights", "v0.2", "Organization")
-    }
-    pub fn attendance() -> TableRef {
-        TableRef::new(Layer::General, "contoso_sis", "v0.1", "studentattendance")
-    }
-    pub fn students() -> TableRef {
-        TableRef::new(Layer::General, "contoso_sis", "v0.1", "students")
-    }
-}
-
-/// A column's values as text (nulls stay `None`).
-pub(crate) fn text_values(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<String>>> {
-    Ok(df
-        .column(c)?
-        .cast(&DataType::String)?
-        .str()?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
-}
 
 /// A lazy scan of a table, or `None` when the lake does not have it.
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, MetricError> {
@@ -249,10 +214,10 @@ pub fn suppress_with_parts(
 /// Computes one metric by name: from the serving data when it is up to date with the lake's
 /// tables, else directly from the general tables.
 pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
-    if let Some(s) = serving::Serving::load(lake) {
+    if let Some(s) = crate::derive::serving::Serving::load(lake) {
         let mut notes = Vec::new();
         // A damaged or partial build is not the user's problem: fall back to the tables.
-        if let Ok(Some(frame)) = serving::query::compute(&s, name, f, &mut notes) {
+        if let Ok(Some(frame)) = served::compute(&s, name, f, &mut notes) {
             return Ok(MetricOutput {
                 name: name.into(),
                 frame,

@@ -2,8 +2,9 @@
 
 use polars::prelude::*;
 
-use super::identity::{IdSource, Resolver};
 use super::{Filter, MetricError, require, suppress, table, tables};
+use crate::derive::identity::{IdSource, Resolver};
+use crate::derive::serving::{clever_day_sums, signal_group};
 use crate::lake::Lake;
 
 fn date_lit(d: chrono::NaiveDate) -> Expr {
@@ -56,20 +57,6 @@ pub fn daily_active(
         .sort(["date", "school"], SortMultipleOptions::default())
         .collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
-}
-
-/// Per school-day sums of Clever daily participation rows: `students`, `active_students`,
-/// `logins`, `resources` (shared by the direct queries and the serving data).
-pub(crate) fn clever_day_sums() -> Vec<Expr> {
-    let sum = |c: &str, name: &str| col(c).cast(DataType::Int64).sum().alias(name);
-    vec![
-        // Clever's report has one row per student and day: count rows rather than hashing
-        // 64-character pseudonyms.
-        len().cast(DataType::Int64).alias("students"),
-        sum("active", "active_students"),
-        sum("num_logins", "logins"),
-        sum("num_resources_accessed", "resources"),
-    ]
 }
 
 /// Average logins and resources per student-day, by school; students = largest daily roster.
@@ -156,21 +143,6 @@ pub fn resource_types(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     resources_by(lake, f, "resource_type", "resource-types", notes)
-}
-
-/// Which signal group an Insights event belongs to.
-pub fn signal_group() -> Expr {
-    when(col("AppName").eq(lit("Assignments")))
-        .then(lit("assignments"))
-        .when(col("AppName").eq(lit("OneNote")))
-        .then(lit("OneNote"))
-        .when(col("AppName").str().starts_with(lit("Reading")))
-        .then(lit("reading"))
-        .when(col("SignalType").str().starts_with(lit("File")))
-        .then(lit("file activity"))
-        .when(col("AppName").str().starts_with(lit("Teams")))
-        .then(lit("Teams visits"))
-        .otherwise(lit("other"))
 }
 
 /// A `student` to `school` map (from Clever, else from SIS attendance with Insights names).

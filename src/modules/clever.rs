@@ -2,9 +2,9 @@
 //! Teachers and Staff), as Clever delivers them over SFTP: a folder per report, a subfolder per
 //! role, CSV files with a header and any file names.
 
+use crate::formats::parse::FieldSpec;
+use crate::formats::values::DayOrder;
 use crate::lake::schema::ColType;
-use crate::pipeline::parse::FieldSpec;
-use crate::pipeline::values::DayOrder;
 use crate::pseudo::metadata::{Attribute, EntityMetadata, Op};
 
 use super::{BatchType, Classified, Entity, Module, Partitioning};

@@ -1,8 +1,8 @@
 //! A module described by an OEA `metadata.csv` plus, per entity, a batch type and a primary key:
 //! any CSV source with one folder (or one file) per entity. The SIS module is a preset of it.
 
-use crate::pipeline::parse::FieldSpec;
-use crate::pipeline::values::DayOrder;
+use crate::formats::parse::FieldSpec;
+use crate::formats::values::DayOrder;
 use crate::pseudo::{Metadata, Op};
 
 use super::{BatchType, Classified, Entity, Module, Partitioning};
@@ -119,7 +119,7 @@ impl Module for MetadataModule {
         let parts: Vec<&str> = rel_path.split('/').filter(|p| !p.is_empty()).collect();
         let file = *parts.last()?;
         let lower = file.to_ascii_lowercase();
-        let stem = crate::pipeline::records::FileFormat::stem(&lower)?;
+        let stem = crate::formats::records::FileFormat::stem(&lower)?;
         let find = |name: &str| {
             self.entities
                 .iter()

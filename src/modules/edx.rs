@@ -3,8 +3,8 @@
 //! (`DemoX_DA101x_1T2025_grade_report_2025-05-02-1200.csv` → `DemoX+DA101x+1T2025`); a newer
 //! download of the same run updates its rows (upsert on run and learner).
 
-use crate::pipeline::parse::FieldSpec;
-use crate::pipeline::values::DayOrder;
+use crate::formats::parse::FieldSpec;
+use crate::formats::values::DayOrder;
 use crate::pseudo::Metadata;
 
 use super::{BatchType, Classified, Entity, Module, Partitioning};

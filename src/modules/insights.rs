@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+use crate::formats::parse::{FieldSpec, Layout};
+use crate::formats::values::DayOrder;
 use crate::lake::schema::ColType;
-use crate::pipeline::parse::{FieldSpec, Layout};
-use crate::pipeline::values::DayOrder;
 use crate::pseudo::Metadata;
 use crate::pseudo::metadata::{Attribute, EntityMetadata, Op};
 use crate::sources::RemoteFile;

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use super::Module;
 use super::custom::{EntityDef, MetadataModule};
+use crate::formats::records::{self, Next};
+use crate::formats::values::{DayOrder, parse_field};
 use crate::lake::schema::ColType;
-use crate::pipeline::records::{self, Next};
-use crate::pipeline::values::{DayOrder, parse_field};
 use crate::pseudo::{Metadata, Op};
 
 /// Rows read to infer types.

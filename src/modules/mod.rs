@@ -13,8 +13,8 @@ pub mod sis;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::parse::FieldSpec;
-use crate::pipeline::values::DayOrder;
+use crate::formats::parse::FieldSpec;
+use crate::formats::values::DayOrder;
 use crate::pseudo::EntityMetadata;
 
 /// How a batch changes its table (OEA batch types).
@@ -75,7 +75,7 @@ pub struct Entity {
     /// Files carry no header row: columns come in the order of `fields`, or of one of `layouts`.
     pub headerless: bool,
     /// The orders a headerless file's fields may come in (empty: the order of `fields`).
-    pub layouts: Vec<crate::pipeline::parse::Layout>,
+    pub layouts: Vec<crate::formats::parse::Layout>,
 }
 
 /// A raw file a module recognised in an input tree.

@@ -254,9 +254,9 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever"),
         );
         let salt = crate::pseudo::Salt::generate();
-        let out = crate::pipeline::run::run_source(
+        let out = crate::app::run::run_source(
             &lake,
-            crate::pipeline::run::SourceKind::Clever,
+            crate::app::run::SourceKind::Clever,
             &src,
             dir.path(),
             &salt,

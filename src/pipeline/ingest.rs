@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use super::builder::text_column;
-use super::dayorder::detect_day_order;
 use super::merge::{self, general_keys, is_delete_batch, rewrite};
-use super::parse::{BadRow, CsvSpec, quarantine_frame, read_csv};
 use super::report::{RowIssue, TableChange};
-use super::values::DayOrder;
 use super::{Cancel, Event, JobCtx, PipelineError, Progress, RunReport, Stage};
+use crate::formats::dayorder::detect_day_order;
+use crate::formats::parse::{BadRow, CsvSpec, quarantine_frame, read_csv};
+use crate::formats::text_column;
+use crate::formats::values::DayOrder;
 use crate::lake::delta::{self, CommitKind, NewFile};
 use crate::lake::manifest::{LandedFile, Manifest};
 use crate::lake::schema::{TableSchema, schema_of};
@@ -170,81 +170,87 @@ impl EntityRun<'_> {
             }
         }
         let ing_dir = self.lake.table_dir(&self.targets.ingested);
-        let summary = read_csv(&path, &b.origin_path, &spec, self.cancel, &mut |mut df| {
-            self.cancel.check()?;
-            let n = df.height();
-            for (name, value) in &constants {
-                df.with_column(text_column(name, value.as_deref(), n))?;
-            }
-            if needs.ingested {
-                let mut ing = df.clone();
-                // Parquet (and Spark) want names without spaces and `,;{}()=`, as OEA writes them.
-                let fixed: Vec<String> = ing
-                    .get_column_names()
-                    .iter()
-                    .map(|n| crate::lake::schema::fix_column_name(n))
-                    .collect();
-                ing.set_column_names(&fixed)?;
-                ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
-                out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
-                if self.rewrite {
-                    out.ingested_frames.push(ing);
-                } else {
-                    out.ingested
-                        .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+        let summary = read_csv::<PipelineError>(
+            &path,
+            &b.origin_path,
+            &spec,
+            self.cancel,
+            &mut |mut df| {
+                self.cancel.check()?;
+                let n = df.height();
+                for (name, value) in &constants {
+                    df.with_column(text_column(name, value.as_deref(), n))?;
                 }
-            }
-            if needs.general || needs.lookup {
-                let df = self.with_partitions(df)?;
-                let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
-                if let (true, Some(l)) = (needs.lookup, &p.lookup) {
+                if needs.ingested {
+                    let mut ing = df.clone();
+                    // Parquet (and Spark) want names without spaces and `,;{}()=`, as OEA writes them.
+                    let fixed: Vec<String> = ing
+                        .get_column_names()
+                        .iter()
+                        .map(|n| crate::lake::schema::fix_column_name(n))
+                        .collect();
+                    ing.set_column_names(&fixed)?;
+                    ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
+                    out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
                     if self.rewrite {
-                        // Upserted entities: the lookup follows the general table's keys, so a
-                        // corrected value replaces the old one instead of joining beside it.
-                        let l = with_key_columns(l, &p.general, &general_keys(self.entity))?;
-                        out.lookup_schema = out.lookup_schema.merged_with(&schema_of(&l, &[]));
-                        out.lookup_keyed.push(l);
+                        out.ingested_frames.push(ing);
                     } else {
-                        let l = self.lookup_seen.keep_new(l)?;
-                        if l.height() > 0 {
-                            out.lookup_frames.push(l);
+                        out.ingested
+                            .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+                    }
+                }
+                if needs.general || needs.lookup {
+                    let df = self.with_partitions(df)?;
+                    let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
+                    if let (true, Some(l)) = (needs.lookup, &p.lookup) {
+                        if self.rewrite {
+                            // Upserted entities: the lookup follows the general table's keys, so a
+                            // corrected value replaces the old one instead of joining beside it.
+                            let l = with_key_columns(l, &p.general, &general_keys(self.entity))?;
+                            out.lookup_schema = out.lookup_schema.merged_with(&schema_of(&l, &[]));
+                            out.lookup_keyed.push(l);
+                        } else {
+                            let l = self.lookup_seen.keep_new(l)?;
+                            if l.height() > 0 {
+                                out.lookup_frames.push(l);
+                            }
                         }
                     }
-                }
-                if needs.general {
-                    let parts = self.partition_columns();
-                    out.general_schema = out
-                        .general_schema
-                        .merged_with(&schema_of(&p.general, &parts));
-                    if self.rewrite {
-                        out.general_frames.push(p.general);
-                    } else {
-                        let dir = self.lake.table_dir(&self.targets.general);
-                        out.general
-                            .extend(merge::write_partitioned(&dir, p.general, &parts)?);
+                    if needs.general {
+                        let parts = self.partition_columns();
+                        out.general_schema = out
+                            .general_schema
+                            .merged_with(&schema_of(&p.general, &parts));
+                        if self.rewrite {
+                            out.general_frames.push(p.general);
+                        } else {
+                            let dir = self.lake.table_dir(&self.targets.general);
+                            out.general
+                                .extend(merge::write_partitioned(&dir, p.general, &parts)?);
+                        }
                     }
-                }
-                if !p.dropped.is_empty() {
-                    out.warnings.push(format!(
+                    if !p.dropped.is_empty() {
+                        out.warnings.push(format!(
                         "{}: column{} {} not in the pseudonymization metadata, so kept out of the general table",
                         b.origin_path,
                         if p.dropped.len() > 1 { "s" } else { "" },
                         p.dropped.join(", ")
                     ));
+                    }
                 }
-            }
-            out.rows += n as u64;
-            let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-            for stage in [Stage::Ingest, Stage::Refine] {
-                self.progress.send(Event::Progress {
-                    stage,
-                    files_done: self.files_done.load(Ordering::Relaxed),
-                    bytes_done: self.bytes_done.load(Ordering::Relaxed),
-                    rows_done: rows,
-                });
-            }
-            Ok(())
-        })?;
+                out.rows += n as u64;
+                let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                for stage in [Stage::Ingest, Stage::Refine] {
+                    self.progress.send(Event::Progress {
+                        stage,
+                        files_done: self.files_done.load(Ordering::Relaxed),
+                        bytes_done: self.bytes_done.load(Ordering::Relaxed),
+                        rows_done: rows,
+                    });
+                }
+                Ok(())
+            },
+        )?;
         // The file's new mappings go to disk now, not at the commit: a lookup with a row per
         // record (attendance ids) would otherwise hold a year of ids in memory.
         if let (Some(t), Some(first)) = (&self.targets.lookup, out.lookup_frames.first()) {

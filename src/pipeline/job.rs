@@ -137,12 +137,12 @@ fn run(
             bytes,
         });
     }
-    super::hold_point(lake, Stage::Ingest, cancel)?;
+    crate::progress::hold_point(lake, Stage::Ingest, cancel)?;
     let hasher = Hasher::new(salt.clone());
     for (i, entity) in module.entities().iter().enumerate() {
         // Between entities: the ones before have committed, the rest wait for the next run.
         if i > 0 {
-            super::hold_point(lake, Stage::Refine, cancel)?;
+            crate::progress::hold_point(lake, Stage::Refine, cancel)?;
         }
         cancel.check()?;
         let t = Instant::now();

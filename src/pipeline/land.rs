@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use super::parse::{CsvSpec, check_header};
 use super::{Event, JobCtx, PipelineError, RunReport, Stage};
+use crate::formats::parse::{CsvSpec, check_header};
 use crate::lake::Lake;
 use crate::lake::layout::{landing_dir, rundate};
 use crate::lake::manifest::{LandedFile, Manifest};
@@ -132,7 +132,7 @@ pub fn land(
         files: plan.fetch.len() as u64,
         bytes: total,
     });
-    super::hold_point(lake, Stage::Land, cancel)?;
+    crate::progress::hold_point(lake, Stage::Land, cancel)?;
     report.files_skipped += plan.unchanged.len() as u64;
     for why in &plan.refused {
         report.files_rejected += 1;

@@ -1,22 +1,13 @@
 //! Land → ingest → refine as jobs that take a progress sender and a cancel token and return a
 //! run report. The GUI, the CLI and the tests call the same functions.
 
-mod builder;
-pub mod dayorder;
 pub mod ingest;
 pub mod job;
 pub mod land;
-mod layout;
 pub mod merge;
-pub mod parse;
-pub mod records;
 pub mod report;
-pub mod roster;
-pub mod run;
-pub mod values;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use report::{Outcome, RunReport, RunStatus};
@@ -24,6 +15,8 @@ pub use report::{Outcome, RunReport, RunStatus};
 use crate::lake::LakeError;
 use crate::pseudo::PseudoError;
 use crate::secrets::SecretError;
+
+pub use crate::progress::{Cancel, Event, HOLD_AT, Progress, Stage};
 
 /// Errors that stop a run. Row-level problems are not errors: they go to quarantine.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +70,35 @@ pub enum PipelineError {
         "the rows committed, but the derived tables were not rebuilt ({0}); the next run rebuilds them"
     )]
     Derive(String),
+}
+
+impl From<crate::formats::FormatError> for PipelineError {
+    fn from(e: crate::formats::FormatError) -> Self {
+        use crate::formats::FormatError as F;
+        match e {
+            F::Io { path, source } => PipelineError::Io { path, source },
+            F::WrongFormat { file, what, detail } => {
+                PipelineError::WrongFormat { file, what, detail }
+            }
+            F::Read {
+                file,
+                line,
+                message,
+            } => PipelineError::Read {
+                file,
+                line,
+                message,
+            },
+            F::Data(e) => PipelineError::Polars(e),
+            F::Cancelled => PipelineError::Cancelled,
+        }
+    }
+}
+
+impl From<crate::progress::Cancelled> for PipelineError {
+    fn from(_: crate::progress::Cancelled) -> Self {
+        PipelineError::Cancelled
+    }
 }
 
 impl PipelineError {
@@ -208,35 +230,6 @@ pub(crate) fn injected_fault(origin: &str) {
     }
 }
 
-/// Test hook: while it names a lake root and a stage, a job on that lake stops at the start of
-/// that stage until it is cancelled, so a test can cancel at a known point. Only tests set it;
-/// see `tests/gui.rs`.
-#[doc(hidden)]
-pub static HOLD_AT: std::sync::Mutex<Option<(std::path::PathBuf, Stage)>> =
-    std::sync::Mutex::new(None);
-
-/// Waits while [`HOLD_AT`] holds `stage` on this lake (at most a minute), then checks `cancel`.
-pub(crate) fn hold_point(
-    lake: &crate::lake::Lake,
-    stage: Stage,
-    cancel: &Cancel,
-) -> Result<(), PipelineError> {
-    let held = || {
-        HOLD_AT
-            .lock()
-            .map(|g| {
-                g.as_ref()
-                    .is_some_and(|(l, s)| l == lake.root() && *s == stage)
-            })
-            .unwrap_or(false)
-    };
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while held() && !cancel.is_cancelled() && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    cancel.check()
-}
-
 /// What every stage of a run works with.
 #[derive(Clone, Copy)]
 pub struct JobCtx<'a> {
@@ -244,122 +237,4 @@ pub struct JobCtx<'a> {
     pub module: &'a dyn crate::modules::Module,
     pub progress: &'a Progress,
     pub cancel: &'a Cancel,
-}
-
-/// A cancel token shared between the caller and the job.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    /// Asks the job to stop at its next safe point.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether cancel was asked for.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Returns `Err(Cancelled)` once cancel was asked for.
-    pub fn check(&self) -> Result<(), PipelineError> {
-        if self.is_cancelled() {
-            Err(PipelineError::Cancelled)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// The stages of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Land,
-    Ingest,
-    Refine,
-    /// The stage3 tables and chart data rebuilt from the general tables.
-    Derive,
-}
-
-impl Stage {
-    /// Display name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Land => "land",
-            Stage::Ingest => "ingest",
-            Stage::Refine => "refine",
-            Stage::Derive => "derive",
-        }
-    }
-
-    /// What the stage counts in its progress (`Land` counts bytes as well).
-    pub fn unit(self) -> &'static str {
-        match self {
-            Stage::Derive => "steps",
-            _ => "files",
-        }
-    }
-}
-
-/// What a running job reports as it goes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A stage starts with this much work.
-    StageStarted {
-        stage: Stage,
-        files: u64,
-        bytes: u64,
-    },
-    /// Work done so far in a stage (cumulative).
-    Progress {
-        stage: Stage,
-        files_done: u64,
-        bytes_done: u64,
-        rows_done: u64,
-    },
-    /// A stage finished.
-    StageFinished { stage: Stage },
-    /// A line for the run log (never holds raw student data).
-    Log(String),
-    /// Something the user should look at; the run goes on.
-    Warning(String),
-}
-
-/// Where a job sends its events; sending never blocks and never fails the job.
-#[derive(Clone, Default)]
-pub struct Progress {
-    tx: Option<crossbeam_channel::Sender<Event>>,
-    notify: Option<Arc<dyn Fn() + Send + Sync>>,
-}
-
-impl Progress {
-    /// Sends events into a channel.
-    pub fn channel(tx: crossbeam_channel::Sender<Event>) -> Self {
-        Self {
-            tx: Some(tx),
-            notify: None,
-        }
-    }
-
-    /// Also calls `notify` after each event (the GUI asks for a repaint there).
-    pub fn with_notify(mut self, notify: Arc<dyn Fn() + Send + Sync>) -> Self {
-        self.notify = Some(notify);
-        self
-    }
-
-    /// Sends an event.
-    pub fn send(&self, e: Event) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(e);
-        }
-        if let Some(n) = &self.notify {
-            n();
-        }
-    }
-
-    /// Sends a log line.
-    pub fn log(&self, s: impl Into<String>) {
-        self.send(Event::Log(s.into()));
-    }
 }

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::more::task_line;
 use super::task::{Task, TaskState};
+use super::widgets::task_line;
 use super::{Nav, Shared};
 use crate::modules::BatchType;
 use crate::modules::definition::ModuleDef;
@@ -102,7 +102,7 @@ impl CustomForm {
         if let Some(Err(e)) = &self.metadata {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        let dir = super::more::folder_row(ui, sh, "custom", "Data folder:");
+        let dir = super::widgets::folder_row(ui, sh, "custom", "Data folder:");
         let meta = match &self.metadata {
             Some(Ok(m)) => m.clone(),
             _ => return,

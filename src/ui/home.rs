@@ -10,10 +10,10 @@ use chrono::{Datelike, NaiveDate};
 use super::dialogs::Dialogs;
 use super::task::{Task, TaskState};
 use super::{Nav, Page, Shared};
+use crate::app::run::SourceKind;
 use crate::demo::Demo;
 use crate::lake::{Lake, Layer, TableRef};
 use crate::metrics::gaps::{Coverage, coverage};
-use crate::pipeline::run::SourceKind;
 use crate::pipeline::{RunReport, RunStatus};
 
 /// What the first screen asks the app to do.

@@ -17,6 +17,7 @@ pub mod share_form;
 pub mod table_worker;
 pub mod tables;
 pub mod task;
+pub mod widgets;
 pub mod wizard;
 
 use std::path::PathBuf;

@@ -2,13 +2,13 @@
 //! grades, courses required), build the reports, and export the two outreach lists after an
 //! audited unlock (they hold names and emails).
 
-use super::more::{folder_row, task_line};
 use super::task::{Task, TaskState};
+use super::widgets::{folder_row, task_line};
 use super::{Nav, Shared};
-use crate::lake::{Lake, Layer, delta};
-use crate::metrics::micromasters::{
+use crate::derive::micromasters::{
     self, OUTREACH, ProgramCourse, ProgramDef, ProgramReport, report_table,
 };
+use crate::lake::{Lake, Layer, delta};
 
 /// Counts read back from the report tables.
 #[derive(Debug, Clone, Default)]

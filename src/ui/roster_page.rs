@@ -1,13 +1,13 @@
 //! Clever roster syncs and identity matching: sync a roster folder, choose which roster id each
 //! source carries (match rates before and after), and the operations log with a CSV download.
 
-use super::more::{folder_row, task_line};
 use super::task::{Task, TaskState};
+use super::widgets::{folder_row, task_line};
 use super::{Nav, Shared};
-use crate::metrics::identity::{
+use crate::derive::identity::{
     self, IdSource, IdentityBuild, IdentityConfig, InsightsId, RosterKey,
 };
-use crate::pipeline::roster::{self, SyncEntry};
+use crate::derive::roster::{self, SyncEntry};
 
 /// What the section shows about the lake.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +71,7 @@ impl RosterPage {
         {
             let lake = sh.lake.clone();
             self.sync = Task::spawn(sh.repaint.clone(), move |p, c| {
-                let out = crate::pipeline::run::sync_roster(&lake, &dir, &salt, p, c);
+                let out = crate::app::run::sync_roster(&lake, &dir, &salt, p, c);
                 for s in &out.skipped {
                     p.log(s.clone());
                 }
@@ -159,7 +159,7 @@ impl RosterPage {
                 self.apply = Task::spawn(sh.repaint.clone(), move |_, _| {
                     keys.save(&lake).map_err(|e| e.to_string())?;
                     let b = identity::rebuild(&lake, &keys).map_err(|e| e.to_string())?;
-                    crate::metrics::engagement::build_stage3(&lake).map_err(|e| e.to_string())?;
+                    crate::derive::build_stage3(&lake).map_err(|e| e.to_string())?;
                     Ok(b)
                 });
             }

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{Page, Screen, UiSettings};
+use crate::app::run::SourceKind;
 use crate::metrics::METRICS;
-use crate::pipeline::run::SourceKind;
 
 /// Saves (part of) a captured frame as PNG; `rect` is in points.
 pub fn save_png(

@@ -8,9 +8,9 @@ use super::sftp_form::SftpForm;
 use super::share_form::ShareForm;
 use super::task::{Task, TaskState};
 use super::{Nav, Shared};
+use crate::app::run::{Inspection, SourceKind, inspect};
 use crate::modules::overrides::{Overrides, allowed, has_data};
 use crate::pipeline::job::ensure_salt;
-use crate::pipeline::run::{Inspection, SourceKind, inspect};
 use crate::pseudo::{Metadata, Salt};
 use crate::secrets::salt_key;
 

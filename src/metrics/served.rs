@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::{Serving, count_common, intersects, read_sets, word_col};
+use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::metrics::engagement::{count_below, group_students};
 use crate::metrics::queries::{
     clever_by_school_from, filtered, sort_apps, sort_resources, week_of,
@@ -272,56 +272,13 @@ fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErr
     Ok(Some(sort_apps(df).collect()?))
 }
 
-/// Per-student rows (as the direct query's `per_student`, with the student's serving number
-/// `sid` instead of a pseudonym, which the serving data does not hold) from the hybrid day
-/// sets; `None` when the build has no attendance.
+/// Per-student rows from the hybrid day sets under `f`'s dates and school (see
+/// [`crate::derive::serving::per_student`]).
 pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
-    let Some(h) = s.part("hybrid")? else {
-        return Ok(None);
-    };
-    let words = s.words();
-    let mask = s.range_mask(f.from, f.to);
-    let enrolled = read_sets(&h, "enrolled", words)?;
-    let present = read_sets(&h, "present", words)?;
-    let optional = |set: &str| -> PolarsResult<Option<Vec<u64>>> {
-        if h.column(&word_col(set, 0)).is_ok() {
-            Ok(Some(read_sets(&h, set, words)?))
-        } else {
-            Ok(None)
-        }
-    };
-    let clever = optional("clever")?;
-    let insights = optional("insights")?;
-    let n = h.height();
-    let (mut keep, mut days, mut in_person) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut rc, mut ri) = (Vec::new(), Vec::new());
-    for r in 0..n {
-        let span = r * words..(r + 1) * words;
-        let mut m: Vec<u64> = enrolled[span.clone()].to_vec();
-        m.iter_mut().zip(&mask).for_each(|(a, b)| *a &= b);
-        let sd = m.iter().map(|w| w.count_ones()).sum::<u32>();
-        keep.push(sd > 0);
-        if sd == 0 {
-            continue;
-        }
-        let rate = |set: &Option<Vec<u64>>| {
-            set.as_ref()
-                .map(|v| f64::from(count_common(&v[span.clone()], &m)) / f64::from(sd))
-        };
-        days.push(i64::from(sd));
-        in_person.push(f64::from(count_common(&present[span.clone()], &m)) / f64::from(sd));
-        rc.push(rate(&clever));
-        ri.push(rate(&insights));
-    }
-    let keep = BooleanChunked::from_slice("keep".into(), &keep);
-    let mut df = h.select(["sid", "school", "grade"])?.filter(&keep)?;
-    df.with_column(Column::new("school_days".into(), days))?;
-    df.with_column(Column::new("in_person_rate".into(), in_person))?;
-    df.with_column(Column::new("digital_rate_clever".into(), rc))?;
-    df.with_column(Column::new("digital_rate_insights".into(), ri))?;
-    let mut lf = df.lazy();
-    if let Some(school) = &f.school {
-        lf = lf.filter(col("school").eq(lit(school.clone())));
-    }
-    Ok(Some(lf))
+    Ok(crate::derive::serving::per_student(
+        s,
+        f.from,
+        f.to,
+        f.school.as_deref(),
+    )?)
 }

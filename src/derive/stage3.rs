@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
-use super::{Filter, MetricError, engagement, table, tables};
+use super::{DeriveError, tables};
 use crate::lake::delta::{self, CommitKind, DataFile, NewFile, TableState};
 use crate::lake::schema::TableSchema;
 use crate::lake::{Lake, Layer, TableRef, scan};
-use crate::pipeline::{Cancel, Event, Progress, Stage, merge};
+use crate::pipeline::merge;
+use crate::progress::{Cancel, Event, Progress, Stage};
 
 /// The unified digital activity table.
 pub fn digital_activity_table() -> TableRef {
@@ -149,8 +150,8 @@ pub struct Stage3Report {
     pub steps: Vec<(String, f64)>,
 }
 
-fn write_error(t: &TableRef, e: impl std::fmt::Display) -> MetricError {
-    MetricError::Missing {
+fn write_error(t: &TableRef, e: impl std::fmt::Display) -> DeriveError {
+    DeriveError::Missing {
         metric: "stage3".into(),
         table: t.id(),
         hint: e.to_string(),
@@ -173,7 +174,7 @@ fn activity_files_path(lake: &Lake) -> std::path::PathBuf {
 /// Brings the digital activity table up to date with every source the lake holds, mapping only
 /// input files it has not mapped before and dropping events of input files that are gone;
 /// `None` when the lake holds no activity source.
-fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, MetricError> {
+fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, DeriveError> {
     type Mapping = fn(LazyFrame) -> LazyFrame;
     let sources: [(TableRef, Mapping); 3] = [
         (tables::clever_dp(), from_daily_participation),
@@ -279,7 +280,7 @@ fn with_pseudonyms(per_student: LazyFrame, ids: DataFrame) -> LazyFrame {
         .select(cols)
 }
 
-pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, MetricError> {
+pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, DeriveError> {
     let dir = lake.table_dir(t);
     let n = df.height() as u64;
     let schema = crate::lake::schema::schema_of(&df, &[]);
@@ -292,7 +293,7 @@ pub(crate) fn replace(lake: &Lake, t: &TableRef, df: DataFrame) -> Result<u64, M
 
 /// Rebuilds the stage3 tables and the serving data from the general tables (each table
 /// replaced in one commit).
-pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, MetricError> {
+pub fn build_stage3(lake: &Lake) -> Result<Stage3Report, DeriveError> {
     build_stage3_with(lake, &Progress::default(), &Cancel::default())
 }
 
@@ -306,7 +307,7 @@ pub fn build_stage3_with(
     lake: &Lake,
     progress: &Progress,
     cancel: &Cancel,
-) -> Result<Stage3Report, MetricError> {
+) -> Result<Stage3Report, DeriveError> {
     let _lock = lake.lock("rebuild stage3")?;
     let stage = Stage::Derive;
     progress.send(Event::StageStarted {
@@ -314,14 +315,14 @@ pub fn build_stage3_with(
         files: STEPS,
         bytes: 0,
     });
-    let step = |done: u64| -> Result<(), MetricError> {
+    let step = |done: u64| -> Result<(), DeriveError> {
         progress.send(Event::Progress {
             stage,
             files_done: done,
             bytes_done: 0,
             rows_done: 0,
         });
-        crate::pipeline::hold_point(lake, stage, cancel).map_err(|_| MetricError::Cancelled)
+        crate::progress::hold_point(lake, stage, cancel).map_err(|_| DeriveError::Cancelled)
     };
     step(0)?;
     let mut r = Stage3Report::default();
@@ -345,21 +346,21 @@ pub fn build_stage3_with(
         .push(("chart serving data".into(), t.elapsed().as_secs_f64()));
     step(3)?;
     // The hybrid table is the serving data's per-student view over all dates (the direct query
-    // over the general tables gives the same rows; tests compare them).
+    // over the general tables, `metrics::engagement::per_student`, is the test oracle).
     let t = Instant::now();
-    let served = match (super::serving::Serving::load(lake), student_ids) {
-        (Some(s), Some(ids)) => super::serving::query::per_student(&s, &Filter::default())?
-            .map(|lf| with_pseudonyms(lf, ids)),
-        _ => None,
-    };
-    let per_student = match served {
-        Some(lf) => Some(lf),
-        None if table(lake, &tables::attendance())?.is_some() => Some(engagement::per_student(
-            lake,
-            &Filter::default(),
-            "hybrid engagement",
-        )?),
-        None => None,
+    let per_student = match (super::serving::Serving::load(lake), student_ids) {
+        (Some(s), Some(ids)) => {
+            super::serving::per_student(&s, None, None, None)?.map(|lf| with_pseudonyms(lf, ids))
+        }
+        // Attendance was served, yet the build does not read back: never keep an old table.
+        (None, Some(_)) => {
+            return Err(DeriveError::Missing {
+                metric: "hybrid engagement".into(),
+                table: "chart serving data".into(),
+                hint: "It was just built but does not read back; run the rebuild again.".into(),
+            });
+        }
+        (_, None) => None,
     };
     if let Some(lf) = per_student {
         let df = lf.collect()?;

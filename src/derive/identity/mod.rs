@@ -17,7 +17,7 @@ mod config;
 pub use config::{IdSource, IdentityConfig, InsightsId, RosterKey};
 
 use super::text_values;
-use super::{MetricError, table};
+use super::{DeriveError, table};
 use crate::lake::{Lake, LakeError, Layer, TableRef};
 
 /// Match counts of one source (distinct ids).
@@ -80,7 +80,7 @@ pub fn history(lake: &Lake) -> Result<Vec<IdentityBuild>, LakeError> {
 
 /// Distinct non-blank student pseudonyms of a source, read a group of data files at a time so
 /// memory follows the number of students, not the tens of millions of rows of a district year.
-fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, MetricError> {
+fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, DeriveError> {
     let mut ids = std::collections::BTreeSet::new();
     for (t, c, filter) in s.inputs() {
         let dir = lake.table_dir(&t);
@@ -124,9 +124,9 @@ fn pairs(
     entity: &str,
     from: &str,
     to: &str,
-) -> Result<HashMap<String, Vec<String>>, MetricError> {
+) -> Result<HashMap<String, Vec<String>>, DeriveError> {
     let t = insights_table(entity);
-    let missing = |what: String, hint: &str| MetricError::Missing {
+    let missing = |what: String, hint: &str| DeriveError::Missing {
         metric: "identity matching".into(),
         table: what,
         hint: hint.into(),
@@ -171,7 +171,7 @@ fn candidates(
     s: IdSource,
     config: &IdentityConfig,
     known: &SourceIds,
-) -> Result<Vec<(String, Vec<String>)>, MetricError> {
+) -> Result<Vec<(String, Vec<String>)>, DeriveError> {
     let ids = match known.0.get(&s) {
         Some(ids) => ids.clone(),
         None => source_ids(lake, s)?,
@@ -219,7 +219,7 @@ fn candidates(
 
 /// Rebuilds the identity map from the roster and every source, with `config`; `None` when the
 /// lake has no roster yet. Records the build (rates) in the lake's identity history.
-pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBuild>, MetricError> {
+pub fn rebuild(lake: &Lake, config: &IdentityConfig) -> Result<Option<IdentityBuild>, DeriveError> {
     let _lock = lake.lock("rebuild the identity map")?;
     rebuild_with(lake, config, &SourceIds::default())
 }
@@ -231,7 +231,7 @@ pub struct SourceIds(HashMap<IdSource, Vec<String>>);
 
 impl SourceIds {
     /// Reads them from the lake's general tables.
-    pub fn read(lake: &Lake) -> Result<SourceIds, MetricError> {
+    pub fn read(lake: &Lake) -> Result<SourceIds, DeriveError> {
         let mut m = HashMap::new();
         for s in IdSource::ALL {
             m.insert(s, source_ids(lake, s)?);
@@ -245,7 +245,7 @@ pub fn rebuild_with(
     lake: &Lake,
     config: &IdentityConfig,
     known: &SourceIds,
-) -> Result<Option<IdentityBuild>, MetricError> {
+) -> Result<Option<IdentityBuild>, DeriveError> {
     let _lock = lake.lock("rebuild the identity map")?;
     let Some(roster) = table(lake, &status_table())? else {
         return Ok(None);
@@ -346,7 +346,7 @@ pub struct Resolver {
 
 impl Resolver {
     /// Loads the lake's identity map (empty when there is none).
-    pub fn load(lake: &Lake) -> Result<Resolver, MetricError> {
+    pub fn load(lake: &Lake) -> Result<Resolver, DeriveError> {
         let Some(lf) = table(lake, &map_table())? else {
             return Ok(Resolver::default());
         };

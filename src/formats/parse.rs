@@ -8,87 +8,15 @@ use polars::prelude::*;
 
 use std::collections::VecDeque;
 
+use super::FormatError;
 use super::builder::Builder;
 use super::layout;
 use super::records::{self, Next, RecordReader};
-use super::values::{DayOrder, Value, parse_field};
-use super::{Cancel, PipelineError};
+use super::spec::is_blank;
+pub use super::spec::{BadRow, CsvSpec, FieldSpec, Layout, ParseSummary};
+use super::values::{Value, parse_field};
 use crate::lake::schema::ColType;
-
-/// A column a file format is expected to have.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldSpec {
-    pub name: String,
-    pub ty: ColType,
-    /// Files without this column are rejected as not being this format.
-    pub required: bool,
-}
-
-impl FieldSpec {
-    /// A column that must be present.
-    pub fn required(name: &str, ty: ColType) -> Self {
-        Self {
-            name: name.into(),
-            ty,
-            required: true,
-        }
-    }
-
-    /// A column that may be missing (it is then null).
-    pub fn optional(name: &str, ty: ColType) -> Self {
-        Self {
-            name: name.into(),
-            ty,
-            required: false,
-        }
-    }
-}
-
-/// One order of a headerless format's columns, as one description of its files gives it (OEA's
-/// metadata, an export's own schema). See [`super::layout`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
-    /// Where the order comes from, for messages (`OEA's metadata`).
-    pub source: String,
-    /// For each field of a row, in order: its column in the format's fields.
-    pub columns: Vec<usize>,
-}
-
-/// How to read one file.
-#[derive(Debug, Clone)]
-pub struct CsvSpec<'a> {
-    pub fields: &'a [FieldSpec],
-    /// Name of the format, for messages (`Clever daily-participation report`).
-    pub what: &'a str,
-    pub order: DayOrder,
-    /// Rows per emitted chunk (bounds memory on huge files).
-    pub chunk_rows: usize,
-    /// Files have no header: columns come in `fields` order, or in one of `layouts`.
-    pub headerless: bool,
-    /// The orders a headerless file's fields may come in (empty: `fields` order).
-    pub layouts: &'a [Layout],
-}
-
-/// A row that could not be read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BadRow {
-    pub line: u64,
-    /// `7 (num_logins)`: 1-based position and name, when one field is to blame.
-    pub column: Option<String>,
-    pub reason: String,
-    /// The row's fields re-joined with commas, kept only in the restricted quarantine table.
-    pub raw: String,
-}
-
-/// What reading a file produced besides its chunks.
-#[derive(Debug, Default)]
-pub struct ParseSummary {
-    pub rows: u64,
-    pub bad: Vec<BadRow>,
-    pub warnings: Vec<String>,
-    /// Columns found in the file that the format does not define (kept as text).
-    pub extra_columns: Vec<String>,
-}
+use crate::progress::Cancel;
 
 /// Which spec field (or extra column) each file column feeds.
 struct Mapping {
@@ -104,7 +32,7 @@ fn map_header(
     header: &csv::StringRecord,
     spec: &CsvSpec,
     file: &str,
-) -> Result<(Mapping, Vec<String>), PipelineError> {
+) -> Result<(Mapping, Vec<String>), FormatError> {
     let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
@@ -143,7 +71,7 @@ fn map_header(
         .map(|(f, _)| f.name.as_str())
         .collect();
     if !missing.is_empty() {
-        return Err(PipelineError::WrongFormat {
+        return Err(FormatError::WrongFormat {
             file: file.to_string(),
             what: spec.what.to_string(),
             // The first line is not echoed: in a file without its header it is a student's row.
@@ -186,7 +114,7 @@ fn first_record(
     rdr: &mut RecordReader,
     rec: &mut csv::StringRecord,
     display: &str,
-) -> Result<bool, PipelineError> {
+) -> Result<bool, FormatError> {
     if !rdr.first(rec)? {
         return Ok(false);
     }
@@ -195,7 +123,7 @@ fn first_record(
             Next::Row(_) => {}
             // An unreadable line before any record: the file is not the format.
             Next::Bad(b) => {
-                return Err(PipelineError::Read {
+                return Err(FormatError::Read {
                     file: display.to_string(),
                     line: b.line,
                     message: b.reason,
@@ -207,10 +135,6 @@ fn first_record(
     Ok(true)
 }
 
-pub(super) fn is_blank(rec: &csv::StringRecord) -> bool {
-    rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty())
-}
-
 fn raw_line(rec: &csv::StringRecord) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let _ = w.write_record(rec);
@@ -219,13 +143,13 @@ fn raw_line(rec: &csv::StringRecord) -> String {
 }
 
 /// Checks that a file's header has the format's required columns (used before landing).
-pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), PipelineError> {
+pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), FormatError> {
     let mut rdr = records::open(path, display)?;
     let mut rec = csv::StringRecord::new();
     match first_record(&mut rdr, &mut rec, display) {
         // A headerless export's empty file is an empty snapshot; a report needs its header.
         Ok(false) if spec.headerless => Ok(()),
-        Ok(false) => Err(PipelineError::WrongFormat {
+        Ok(false) => Err(FormatError::WrongFormat {
             file: display.to_string(),
             what: spec.what.to_string(),
             detail: "it is empty (no header row, no data)".into(),
@@ -239,7 +163,7 @@ pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), Pi
             layout::choose(&rows, spec, display).map(|_| ())
         }
         Ok(true) => map_header(&rec, spec, display).map(|_| ()),
-        Err(PipelineError::Read { message, .. }) => Err(PipelineError::WrongFormat {
+        Err(FormatError::Read { message, .. }) => Err(FormatError::WrongFormat {
             file: display.to_string(),
             what: spec.what.to_string(),
             detail: format!("its first line is not CSV ({message})"),
@@ -250,15 +174,15 @@ pub fn check_header(path: &Path, display: &str, spec: &CsvSpec) -> Result<(), Pi
 
 /// Reads a CSV, JSON-lines or Parquet file (by its extension). `on_chunk` receives typed
 /// chunks of up to `spec.chunk_rows` good rows; bad rows are returned in the summary.
-pub fn read_csv(
+pub fn read_csv<E: From<FormatError>>(
     path: &Path,
     display: &str,
     spec: &CsvSpec,
     cancel: &Cancel,
-    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
-) -> Result<ParseSummary, PipelineError> {
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), E>,
+) -> Result<ParseSummary, E> {
     read_records(
-        records::open(path, display)?,
+        records::open(path, display).map_err(E::from)?,
         display,
         spec,
         cancel,
@@ -267,13 +191,13 @@ pub fn read_csv(
 }
 
 /// [`read_csv`] over any reader of CSV text.
-pub fn read_csv_from<R: Read>(
+pub fn read_csv_from<R: Read, E: From<FormatError>>(
     reader: R,
     display: &str,
     spec: &CsvSpec,
     cancel: &Cancel,
-    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
-) -> Result<ParseSummary, PipelineError> {
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), E>,
+) -> Result<ParseSummary, E> {
     read_records(
         RecordReader::csv(reader, display),
         display,
@@ -283,13 +207,13 @@ pub fn read_csv_from<R: Read>(
     )
 }
 
-fn read_records(
+fn read_records<E: From<FormatError>>(
     mut rdr: RecordReader,
     display: &str,
     spec: &CsvSpec,
     cancel: &Cancel,
-    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), PipelineError>,
-) -> Result<ParseSummary, PipelineError> {
+    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), E>,
+) -> Result<ParseSummary, E> {
     let mut summary = ParseSummary::default();
     let mut rec = csv::StringRecord::new();
     if !first_record(&mut rdr, &mut rec, display)? {
@@ -302,7 +226,7 @@ fn read_records(
             .iter()
             .map(|f| Series::new_empty(f.name.as_str().into(), &f.ty.polars()).into())
             .collect();
-        on_chunk(DataFrame::new(0, cols)?)?;
+        on_chunk(DataFrame::new(0, cols).map_err(|e| E::from(e.into()))?)?;
         return Ok(summary);
     }
     let is_header = rdr.header_given() || layout::is_header_row(&rec, spec);
@@ -340,7 +264,7 @@ fn read_records(
     let mut builders = new_builders();
     let mut in_chunk = 0usize;
     let mut values: Vec<Value> = vec![Value::Null; width];
-    let flush = |builders: Vec<Builder>, rows: usize| -> Result<DataFrame, PipelineError> {
+    let flush = |builders: Vec<Builder>, rows: usize| -> Result<DataFrame, FormatError> {
         let mut cols = Vec::with_capacity(builders.len());
         for (b, (_, ty)) in builders.into_iter().zip(&map.out_cols) {
             cols.push(b.finish(*ty)?.into());
@@ -404,20 +328,20 @@ fn read_records(
         in_chunk += 1;
         summary.rows += 1;
         if in_chunk >= cap {
-            cancel.check()?;
+            cancel.check().map_err(|c| E::from(c.into()))?;
             let full = std::mem::replace(&mut builders, new_builders());
-            on_chunk(flush(full, in_chunk)?)?;
+            on_chunk(flush(full, in_chunk).map_err(E::from)?)?;
             in_chunk = 0;
         }
     }
     if in_chunk > 0 || summary.rows == 0 {
-        on_chunk(flush(builders, in_chunk)?)?;
+        on_chunk(flush(builders, in_chunk).map_err(E::from)?)?;
     }
     Ok(summary)
 }
 
 /// The quarantine table's rows for bad rows (rundate, file, row).
-pub(super) fn quarantine_frame(
+pub fn quarantine_frame(
     run_id: &str,
     rows: &[(String, String, BadRow)],
 ) -> PolarsResult<DataFrame> {

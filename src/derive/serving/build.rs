@@ -11,12 +11,12 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::accum::{Calendar, Interner, Sets};
+use super::{clever_day_sums, signal_group};
 use super::{publish, word_col};
+use crate::derive::identity::{IdSource, Resolver};
+use crate::derive::{DeriveError, table, tables};
 use crate::lake::delta::{self, TableState};
 use crate::lake::{Lake, TableRef, scan};
-use crate::metrics::identity::{IdSource, Resolver};
-use crate::metrics::queries::{clever_day_sums, signal_group};
-use crate::metrics::{MetricError, table, tables};
 
 /// Students become 64-bit hashes of their pseudonyms: equal pseudonyms give equal numbers, and
 /// with ~10^5 students per lake a collision is about as likely as one in 10^9.
@@ -41,8 +41,8 @@ pub struct ServingReport {
 fn each_file(
     lake: &Lake,
     t: &TableRef,
-    mut f: impl FnMut(LazyFrame) -> Result<(), MetricError>,
-) -> Result<bool, MetricError> {
+    mut f: impl FnMut(LazyFrame) -> Result<(), DeriveError>,
+) -> Result<bool, DeriveError> {
     let dir = lake.table_dir(t);
     let Some(state) = delta::read_state(&dir)? else {
         return Ok(false);
@@ -97,7 +97,7 @@ struct Steps {
 
 impl Steps {
     fn mark(&mut self, what: &str) {
-        let mb = crate::bench::peak_rss().map(|b| b / (1 << 20));
+        let mb = crate::progress::peak_rss().map(|b| b / (1 << 20));
         self.done
             .push((what.to_string(), self.t.elapsed().as_secs_f64(), mb));
         self.t = Instant::now();
@@ -108,7 +108,7 @@ impl Steps {
 type CountRow = (Option<i32>, u32, u32, Option<u32>, i64);
 
 /// Rebuilds the serving data of the lake.
-pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
+pub fn build(lake: &Lake) -> Result<ServingReport, DeriveError> {
     Ok(build_with_students(lake)?.0)
 }
 
@@ -117,7 +117,7 @@ pub fn build(lake: &Lake) -> Result<ServingReport, MetricError> {
 /// hybrid table gets its student column from this.
 pub(crate) fn build_with_students(
     lake: &Lake,
-) -> Result<(ServingReport, Option<DataFrame>), MetricError> {
+) -> Result<(ServingReport, Option<DataFrame>), DeriveError> {
     let _lock = lake.lock("build the chart serving data")?;
     let mut student_ids: Option<DataFrame> = None;
     let mut steps = Steps {
@@ -126,7 +126,7 @@ pub(crate) fn build_with_students(
     };
     // The calendar: every date a distinct-student count may need.
     let mut all_days = Vec::new();
-    let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), MetricError> {
+    let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), DeriveError> {
         let df = lf
             .select([e.cast(DataType::Date).alias("day")])
             .unique(None, UniqueKeepStrategy::Any)

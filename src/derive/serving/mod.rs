@@ -15,7 +15,6 @@
 
 pub mod accum;
 pub mod build;
-pub mod query;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,7 +23,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{MetricError, tables};
+use super::{DeriveError, tables};
 use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
@@ -102,7 +101,7 @@ impl Serving {
     }
 
     /// A part, or `None` when the build has none (its source table was missing).
-    pub fn part(&self, name: &str) -> Result<Option<DataFrame>, MetricError> {
+    pub fn part(&self, name: &str) -> Result<Option<DataFrame>, DeriveError> {
         if !self.manifest.parts.contains_key(name) {
             return Ok(None);
         }
@@ -161,7 +160,7 @@ fn publish(
     lake: &Lake,
     calendar: Vec<NaiveDate>,
     parts: Vec<(&str, DataFrame)>,
-) -> Result<u64, MetricError> {
+) -> Result<u64, DeriveError> {
     let inputs = input_versions(lake)?;
     let build = uuid::Uuid::new_v4().simple().to_string();
     let dir = root(lake).join(&build);
@@ -181,7 +180,7 @@ fn publish(
         calendar,
         parts: written,
     };
-    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| MetricError::Missing {
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| DeriveError::Missing {
         metric: "serving data".into(),
         table: "current.json".into(),
         hint: e.to_string(),
@@ -201,4 +200,92 @@ fn remove_old_builds(root: &Path, keep: &str) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// Per school-day sums of Clever daily participation rows: `students`, `active_students`,
+/// `logins`, `resources` (shared by the direct queries and the serving data).
+pub fn clever_day_sums() -> Vec<Expr> {
+    let sum = |c: &str, name: &str| col(c).cast(DataType::Int64).sum().alias(name);
+    vec![
+        // Clever's report has one row per student and day: count rows rather than hashing
+        // 64-character pseudonyms.
+        len().cast(DataType::Int64).alias("students"),
+        sum("active", "active_students"),
+        sum("num_logins", "logins"),
+        sum("num_resources_accessed", "resources"),
+    ]
+}
+
+/// Which signal group an Insights event belongs to.
+pub fn signal_group() -> Expr {
+    when(col("AppName").eq(lit("Assignments")))
+        .then(lit("assignments"))
+        .when(col("AppName").eq(lit("OneNote")))
+        .then(lit("OneNote"))
+        .when(col("AppName").str().starts_with(lit("Reading")))
+        .then(lit("reading"))
+        .when(col("SignalType").str().starts_with(lit("File")))
+        .then(lit("file activity"))
+        .when(col("AppName").str().starts_with(lit("Teams")))
+        .then(lit("Teams visits"))
+        .otherwise(lit("other"))
+}
+
+/// Per-student rows (as the direct query's `per_student`, with the student's serving number
+/// `sid` instead of a pseudonym, which the serving data does not hold) from the hybrid day
+/// sets; `None` when the build has no attendance.
+pub fn per_student(
+    s: &Serving,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    school: Option<&str>,
+) -> Result<Option<LazyFrame>, DeriveError> {
+    let Some(h) = s.part("hybrid")? else {
+        return Ok(None);
+    };
+    let words = s.words();
+    let mask = s.range_mask(from, to);
+    let enrolled = read_sets(&h, "enrolled", words)?;
+    let present = read_sets(&h, "present", words)?;
+    let optional = |set: &str| -> PolarsResult<Option<Vec<u64>>> {
+        if h.column(&word_col(set, 0)).is_ok() {
+            Ok(Some(read_sets(&h, set, words)?))
+        } else {
+            Ok(None)
+        }
+    };
+    let clever = optional("clever")?;
+    let insights = optional("insights")?;
+    let n = h.height();
+    let (mut keep, mut days, mut in_person) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rc, mut ri) = (Vec::new(), Vec::new());
+    for r in 0..n {
+        let span = r * words..(r + 1) * words;
+        let mut m: Vec<u64> = enrolled[span.clone()].to_vec();
+        m.iter_mut().zip(&mask).for_each(|(a, b)| *a &= b);
+        let sd = m.iter().map(|w| w.count_ones()).sum::<u32>();
+        keep.push(sd > 0);
+        if sd == 0 {
+            continue;
+        }
+        let rate = |set: &Option<Vec<u64>>| {
+            set.as_ref()
+                .map(|v| f64::from(count_common(&v[span.clone()], &m)) / f64::from(sd))
+        };
+        days.push(i64::from(sd));
+        in_person.push(f64::from(count_common(&present[span.clone()], &m)) / f64::from(sd));
+        rc.push(rate(&clever));
+        ri.push(rate(&insights));
+    }
+    let keep = BooleanChunked::from_slice("keep".into(), &keep);
+    let mut df = h.select(["sid", "school", "grade"])?.filter(&keep)?;
+    df.with_column(Column::new("school_days".into(), days))?;
+    df.with_column(Column::new("in_person_rate".into(), in_person))?;
+    df.with_column(Column::new("digital_rate_clever".into(), rc))?;
+    df.with_column(Column::new("digital_rate_insights".into(), ri))?;
+    let mut lf = df.lazy();
+    if let Some(school) = school {
+        lf = lf.filter(col("school").eq(lit(school.to_string())));
+    }
+    Ok(Some(lf))
 }

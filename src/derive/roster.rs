@@ -11,12 +11,12 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::job::{self, RunOutcome};
-use super::{Cancel, PipelineError, Progress, RunReport};
+use crate::derive::identity::{self, IdentityConfig, MatchRate};
+use crate::derive::text_values;
 use crate::lake::{Lake, LakeError, Layer, TableRef};
-use crate::metrics::identity::{self, IdentityConfig, MatchRate};
-use crate::metrics::text_values;
 use crate::modules::roster;
+use crate::pipeline::job::{self, RunOutcome};
+use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
 use crate::pseudo::{Salt, hash_value};
 use crate::sources::{FolderSource, RemoteFile, Source, SourceError};
 
@@ -70,7 +70,7 @@ pub fn snapshots(dir: &Path) -> Result<Vec<(Option<NaiveDate>, String)>, Pipelin
             .flatten()
             .any(|e| {
                 let name = e.file_name().to_string_lossy().to_ascii_lowercase();
-                super::records::FileFormat::stem(&name) == Some("students")
+                crate::formats::records::FileFormat::stem(&name) == Some("students")
             })
     };
     if has_students(dir) {
@@ -412,7 +412,7 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
             ),
         ],
     )?;
-    crate::metrics::stage3::replace(lake, &status_t, df)
+    crate::derive::stage3::replace(lake, &status_t, df)
         .map_err(|e| PipelineError::Input(e.to_string()))?;
     Ok(counts)
 }

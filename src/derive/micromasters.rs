@@ -20,7 +20,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::text_values;
-use super::{MetricError, table};
+use super::{DeriveError, table};
 use crate::lake::{Lake, LakeError, Layer, TableRef};
 use crate::modules::edx::{SOURCE, VERSION};
 use crate::pseudo::{Salt, hash_value};
@@ -143,7 +143,7 @@ pub fn build(
     lake: &Lake,
     program: &ProgramDef,
     salt: &Salt,
-) -> Result<Option<ProgramReport>, MetricError> {
+) -> Result<Option<ProgramReport>, DeriveError> {
     let _lock = lake.lock("build the MicroMasters reports")?;
     let Some(grades) = table(lake, &ingested("grade_report"))? else {
         return Ok(None);
@@ -495,7 +495,7 @@ pub const OUTREACH: [(&str, &str); 2] = [
 
 /// A program built from the courses found in the lake's grade reports (passing grade 0.6),
 /// as a starting point for the editor.
-pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, MetricError> {
+pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, DeriveError> {
     let mut courses = BTreeSet::new();
     if let Some(g) = table(lake, &ingested("grade_report"))? {
         let df = g

@@ -1,5 +1,6 @@
 //! Tests of `parse`: good and bad rows, headers, headerless files.
 use super::*;
+use crate::formats::values::DayOrder;
 
 fn spec() -> Vec<FieldSpec> {
     vec![
@@ -9,7 +10,7 @@ fn spec() -> Vec<FieldSpec> {
     ]
 }
 
-fn run(text: &str) -> Result<(DataFrame, ParseSummary), PipelineError> {
+fn run(text: &str) -> Result<(DataFrame, ParseSummary), FormatError> {
     let fields = spec();
     let s = CsvSpec {
         fields: &fields,
@@ -20,7 +21,7 @@ fn run(text: &str) -> Result<(DataFrame, ParseSummary), PipelineError> {
         layouts: &[],
     };
     let mut frames = Vec::new();
-    let sum = read_csv_from(
+    let sum = read_csv_from::<_, FormatError>(
         text.as_bytes(),
         "t.csv",
         &s,
@@ -79,7 +80,7 @@ fn headerless_files_map_by_position_and_detect_a_stray_header() {
     };
     let run = |text: &str| {
         let mut frames = Vec::new();
-        let sum = read_csv_from(
+        let sum = read_csv_from::<_, FormatError>(
             text.as_bytes(),
             "x.csv",
             &s,

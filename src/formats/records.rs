@@ -7,8 +7,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::PipelineError;
-use super::parse::BadRow;
+use super::FormatError;
+use super::spec::BadRow;
 
 /// An input file format, told by the file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl<'a> RecordReader<'a> {
 
     /// The first record of the file: CSV's first line, or the column names of JSON lines
     /// (every key in the order first seen) and Parquet. `false` for an empty file.
-    pub fn first(&mut self, rec: &mut csv::StringRecord) -> Result<bool, PipelineError> {
+    pub fn first(&mut self, rec: &mut csv::StringRecord) -> Result<bool, FormatError> {
         match &mut self.inner {
             Inner::Csv(_) => Ok(matches!(self.next(rec)?, Next::Row(_))),
             Inner::Json { keys, .. } => {
@@ -108,7 +108,7 @@ impl<'a> RecordReader<'a> {
     }
 
     /// Reads the next record into `rec`.
-    pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Next, PipelineError> {
+    pub fn next(&mut self, rec: &mut csv::StringRecord) -> Result<Next, FormatError> {
         let display = &self.display;
         match &mut self.inner {
             Inner::Csv(rdr) => match rdr.read_record(rec) {
@@ -123,7 +123,7 @@ impl<'a> RecordReader<'a> {
                             raw: String::new(),
                         }));
                     }
-                    Err(PipelineError::Read {
+                    Err(FormatError::Read {
                         file: display.clone(),
                         line: e.position().map(|p| p.line()).unwrap_or(0),
                         message: e.to_string(),
@@ -135,7 +135,7 @@ impl<'a> RecordReader<'a> {
                     return Ok(Next::End);
                 };
                 *line += 1;
-                let text = text.map_err(|e| PipelineError::Read {
+                let text = text.map_err(|e| FormatError::Read {
                     file: display.clone(),
                     line: *line,
                     message: e.to_string(),
@@ -181,8 +181,8 @@ impl<'a> RecordReader<'a> {
 }
 
 /// Opens a file by its extension (CSV when unknown).
-pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, PipelineError> {
-    let file = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, FormatError> {
+    let file = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
     let format = FileFormat::of(display)
         .or_else(|| FileFormat::of(&path.to_string_lossy()))
         .unwrap_or(FileFormat::Csv);
@@ -198,7 +198,7 @@ pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, Pipelin
             let mut keys: Vec<String> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for text in std::io::BufReader::new(file).lines() {
-                let text = text.map_err(|e| PipelineError::io(path, e))?;
+                let text = text.map_err(|e| FormatError::io(path, e))?;
                 if let Ok(obj) = json_object(&text) {
                     for k in obj.keys() {
                         if seen.insert(k.clone()) {
@@ -207,7 +207,7 @@ pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, Pipelin
                     }
                 }
             }
-            let again = std::fs::File::open(path).map_err(|e| PipelineError::io(path, e))?;
+            let again = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
             Inner::Json {
                 lines: std::io::BufReader::new(again).lines(),
                 keys,
@@ -217,7 +217,7 @@ pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, Pipelin
         FileFormat::Parquet => {
             let df = ParquetReader::new(file)
                 .finish()
-                .map_err(|e| PipelineError::WrongFormat {
+                .map_err(|e| FormatError::WrongFormat {
                     file: display.into(),
                     what: "Parquet file".into(),
                     detail: format!("it could not be read ({e})"),
@@ -226,12 +226,12 @@ pub fn open(path: &Path, display: &str) -> Result<RecordReader<'static>, Pipelin
             for c in df.columns() {
                 let s = c
                     .cast(&DataType::String)
-                    .map_err(|e| PipelineError::WrongFormat {
+                    .map_err(|e| FormatError::WrongFormat {
                         file: display.into(),
                         what: "Parquet file".into(),
                         detail: format!("column {} cannot be read as text ({e})", c.name()),
                     })?;
-                cols.push(s.str().map_err(PipelineError::from)?.clone());
+                cols.push(s.str().map_err(FormatError::from)?.clone());
             }
             Inner::Table { cols, row: 0 }
         }

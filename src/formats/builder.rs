@@ -79,7 +79,7 @@ impl Builder {
 }
 
 /// A column holding the same text (or null) in every row, without materializing it.
-pub(super) fn text_column(name: &str, value: Option<&str>, n: usize) -> Column {
+pub fn text_column(name: &str, value: Option<&str>, n: usize) -> Column {
     let scalar = match value {
         Some(v) => Scalar::new(DataType::String, AnyValue::StringOwned(v.into())),
         None => Scalar::null(DataType::String),

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use super::PipelineError;
-use super::parse::CsvSpec;
+use super::FormatError;
 use super::records::{self, Next};
+use super::spec::CsvSpec;
 use super::values::DayOrder;
 use crate::lake::schema::ColType;
 
@@ -24,7 +24,7 @@ pub fn detect_day_order(
     display: &str,
     spec: &CsvSpec,
     fallback: DayOrder,
-) -> Result<DayOrderDecision, PipelineError> {
+) -> Result<DayOrderDecision, FormatError> {
     let mut rdr = records::open(path, display)?;
     let mut header = csv::StringRecord::new();
     if !rdr.first(&mut header)? {

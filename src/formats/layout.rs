@@ -7,10 +7,10 @@
 //! (the missing trailing columns are empty); within those, the first whose typed columns read the
 //! file's first rows. A file that fits none is refused with a reason that names the mismatch.
 
-use super::PipelineError;
-use super::parse::BadRow;
-use super::parse::{CsvSpec, Layout};
+use super::FormatError;
 use super::records::{Next, RecordReader};
+use super::spec::BadRow;
+use super::spec::{CsvSpec, Layout};
 use super::values::parse_field;
 use crate::lake::schema::ColType;
 
@@ -76,12 +76,12 @@ pub(super) fn sample(
     rdr: &mut RecordReader,
     first: (u64, csv::StringRecord),
     bad: &mut Vec<BadRow>,
-) -> Result<std::collections::VecDeque<(u64, csv::StringRecord)>, PipelineError> {
+) -> Result<std::collections::VecDeque<(u64, csv::StringRecord)>, FormatError> {
     let mut out = std::collections::VecDeque::from([first]);
     let mut rec = csv::StringRecord::new();
     while out.len() < SAMPLE_ROWS {
         match rdr.next(&mut rec)? {
-            Next::Row(line) if !super::parse::is_blank(&rec) => out.push_back((line, rec.clone())),
+            Next::Row(line) if !super::spec::is_blank(&rec) => out.push_back((line, rec.clone())),
             Next::Row(_) => {}
             Next::Bad(b) => bad.push(b),
             Next::End => break,
@@ -120,10 +120,10 @@ pub(super) fn choose(
     sample: &[csv::StringRecord],
     spec: &CsvSpec,
     display: &str,
-) -> Result<Choice, PipelineError> {
+) -> Result<Choice, FormatError> {
     let layouts = layouts_of(spec);
     let width = sample.first().map_or(0, |r| r.len());
-    let wrong = |detail: String| PipelineError::WrongFormat {
+    let wrong = |detail: String| FormatError::WrongFormat {
         file: display.to_string(),
         what: spec.what.to_string(),
         detail,
@@ -222,8 +222,8 @@ fn type_words(ty: ColType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::parse::FieldSpec;
-    use crate::pipeline::values::DayOrder;
+    use crate::formats::parse::FieldSpec;
+    use crate::formats::values::DayOrder;
 
     fn rows(text: &str) -> Vec<csv::StringRecord> {
         csv::ReaderBuilder::new()

@@ -4,8 +4,8 @@
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::derive::tables;
 use crate::lake::{Lake, LakeError, TableRef};
-use crate::metrics::tables;
 
 /// A roster identifier a source can be linked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -3,12 +3,11 @@
 
 use std::path::Path;
 
-use super::job::{self, RunOutcome};
-use super::{Cancel, Event, PipelineError, Progress};
+use crate::derive::{DeriveError, build_stage3_with, roster};
 use crate::lake::Lake;
-use crate::metrics::MetricError;
-use crate::metrics::engagement::build_stage3_with;
 use crate::modules::Module;
+use crate::pipeline::job::{self, RunOutcome};
+use crate::pipeline::{Cancel, Event, PipelineError, Progress, RunReport, RunStatus};
 use crate::pseudo::Salt;
 use crate::sources::{FolderSource, Source};
 
@@ -115,8 +114,8 @@ pub fn run_source(
     let module = match module {
         Ok(m) => m,
         Err(e) => {
-            let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
-            report.status = super::RunStatus::Failed(e.to_string());
+            let mut report = RunReport::start(&format!("ingest {}", kind.lake_source()));
+            report.status = RunStatus::Failed(e.to_string());
             let _ = report.save(lake);
             return RunOutcome {
                 report,
@@ -132,8 +131,8 @@ pub fn run_source(
     if lock.is_some()
         && let Err(e) = lake.mark_derived_stale()
     {
-        let mut report = super::RunReport::start(&format!("ingest {}", kind.lake_source()));
-        report.status = super::RunStatus::Failed(e.to_string());
+        let mut report = RunReport::start(&format!("ingest {}", kind.lake_source()));
+        report.status = RunStatus::Failed(e.to_string());
         return RunOutcome {
             report,
             error: Some(e.into()),
@@ -152,8 +151,8 @@ pub fn run_source(
                 r.hybrid_students.unwrap_or(0),
                 t.elapsed().as_secs_f64()
             )),
-            Err(MetricError::Cancelled) => {
-                outcome.report.status = super::RunStatus::Cancelled;
+            Err(DeriveError::Cancelled) => {
+                outcome.report.status = RunStatus::Cancelled;
                 let _ = outcome.report.save(lake);
                 outcome.error = Some(PipelineError::Cancelled);
             }
@@ -175,8 +174,8 @@ pub fn sync_roster(
     salt: &Salt,
     progress: &Progress,
     cancel: &Cancel,
-) -> super::roster::SyncOutcome {
-    let mut out = super::roster::SyncOutcome::default();
+) -> roster::SyncOutcome {
+    let mut out = roster::SyncOutcome::default();
     let started = lake.lock("roster sync").and_then(|lock| {
         let was_stale = lake.derived_stale();
         lake.mark_derived_stale()?;
@@ -189,7 +188,7 @@ pub fn sync_roster(
             return out;
         }
     };
-    out = super::roster::sync(lake, dir, None, salt, progress, cancel);
+    out = roster::sync(lake, dir, None, salt, progress, cancel);
     if out.error.is_some() {
         return out;
     }
@@ -202,7 +201,7 @@ pub fn sync_roster(
     }
     match build_stage3_with(lake, progress, cancel) {
         Ok(_) => {}
-        Err(MetricError::Cancelled) => out.error = Some(PipelineError::Cancelled),
+        Err(DeriveError::Cancelled) => out.error = Some(PipelineError::Cancelled),
         Err(e) => out.error = Some(PipelineError::Derive(e.to_string())),
     }
     out

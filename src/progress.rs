@@ -1,0 +1,167 @@
+//! How a running job reports and is stopped: the [`Progress`] events it sends (stages, counts,
+//! log lines) and the [`Cancel`] token it checks at safe points. Every layer that runs long
+//! work (file readers, the pipeline, the derived tables, the app) uses these, so they sit low.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A job stopped because cancel was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+/// Test hook: while it names a lake root and a stage, a job on that lake stops at the start of
+/// that stage until it is cancelled, so a test can cancel at a known point. Only tests set it;
+/// see `tests/gui.rs`.
+#[doc(hidden)]
+pub static HOLD_AT: std::sync::Mutex<Option<(std::path::PathBuf, Stage)>> =
+    std::sync::Mutex::new(None);
+
+/// Waits while [`HOLD_AT`] holds `stage` on this lake (at most a minute), then checks `cancel`.
+pub(crate) fn hold_point(
+    lake: &crate::lake::Lake,
+    stage: Stage,
+    cancel: &Cancel,
+) -> Result<(), Cancelled> {
+    let held = || {
+        HOLD_AT
+            .lock()
+            .map(|g| {
+                g.as_ref()
+                    .is_some_and(|(l, s)| l == lake.root() && *s == stage)
+            })
+            .unwrap_or(false)
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while held() && !cancel.is_cancelled() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    cancel.check()
+}
+
+/// A cancel token shared between the caller and the job.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the job to stop at its next safe point.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether cancel was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Returns `Err(Cancelled)` once cancel was asked for.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The stages of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Land,
+    Ingest,
+    Refine,
+    /// The stage3 tables and chart data rebuilt from the general tables.
+    Derive,
+}
+
+impl Stage {
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Land => "land",
+            Stage::Ingest => "ingest",
+            Stage::Refine => "refine",
+            Stage::Derive => "derive",
+        }
+    }
+
+    /// What the stage counts in its progress (`Land` counts bytes as well).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Stage::Derive => "steps",
+            _ => "files",
+        }
+    }
+}
+
+/// What a running job reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A stage starts with this much work.
+    StageStarted {
+        stage: Stage,
+        files: u64,
+        bytes: u64,
+    },
+    /// Work done so far in a stage (cumulative).
+    Progress {
+        stage: Stage,
+        files_done: u64,
+        bytes_done: u64,
+        rows_done: u64,
+    },
+    /// A stage finished.
+    StageFinished { stage: Stage },
+    /// A line for the run log (never holds raw student data).
+    Log(String),
+    /// Something the user should look at; the run goes on.
+    Warning(String),
+}
+
+/// Where a job sends its events; sending never blocks and never fails the job.
+#[derive(Clone, Default)]
+pub struct Progress {
+    tx: Option<crossbeam_channel::Sender<Event>>,
+    notify: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Progress {
+    /// Sends events into a channel.
+    pub fn channel(tx: crossbeam_channel::Sender<Event>) -> Self {
+        Self {
+            tx: Some(tx),
+            notify: None,
+        }
+    }
+
+    /// Also calls `notify` after each event (the GUI asks for a repaint there).
+    pub fn with_notify(mut self, notify: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.notify = Some(notify);
+        self
+    }
+
+    /// Sends an event.
+    pub fn send(&self, e: Event) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(e);
+        }
+        if let Some(n) = &self.notify {
+            n();
+        }
+    }
+
+    /// Sends a log line.
+    pub fn log(&self, s: impl Into<String>) {
+        self.send(Event::Log(s.into()));
+    }
+}
+
+/// Peak resident set size of this process, in bytes (Linux: VmHWM), for the progress log and
+/// the benchmark.
+pub fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
