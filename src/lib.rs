@@ -25,4 +25,5 @@ pub mod pseudo;
 pub mod secrets;
 pub mod settings;
 pub mod sources;
+#[cfg(feature = "gui")]
 pub mod ui;

@@ -156,6 +156,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// The desktop app: the lake given with --lake, else the configured one, else the demo.
+#[cfg(feature = "gui")]
 fn gui(lake: Option<std::path::PathBuf>, secrets: Secrets) -> Result<ExitCode> {
     let remember = lake.is_none();
     edlake::ui::run(edlake::ui::AppOptions {
@@ -165,6 +166,17 @@ fn gui(lake: Option<std::path::PathBuf>, secrets: Secrets) -> Result<ExitCode> {
         ..Default::default()
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A build without the desktop app says so and what to do instead.
+#[cfg(not(feature = "gui"))]
+fn gui(_lake: Option<std::path::PathBuf>, _secrets: Secrets) -> Result<ExitCode> {
+    bail!(Coded(
+        EXIT_BAD_INPUT,
+        "this edlake was built without the desktop app (cargo feature `gui`); run a command \
+         instead, `edlake --help` lists them"
+            .into()
+    ))
 }
 
 fn init(ctx: &Ctx, mut settings: Settings) -> Result<ExitCode> {

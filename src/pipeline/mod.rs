@@ -32,18 +32,9 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{file} is not a {what}: {detail}")]
-    WrongFormat {
-        file: String,
-        what: String,
-        detail: String,
-    },
-    #[error("{file}, line {line}: {message}")]
-    Read {
-        file: String,
-        line: u64,
-        message: String,
-    },
+    /// A file that is not the format, or a line that does not read.
+    #[error(transparent)]
+    Format(crate::formats::FormatError),
     #[error("the input folder {} does not exist", .0.display())]
     NoInput(PathBuf),
     #[error("{0}")]
@@ -76,21 +67,11 @@ impl From<crate::formats::FormatError> for PipelineError {
     fn from(e: crate::formats::FormatError) -> Self {
         use crate::formats::FormatError as F;
         match e {
+            // One variant each for I/O, data and cancel, whichever layer they come from.
             F::Io { path, source } => PipelineError::Io { path, source },
-            F::WrongFormat { file, what, detail } => {
-                PipelineError::WrongFormat { file, what, detail }
-            }
-            F::Read {
-                file,
-                line,
-                message,
-            } => PipelineError::Read {
-                file,
-                line,
-                message,
-            },
             F::Data(e) => PipelineError::Polars(e),
             F::Cancelled => PipelineError::Cancelled,
+            e @ (F::WrongFormat { .. } | F::Read { .. }) => PipelineError::Format(e),
         }
     }
 }
@@ -114,9 +95,7 @@ impl PipelineError {
     pub fn outcome(&self) -> Outcome {
         use crate::sources::SourceError;
         match self {
-            Self::WrongFormat { .. } | Self::Read { .. } | Self::NoInput(_) | Self::Input(_) => {
-                Outcome::BadInput
-            }
+            Self::Format(_) | Self::NoInput(_) | Self::Input(_) => Outcome::BadInput,
             Self::Source(SourceError::MissingFolder(_) | SourceError::UnsafeName(_)) => {
                 Outcome::BadInput
             }
