@@ -257,7 +257,10 @@ fn cancel_at_every_stage_leaves_the_lake_readable_and_the_next_run_finishes() {
 
     // The next run finishes the work: every generated row once, the derived tables current.
     click(&mut h, "Run clever");
+    // The run is followed whatever page is open: its end is announced on the Tables page.
+    click(&mut h, "Tables");
     wait(&mut h, "the last run", |a| !view(a).ingest.job.is_running());
+    wait_label(&mut h, "Ingestion finished");
     if let TaskState::Failed(e) = &view(h.state()).ingest.job.state {
         panic!("{e}");
     }

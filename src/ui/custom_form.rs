@@ -73,13 +73,17 @@ impl CustomForm {
         })
     }
 
+    /// Takes in the running ingest's news (every frame, whatever page is open).
+    pub fn poll(&mut self, sh: &mut Shared) {
+        if self.run.poll() {
+            self.modules = None;
+            sh.nav.push(Nav::Refresh);
+        }
+    }
+
     /// Draws the form.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         self.preview.poll();
-        if self.run.poll() {
-            self.modules = None;
-            *sh.nav = Some(Nav::Refresh);
-        }
         ui.heading("A source described by an OEA metadata.csv");
         ui.label(
             "One subfolder (or file) per entity; files may be CSV, JSON lines (.jsonl) or Parquet. \

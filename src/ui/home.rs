@@ -272,13 +272,13 @@ impl HomePage {
             });
             ui.horizontal(|ui| {
                 if ui.button("Run ingestion").clicked() {
-                    *sh.nav = Some(Nav::Page(Page::Ingest));
+                    sh.nav.push(Nav::Page(Page::Ingest));
                 }
                 if ui.button("See the charts").clicked() {
-                    *sh.nav = Some(Nav::Page(Page::Charts));
+                    sh.nav.push(Nav::Page(Page::Charts));
                 }
                 if ui.button("Refresh").clicked() {
-                    *sh.nav = Some(Nav::Refresh);
+                    sh.nav.push(Nav::Refresh);
                 }
             });
             ui.add_space(12.0);
@@ -388,7 +388,7 @@ fn tables_by_stage(
             .show(ui, |ui| {
                 for (t, rows, version, modified) in of {
                     if ui.link(format!("{}/{}", t.source, t.entity)).clicked() {
-                        *sh.nav = Some(Nav::OpenTable(t.clone()));
+                        sh.nav.push(Nav::OpenTable(t.clone()));
                     }
                     ui.label(format!("{rows} rows"));
                     ui.label(format!("version {version}"));

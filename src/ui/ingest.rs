@@ -78,16 +78,12 @@ impl IngestPage {
         Ok(())
     }
 
-    /// Draws the page.
-    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if self.history.poll()
-            && let Some(h) = self.history.done()
-        {
-            self.shown = Some(h.clone());
-        }
+    /// Takes in the running job's news; called every frame whatever page is open, so a run's
+    /// end is announced (toast, refreshed lists) at once.
+    pub fn poll(&mut self, sh: &mut Shared) {
         if self.job.poll() {
             self.history_asked = false;
-            *sh.nav = Some(Nav::Refresh);
+            sh.nav.push(Nav::Refresh);
             match &self.job.state {
                 TaskState::Done(r) => {
                     let rows: u64 = r.iter().map(|r| r.rows_ingested).sum();
@@ -100,6 +96,15 @@ impl IngestPage {
                 TaskState::Failed(e) => sh.toast(format!("Ingestion stopped: {e}"), false),
                 _ => {}
             }
+        }
+    }
+
+    /// Draws the page.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if self.history.poll()
+            && let Some(h) = self.history.done()
+        {
+            self.shown = Some(h.clone());
         }
         if !self.history_asked {
             self.history_asked = true;
@@ -116,7 +121,7 @@ impl IngestPage {
                     "This lake has no salt available, so nothing can be pseudonymized yet.",
                 );
                 if ui.button("Go to Setup").clicked() {
-                    *sh.nav = Some(Nav::Page(Page::Setup));
+                    sh.nav.push(Nav::Page(Page::Setup));
                 }
             });
         }
@@ -351,7 +356,7 @@ impl IngestPage {
                                 if link.clicked()
                                     && let Some(t) = quarantine_of(sh, &source)
                                 {
-                                    *sh.nav = Some(Nav::OpenTable(t));
+                                    sh.nav.push(Nav::OpenTable(t));
                                 }
                             } else {
                                 ui.label("0");

@@ -84,7 +84,7 @@ pub struct Shared<'a> {
     pub repaint: &'a Arc<dyn Fn() + Send + Sync>,
     pub saved: &'a mut UiSettings,
     pub toasts: &'a mut Vec<Toast>,
-    pub nav: &'a mut Option<Nav>,
+    pub nav: &'a mut Vec<Nav>,
 }
 
 impl Shared<'_> {
@@ -242,7 +242,7 @@ impl App {
         });
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui, nav: &mut Option<Nav>) {
+    fn top_bar(&mut self, ui: &mut egui::Ui, nav: &mut Vec<Nav>) {
         ui.horizontal(|ui| {
             ui.heading("edlake");
             if let Screen::Open(v) = &self.screen {
@@ -252,7 +252,7 @@ impl App {
                         .selectable_label(self.saved.page == p, p.title())
                         .clicked()
                     {
-                        *nav = Some(Nav::Page(p));
+                        nav.push(Nav::Page(p));
                     }
                 }
                 ui.separator();
@@ -279,13 +279,13 @@ impl App {
                     });
                 }
                 if matches!(self.screen, Screen::Open(_)) && ui.button("Close lake").clicked() {
-                    *nav = Some(Nav::CloseLake);
+                    nav.push(Nav::CloseLake);
                 }
             });
         });
     }
 
-    fn keyboard(&mut self, ui: &egui::Ui, nav: &mut Option<Nav>) {
+    fn keyboard(&mut self, ui: &egui::Ui, nav: &mut Vec<Nav>) {
         if !matches!(self.screen, Screen::Open(_)) {
             return;
         }
@@ -300,7 +300,7 @@ impl App {
         ];
         for (k, p) in keys.iter().zip(Page::ALL) {
             if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *k)) {
-                *nav = Some(Nav::Page(p));
+                nav.push(Nav::Page(p));
             }
         }
     }
@@ -393,7 +393,8 @@ impl eframe::App for App {
         if let Some(tour) = &mut self.tour {
             tour.frame_time(frame.info().cpu_usage);
         }
-        let mut nav = None;
+        // Commands the widgets push this frame, applied in order once the frame is drawn.
+        let mut nav = Vec::new();
         self.keyboard(ui, &mut nav);
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &mut nav));
         match &mut self.screen {
@@ -442,6 +443,9 @@ impl eframe::App for App {
                     toasts: &mut self.toasts,
                     nav: &mut nav,
                 };
+                // Jobs are polled every frame, not only while their page is drawn.
+                v.ingest.poll(&mut shared);
+                v.more.poll(&mut shared);
                 egui::CentralPanel::default().show(ui, |ui| match page {
                     Page::Home => v.home.ui(ui, &mut shared, &v.salt_error),
                     Page::Setup => {
@@ -458,7 +462,7 @@ impl eframe::App for App {
             }
         }
         self.draw_toasts(ui);
-        if let Some(n) = nav {
+        for n in nav {
             self.apply(n);
         }
         if let Some(tour) = &mut self.tour {

@@ -25,6 +25,13 @@ pub struct MorePage {
 }
 
 impl MorePage {
+    /// Takes in the news of every section's running jobs (every frame, whatever page is open).
+    pub fn poll(&mut self, sh: &mut Shared) {
+        self.roster.poll(sh);
+        self.custom.poll(sh);
+        self.program.poll(sh);
+    }
+
     /// Draws the page.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         ui.horizontal(|ui| {

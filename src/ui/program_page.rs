@@ -63,14 +63,8 @@ impl ProgramPage {
         self.counts = Task::spawn(sh.repaint.clone(), move |_, _| counts(&lake));
     }
 
-    /// Draws the section.
-    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if !self.loaded {
-            self.loaded = true;
-            self.program = ProgramDef::load(sh.lake).ok().flatten();
-            self.refresh(sh);
-        }
-        self.counts.poll();
+    /// Takes in the running build's or export's news (every frame, whatever page is open).
+    pub fn poll(&mut self, sh: &mut Shared) {
         if self.export.poll() {
             match &self.export.state {
                 TaskState::Done((n, p)) => sh.toast(
@@ -86,8 +80,18 @@ impl ProgramPage {
         }
         if self.job.poll() {
             self.refresh(sh);
-            *sh.nav = Some(Nav::Refresh);
+            sh.nav.push(Nav::Refresh);
         }
+    }
+
+    /// Draws the section.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        if !self.loaded {
+            self.loaded = true;
+            self.program = ProgramDef::load(sh.lake).ok().flatten();
+            self.refresh(sh);
+        }
+        self.counts.poll();
         ui.heading("edX course reports");
         ui.label(
             "The grade_report and student_profile_info CSVs downloaded from each course run's \
@@ -256,7 +260,7 @@ impl ProgramPage {
         ui.horizontal(|ui| {
             for t in ["learners", "enrolments", "completion"] {
                 if ui.button(format!("Open {t}")).clicked() {
-                    *sh.nav = Some(Nav::OpenTable(report_table(Layer::General, t)));
+                    sh.nav.push(Nav::OpenTable(report_table(Layer::General, t)));
                 }
             }
         });

@@ -42,6 +42,14 @@ impl RosterPage {
         self.info = Task::spawn(sh.repaint.clone(), move |_, _| load(&lake));
     }
 
+    /// Takes in the running sync's or key change's news (every frame, whatever page is open).
+    pub fn poll(&mut self, sh: &mut Shared) {
+        if self.sync.poll() || self.apply.poll() {
+            self.refresh(sh);
+            sh.nav.push(Nav::Refresh);
+        }
+    }
+
     /// Draws the section.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         if !self.asked {
@@ -49,10 +57,6 @@ impl RosterPage {
             self.refresh(sh);
         }
         self.info.poll();
-        if self.sync.poll() || self.apply.poll() {
-            self.refresh(sh);
-            *sh.nav = Some(Nav::Refresh);
-        }
         ui.heading("Clever roster");
         ui.label(
             "Clever's SFTP roster files (schools, students, teachers, sections, enrollments .csv), in the \

@@ -130,7 +130,7 @@ impl WizardPage {
                 )
                 .clicked()
             {
-                *sh.nav = Some(Nav::RunAll);
+                sh.nav.push(Nav::RunAll);
             }
         });
         salt
