@@ -406,7 +406,7 @@ impl eframe::App for App {
                     Some(home::WelcomeAction::Open(p)) => self.open_lake(p, true),
                     Some(home::WelcomeAction::Create(p)) => {
                         self.saved.page = Page::Setup;
-                        self.saved.wizard_step = 0;
+                        self.saved.wizard_step = wizard::Step::Lake;
                         match Lake::init(&p) {
                             Ok((lake, _)) => {
                                 if self.remember_lake {

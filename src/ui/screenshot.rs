@@ -32,7 +32,7 @@ pub fn save_png(
 #[derive(Debug, Clone)]
 enum Shot {
     Home,
-    Wizard(usize),
+    Wizard(super::wizard::Step),
     Ingest,
     Tables,
     Chart(&'static str),
@@ -43,7 +43,14 @@ impl Shot {
     fn file(&self) -> String {
         match self {
             Shot::Home => "home.png".into(),
-            Shot::Wizard(i) => format!("wizard-{}.png", i + 1),
+            Shot::Wizard(step) => format!(
+                "wizard-{}.png",
+                super::wizard::Step::ALL
+                    .iter()
+                    .position(|s| s == step)
+                    .unwrap_or(0)
+                    + 1
+            ),
             Shot::Ingest => "ingestion.png".into(),
             Shot::Tables => "preview.png".into(),
             Shot::Chart(m) => format!("chart-{m}.png"),
@@ -76,7 +83,7 @@ impl Tour {
     pub fn from_env() -> Option<Tour> {
         let dir = PathBuf::from(std::env::var_os("EDLAKE_SCREENSHOTS")?);
         let mut shots = vec![Shot::Home];
-        shots.extend((0..super::wizard::STEPS).map(Shot::Wizard));
+        shots.extend(super::wizard::Step::ALL.map(Shot::Wizard));
         shots.push(Shot::Tables);
         shots.extend(METRICS.iter().map(|m| Shot::Chart(m.name)));
         {

@@ -104,7 +104,7 @@ pub struct UiSettings {
     /// Source folders by source name (`clever`, `insights`, `sis`).
     pub folders: BTreeMap<String, PathBuf>,
     /// The wizard step to resume at.
-    pub wizard_step: usize,
+    pub wizard_step: super::wizard::Step,
     /// Clever comes from the saved SFTP source instead of a folder.
     pub clever_sftp: bool,
     /// Insights comes from the saved storage-account share instead of a folder.
@@ -119,7 +119,7 @@ impl Default for UiSettings {
             chart: "daily-active".into(),
             filter: ChartFilter::default(),
             folders: BTreeMap::new(),
-            wizard_step: 0,
+            wizard_step: super::wizard::Step::Lake,
             clever_sftp: false,
             insights_azure: false,
         }

@@ -201,6 +201,13 @@ impl<T: Send + 'static> Task<T> {
     }
 }
 
+/// A task that is replaced or dropped asks its worker to stop: nobody will read its result.
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
 impl<T> Task<T> {
     /// Asks the worker to stop at its next safe point.
     pub fn cancel(&self) {
@@ -281,5 +288,25 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert!(matches!(t.state, TaskState::Failed(ref m) if m.contains("unexpectedly")));
+    }
+
+    #[test]
+    fn a_replaced_task_is_cancelled() {
+        let (tx, rx) = crossbeam_channel::bounded::<bool>(1);
+        let mut t: Task<()> = Task::spawn(Arc::new(|| {}), move |_p: &Progress, c: &Cancel| {
+            let t0 = Instant::now();
+            while !c.is_cancelled() && t0.elapsed().as_secs() < 30 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = tx.send(c.is_cancelled());
+            Ok(())
+        });
+        assert!(t.is_running());
+        t = Task::default();
+        assert!(!t.is_running());
+        let saw_cancel = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the old worker stopped");
+        assert!(saw_cancel, "the old worker was asked to stop");
     }
 }

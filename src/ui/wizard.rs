@@ -14,20 +14,56 @@ use crate::pipeline::job::ensure_salt;
 use crate::pseudo::{Metadata, Salt};
 use crate::secrets::salt_key;
 
-/// Number of wizard steps.
-pub const STEPS: usize = 5;
+/// A step of the wizard, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Step {
+    #[default]
+    Lake,
+    Clever,
+    Insights,
+    Sis,
+    Review,
+}
 
-const TITLES: [&str; STEPS] = [
-    "Lake and salt",
-    "Clever reports",
-    "Insights data share",
-    "SIS files",
-    "Review pseudonymization",
-];
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 5] = [
+        Step::Lake,
+        Step::Clever,
+        Step::Insights,
+        Step::Sis,
+        Step::Review,
+    ];
+
+    /// The step's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Lake => "Lake and salt",
+            Step::Clever => "Clever reports",
+            Step::Insights => "Insights data share",
+            Step::Sis => "SIS files",
+            Step::Review => "Review pseudonymization",
+        }
+    }
+
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    /// The step before, if any.
+    pub fn prev(self) -> Option<Step> {
+        self.index().checked_sub(1).map(|i| Step::ALL[i])
+    }
+
+    /// The step after, if any.
+    pub fn next(self) -> Option<Step> {
+        Step::ALL.get(self.index() + 1).copied()
+    }
+}
 
 /// The wizard's runtime state.
 pub struct WizardPage {
-    pub step: usize,
+    pub step: Step,
     salt_input: String,
     salt_message: Option<(String, bool)>,
     offer_session: bool,
@@ -43,9 +79,9 @@ pub struct WizardPage {
 
 impl WizardPage {
     /// A wizard that resumes at `step`.
-    pub fn new(step: usize) -> Self {
+    pub fn new(step: Step) -> Self {
         WizardPage {
-            step: step.min(STEPS - 1),
+            step,
             salt_input: String::new(),
             salt_message: None,
             offer_session: false,
@@ -62,23 +98,23 @@ impl WizardPage {
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) -> Option<Salt> {
         self.check.poll();
         ui.horizontal(|ui| {
-            for (i, t) in TITLES.iter().enumerate() {
-                let text = format!("{}. {t}", i + 1);
-                if ui.selectable_label(self.step == i, text).clicked() {
-                    self.step = i;
+            for (i, step) in Step::ALL.into_iter().enumerate() {
+                let text = format!("{}. {}", i + 1, step.title());
+                if ui.selectable_label(self.step == step, text).clicked() {
+                    self.step = step;
                 }
-                if i + 1 < STEPS {
+                if step.next().is_some() {
                     ui.label("›");
                 }
             }
         });
         ui.separator();
-        ui.heading(TITLES[self.step]);
+        ui.heading(self.step.title());
         ui.add_space(6.0);
         let mut salt = None;
         match self.step {
-            0 => salt = self.lake_step(ui, sh),
-            1 => {
+            Step::Lake => salt = self.lake_step(ui, sh),
+            Step::Clever => {
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut sh.saved.clever_sftp, true, "Clever's SFTP server");
                     ui.radio_value(&mut sh.saved.clever_sftp, false, "A local folder");
@@ -89,7 +125,7 @@ impl WizardPage {
                     self.source_step(ui, sh, SourceKind::Clever);
                 }
             }
-            2 => {
+            Step::Insights => {
                 ui.label(
                     "Microsoft Education Insights reaches the district through Azure Data Share: accept \
                      the share invitation in the Azure portal and map it to the storage container \
@@ -108,20 +144,21 @@ impl WizardPage {
                     self.source_step(ui, sh, SourceKind::Insights);
                 }
             }
-            3 => self.source_step(ui, sh, SourceKind::Sis),
-            _ => self.review_step(ui, sh),
+            Step::Sis => self.source_step(ui, sh, SourceKind::Sis),
+            Step::Review => self.review_step(ui, sh),
         }
         ui.add_space(12.0);
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(self.step > 0, egui::Button::new("Back"))
+                .add_enabled(self.step.prev().is_some(), egui::Button::new("Back"))
                 .clicked()
+                && let Some(p) = self.step.prev()
             {
-                self.step -= 1;
+                self.step = p;
             }
-            if self.step + 1 < STEPS {
+            if let Some(next) = self.step.next() {
                 if ui.button("Continue").clicked() {
-                    self.step += 1;
+                    self.step = next;
                 }
             } else if ui
                 .add_enabled(
