@@ -2,8 +2,10 @@
 //! log lines) and the [`Cancel`] token it checks at safe points. Every layer that runs long
 //! work (file readers, the pipeline, the derived tables, the app) uses these, so they sit low.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// A job stopped because cancel was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -164,4 +166,121 @@ pub fn peak_rss() -> Option<u64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Progress of one stage of a job.
+#[derive(Debug, Clone, Default)]
+pub struct StageProgress {
+    pub files: u64,
+    pub bytes: u64,
+    pub files_done: u64,
+    pub bytes_done: u64,
+    pub rows_done: u64,
+    pub started: Option<Instant>,
+    pub finished: bool,
+}
+
+impl StageProgress {
+    /// Fraction done (by bytes when known, else by files).
+    pub fn fraction(&self) -> f32 {
+        if self.finished {
+            return 1.0;
+        }
+        if self.bytes > 0 {
+            (self.bytes_done as f64 / self.bytes as f64).min(1.0) as f32
+        } else if self.files > 0 {
+            (self.files_done as f64 / self.files as f64).min(1.0) as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// Rows per second since the stage started.
+    pub fn rows_per_sec(&self) -> f64 {
+        match self.started {
+            Some(t) if t.elapsed().as_secs_f64() > 0.05 => {
+                self.rows_done as f64 / t.elapsed().as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Seconds left at the current pace, once there is a pace to go by.
+    pub fn eta_secs(&self) -> Option<f64> {
+        let f = self.fraction() as f64;
+        let t = self.started?.elapsed().as_secs_f64();
+        (f > 0.02 && f < 1.0 && !self.finished).then(|| t * (1.0 - f) / f)
+    }
+}
+
+/// What a running job has reported so far: the one fold of its events, which the app's
+/// progress bars and the CLI's both draw from.
+#[derive(Debug, Clone, Default)]
+pub struct JobProgress {
+    pub stages: Vec<(Stage, StageProgress)>,
+    /// The newest log lines (warnings prefixed).
+    pub log: VecDeque<String>,
+    /// Every warning, in order.
+    pub warnings: Vec<String>,
+}
+
+const LOG_LINES: usize = 400;
+
+impl JobProgress {
+    fn stage(&mut self, s: Stage) -> &mut StageProgress {
+        if let Some(i) = self.stages.iter().position(|(x, _)| *x == s) {
+            return &mut self.stages[i].1;
+        }
+        self.stages.push((s, StageProgress::default()));
+        let last = self.stages.len() - 1;
+        &mut self.stages[last].1
+    }
+
+    /// A stage's progress, once it started.
+    pub fn get(&self, s: Stage) -> Option<&StageProgress> {
+        self.stages.iter().find(|(x, _)| *x == s).map(|(_, p)| p)
+    }
+
+    fn push_log(&mut self, line: String) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+    }
+
+    /// Folds one event in.
+    pub fn apply(&mut self, e: Event) {
+        match e {
+            Event::StageStarted {
+                stage,
+                files,
+                bytes,
+            } => {
+                // A job that runs several sources starts each stage again: reset it.
+                *self.stage(stage) = StageProgress {
+                    files,
+                    bytes,
+                    started: Some(Instant::now()),
+                    ..Default::default()
+                };
+            }
+            Event::Progress {
+                stage,
+                files_done,
+                bytes_done,
+                rows_done,
+            } => {
+                let s = self.stage(stage);
+                s.files_done = files_done;
+                s.bytes_done = bytes_done;
+                s.rows_done = rows_done;
+            }
+            Event::StageFinished { stage } => self.stage(stage).finished = true,
+            Event::Log(l) => self.push_log(l),
+            Event::Warning(w) => {
+                self.push_log(format!("warning: {w}"));
+                self.warnings.push(w);
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::thread::JoinHandle;
 
 use edlake::pipeline::{Event, Progress, Stage};
+use edlake::progress::JobProgress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Shows bars on stderr while a job runs; `finish` waits for the last events.
@@ -44,53 +45,50 @@ impl Bars {
             } else {
                 ProgressDrawTarget::stderr()
             });
-            let mut bars: HashMap<Stage, (ProgressBar, std::time::Instant)> = HashMap::new();
-            let mut warnings = Vec::new();
+            let mut job = JobProgress::default();
+            let mut bars: HashMap<Stage, ProgressBar> = HashMap::new();
             for e in rx {
-                match e {
-                    Event::StageStarted {
-                        stage,
-                        files,
-                        bytes,
-                    } => {
-                        let len = if stage == Stage::Land { bytes } else { files };
-                        let bar = multi.add(ProgressBar::new(len));
-                        bar.set_style(style(stage));
-                        bar.set_prefix(stage.name());
-                        bars.insert(stage, (bar, std::time::Instant::now()));
+                let (stage, started, finished) = match &e {
+                    Event::StageStarted { stage, .. } => (Some(*stage), true, false),
+                    Event::Progress { stage, .. } => (Some(*stage), false, false),
+                    Event::StageFinished { stage } => (Some(*stage), false, true),
+                    Event::Log(line) => {
+                        say(&multi, line.clone());
+                        (None, false, false)
                     }
-                    Event::Progress {
-                        stage,
-                        files_done,
-                        bytes_done,
-                        rows_done,
-                    } => {
-                        if let Some((bar, t0)) = bars.get(&stage) {
-                            if stage == Stage::Land {
-                                bar.set_position(bytes_done);
-                            } else {
-                                bar.set_position(files_done);
-                                let secs = t0.elapsed().as_secs_f64().max(1e-3);
-                                bar.set_message(format!(
-                                    "{rows_done} rows, {:.0} rows/s",
-                                    rows_done as f64 / secs
-                                ));
-                            }
-                        }
-                    }
-                    Event::StageFinished { stage } => {
-                        if let Some((bar, _)) = bars.get(&stage) {
-                            bar.finish();
-                        }
-                    }
-                    Event::Log(line) => say(&multi, line),
                     Event::Warning(w) => {
                         say(&multi, format!("warning: {w}"));
-                        warnings.push(w);
+                        (None, false, false)
+                    }
+                };
+                job.apply(e);
+                let Some((stage, s)) = stage.and_then(|st| Some((st, job.get(st)?))) else {
+                    continue;
+                };
+                let land = stage == Stage::Land;
+                if started {
+                    let bar = multi.add(ProgressBar::new(if land { s.bytes } else { s.files }));
+                    bar.set_style(style(stage));
+                    bar.set_prefix(stage.name());
+                    bars.insert(stage, bar);
+                }
+                if let Some(bar) = bars.get(&stage) {
+                    if land {
+                        bar.set_position(s.bytes_done);
+                    } else {
+                        bar.set_position(s.files_done);
+                        bar.set_message(format!(
+                            "{} rows, {:.0} rows/s",
+                            s.rows_done,
+                            s.rows_per_sec()
+                        ));
+                    }
+                    if finished {
+                        bar.finish();
                     }
                 }
             }
-            warnings
+            job.warnings
         });
         Bars {
             progress: Progress::channel(tx),
