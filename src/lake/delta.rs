@@ -61,13 +61,11 @@ pub struct NewFile {
     pub partition_values: Vec<(String, Option<String>)>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, LakeError> {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| LakeError::Delta {
-            table: String::new(),
-            message: format!("cannot start the I/O runtime: {e}"),
-        })
+fn runtime() -> Result<&'static tokio::runtime::Runtime, LakeError> {
+    super::runtime().map_err(|e| LakeError::Delta {
+        table: String::new(),
+        message: format!("cannot start the I/O runtime: {e}"),
+    })
 }
 
 fn table_url(path: &Path) -> Result<url::Url, LakeError> {

@@ -17,6 +17,23 @@ use serde::{Deserialize, Serialize};
 
 pub use layout::{Layer, TableRef};
 
+/// The process's one async runtime, started on first use: Delta commits and reads and the
+/// storage-account source run their I/O on it (`block_on` from any thread). Two worker threads:
+/// the work is I/O, the computing happens in rayon and polars.
+pub fn runtime() -> Result<&'static tokio::runtime::Runtime, std::io::Error> {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(rt) = RT.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("edlake-io")
+        .enable_all()
+        .build()?;
+    // Two threads may race to start it: the loser's runtime is dropped unused.
+    Ok(RT.get_or_init(|| rt))
+}
+
 /// Errors from the lake itself. Each message is written for the person running edlake.
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {

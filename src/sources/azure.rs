@@ -42,7 +42,7 @@ pub struct AzureConfig {
 pub struct AzureSource {
     cfg: AzureConfig,
     store: Arc<dyn ObjectStore>,
-    rt: tokio::runtime::Runtime,
+    rt: &'static tokio::runtime::Runtime,
 }
 
 impl std::fmt::Debug for AzureSource {
@@ -144,9 +144,7 @@ impl AzureSource {
         let store = b
             .build()
             .map_err(|e| SourceError::Remote(format!("storage settings: {e}")))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        let rt = crate::lake::runtime()
             .map_err(|e| SourceError::Remote(format!("cannot start the network runtime: {e}")))?;
         Ok(AzureSource {
             cfg,
