@@ -22,6 +22,9 @@ use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::{BatchType, Entity, Module, Partitioning};
 use crate::pseudo::{Hasher, LookupSeen, pseudonymize};
 
+#[path = "ingest_commit.rs"]
+mod commit;
+
 /// Rows per chunk while reading a file: bounds memory for huge files.
 const CHUNK_ROWS: usize = 1 << 20;
 /// How many problem rows a report lists (all of them are in the quarantine table).
@@ -296,31 +299,6 @@ fn with_key_columns(
     Ok(out)
 }
 
-/// Applies each file's kept frames (upsert or delete, in landing order) to the table at `dir`
-/// and writes the result as new data files.
-fn rewrite_table(
-    dir: &std::path::Path,
-    work: &[(&LandedFile, Needs)],
-    outs: &[FileOut],
-    frames: fn(&FileOut) -> &Vec<DataFrame>,
-    entity: &Entity,
-    keys: &[String],
-    parts: &[String],
-) -> Result<Vec<NewFile>, PipelineError> {
-    let batches = work
-        .iter()
-        .zip(outs)
-        .map(|((f, _), o)| {
-            Ok((
-                merge::union(frames(o).clone())?,
-                is_delete_batch(entity, &f.sub_path),
-            ))
-        })
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let merged = rewrite(dir, batches, keys)?;
-    merge::write_partitioned(dir, merged, parts)
-}
-
 /// Ingests and refines every landed, not yet ingested batch of one entity.
 pub fn ingest_entity(
     ctx: JobCtx,
@@ -435,183 +413,8 @@ pub fn ingest_entity(
         t.elapsed().as_secs_f64()
     ));
 
-    let kind = if entity.batch == BatchType::Additive {
-        CommitKind::Append
-    } else {
-        CommitKind::Overwrite
-    };
-    let ids_for = |pick: fn(&Needs) -> bool| -> Vec<String> {
-        work.iter()
-            .filter(|(_, n)| pick(n))
-            .map(|(f, _)| f.batch_id())
-            .collect()
-    };
-    let rows: u64 = outs.iter().map(|o| o.rows).sum();
-    // Ingested first, then refined: a crash in between is finished by the next run.
-    let ing_ids = ids_for(|n| n.ingested);
-    if !ing_ids.is_empty() {
-        let files: Vec<NewFile> = if run.rewrite {
-            let keys: Vec<String> = entity
-                .primary_key
-                .iter()
-                .map(|k| crate::lake::schema::fix_column_name(k))
-                .collect();
-            let dir = lake.table_dir(&run.targets.ingested);
-            rewrite_table(
-                &dir,
-                &work,
-                &outs,
-                |o| &o.ingested_frames,
-                entity,
-                &keys,
-                &[],
-            )?
-        } else {
-            outs.iter().flat_map(|o| o.ingested.clone()).collect()
-        };
-        let schema = outs.iter().fold(TableSchema::default(), |s, o| {
-            s.merged_with(&o.ingested_schema)
-        });
-        let rows_written = files.iter().map(|f| f.rows as u64).sum();
-        let v = delta::commit(
-            &lake.table_dir(&run.targets.ingested),
-            &schema,
-            kind,
-            &files,
-            &ing_ids,
-        )?;
-        report.tables.push(TableChange {
-            table: run.targets.ingested.id(),
-            version: v,
-            rows_written,
-        });
-    }
-    let gen_ids = ids_for(|n| n.general);
-    if !gen_ids.is_empty() {
-        let files: Vec<NewFile> = if run.rewrite {
-            let dir = lake.table_dir(&run.targets.general);
-            let keys = general_keys(entity);
-            let parts = run.partition_columns();
-            rewrite_table(
-                &dir,
-                &work,
-                &outs,
-                |o| &o.general_frames,
-                entity,
-                &keys,
-                &parts,
-            )?
-        } else {
-            outs.iter().flat_map(|o| o.general.clone()).collect()
-        };
-        let mut schema = outs.iter().fold(TableSchema::default(), |s, o| {
-            s.merged_with(&o.general_schema)
-        });
-        schema.partition_by = run.partition_columns();
-        let rows_written = files.iter().map(|f| f.rows as u64).sum();
-        let v = delta::commit(
-            &lake.table_dir(&run.targets.general),
-            &schema,
-            kind,
-            &files,
-            &gen_ids,
-        )?;
-        report.tables.push(TableChange {
-            table: run.targets.general.id(),
-            version: v,
-            rows_written,
-        });
-    }
-    if let Some(t) = &run.targets.lookup {
-        let lk_ids = ids_for(|n| n.lookup);
-        if !lk_ids.is_empty() {
-            let (files, lookup_kind): (Vec<NewFile>, _) = if run.rewrite {
-                let dir = lake.table_dir(t);
-                let keys = general_keys(entity);
-                let files =
-                    rewrite_table(&dir, &work, &outs, |o| &o.lookup_keyed, entity, &keys, &[])?;
-                (files, CommitKind::Overwrite)
-            } else {
-                // Mappings of other batch types never go away, even when a snapshot replaces
-                // the general table.
-                let files = outs.iter().flat_map(|o| o.lookup.clone()).collect();
-                (files, CommitKind::Append)
-            };
-            let schema = outs
-                .iter()
-                .filter(|o| !o.lookup.is_empty() || !o.lookup_keyed.is_empty())
-                .fold(TableSchema::default(), |a, o| {
-                    a.merged_with(&o.lookup_schema)
-                });
-            let rows_written = files.iter().map(|f| f.rows as u64).sum();
-            let v = delta::commit(&lake.table_dir(t), &schema, lookup_kind, &files, &lk_ids)?;
-            report.tables.push(TableChange {
-                table: t.id(),
-                version: v,
-                rows_written,
-            });
-        }
-    }
-    let q_ids = ids_for(|n| n.quarantine);
-    let bad: Vec<(String, String, BadRow)> = work
-        .iter()
-        .zip(&outs)
-        .filter(|((_, n), _)| n.quarantine)
-        .flat_map(|((f, _), o)| {
-            o.bad
-                .iter()
-                .map(|b| (f.rundate.clone(), f.origin_path.clone(), b.clone()))
-        })
-        .collect();
-    if !q_ids.is_empty() {
-        let mut files = Vec::new();
-        let mut qdf = quarantine_frame(&report.run_id, &bad)?;
-        let schema = schema_of(&qdf, &[]);
-        if qdf.height() > 0 {
-            files.push(delta::write_file(
-                &lake.table_dir(&run.targets.quarantine),
-                &mut qdf,
-                &[],
-            )?);
-        }
-        let v = delta::commit(
-            &lake.table_dir(&run.targets.quarantine),
-            &schema,
-            CommitKind::Append,
-            &files,
-            &q_ids,
-        )?;
-        report.tables.push(TableChange {
-            table: run.targets.quarantine.id(),
-            version: v,
-            rows_written: bad.len() as u64,
-        });
-    }
-    report.rows_ingested += rows;
-    report.rows_quarantined += bad.len() as u64;
-    for (_, file, b) in bad
-        .iter()
-        .take(MAX_ISSUES.saturating_sub(report.issues.len()))
-    {
-        report.issues.push(RowIssue {
-            file: file.clone(),
-            line: b.line,
-            column: b.column.clone(),
-            reason: b.reason.clone(),
-        });
-    }
-    for o in &outs {
-        for n in &o.notes {
-            progress.log(n.clone());
-            report.notes.push(n.clone());
-        }
-        for w in &o.warnings {
-            if !report.warnings.contains(w) {
-                progress.send(Event::Warning(w.clone()));
-                report.warnings.push(w.clone());
-            }
-        }
-    }
+    let bad = commit::commit_outputs(&run, &work, &outs, report)?;
+    commit::record(progress, report, &outs, &bad);
     let finished: HashSet<String> = pending
         .iter()
         .chain(&superseded)
