@@ -14,7 +14,7 @@ use polars::prelude::*;
 use serde_json::json;
 
 use super::LakeError;
-use super::schema::{ColType, TableSchema};
+use super::schema::TableSchema;
 
 /// One data file as recorded in the Delta log.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,45 +88,11 @@ pub fn is_table(path: &Path) -> bool {
     path.join("_delta_log").is_dir()
 }
 
-fn schema_json(schema: &TableSchema) -> serde_json::Value {
-    let fields: Vec<_> = schema
-        .columns
-        .iter()
-        .map(|c| json!({"name": c.name, "type": c.ty.delta_name(), "nullable": true, "metadata": {}}))
-        .collect();
-    json!({"type": "struct", "fields": fields})
-}
-
 fn struct_type(schema: &TableSchema, path: &Path) -> Result<StructType, LakeError> {
-    serde_json::from_value(schema_json(schema)).map_err(|e| LakeError::Delta {
+    schema.to_delta().map_err(|e| LakeError::Delta {
         table: path.display().to_string(),
         message: format!("bad schema: {e}"),
     })
-}
-
-fn parse_schema(schema_string: &str, partition_by: Vec<String>) -> TableSchema {
-    let v: serde_json::Value = serde_json::from_str(schema_string).unwrap_or_default();
-    let columns = v["fields"]
-        .as_array()
-        .map(|fields| {
-            fields
-                .iter()
-                .filter_map(|f| {
-                    let name = f["name"].as_str()?;
-                    // Types edlake did not write (nested, decimal) are previewed as text.
-                    let ty = f["type"]
-                        .as_str()
-                        .and_then(ColType::parse)
-                        .unwrap_or(ColType::String);
-                    Some(super::schema::Column::new(name, ty))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    TableSchema {
-        columns,
-        partition_by,
-    }
 }
 
 /// Reads the latest state of a table; `None` when the folder holds no Delta table.
@@ -141,7 +107,7 @@ pub fn read_state(path: &Path) -> Result<Option<TableState>, LakeError> {
             .map_err(delta_err(path))?;
         let snap = table.snapshot().map_err(delta_err(path))?;
         let meta = snap.metadata();
-        let schema = parse_schema(meta.schema_string(), meta.partition_columns().to_vec());
+        let schema = TableSchema::from_delta(&snap.schema(), meta.partition_columns().to_vec());
         let version = snap.version();
         let modified_ms = snap.version_timestamp(version);
         let files = snap
@@ -308,10 +274,8 @@ fn commit_inner(
             .await
             .map_err(delta_err(path))?;
         let snap = table.snapshot().map_err(delta_err(path))?;
-        let current = parse_schema(
-            snap.metadata().schema_string(),
-            snap.metadata().partition_columns().to_vec(),
-        );
+        let current =
+            TableSchema::from_delta(&snap.schema(), snap.metadata().partition_columns().to_vec());
         let mut actions: Vec<Action> = Vec::new();
         let merged = current.merged_with(schema);
         if merged.columns.len() != current.columns.len() {

@@ -1,5 +1,6 @@
 //! Column types shared by module schemas, OEA metadata and Delta tables.
 
+use deltalake::kernel::{DataType as DeltaType, PrimitiveType, StructField, StructType};
 use polars::prelude::DataType;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,40 @@ impl ColType {
     pub fn delta_name(self) -> &'static str {
         self.name()
     }
+
+    /// The Delta primitive type of this column.
+    pub fn delta_type(self) -> PrimitiveType {
+        match self {
+            ColType::String => PrimitiveType::String,
+            ColType::Integer => PrimitiveType::Integer,
+            ColType::Short => PrimitiveType::Short,
+            ColType::Long => PrimitiveType::Long,
+            ColType::Double => PrimitiveType::Double,
+            ColType::Float => PrimitiveType::Float,
+            ColType::Boolean => PrimitiveType::Boolean,
+            ColType::Date => PrimitiveType::Date,
+            ColType::Timestamp => PrimitiveType::Timestamp,
+        }
+    }
+
+    /// The column type of a Delta type; types edlake does not write (nested, decimal, binary)
+    /// are previewed as text.
+    pub fn of_delta(t: &DeltaType) -> ColType {
+        match t {
+            DeltaType::Primitive(p) => match p {
+                PrimitiveType::Integer => ColType::Integer,
+                PrimitiveType::Short => ColType::Short,
+                PrimitiveType::Long => ColType::Long,
+                PrimitiveType::Double => ColType::Double,
+                PrimitiveType::Float => ColType::Float,
+                PrimitiveType::Boolean => ColType::Boolean,
+                PrimitiveType::Date => ColType::Date,
+                PrimitiveType::Timestamp => ColType::Timestamp,
+                _ => ColType::String,
+            },
+            _ => ColType::String,
+        }
+    }
 }
 
 fn utc() -> polars::prelude::TimeZone {
@@ -102,6 +137,27 @@ pub struct TableSchema {
 }
 
 impl TableSchema {
+    /// The Delta schema of the table (every column nullable: a source may leave any value out).
+    pub fn to_delta(&self) -> Result<StructType, String> {
+        StructType::try_new(
+            self.columns
+                .iter()
+                .map(|c| StructField::nullable(&c.name, c.ty.delta_type())),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The schema of a Delta table, with its partition columns.
+    pub fn from_delta(schema: &StructType, partition_by: Vec<String>) -> TableSchema {
+        TableSchema {
+            columns: schema
+                .fields()
+                .map(|f| Column::new(f.name(), ColType::of_delta(f.data_type())))
+                .collect(),
+            partition_by,
+        }
+    }
+
     /// Builds a schema from columns with no partitioning.
     pub fn new(columns: Vec<Column>) -> Self {
         Self {
@@ -205,5 +261,38 @@ mod tests {
         assert_eq!(ColType::parse(" short "), Some(ColType::Short));
         assert_eq!(ColType::parse("bigint"), Some(ColType::Long));
         assert_eq!(ColType::parse("blob"), None);
+    }
+
+    #[test]
+    fn delta_schemas_round_trip_through_delta_rs_types() {
+        let all = [
+            ColType::String,
+            ColType::Integer,
+            ColType::Short,
+            ColType::Long,
+            ColType::Double,
+            ColType::Float,
+            ColType::Boolean,
+            ColType::Date,
+            ColType::Timestamp,
+        ];
+        let schema = TableSchema {
+            columns: all
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Column::new(&format!("c{i}"), *t))
+                .collect(),
+            partition_by: vec!["c0".into()],
+        };
+        let delta = schema.to_delta().unwrap();
+        assert!(delta.fields().all(|f| f.is_nullable()));
+        assert_eq!(TableSchema::from_delta(&delta, vec!["c0".into()]), schema);
+        // A type edlake does not write reads as text.
+        let foreign =
+            StructType::try_new([StructField::nullable("b", PrimitiveType::Binary)]).unwrap();
+        assert_eq!(
+            TableSchema::from_delta(&foreign, vec![]).columns[0].ty,
+            ColType::String
+        );
     }
 }
