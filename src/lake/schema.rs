@@ -280,7 +280,7 @@ mod tests {
             columns: all
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Column::new(&format!("c{i}"), *t))
+                .map(|(i, t)| Column::new(format!("c{i}"), *t))
                 .collect(),
             partition_by: vec!["c0".into()],
         };
