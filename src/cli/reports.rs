@@ -146,7 +146,9 @@ pub(super) fn bench(
         .output()
         .context("starting the timed run")?;
     p.discard(keep);
-    if out.status.code() == Some(130) {
+    // Ctrl-C reaches the timed run too; if it came before the run could set its own handler,
+    // the signal ended it. Either way the benchmark was cancelled.
+    if out.status.code() == Some(130) || cancel.is_cancelled() {
         bail!(Coded(EXIT_CANCELLED, "the benchmark was cancelled".into()));
     }
     if !out.status.success() {
