@@ -22,7 +22,7 @@ pub mod wizard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::lake::{Lake, TableRef};
 use crate::pseudo::Salt;
@@ -57,12 +57,7 @@ impl Default for AppOptions {
     }
 }
 
-/// A short message in the corner that goes away by itself.
-pub struct Toast {
-    pub text: String,
-    pub ok: bool,
-    pub at: Instant,
-}
+pub use widgets::Toast;
 
 /// What a page asks the app to do after drawing.
 pub enum Nav {
@@ -305,29 +300,6 @@ impl App {
         }
     }
 
-    fn draw_toasts(&mut self, ui: &egui::Ui) {
-        self.toasts
-            .retain(|t| t.at.elapsed() < Duration::from_secs(6));
-        if self.toasts.is_empty() {
-            return;
-        }
-        ui.ctx().request_repaint_after(Duration::from_millis(500));
-        egui::Area::new(egui::Id::unique("toasts"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -16.0])
-            .show(ui.ctx(), |ui| {
-                for t in &self.toasts {
-                    egui::Frame::popup(ui.style()).show(ui, |ui| {
-                        let c = if t.ok {
-                            ui.visuals().text_color()
-                        } else {
-                            ui.visuals().error_fg_color
-                        };
-                        ui.colored_label(c, &t.text);
-                    });
-                }
-            });
-    }
-
     fn apply(&mut self, nav: Nav) {
         match nav {
             Nav::Page(p) => {
@@ -461,7 +433,7 @@ impl eframe::App for App {
                 });
             }
         }
-        self.draw_toasts(ui);
+        widgets::draw_toasts(ui, &mut self.toasts);
         for n in nav {
             self.apply(n);
         }

@@ -1,5 +1,7 @@
 //! Small widgets the pages share: a folder row with its Choose button and a task's status line.
 
+use std::time::{Duration, Instant};
+
 use super::Shared;
 
 /// A folder row: label, chosen path and a Choose button; returns the (possibly new) folder.
@@ -45,4 +47,34 @@ pub(super) fn task_line<T>(ui: &mut egui::Ui, t: &super::task::Task<T>, what: &s
         }
         _ => {}
     }
+}
+
+/// A short message in the corner that goes away by itself.
+pub struct Toast {
+    pub text: String,
+    pub ok: bool,
+    pub at: Instant,
+}
+
+/// Draws the toasts in the bottom-right corner, dropping those older than six seconds.
+pub(super) fn draw_toasts(ui: &egui::Ui, toasts: &mut Vec<Toast>) {
+    toasts.retain(|t| t.at.elapsed() < Duration::from_secs(6));
+    if toasts.is_empty() {
+        return;
+    }
+    ui.ctx().request_repaint_after(Duration::from_millis(500));
+    egui::Area::new(egui::Id::unique("toasts"))
+        .anchor(egui::Align2::RIGHT_BOTTOM, [-16.0, -16.0])
+        .show(ui.ctx(), |ui| {
+            for t in toasts.iter() {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    let c = if t.ok {
+                        ui.visuals().text_color()
+                    } else {
+                        ui.visuals().error_fg_color
+                    };
+                    ui.colored_label(c, &t.text);
+                });
+            }
+        });
 }
