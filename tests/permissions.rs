@@ -22,6 +22,20 @@ fn open_entries(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A new lake in a folder other accounts can enter, as /tmp-like places are (`init` needs the
+/// keyring for its salt; the library makes the same lake). Keep the folder alive while testing.
+fn lake_in_open_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new("chmod")
+        .args(["755"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let lake = dir.path().join("lake");
+    edlake::lake::Lake::init(&lake).unwrap();
+    (dir, lake)
+}
+
 fn as_nobody(args: &[&str]) -> Output {
     Command::new("runuser")
         .args(["-u", "nobody", "--"])
@@ -37,17 +51,8 @@ fn another_account_reads_nothing_of_the_lake() {
         common::unmet("root, to try the lake as a second OS account");
         return;
     }
-    // A folder other accounts can enter, as /tmp-like places are.
-    let dir = tempfile::tempdir().unwrap();
-    Command::new("chmod")
-        .args(["755"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    let lake = dir.path().join("lake");
+    let (_dir, lake) = lake_in_open_folder();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
-    // `init` needs the keyring for its salt; the library makes the same lake.
-    edlake::lake::Lake::init(&lake).unwrap();
     for (what, from) in [("clever", "clever"), ("sis", "sis")] {
         let o = edlake(
             &lake,
@@ -114,15 +119,8 @@ fn a_lake_shared_with_the_data_team_is_readable_by_its_group_only() {
             .unwrap()
             .success()
     );
-    let dir = tempfile::tempdir().unwrap();
-    Command::new("chmod")
-        .args(["755"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    let lake = dir.path().join("lake");
+    let (_dir, lake) = lake_in_open_folder();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
-    edlake::lake::Lake::init(&lake).unwrap();
     let ingest = |what: &str| {
         let o = edlake(
             &lake,

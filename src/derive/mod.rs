@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod micromasters;
+pub mod program;
 pub mod roster;
 pub mod serving;
 pub mod stage3;

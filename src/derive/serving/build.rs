@@ -11,20 +11,12 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::accum::{Calendar, Interner, Sets};
+use super::read::{Steps, add_days, days, each_file, sids, strs, student_key, sum_parts};
 use super::{clever_day_sums, signal_group};
 use super::{publish, word_col};
 use crate::derive::identity::{IdSource, Resolver};
 use crate::derive::{DeriveError, table, tables};
-use crate::lake::delta::{self, TableState};
-use crate::lake::{Lake, TableRef, scan};
-
-/// Students become 64-bit hashes of their pseudonyms: equal pseudonyms give equal numbers, and
-/// with ~10^5 students per lake a collision is about as likely as one in 10^9.
-fn student_key(pseudonym: &str) -> Expr {
-    col(pseudonym)
-        .hash(0x6564_6c61_6b65, 0x7365_7276, 0x0069_6e67, 0x0001)
-        .alias("sid")
-}
+use crate::lake::Lake;
 
 /// What a build wrote.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -34,74 +26,6 @@ pub struct ServingReport {
     pub calendar_days: usize,
     /// Seconds and peak memory (MB, where the OS reports it) after each part, in order.
     pub steps: Vec<(String, f64, Option<u64>)>,
-}
-
-/// Calls `f` with a scan of each data file of table `t`, in the table's file order; `false`
-/// when the lake has no such table.
-fn each_file(
-    lake: &Lake,
-    t: &TableRef,
-    mut f: impl FnMut(LazyFrame) -> Result<(), DeriveError>,
-) -> Result<bool, DeriveError> {
-    let dir = lake.table_dir(t);
-    let Some(state) = delta::read_state(&dir)? else {
-        return Ok(false);
-    };
-    for file in &state.files {
-        let one = TableState {
-            files: vec![file.clone()],
-            ..state.clone()
-        };
-        f(scan::lazy(&dir, &one)?)?;
-    }
-    Ok(true)
-}
-
-fn sids(df: &DataFrame) -> PolarsResult<UInt64Chunked> {
-    Ok(df.column("sid")?.u64()?.clone())
-}
-
-fn days(df: &DataFrame, c: &str) -> PolarsResult<Int32Chunked> {
-    Ok(df.column(c)?.cast(&DataType::Int32)?.i32()?.clone())
-}
-
-fn strs(df: &DataFrame, c: &str) -> PolarsResult<StringChunked> {
-    Ok(df.column(c)?.str()?.clone())
-}
-
-/// Adds each (sid, day) row of `df` to the single-key sets.
-fn add_days(sets: &mut Sets, cal: &Calendar, df: &DataFrame) -> PolarsResult<()> {
-    for (sid, day) in sids(df)?.iter().zip(days(df, "day")?.iter()) {
-        if let (Some(sid), Some(bit)) = (sid, day.and_then(|d| cal.bit(d))) {
-            sets.add(0, 0, sid, bit);
-        }
-    }
-    Ok(())
-}
-
-/// Re-aggregates per-file partial sums.
-fn sum_parts(parts: Vec<DataFrame>, by: &[&str], sums: &[&str]) -> PolarsResult<DataFrame> {
-    let lfs: Vec<LazyFrame> = parts.into_iter().map(|d| d.lazy()).collect();
-    concat(lfs, UnionArgs::default())?
-        .group_by(by.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .agg(sums.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
-        .sort(by.to_vec(), SortMultipleOptions::default())
-        .collect()
-}
-
-/// Timings and peak memory of each step, for `edlake stage3` and the benchmark.
-struct Steps {
-    t: Instant,
-    done: Vec<(String, f64, Option<u64>)>,
-}
-
-impl Steps {
-    fn mark(&mut self, what: &str) {
-        let mb = crate::progress::peak_rss().map(|b| b / (1 << 20));
-        self.done
-            .push((what.to_string(), self.t.elapsed().as_secs_f64(), mb));
-        self.t = Instant::now();
-    }
 }
 
 /// An Insights event count: day, signal group id, app id, school id (per-school counts), events.

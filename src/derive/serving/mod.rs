@@ -15,6 +15,7 @@
 
 pub mod accum;
 pub mod build;
+mod read;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,91 @@
+//! Reading the general tables for the serving build: one data file at a time, students as
+//! 64-bit numbers, typed columns, and the build's timing and memory steps.
+
+use std::time::Instant;
+
+use polars::prelude::*;
+
+use super::accum::{Calendar, Sets};
+use crate::derive::DeriveError;
+use crate::lake::delta::{self, TableState};
+use crate::lake::{Lake, TableRef, scan};
+
+/// Students become 64-bit hashes of their pseudonyms: equal pseudonyms give equal numbers, and
+/// with ~10^5 students per lake a collision is about as likely as one in 10^9.
+pub(super) fn student_key(pseudonym: &str) -> Expr {
+    col(pseudonym)
+        .hash(0x6564_6c61_6b65, 0x7365_7276, 0x0069_6e67, 0x0001)
+        .alias("sid")
+}
+
+/// Calls `f` with a scan of each data file of table `t`, in the table's file order; `false`
+/// when the lake has no such table.
+pub(super) fn each_file(
+    lake: &Lake,
+    t: &TableRef,
+    mut f: impl FnMut(LazyFrame) -> Result<(), DeriveError>,
+) -> Result<bool, DeriveError> {
+    let dir = lake.table_dir(t);
+    let Some(state) = delta::read_state(&dir)? else {
+        return Ok(false);
+    };
+    for file in &state.files {
+        let one = TableState {
+            files: vec![file.clone()],
+            ..state.clone()
+        };
+        f(scan::lazy(&dir, &one)?)?;
+    }
+    Ok(true)
+}
+
+pub(super) fn sids(df: &DataFrame) -> PolarsResult<UInt64Chunked> {
+    Ok(df.column("sid")?.u64()?.clone())
+}
+
+pub(super) fn days(df: &DataFrame, c: &str) -> PolarsResult<Int32Chunked> {
+    Ok(df.column(c)?.cast(&DataType::Int32)?.i32()?.clone())
+}
+
+pub(super) fn strs(df: &DataFrame, c: &str) -> PolarsResult<StringChunked> {
+    Ok(df.column(c)?.str()?.clone())
+}
+
+/// Adds each (sid, day) row of `df` to the single-key sets.
+pub(super) fn add_days(sets: &mut Sets, cal: &Calendar, df: &DataFrame) -> PolarsResult<()> {
+    for (sid, day) in sids(df)?.iter().zip(days(df, "day")?.iter()) {
+        if let (Some(sid), Some(bit)) = (sid, day.and_then(|d| cal.bit(d))) {
+            sets.add(0, 0, sid, bit);
+        }
+    }
+    Ok(())
+}
+
+/// Re-aggregates per-file partial sums.
+pub(super) fn sum_parts(
+    parts: Vec<DataFrame>,
+    by: &[&str],
+    sums: &[&str],
+) -> PolarsResult<DataFrame> {
+    let lfs: Vec<LazyFrame> = parts.into_iter().map(|d| d.lazy()).collect();
+    concat(lfs, UnionArgs::default())?
+        .group_by(by.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .agg(sums.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
+        .sort(by.to_vec(), SortMultipleOptions::default())
+        .collect()
+}
+
+/// Timings and peak memory of each step, for `edlake stage3` and the benchmark.
+pub(super) struct Steps {
+    pub(super) t: Instant,
+    pub(super) done: Vec<(String, f64, Option<u64>)>,
+}
+
+impl Steps {
+    pub(super) fn mark(&mut self, what: &str) {
+        let mb = crate::progress::peak_rss().map(|b| b / (1 << 20));
+        self.done
+            .push((what.to_string(), self.t.elapsed().as_secs_f64(), mb));
+        self.t = Instant::now();
+    }
+}
