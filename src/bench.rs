@@ -93,6 +93,8 @@ pub enum BenchError {
     Derive(#[from] crate::derive::DeriveError),
     #[error("{0}")]
     Setup(String),
+    #[error(transparent)]
+    Module(#[from] crate::modules::ModuleError),
     #[error("cannot create a work folder: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -182,14 +184,10 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         let modules: Vec<(&str, Box<dyn Module>, PathBuf)> = vec![
             (
                 "insights",
-                Box::new(Insights::from_export(&insights).map_err(BenchError::Setup)?),
+                Box::new(Insights::from_export(&insights)?),
                 insights.clone(),
             ),
-            (
-                "sis",
-                Box::new(sis::module().map_err(BenchError::Setup)?),
-                dir.join("input/sis"),
-            ),
+            ("sis", Box::new(sis::module()?), dir.join("input/sis")),
         ];
         for (name, module, from) in modules {
             let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -296,7 +294,7 @@ fn extra_sources(
     if edx.is_dir() {
         reset();
         let t = Instant::now();
-        let module = crate::modules::edx::Edx::new().map_err(BenchError::Setup)?;
+        let module = crate::modules::edx::Edx::new()?;
         let r = job::ingest(
             lake,
             &module,

@@ -3,11 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app::run::{SourceKind, run_folder};
+use crate::app::run::SourceKind;
+use crate::app::saved::{AppError, run_saved};
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
 use crate::pseudo::Salt;
+use crate::sources::saved::{SavedSource, SourceDef};
 
 /// The parameters `test_data/` was generated with (also in `test_data/PARAMS`).
 pub const DEMO_STUDENTS: u32 = 200;
@@ -23,11 +25,10 @@ pub enum DemoError {
     Generate(#[from] crate::generate::GenError),
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
+    #[error(transparent)]
+    Sources(#[from] crate::sources::saved::SavedError),
     #[error("{what} demo ingestion failed: {error}")]
-    Run {
-        what: &'static str,
-        error: PipelineError,
-    },
+    Run { what: &'static str, error: AppError },
 }
 
 /// A built demo lake; its salt is random and kept only for this session.
@@ -77,17 +78,16 @@ pub fn build(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Demo, D
     };
     let (lake, _) = Lake::init(&dir.join("lake"))?;
     let salt = Salt::generate();
+    let setup = save_sources(&lake, &data)?;
     let mut reports = Vec::new();
+    // Folders have no secrets; the demo never touches the OS keyring.
+    let secrets = crate::secrets::Secrets::session_only();
     for kind in SourceKind::ALL {
+        let Some(src) = setup.get(kind.name()) else {
+            continue;
+        };
         progress.log(format!("demo: ingesting {}", kind.title()));
-        let out = run_folder(
-            &lake,
-            kind,
-            &data.join(kind.name()),
-            &salt,
-            progress,
-            cancel,
-        );
+        let out = run_saved(&lake, src, &secrets, &salt, progress, cancel);
         if let Some(error) = out.error {
             return Err(DemoError::Run {
                 what: kind.title(),
@@ -104,6 +104,32 @@ pub fn build(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Demo, D
     })
 }
 
+/// Saves the demo's folders as the lake's sources, as setup would, so Setup and Ingestion show
+/// them and a run repeats from them.
+fn save_sources(
+    lake: &Lake,
+    data: &Path,
+) -> Result<std::collections::BTreeMap<String, SavedSource>, DemoError> {
+    for (module, folder) in [
+        ("clever", "clever"),
+        ("insights", "insights"),
+        ("sis", "sis"),
+        ("roster", "clever_roster"),
+        ("edx", "edx"),
+    ] {
+        let path = data.join(folder);
+        if path.is_dir() {
+            SavedSource {
+                name: module.into(),
+                module: Some(module.into()),
+                def: SourceDef::Folder { path },
+            }
+            .save(lake)?;
+        }
+    }
+    Ok(SavedSource::setup(lake)?)
+}
+
 /// The roster (with the identity map) and the edX program reports, so every page has data.
 fn extras(
     lake: &Lake,
@@ -113,7 +139,10 @@ fn extras(
     cancel: &Cancel,
     reports: &mut Vec<RunReport>,
 ) -> Result<(), DemoError> {
-    let failed = |what, error| DemoError::Run { what, error };
+    let failed = |what, error: PipelineError| DemoError::Run {
+        what,
+        error: error.into(),
+    };
     let roster_dir = data.join("clever_roster");
     if roster_dir.is_dir() {
         progress.log("demo: syncing the Clever roster");
@@ -129,7 +158,7 @@ fn extras(
     if edx_dir.is_dir() {
         progress.log("demo: ingesting the edX reports");
         let module =
-            crate::modules::edx::Edx::new().map_err(|e| failed("edX", PipelineError::Input(e)))?;
+            crate::modules::edx::Edx::new().map_err(|e| failed("edX", PipelineError::from(e)))?;
         let source = crate::sources::FolderSource::new(&edx_dir);
         let out = crate::pipeline::job::ingest(lake, &module, &source, salt, progress, cancel);
         reports.push(out.report);

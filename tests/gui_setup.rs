@@ -47,9 +47,21 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     }
     h.get_by_label("Choose…").click();
     wait(&mut h, "the Clever folder check", |a| {
-        a.saved.folders.contains_key("clever")
+        view(a).sources.folder("clever").is_some()
     });
     wait_label(&mut h, "daily_participation: 30 new file(s)");
+    // The choice is the lake's configuration, not the app's: the CLI (and a scheduled run)
+    // finds the same source.
+    let lake = view(h.state()).lake.clone();
+    let saved = edlake::sources::saved::SavedSource::for_module(&lake, "clever")
+        .expect("read")
+        .expect("the Clever source is saved in the lake");
+    assert_eq!(
+        saved.def,
+        edlake::sources::saved::SourceDef::Folder {
+            path: data.join("clever")
+        }
+    );
 
     click(&mut h, "Continue");
     click(&mut h, "Choose…");
@@ -123,7 +135,7 @@ fn wizard_connects_to_clever_sftp_and_pins_the_host_key() {
     h.get_by_label_contains("daily-participation/Students");
 
     let lake = view(h.state()).lake.clone();
-    let saved = edlake::sources::saved::SavedSource::load(&lake, "clever-sftp").expect("saved");
+    let saved = edlake::sources::saved::SavedSource::load(&lake, "clever").expect("saved");
     match &saved.def {
         edlake::sources::saved::SourceDef::Sftp(c) => {
             assert_eq!(c.host_key.as_deref(), Some(fp.as_str()))

@@ -3,3 +3,4 @@
 //! desktop app and the demo all run jobs through here.
 
 pub mod run;
+pub mod saved;

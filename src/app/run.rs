@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::derive::{DeriveError, build_stage3_with, roster};
+use super::saved::AppError;
+use crate::derive::{DeriveError, Stage3Report, build_stage3_with, roster};
 use crate::lake::Lake;
 use crate::modules::Module;
 use crate::pipeline::job::{self, RunOutcome};
@@ -73,13 +74,10 @@ impl SourceKind {
     pub fn module(self, from: &Path) -> Result<Box<dyn Module>, PipelineError> {
         Ok(match self {
             SourceKind::Clever => Box::new(crate::modules::clever::Clever::default()),
-            SourceKind::Insights => Box::new(
-                crate::modules::insights::Insights::from_export(from)
-                    .map_err(PipelineError::Input)?,
-            ),
-            SourceKind::Sis => {
-                Box::new(crate::modules::sis::module().map_err(PipelineError::Input)?)
+            SourceKind::Insights => {
+                Box::new(crate::modules::insights::Insights::from_export(from)?)
             }
+            SourceKind::Sis => Box::new(crate::modules::sis::module()?),
         })
     }
 }
@@ -92,7 +90,7 @@ pub fn run_folder(
     salt: &Salt,
     progress: &Progress,
     cancel: &Cancel,
-) -> RunOutcome {
+) -> JobOutcome {
     let source = FolderSource::new(from);
     run_source(lake, kind, &source, from, salt, progress, cancel)
 }
@@ -107,44 +105,79 @@ pub fn run_source(
     salt: &Salt,
     progress: &Progress,
     cancel: &Cancel,
-) -> RunOutcome {
-    let module = kind
-        .module(schema_root)
-        .and_then(|m| crate::modules::overrides::apply(lake, m).map_err(PipelineError::from));
-    let module = match module {
-        Ok(m) => m,
-        Err(e) => {
-            let mut report = RunReport::start(&format!("ingest {}", kind.lake_source()));
-            report.status = RunStatus::Failed(e.to_string());
-            let _ = report.save(lake);
-            return RunOutcome {
-                report,
-                error: Some(e),
-            };
+) -> JobOutcome {
+    match kind.module(schema_root) {
+        Ok(m) => run_module(lake, m, source, salt, progress, cancel),
+        Err(e) => JobOutcome::failed(lake, &format!("ingest {}", kind.lake_source()), e.into()),
+    }
+}
+
+/// What a job did: its run report, the error that stopped it, and the stage3 rebuild it ran
+/// (`None` when nothing new needed one).
+pub struct JobOutcome {
+    pub report: RunReport,
+    pub error: Option<AppError>,
+    /// The rebuild's figures, or why it failed (the rows stay committed; the lake stays marked
+    /// out of date and the next run rebuilds).
+    pub stage3: Option<Result<Stage3Report, DeriveError>>,
+}
+
+impl JobOutcome {
+    /// A job that stopped before it began, recorded in the run history (best effort: the error
+    /// is returned to the caller as well).
+    pub fn failed(lake: &Lake, operation: &str, error: AppError) -> JobOutcome {
+        let mut report = RunReport::start(operation);
+        report.status = RunStatus::Failed(error.to_string());
+        let _ = report.save(lake);
+        JobOutcome {
+            report,
+            error: Some(error),
+            stage3: None,
         }
+    }
+}
+
+/// The job every run goes through: `module` (with this lake's pseudonymization overrides) from
+/// `source`, then the stage3 rebuild when rows arrived or an earlier run left it undone. The
+/// lake lock is held from landing to the rebuild; the lake is marked out of date in between, so
+/// a run stopped anywhere is finished by the next one.
+pub fn run_module(
+    lake: &Lake,
+    module: Box<dyn Module>,
+    source: &dyn Source,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> JobOutcome {
+    let operation = format!("ingest {}", module.source());
+    let module = match crate::modules::overrides::apply(lake, module) {
+        Ok(m) => m,
+        Err(e) => return JobOutcome::failed(lake, &operation, PipelineError::from(e).into()),
     };
     // Held from landing to the stage3 rebuild (the job takes it again, nested). When another
     // run holds it, the job reports the busy lake itself.
-    let lock = lake.lock(&format!("ingest {}", kind.lake_source())).ok();
+    let lock = lake.lock(&operation).ok();
     // Marked out of date until stage3 is rebuilt (see `Lake::mark_derived_stale`).
     let was_stale = lake.derived_stale();
     if lock.is_some()
         && let Err(e) = lake.mark_derived_stale()
     {
-        let mut report = RunReport::start(&format!("ingest {}", kind.lake_source()));
-        report.status = RunStatus::Failed(e.to_string());
-        return RunOutcome {
-            report,
-            error: Some(e.into()),
-        };
+        return JobOutcome::failed(lake, &operation, PipelineError::from(e).into());
     }
-    let mut outcome = job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
-    if outcome.error.is_none() && outcome.report.rows_ingested == 0 && !was_stale {
+    let RunOutcome { mut report, error } =
+        job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
+    let mut out = JobOutcome {
+        report: RunReport::start(&operation),
+        error: error.map(AppError::from),
+        stage3: None,
+    };
+    if out.error.is_none() && report.rows_ingested == 0 && !was_stale {
         let _ = lake.clear_derived_stale();
     }
-    if outcome.error.is_none() && (outcome.report.rows_ingested > 0 || was_stale) {
+    if out.error.is_none() && (report.rows_ingested > 0 || was_stale) {
         let t = std::time::Instant::now();
-        match build_stage3_with(lake, progress, cancel) {
+        let built = build_stage3_with(lake, progress, cancel);
+        match &built {
             Ok(r) => progress.log(format!(
                 "stage3 engagement tables rebuilt ({} events, {} students) in {:.2} s",
                 r.digital_activity_rows.unwrap_or(0),
@@ -152,18 +185,20 @@ pub fn run_source(
                 t.elapsed().as_secs_f64()
             )),
             Err(DeriveError::Cancelled) => {
-                outcome.report.status = RunStatus::Cancelled;
-                let _ = outcome.report.save(lake);
-                outcome.error = Some(PipelineError::Cancelled);
+                report.status = RunStatus::Cancelled;
+                let _ = report.save(lake);
+                out.error = Some(PipelineError::Cancelled.into());
             }
             Err(e) => {
                 let w = format!("the stage3 engagement tables were not rebuilt: {e}");
                 progress.send(Event::Warning(w.clone()));
-                outcome.report.warnings.push(w);
+                report.warnings.push(w);
             }
         }
+        out.stage3 = Some(built);
     }
-    outcome
+    out.report = report;
+    out
 }
 
 /// A roster sync as the app runs it: under one lock, the derived tables marked out of date

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use edlake::audit;
 use edlake::lake::{Lake, Layer};
-use edlake::modules::clever::Clever;
 use edlake::pipeline::RunReport;
 use edlake::pipeline::job::{ensure_salt, lake_salt};
 use edlake::preview;
@@ -15,9 +14,9 @@ use edlake::secrets::{Secrets, salt_key};
 use edlake::settings::Settings;
 
 use super::ctx::{Ctx, print_json};
-use super::ingest::{ingest_module, module_cmd, stage3};
+use super::ingest::{module_cmd, stage3};
 use super::reports::{bench, gen_test_data, metrics_cmd};
-use super::{Cli, Coded, Command, EXIT_BAD_INPUT, IngestSource, SaltAction};
+use super::{Cli, Coded, Command, EXIT_BAD_INPUT, SaltAction};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -48,64 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             unlock,
         } => preview_cmd(&ctx, &table, offset, limit, columns.as_deref(), unlock),
         Command::Salt { action } => salt_cmd(&ctx, action),
-        Command::Ingest { source } => match source {
-            IngestSource::Clever {
-                from,
-                source,
-                dry_run,
-            } => match (from, source) {
-                (Some(from), _) => ingest_module(&ctx, &Clever::default(), &from, dry_run),
-                (None, Some(name)) => {
-                    super::sources::ingest_saved(&ctx, &Clever::default(), &name, dry_run)
-                }
-                (None, None) => bail!(Coded(
-                    EXIT_BAD_INPUT,
-                    "give --from DIR or --source NAME".into()
-                )),
-            },
-            IngestSource::Insights {
-                from,
-                source,
-                dry_run,
-            } => match (from, source) {
-                (Some(from), _) => {
-                    let module = edlake::modules::insights::Insights::from_export(&from)
-                        .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
-                    ingest_module(&ctx, &module, &from, dry_run)
-                }
-                (None, Some(name)) => super::sources::ingest_insights_saved(&ctx, &name, dry_run),
-                (None, None) => bail!(Coded(
-                    EXIT_BAD_INPUT,
-                    "give --from DIR or --source NAME".into()
-                )),
-            },
-            IngestSource::Custom(args) => {
-                use clap::Parser;
-                let c = super::CustomIngest::try_parse_from(
-                    std::iter::once("edlake ingest".to_string()).chain(args),
-                )
-                .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-                let lake = ctx.lake()?;
-                let def = edlake::modules::definition::ModuleDef::load(&lake, &c.name)
-                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-                let module = def
-                    .module()
-                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-                ingest_module(&ctx, &module, &c.from, c.dry_run)
-            }
-            IngestSource::Edx { from, dry_run } => {
-                let module = edlake::modules::edx::Edx::new().map_err(anyhow::Error::msg)?;
-                let code = ingest_module(&ctx, &module, &from, dry_run)?;
-                if !dry_run {
-                    super::program::rebuild(&ctx, &ctx.lake()?)?;
-                }
-                Ok(code)
-            }
-            IngestSource::Sis { from, dry_run } => {
-                let module = edlake::modules::sis::module().map_err(anyhow::Error::msg)?;
-                ingest_module(&ctx, &module, &from, dry_run)
-            }
-        },
+        Command::Ingest { source } => super::ingest::ingest_cmd(&ctx, source),
         Command::Runs { limit } => runs(&ctx, limit),
         Command::Audit { verify } => audit_cmd(&ctx, verify),
         Command::Access { group, private } => super::access::access_cmd(&ctx, group, private),

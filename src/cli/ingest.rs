@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use edlake::app::run::{JobOutcome, run_module};
 use edlake::lake::Lake;
+use edlake::modules::Module;
 use edlake::pipeline::{RunReport, job};
 use edlake::sources::FolderSource;
 
@@ -54,9 +56,71 @@ fn print_report(r: &RunReport) {
     println!("{}", r.summary());
 }
 
+/// `edlake ingest <module> --from DIR | --source NAME`.
+pub(super) fn ingest_cmd(ctx: &Ctx, source: super::IngestSource) -> Result<ExitCode> {
+    use super::IngestSource;
+    use edlake::modules::clever::Clever;
+    match source {
+        IngestSource::Clever {
+            from,
+            source,
+            dry_run,
+        } => match (from, source) {
+            (Some(from), _) => ingest_module(ctx, Box::new(Clever::default()), &from, dry_run),
+            (None, Some(name)) => super::sources::ingest_saved(ctx, "clever", &name, dry_run),
+            (None, None) => bail!(Coded(
+                EXIT_BAD_INPUT,
+                "give --from DIR or --source NAME".into()
+            )),
+        },
+        IngestSource::Insights {
+            from,
+            source,
+            dry_run,
+        } => match (from, source) {
+            (Some(from), _) => {
+                let module = edlake::modules::insights::Insights::from_export(&from)
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+                ingest_module(ctx, Box::new(module), &from, dry_run)
+            }
+            (None, Some(name)) => super::sources::ingest_saved(ctx, "insights", &name, dry_run),
+            (None, None) => bail!(Coded(
+                EXIT_BAD_INPUT,
+                "give --from DIR or --source NAME".into()
+            )),
+        },
+        IngestSource::Custom(args) => {
+            use clap::Parser;
+            let c = super::CustomIngest::try_parse_from(
+                std::iter::once("edlake ingest".to_string()).chain(args),
+            )
+            .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+            let lake = ctx.lake()?;
+            let def = edlake::modules::definition::ModuleDef::load(&lake, &c.name)
+                .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+            let module = def
+                .module()
+                .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+            ingest_module(ctx, Box::new(module), &c.from, c.dry_run)
+        }
+        IngestSource::Edx { from, dry_run } => {
+            let module = edlake::modules::edx::Edx::new()?;
+            let code = ingest_module(ctx, Box::new(module), &from, dry_run)?;
+            if !dry_run {
+                super::program::rebuild(ctx, &ctx.lake()?)?;
+            }
+            Ok(code)
+        }
+        IngestSource::Sis { from, dry_run } => {
+            let module = edlake::modules::sis::module()?;
+            ingest_module(ctx, Box::new(module), &from, dry_run)
+        }
+    }
+}
+
 pub(super) fn ingest_module(
     ctx: &Ctx,
-    module: &dyn edlake::modules::Module,
+    module: Box<dyn Module>,
     from: &std::path::Path,
     dry_run: bool,
 ) -> Result<ExitCode> {
@@ -64,30 +128,18 @@ pub(super) fn ingest_module(
     ingest_from(ctx, &lake, module, &FolderSource::new(from), dry_run)
 }
 
-/// Runs (or dry-runs) a module from any source.
+/// Runs (or dry-runs) a module from any source: the app's job, with progress bars and Ctrl-C.
 pub(super) fn ingest_from(
     ctx: &Ctx,
     lake: &Lake,
-    module: &dyn edlake::modules::Module,
+    module: Box<dyn Module>,
     source: &dyn edlake::sources::Source,
     dry_run: bool,
 ) -> Result<ExitCode> {
-    let lake = lake.clone();
-    // The district's pseudonymization changes (setup's review step) apply to every run.
-    let overridden = match edlake::modules::overrides::Overrides::load(&lake, module.source())?
-        .0
-        .values()
-        .all(|c| c.is_empty())
-    {
-        true => None,
-        false => Some(edlake::modules::overrides::apply_ref(&lake, module)?),
-    };
-    let module: &dyn edlake::modules::Module = match &overridden {
-        Some(m) => m.as_ref(),
-        None => module,
-    };
     if dry_run {
-        let plan = job::dry_run(&lake, module, source)?;
+        // The district's pseudonymization changes (setup's review step) apply to every run.
+        let module = edlake::modules::overrides::apply(lake, module)?;
+        let plan = job::dry_run(lake, module.as_ref(), source)?;
         if ctx.json {
             let fetch: Vec<_> = plan
                 .fetch
@@ -112,18 +164,23 @@ pub(super) fn ingest_from(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let salt = ctx.salt(&lake)?;
-    // One lock from landing to the stage3 rebuild: no other run can write in between (the job
-    // and the rebuild take it again, nested).
-    let _lock = lake.lock(&format!("ingest {}", module.source()))?;
-    // Until stage3 is rebuilt the derived tables are out of date; a run killed before that
-    // leaves the mark, and the next run rebuilds them even without new rows.
-    let was_stale = lake.derived_stale();
-    lake.mark_derived_stale()?;
+    let salt = ctx.salt(lake)?;
+    // A busy lake is refused before any progress is drawn.
+    drop(lake.lock(&format!("ingest {}", module.source()))?);
     let cancel = super::cancel_on_ctrl_c();
+    let t = std::time::Instant::now();
     let bars = Bars::start(ctx.json);
-    let outcome = job::ingest(&lake, module, source, &salt, bars.progress(), &cancel);
+    let outcome = run_module(lake, module, source, &salt, bars.progress(), &cancel);
     bars.finish();
+    finish_run(ctx, outcome, t)
+}
+
+/// Prints a job's report and its stage3 rebuild; the exit code from its outcome.
+pub(super) fn finish_run(
+    ctx: &Ctx,
+    outcome: JobOutcome,
+    started: std::time::Instant,
+) -> Result<ExitCode> {
     if ctx.json {
         print_json(&outcome.report)?;
     } else {
@@ -132,16 +189,18 @@ pub(super) fn ingest_from(
     if let Some(e) = outcome.error {
         return Err(e.into());
     }
-    if outcome.report.rows_ingested > 0 || was_stale {
-        stage3(ctx, &lake, &cancel)?;
-    } else {
-        lake.clear_derived_stale()?;
+    match outcome.stage3 {
+        Some(Ok(r)) => print_stage3(ctx, &r, started),
+        Some(Err(e)) => {
+            return Err(anyhow::Error::new(e).context("rebuilding the stage3 engagement tables"));
+        }
+        None => {}
     }
     Ok(ExitCode::from(outcome.report.outcome().code()))
 }
 
 pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitCode> {
-    use edlake::modules::definition::{ModuleDef, parse_batch, split_assignment};
+    use edlake::modules::definition::ModuleDef;
     let lake = ctx.lake()?;
     let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
     match action {
@@ -151,60 +210,7 @@ pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitC
             batches,
             keys,
             replace,
-        } => {
-            let text = std::fs::read_to_string(&metadata)
-                .map_err(|e| bad(format!("cannot read {}: {e}", metadata.display())))?;
-            let batches = batches
-                .iter()
-                .map(|b| {
-                    let (e, t) = split_assignment(b)?;
-                    Ok((e, parse_batch(&t)?))
-                })
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(bad)?;
-            let keys = keys
-                .iter()
-                .map(|k| split_assignment(k))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(bad)?;
-            if !replace && ModuleDef::load(&lake, &name).is_ok() {
-                bail!(bad(format!(
-                    "a module named `{name}` exists; add --replace to redefine it"
-                )));
-            }
-            let def = ModuleDef::new(
-                &name,
-                &text,
-                &metadata.display().to_string(),
-                &batches,
-                &keys,
-            )
-            .map_err(|e| bad(e.to_string()))?;
-            def.save(&lake)?;
-            if ctx.json {
-                print_json(&def.entities)?;
-            } else {
-                println!(
-                    "Module `{name}` saved with {} entities:",
-                    def.entities.len()
-                );
-                for e in &def.entities {
-                    println!(
-                        "  {:<28} {:<9} key: {}",
-                        e.name,
-                        e.batch.name(),
-                        if e.key.is_empty() {
-                            "-".to_string()
-                        } else {
-                            e.key.join(" + ")
-                        }
-                    );
-                }
-                println!(
-                    "Ingest with: edlake ingest {name} --from DIR   (DIR holds a subfolder or file per entity)"
-                );
-            }
-        }
+        } => module_add(ctx, &lake, &name, &metadata, &batches, &keys, replace)?,
         super::ModuleAction::List => {
             let all = ModuleDef::list(&lake)?;
             if ctx.json {
@@ -229,58 +235,131 @@ pub(super) fn module_cmd(ctx: &Ctx, action: super::ModuleAction) -> Result<ExitC
             }
         }
         super::ModuleAction::Check { metadata, from } => {
-            let m =
-                edlake::pseudo::Metadata::from_file(&metadata).map_err(|e| bad(e.to_string()))?;
-            let previews = edlake::modules::inspect::preview(&m, &from, 0);
-            if ctx.json {
-                let v: Vec<_> = previews
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "entity": p.entity, "files": p.files, "error": p.error,
-                            "columns": p.columns.iter().map(|c| serde_json::json!({
-                                "name": c.name,
-                                "metadata": c.metadata.map(|t| t.name()),
-                                "inferred": c.inferred.map(|t| t.name()),
-                                "issue": c.issue,
-                            })).collect::<Vec<_>>(),
-                        })
-                    })
-                    .collect();
-                print_json(&v)?;
-            } else {
-                for p in &previews {
-                    println!(
-                        "{} ({} file(s)){}",
-                        p.entity,
-                        p.files,
-                        p.error
-                            .as_ref()
-                            .map(|e| format!(": {e}"))
-                            .unwrap_or_default()
-                    );
-                    for c in &p.columns {
-                        println!(
-                            "  {:<28} metadata {:<9} data {:<9} {}",
-                            c.name,
-                            c.metadata.map(|t| t.name()).unwrap_or("-"),
-                            c.inferred.map(|t| t.name()).unwrap_or("-"),
-                            c.issue.as_deref().unwrap_or("ok")
-                        );
-                    }
-                }
-            }
-            if previews
-                .iter()
-                .any(|p| p.mismatches() > 0 || p.error.is_some())
-            {
-                return Ok(ExitCode::from(super::EXIT_PARTIAL));
-            }
+            return module_check(ctx, &metadata, &from);
         }
         super::ModuleAction::Remove { name } => {
             ModuleDef::remove(&lake, &name).map_err(|e| bad(e.to_string()))?;
             println!("Module `{name}` removed; its tables stay in the lake.");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `edlake module add`.
+fn module_add(
+    ctx: &Ctx,
+    lake: &Lake,
+    name: &str,
+    metadata: &std::path::Path,
+    batches: &[String],
+    keys: &[String],
+    replace: bool,
+) -> Result<()> {
+    use edlake::modules::definition::{ModuleDef, parse_batch, split_assignment};
+    let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
+    let text = std::fs::read_to_string(metadata)
+        .map_err(|e| bad(format!("cannot read {}: {e}", metadata.display())))?;
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let (e, t) = split_assignment(b)?;
+            Ok((e, parse_batch(&t)?))
+        })
+        .collect::<Result<Vec<_>, edlake::modules::definition::DefError>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let keys = keys
+        .iter()
+        .map(|k| split_assignment(k))
+        .collect::<Result<Vec<_>, edlake::modules::definition::DefError>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if !replace && ModuleDef::load(lake, name).is_ok() {
+        bail!(bad(format!(
+            "a module named `{name}` exists; add --replace to redefine it"
+        )));
+    }
+    let def = ModuleDef::new(
+        name,
+        &text,
+        &metadata.display().to_string(),
+        &batches,
+        &keys,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    def.save(lake)?;
+    if ctx.json {
+        print_json(&def.entities)?;
+    } else {
+        println!(
+            "Module `{name}` saved with {} entities:",
+            def.entities.len()
+        );
+        for e in &def.entities {
+            println!(
+                "  {:<28} {:<9} key: {}",
+                e.name,
+                e.batch.name(),
+                if e.key.is_empty() {
+                    "-".to_string()
+                } else {
+                    e.key.join(" + ")
+                }
+            );
+        }
+        println!(
+            "Ingest with: edlake ingest {name} --from DIR   (DIR holds a subfolder or file per entity)"
+        );
+    }
+    Ok(())
+}
+
+/// `edlake module check`: exit 3 when a file disagrees with the metadata.
+fn module_check(ctx: &Ctx, metadata: &std::path::Path, from: &std::path::Path) -> Result<ExitCode> {
+    let bad = |e: String| Coded(EXIT_BAD_INPUT, e);
+    let m = edlake::pseudo::Metadata::from_file(metadata).map_err(|e| bad(e.to_string()))?;
+    let previews = edlake::modules::inspect::preview(&m, from, 0);
+    if ctx.json {
+        let v: Vec<_> = previews
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "entity": p.entity, "files": p.files, "error": p.error,
+                    "columns": p.columns.iter().map(|c| serde_json::json!({
+                        "name": c.name,
+                        "metadata": c.metadata.map(|t| t.name()),
+                        "inferred": c.inferred.map(|t| t.name()),
+                        "issue": c.issue,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        print_json(&v)?;
+    } else {
+        for p in &previews {
+            println!(
+                "{} ({} file(s)){}",
+                p.entity,
+                p.files,
+                p.error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            for c in &p.columns {
+                println!(
+                    "  {:<28} metadata {:<9} data {:<9} {}",
+                    c.name,
+                    c.metadata.map(|t| t.name()).unwrap_or("-"),
+                    c.inferred.map(|t| t.name()).unwrap_or("-"),
+                    c.issue.as_deref().unwrap_or("ok")
+                );
+            }
+        }
+    }
+    if previews
+        .iter()
+        .any(|p| p.mismatches() > 0 || p.error.is_some())
+    {
+        return Ok(ExitCode::from(super::EXIT_PARTIAL));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -293,6 +372,12 @@ pub(super) fn stage3(ctx: &Ctx, lake: &Lake, cancel: &edlake::pipeline::Cancel) 
     let r = edlake::derive::build_stage3_with(lake, bars.progress(), cancel);
     bars.finish();
     let r = r.context("rebuilding the stage3 engagement tables")?;
+    print_stage3(ctx, &r, t);
+    Ok(())
+}
+
+/// The stage3 rebuild's figures (nothing in --json mode, whose report says it all).
+fn print_stage3(ctx: &Ctx, r: &edlake::derive::Stage3Report, t: std::time::Instant) {
     if !ctx.json {
         if let Some(n) = r.digital_activity_rows {
             println!("stage3: digital_activity rebuilt with {n} events");
@@ -322,5 +407,4 @@ pub(super) fn stage3(ctx: &Ctx, lake: &Lake, cancel: &edlake::pipeline::Cancel) 
             println!("  chart serving data: {}", parts.join(", "));
         }
     }
-    Ok(())
 }

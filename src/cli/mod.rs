@@ -405,10 +405,28 @@ pub enum SourceAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AddSource {
+    /// A local (or synced, or network) folder that a module reads: what the app's "Choose…"
+    /// saves, so a lake set up in either runs from the other.
+    Folder {
+        /// Name to use with `--source` (letters, digits, `-`, `_`); the app uses the module's name.
+        name: String,
+        /// The module that reads it: clever, insights, sis, edx, roster or a custom module.
+        #[arg(long)]
+        module: String,
+        /// The folder.
+        #[arg(long)]
+        path: PathBuf,
+        /// Replace a source of the same name.
+        #[arg(long)]
+        replace: bool,
+    },
     /// An SFTP server (Clever's report server): the password or key passphrase goes to the keyring.
     Sftp {
         /// Name to use with `--source` (letters, digits, `-`, `_`).
         name: String,
+        /// The module that reads it.
+        #[arg(long, default_value = "clever")]
+        module: String,
         #[arg(long)]
         host: String,
         #[arg(long, default_value_t = 22)]

@@ -36,6 +36,9 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return ExitCode::from(c.0);
         }
+        if let Some(a) = cause.downcast_ref::<edlake::app::saved::AppError>() {
+            return ExitCode::from(a.outcome().code());
+        }
         if let Some(p) = cause.downcast_ref::<PipelineError>() {
             return ExitCode::from(p.outcome().code());
         }

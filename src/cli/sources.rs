@@ -112,161 +112,8 @@ fn test_sftp(ctx: &Ctx, lake: &Lake, src: &mut SavedSource, accept: Option<&str>
 pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
     let lake = ctx.lake()?;
     match action {
-        SourceAction::Add { kind } => {
-            let (name, def, replace, secret, accept) = match kind {
-                AddSource::Sftp {
-                    name,
-                    host,
-                    port,
-                    user,
-                    password_stdin,
-                    key,
-                    passphrase_stdin,
-                    remote_dir,
-                    accept_host_key,
-                    timeout,
-                    replace,
-                } => {
-                    let auth = match key {
-                        Some(path) => SftpAuth::Key {
-                            path: std::path::absolute(&path).unwrap_or(path),
-                        },
-                        None => SftpAuth::Password,
-                    };
-                    let secret = if password_stdin {
-                        Some(read_secret("SFTP password")?)
-                    } else if passphrase_stdin {
-                        Some(read_secret("key passphrase")?)
-                    } else {
-                        None
-                    };
-                    let cfg = SftpConfig {
-                        host,
-                        port,
-                        user,
-                        auth,
-                        remote_dir,
-                        host_key: None,
-                        timeout_secs: timeout,
-                    };
-                    (name, SourceDef::Sftp(cfg), replace, secret, accept_host_key)
-                }
-                AddSource::Datashare {
-                    name,
-                    folder,
-                    account,
-                    container,
-                    prefix,
-                    key_stdin,
-                    sas_stdin,
-                    endpoint,
-                    replace,
-                } => match (folder, account) {
-                    (Some(path), _) => {
-                        if !path.is_dir() {
-                            bail!(Coded(
-                                EXIT_BAD_INPUT,
-                                format!("the folder {} does not exist", path.display())
-                            ));
-                        }
-                        let path = std::path::absolute(&path).unwrap_or(path);
-                        (name, SourceDef::Folder { path }, replace, None, None)
-                    }
-                    (None, Some(account)) => {
-                        let (auth, what) = match (key_stdin, sas_stdin) {
-                            (true, _) => (AzureAuth::Key, "storage account key"),
-                            (_, true) => (AzureAuth::Sas, "SAS token"),
-                            _ => bail!(Coded(
-                                EXIT_BAD_INPUT,
-                                "give --key-stdin or --sas-stdin: the storage account needs a key or a SAS token".into()
-                            )),
-                        };
-                        let secret = read_secret(what)?;
-                        let cfg = AzureConfig {
-                            account,
-                            container,
-                            prefix: prefix.unwrap_or_default().trim_matches('/').to_string(),
-                            auth,
-                            endpoint,
-                        };
-                        (name, SourceDef::Azure(cfg), replace, Some(secret), None)
-                    }
-                    (None, None) => bail!(Coded(
-                        EXIT_BAD_INPUT,
-                        "give --folder DIR or --account A --prefix P".into()
-                    )),
-                },
-            };
-            // A redefined source's old secret goes: it was bound to where the old one pointed.
-            let old_key = SavedSource::load(&lake, &name).ok().map(|o| o.key(&lake));
-            if !replace && old_key.is_some() {
-                bail!(Coded(
-                    EXIT_BAD_INPUT,
-                    format!("a source named `{name}` exists; add --replace to redefine it")
-                ));
-            }
-            let mut src = SavedSource { name, def };
-            src.save(&lake).map_err(bad)?;
-            let key = src.key(&lake);
-            match &secret {
-                Some(s) => ctx.secrets.set(&key, s)?,
-                None => ctx.secrets.delete(&key)?,
-            }
-            if let Some(old) = old_key.filter(|k| *k != key) {
-                ctx.secrets.delete(&old)?;
-            }
-            println!(
-                "Source `{}` saved (its secret, if any, is in the OS keyring).",
-                src.name
-            );
-            match &src.def {
-                SourceDef::Sftp(_) => {
-                    test_sftp(ctx, &lake, &mut src, accept.as_deref())?;
-                }
-                SourceDef::Azure(_) => test_azure(&lake, ctx, &src)?,
-                SourceDef::Folder { .. } => {}
-            }
-        }
-        SourceAction::List => {
-            let all = SavedSource::list(&lake).map_err(bad)?;
-            if ctx.json {
-                print_json(&all)?;
-            } else if all.is_empty() {
-                println!("No saved sources. Add one with `edlake source add sftp|folder ...`.");
-            } else {
-                for s in &all {
-                    match &s.def {
-                        SourceDef::Sftp(c) => println!(
-                            "{}  sftp {}@{}:{} {}  host key {}",
-                            s.name,
-                            c.user,
-                            c.host,
-                            c.port,
-                            if c.remote_dir.is_empty() {
-                                "."
-                            } else {
-                                &c.remote_dir
-                            },
-                            c.host_key.as_deref().unwrap_or("NOT ACCEPTED YET")
-                        ),
-                        SourceDef::Folder { path } => {
-                            println!("{}  folder {}", s.name, path.display())
-                        }
-                        SourceDef::Azure(c) => println!(
-                            "{}  azure {}/{}/{}{}",
-                            s.name,
-                            c.account,
-                            c.container,
-                            c.prefix,
-                            c.endpoint
-                                .as_ref()
-                                .map(|e| format!(" at {e}"))
-                                .unwrap_or_default()
-                        ),
-                    }
-                }
-            }
-        }
+        SourceAction::Add { kind } => add(ctx, &lake, kind)?,
+        SourceAction::List => list(ctx, &lake)?,
         SourceAction::Test {
             name,
             accept_host_key,
@@ -296,28 +143,279 @@ pub(super) fn source_cmd(ctx: &Ctx, action: SourceAction) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `edlake ingest <module> --source NAME`.
-pub(super) fn ingest_saved(
-    ctx: &Ctx,
-    module: &dyn edlake::modules::Module,
-    name: &str,
-    dry_run: bool,
-) -> Result<ExitCode> {
+/// A source as `source add` was asked to define it.
+struct Added {
+    src: SavedSource,
+    replace: bool,
+    secret: Option<edlake::secrets::SecretString>,
+    accept: Option<String>,
+}
+
+/// An existing folder, as an absolute path (the lake may be used from another working folder).
+fn existing_folder(path: std::path::PathBuf) -> Result<std::path::PathBuf> {
+    if !path.is_dir() {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            format!("the folder {} does not exist", path.display())
+        ));
+    }
+    Ok(std::path::absolute(&path).unwrap_or(path))
+}
+
+/// The module a source is for, checked: a built-in one or a custom module of this lake.
+fn checked_module(lake: &Lake, module: &str) -> Result<String> {
+    let known = edlake::app::saved::BUILT_IN.contains(&module)
+        || edlake::modules::definition::ModuleDef::load(lake, module).is_ok();
+    if !known {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            edlake::app::saved::AppError::UnknownModule(module.into()).to_string()
+        ));
+    }
+    Ok(module.to_string())
+}
+
+fn sftp_def(kind: AddSource) -> Result<Added> {
+    let AddSource::Sftp {
+        name,
+        module,
+        host,
+        port,
+        user,
+        password_stdin,
+        key,
+        passphrase_stdin,
+        remote_dir,
+        accept_host_key,
+        timeout,
+        replace,
+    } = kind
+    else {
+        bail!("not an SFTP source");
+    };
+    let auth = match key {
+        Some(path) => SftpAuth::Key {
+            path: std::path::absolute(&path).unwrap_or(path),
+        },
+        None => SftpAuth::Password,
+    };
+    let secret = if password_stdin {
+        Some(read_secret("SFTP password")?)
+    } else if passphrase_stdin {
+        Some(read_secret("key passphrase")?)
+    } else {
+        None
+    };
+    let cfg = SftpConfig {
+        host,
+        port,
+        user,
+        auth,
+        remote_dir,
+        host_key: None,
+        timeout_secs: timeout,
+    };
+    Ok(Added {
+        src: SavedSource {
+            name,
+            module: Some(module),
+            def: SourceDef::Sftp(cfg),
+        },
+        replace,
+        secret: secret.map(edlake::secrets::SecretString::new),
+        accept: accept_host_key,
+    })
+}
+
+fn datashare_def(kind: AddSource) -> Result<Added> {
+    let AddSource::Datashare {
+        name,
+        folder,
+        account,
+        container,
+        prefix,
+        key_stdin,
+        sas_stdin,
+        endpoint,
+        replace,
+    } = kind
+    else {
+        bail!("not a data share");
+    };
+    let (def, secret) = match (folder, account) {
+        (Some(path), _) => (
+            SourceDef::Folder {
+                path: existing_folder(path)?,
+            },
+            None,
+        ),
+        (None, Some(account)) => {
+            let (auth, what) = match (key_stdin, sas_stdin) {
+                (true, _) => (AzureAuth::Key, "storage account key"),
+                (_, true) => (AzureAuth::Sas, "SAS token"),
+                _ => bail!(Coded(
+                    EXIT_BAD_INPUT,
+                    "give --key-stdin or --sas-stdin: the storage account needs a key or a SAS token"
+                        .into()
+                )),
+            };
+            let secret = read_secret(what)?;
+            let cfg = AzureConfig {
+                account,
+                container,
+                prefix: prefix.unwrap_or_default().trim_matches('/').to_string(),
+                auth,
+                endpoint,
+            };
+            (SourceDef::Azure(cfg), Some(secret))
+        }
+        (None, None) => bail!(Coded(
+            EXIT_BAD_INPUT,
+            "give --folder DIR or --account A --prefix P".into()
+        )),
+    };
+    Ok(Added {
+        src: SavedSource {
+            name,
+            module: Some("insights".into()),
+            def,
+        },
+        replace,
+        secret: secret.map(edlake::secrets::SecretString::new),
+        accept: None,
+    })
+}
+
+/// `edlake source add sftp|datashare|folder ...`.
+fn add(ctx: &Ctx, lake: &Lake, kind: AddSource) -> Result<()> {
+    let Added {
+        mut src,
+        replace,
+        secret,
+        accept,
+    } = match kind {
+        AddSource::Folder {
+            name,
+            module,
+            path,
+            replace,
+        } => Added {
+            src: SavedSource {
+                name,
+                module: Some(checked_module(lake, &module)?),
+                def: SourceDef::Folder {
+                    path: existing_folder(path)?,
+                },
+            },
+            replace,
+            secret: None,
+            accept: None,
+        },
+        k @ AddSource::Sftp { .. } => sftp_def(k)?,
+        k @ AddSource::Datashare { .. } => datashare_def(k)?,
+    };
+    if let Some(m) = &src.module {
+        checked_module(lake, m)?;
+    }
+    // A redefined source's old secret goes: it was bound to where the old one pointed.
+    let old_key = SavedSource::load(lake, &src.name).ok().map(|o| o.key(lake));
+    if !replace && old_key.is_some() {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            format!(
+                "a source named `{}` exists; add --replace to redefine it",
+                src.name
+            )
+        ));
+    }
+    src.save(lake).map_err(bad)?;
+    let key = src.key(lake);
+    match &secret {
+        Some(s) => ctx.secrets.set(&key, s)?,
+        None => ctx.secrets.delete(&key)?,
+    }
+    if let Some(old) = old_key.filter(|k| *k != key) {
+        ctx.secrets.delete(&old)?;
+    }
+    println!(
+        "Source `{}` saved for the {} module (its secret, if any, is in the OS keyring).",
+        src.name,
+        src.module().unwrap_or("?")
+    );
+    match &src.def {
+        SourceDef::Sftp(_) => {
+            test_sftp(ctx, lake, &mut src, accept.as_deref())?;
+        }
+        SourceDef::Azure(_) => test_azure(lake, ctx, &src)?,
+        SourceDef::Folder { .. } => {}
+    }
+    Ok(())
+}
+
+/// `edlake source list`.
+fn list(ctx: &Ctx, lake: &Lake) -> Result<()> {
+    let all = SavedSource::list(lake).map_err(bad)?;
+    if ctx.json {
+        return print_json(&all);
+    }
+    if all.is_empty() {
+        println!("No saved sources. Add one with `edlake source add folder|sftp|datashare ...`.");
+    }
+    for s in &all {
+        let module = s.module().unwrap_or("no module");
+        match &s.def {
+            SourceDef::Sftp(c) => println!(
+                "{}  [{module}]  sftp {}@{}:{} {}  host key {}",
+                s.name,
+                c.user,
+                c.host,
+                c.port,
+                if c.remote_dir.is_empty() {
+                    "."
+                } else {
+                    &c.remote_dir
+                },
+                c.host_key.as_deref().unwrap_or("NOT ACCEPTED YET")
+            ),
+            SourceDef::Folder { path } => {
+                println!("{}  [{module}]  folder {}", s.name, path.display())
+            }
+            SourceDef::Azure(c) => println!(
+                "{}  [{module}]  azure {}/{}/{}{}",
+                s.name,
+                c.account,
+                c.container,
+                c.prefix,
+                c.endpoint
+                    .as_ref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// `edlake ingest <module> --source NAME`: the saved source opened as the app opens it.
+pub(super) fn ingest_saved(ctx: &Ctx, module: &str, name: &str, dry_run: bool) -> Result<ExitCode> {
     let lake = ctx.lake()?;
     let src = SavedSource::load(&lake, name).map_err(bad)?;
-    if let SourceDef::Sftp(c) = &src.def
-        && c.host_key.is_none()
+    if let Some(m) = src.module()
+        && m != module
     {
         bail!(Coded(
             EXIT_BAD_INPUT,
             format!(
-                "the source `{name}` has no accepted host key yet: run `edlake source test {name}` to see \
-                 the server's fingerprint and accept it"
+                "the source `{name}` is set up for the {m} module: run `edlake ingest {m} --source {name}`"
             )
         ));
     }
-    let source = src.open(&lake, &ctx.secrets).map_err(bad)?;
-    ingest_from(ctx, &lake, module, source.as_ref(), dry_run)
+    let src = SavedSource {
+        module: Some(module.into()),
+        ..src
+    };
+    let opened = edlake::app::saved::open(&lake, &src, &ctx.secrets)?;
+    ingest_from(ctx, &lake, opened.module, opened.source.as_ref(), dry_run)
 }
 
 /// Lists the share and reports what an Insights run would find.
@@ -335,33 +433,6 @@ fn test_azure(lake: &Lake, ctx: &Ctx, src: &SavedSource) -> Result<()> {
             }
             Ok(())
         }
-        Err(e) => bail!(Coded(EXIT_BAD_INPUT, e)),
+        Err(e) => bail!(Coded(EXIT_BAD_INPUT, e.to_string())),
     }
-}
-
-/// `edlake ingest insights --source NAME`: the schema files come from the source first.
-pub(super) fn ingest_insights_saved(ctx: &Ctx, name: &str, dry_run: bool) -> Result<ExitCode> {
-    let lake = ctx.lake()?;
-    let src = SavedSource::load(&lake, name).map_err(bad)?;
-    let schema_dir = tempfile::tempdir().context("making a temporary folder")?;
-    let root = match &src.def {
-        SourceDef::Folder { path } => path.clone(),
-        SourceDef::Azure(_) => {
-            if let Some(az) = src.open_azure(&lake, &ctx.secrets).map_err(bad)? {
-                az.download_dir("schema", schema_dir.path())
-                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-            }
-            schema_dir.path().to_path_buf()
-        }
-        SourceDef::Sftp(_) => bail!(Coded(
-            EXIT_BAD_INPUT,
-            format!(
-                "`{name}` is an SFTP source; Insights comes from a folder or an Azure storage account"
-            )
-        )),
-    };
-    let module = edlake::modules::insights::Insights::from_export(&root)
-        .map_err(|e| Coded(EXIT_BAD_INPUT, e))?;
-    let source = src.open(&lake, &ctx.secrets).map_err(bad)?;
-    ingest_from(ctx, &lake, &module, source.as_ref(), dry_run)
 }

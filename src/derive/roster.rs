@@ -164,7 +164,7 @@ fn sync_all(
     cancel: &Cancel,
     out: &mut SyncOutcome,
 ) -> Result<(), PipelineError> {
-    let module = roster::module().map_err(PipelineError::Input)?;
+    let module = roster::module()?;
     let folder = FolderSource::new(dir);
     let mut last = operations(lake)?.last().map(|e| e.snapshot);
     // The sources do not change during a sync: their ids are read once, at the first snapshot.
@@ -261,8 +261,22 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
     let ing = TableRef::new(Layer::Ingested, roster::SOURCE, roster::VERSION, "students");
     let current = crate::lake::delta::read_table(&lake.table_dir(&ing), None)?;
     let status_t = identity::status_table();
+    let prev = read_status(lake, &status_t, date)?;
+    let (next, counts) = compare(&current, prev, date, salt)?;
+    let df = status_frame(&next)?;
+    crate::derive::stage3::replace(lake, &status_t, df)
+        .map_err(|e| PipelineError::Input(e.to_string()))?;
+    Ok(counts)
+}
+
+/// The status table as it stands, by student pseudonym (empty before the first sync).
+fn read_status(
+    lake: &Lake,
+    status_t: &TableRef,
+    date: NaiveDate,
+) -> Result<HashMap<String, Status>, PipelineError> {
     let mut prev: HashMap<String, Status> = HashMap::new();
-    let st_dir = lake.table_dir(&status_t);
+    let st_dir = lake.table_dir(status_t);
     if crate::lake::delta::read_state(&st_dir)?.is_some() {
         let df = crate::lake::delta::read_table(&st_dir, None)?;
         let (ids, num, state, school, grade, status, fp) = (
@@ -297,6 +311,17 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
             );
         }
     }
+    Ok(prev)
+}
+
+/// Each student of the `current` snapshot against their previous status: new, unchanged,
+/// updated, reactivated; those no longer listed are marked transferred.
+fn compare(
+    current: &DataFrame,
+    mut prev: HashMap<String, Status>,
+    date: NaiveDate,
+    salt: &Salt,
+) -> Result<(HashMap<String, Status>, SyncCounts), PipelineError> {
     // The columns that describe a student (edlake's own columns left out, so a re-landing is
     // not an update).
     let described: Vec<String> = current
@@ -307,7 +332,7 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
         .collect();
     let values: Vec<Vec<Option<String>>> = described
         .iter()
-        .map(|c| text_values(&current, c))
+        .map(|c| text_values(current, c))
         .collect::<PolarsResult<_>>()?;
     let col_of = |name: &str| described.iter().position(|c| c == name);
     let pseud = |v: &Option<String>| v.as_deref().map(|v| hash_value(v, salt));
@@ -365,6 +390,11 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
         }
         next.insert(id, p);
     }
+    Ok((next, counts))
+}
+
+/// The status table's rows, ordered by student pseudonym.
+fn status_frame(next: &HashMap<String, Status>) -> PolarsResult<DataFrame> {
     let mut ids: Vec<&String> = next.keys().collect();
     ids.sort();
     let rows: Vec<&Status> = ids.iter().map(|i| &next[*i]).collect();
@@ -372,7 +402,7 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
         Column::new(name.into(), rows.iter().map(|s| f(s)).collect::<Vec<_>>())
             .cast(&DataType::Date)
     };
-    let df = DataFrame::new(
+    DataFrame::new(
         rows.len(),
         vec![
             Column::new(
@@ -411,10 +441,7 @@ fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts
                     .collect::<Vec<_>>(),
             ),
         ],
-    )?;
-    crate::derive::stage3::replace(lake, &status_t, df)
-        .map_err(|e| PipelineError::Input(e.to_string()))?;
-    Ok(counts)
+    )
 }
 
 /// The operations log as CSV (one row per sync and source), for download.

@@ -151,9 +151,20 @@ fn parse_int(s: &str) -> Option<i64> {
     }
 }
 
+/// Why a field does not parse as its column's type. Its text follows the column name ("Date is
+/// not a date") and never repeats the value, which might identify a student.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("is not valid UTF-8 text")]
+    NotUtf8,
+    #[error("is not {0}")]
+    Not(&'static str),
+    #[error("is out of range for a {0} column")]
+    OutOfRange(&'static str),
+}
+
 /// Parses one field for a column of type `ty`. Empty text is null (as Spark reads CSV).
-/// On failure returns the reason, without echoing the value (it might identify a student).
-pub fn parse_field(raw: &[u8], ty: ColType, order: DayOrder) -> Result<Value, String> {
+pub fn parse_field(raw: &[u8], ty: ColType, order: DayOrder) -> Result<Value, FieldError> {
     if ty == ColType::String {
         // Text needs no parsing; the caller already holds it as UTF-8.
         return Ok(if raw.trim_ascii().is_empty() {
@@ -163,13 +174,13 @@ pub fn parse_field(raw: &[u8], ty: ColType, order: DayOrder) -> Result<Value, St
         });
     }
     let Ok(s) = std::str::from_utf8(raw) else {
-        return Err("is not valid UTF-8 text".into());
+        return Err(FieldError::NotUtf8);
     };
     let s = s.trim();
     if s.is_empty() {
         return Ok(Value::Null);
     }
-    let bad = |what: &str| Err(format!("is not {what}"));
+    let bad = |what: &'static str| Err(FieldError::Not(what));
     match ty {
         ColType::String => Ok(Value::Text),
         ColType::Integer | ColType::Short | ColType::Long => {
@@ -182,7 +193,7 @@ pub fn parse_field(raw: &[u8], ty: ColType, order: DayOrder) -> Result<Value, St
                 _ => (i64::MIN, i64::MAX),
             };
             if v < lo || v > hi {
-                return Err(format!("is out of range for a {} column", ty.name()));
+                return Err(FieldError::OutOfRange(ty.name()));
             }
             Ok(Value::Int(v))
         }
@@ -233,10 +244,13 @@ mod tests {
         assert_eq!(p(" 7 ", ColType::Integer), Ok(Value::Int(7)));
         assert_eq!(p("3.0", ColType::Integer), Ok(Value::Int(3)));
         assert!(p("3.5", ColType::Integer).is_err());
-        assert!(
-            p("70000", ColType::Short)
-                .unwrap_err()
-                .contains("out of range")
+        assert_eq!(
+            p("70000", ColType::Short),
+            Err(FieldError::OutOfRange("short"))
+        );
+        assert_eq!(
+            p("70000", ColType::Short).unwrap_err().to_string(),
+            "is out of range for a short column"
         );
         assert_eq!(p("False", ColType::Boolean), Ok(Value::Bool(false)));
         assert!(p("maybe", ColType::Boolean).is_err());

@@ -98,9 +98,6 @@ fn bars(df: &DataFrame, cat: &str, cols: &[(&str, &str)], y: &str) -> PolarsResu
 /// The charts for one metric's output (a metric may draw more than one).
 pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
     let df = &out.frame;
-    let rate = |c: &str| -> PolarsResult<Vec<f64>> {
-        Ok(floats(df, c)?.into_iter().map(|v| v * 100.0).collect())
-    };
     Ok(match out.name.as_str() {
         "daily-active" => {
             let (g, x) = (texts(df, "school")?, days(df, "date")?);
@@ -164,79 +161,8 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
             "Insights activity by app".into(),
             bars(df, "app", &[("events", "events")], "events")?,
         )],
-        "attendance-vs-digital" => {
-            let (x, w, names) = (
-                rate("in_person_rate")?,
-                floats(df, "students")?,
-                texts(df, "school")?,
-            );
-            let mut charts = Vec::new();
-            for (c, label) in [
-                ("digital_rate_clever", "Clever"),
-                ("digital_rate_insights", "Insights"),
-            ] {
-                let y = rate(c)?;
-                if y.iter().all(|v| v.is_nan()) {
-                    continue;
-                }
-                let dots = names
-                    .iter()
-                    .zip(&x)
-                    .zip(&y)
-                    .zip(&w)
-                    .map(|(((n, x), y), w)| Dot {
-                        label: n.clone(),
-                        x: *x,
-                        y: *y,
-                        weight: *w,
-                    })
-                    .collect();
-                charts.push((
-                    format!("In-person vs digital attendance per school ({label})"),
-                    ChartSpec::Scatter {
-                        x_label: "in-person attendance %".into(),
-                        y_label: format!("days with {label} activity %"),
-                        dots,
-                    },
-                ));
-            }
-            charts
-        }
-        "engagement-by-grade" => {
-            // Grades in school order (6, 7, … 12), not text order.
-            let key = |g: &str| (g.trim().parse::<i64>().unwrap_or(i64::MAX), g.to_string());
-            let grades = texts(df, "grade")?;
-            let mut order: Vec<usize> = (0..grades.len()).collect();
-            order.sort_by_key(|&i| key(&grades[i]));
-            let df = &df.take(&IdxCa::from_vec(
-                "idx".into(),
-                order.iter().map(|&i| i as IdxSize).collect(),
-            ))?;
-            let rate = |c: &str| -> PolarsResult<Vec<f64>> {
-                Ok(floats(df, c)?.into_iter().map(|v| v * 100.0).collect())
-            };
-            let mut series = vec![Series {
-                name: "in person".into(),
-                values: rate("in_person_rate")?,
-            }];
-            for (c, n) in [
-                ("digital_rate_clever", "Clever"),
-                ("digital_rate_insights", "Insights"),
-            ] {
-                series.push(Series {
-                    name: n.into(),
-                    values: rate(c)?,
-                });
-            }
-            vec![(
-                "Attendance by grade".into(),
-                ChartSpec::Bars {
-                    y_label: "% of school days".into(),
-                    categories: texts(df, "grade")?,
-                    series,
-                },
-            )]
-        }
+        "attendance-vs-digital" => attendance_scatter(df)?,
+        "engagement-by-grade" => vec![("Attendance by grade".into(), grade_bars(df)?)],
         "below-threshold" => vec![(
             "Students below the attendance threshold".into(),
             bars(
@@ -247,6 +173,82 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
             )?,
         )],
         _ => Vec::new(),
+    })
+}
+
+/// One scatter per digital source: each school's in-person rate against its digital rate.
+fn attendance_scatter(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let rate = |c: &str| -> PolarsResult<Vec<f64>> {
+        Ok(floats(df, c)?.into_iter().map(|v| v * 100.0).collect())
+    };
+    let (x, w, names) = (
+        rate("in_person_rate")?,
+        floats(df, "students")?,
+        texts(df, "school")?,
+    );
+    let mut charts = Vec::new();
+    for (c, label) in [
+        ("digital_rate_clever", "Clever"),
+        ("digital_rate_insights", "Insights"),
+    ] {
+        let y = rate(c)?;
+        if y.iter().all(|v| v.is_nan()) {
+            continue;
+        }
+        let dots = names
+            .iter()
+            .zip(&x)
+            .zip(&y)
+            .zip(&w)
+            .map(|(((n, x), y), w)| Dot {
+                label: n.clone(),
+                x: *x,
+                y: *y,
+                weight: *w,
+            })
+            .collect();
+        charts.push((
+            format!("In-person vs digital attendance per school ({label})"),
+            ChartSpec::Scatter {
+                x_label: "in-person attendance %".into(),
+                y_label: format!("days with {label} activity %"),
+                dots,
+            },
+        ));
+    }
+    Ok(charts)
+}
+
+/// In-person and digital rates per grade, grades in school order (6, 7, … 12), not text order.
+fn grade_bars(df: &DataFrame) -> PolarsResult<ChartSpec> {
+    let key = |g: &str| (g.trim().parse::<i64>().unwrap_or(i64::MAX), g.to_string());
+    let grades = texts(df, "grade")?;
+    let mut order: Vec<usize> = (0..grades.len()).collect();
+    order.sort_by_key(|&i| key(&grades[i]));
+    let df = &df.take(&IdxCa::from_vec(
+        "idx".into(),
+        order.iter().map(|&i| i as IdxSize).collect(),
+    ))?;
+    let rate = |c: &str| -> PolarsResult<Vec<f64>> {
+        Ok(floats(df, c)?.into_iter().map(|v| v * 100.0).collect())
+    };
+    let mut series = vec![Series {
+        name: "in person".into(),
+        values: rate("in_person_rate")?,
+    }];
+    for (c, n) in [
+        ("digital_rate_clever", "Clever"),
+        ("digital_rate_insights", "Insights"),
+    ] {
+        series.push(Series {
+            name: n.into(),
+            values: rate(c)?,
+        });
+    }
+    Ok(ChartSpec::Bars {
+        y_label: "% of school days".into(),
+        categories: texts(df, "grade")?,
+        series,
     })
 }
 

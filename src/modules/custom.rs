@@ -31,25 +31,25 @@ impl MetadataModule {
         title: &str,
         metadata: &Metadata,
         defs: &[EntityDef],
-    ) -> Result<MetadataModule, String> {
+    ) -> Result<MetadataModule, super::ModuleError> {
         let mut entities = Vec::new();
         for d in defs {
             let meta = metadata
                 .entity(&d.name)
-                .ok_or_else(|| format!("the metadata has no entity `{}`", d.name))?;
+                .ok_or_else(|| super::ModuleError::NoEntity(d.name.clone()))?;
             for k in &d.key {
                 match meta.op(k) {
                     None => {
-                        return Err(format!(
-                            "{}: key column `{k}` is not in the metadata",
-                            d.name
-                        ));
+                        return Err(super::ModuleError::KeyNotInMetadata {
+                            entity: d.name.clone(),
+                            column: k.clone(),
+                        });
                     }
                     Some(Op::Mask) => {
-                        return Err(format!(
-                            "{}: key column `{k}` is masked, so rows could not be matched",
-                            d.name
-                        ));
+                        return Err(super::ModuleError::KeyMasked {
+                            entity: d.name.clone(),
+                            column: k.clone(),
+                        });
                     }
                     _ => {}
                 }

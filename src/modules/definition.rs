@@ -50,6 +50,8 @@ pub enum DefError {
     Metadata(#[from] crate::pseudo::MetadataError),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Module(#[from] super::ModuleError),
     #[error("no custom module named `{0}`. `edlake module list` shows the modules of this lake.")]
     Unknown(String),
 }
@@ -164,7 +166,7 @@ impl ModuleDef {
             })
             .collect();
         MetadataModule::new(&self.name, &self.version, &self.name, &metadata, &defs)
-            .map_err(DefError::Invalid)
+            .map_err(DefError::from)
     }
 
     fn path(lake: &Lake, name: &str) -> std::path::PathBuf {
@@ -211,25 +213,27 @@ impl ModuleDef {
 }
 
 /// Parses `ENTITY=VALUE`.
-pub fn split_assignment(s: &str) -> Result<(String, String), String> {
+pub fn split_assignment(s: &str) -> Result<(String, String), DefError> {
     match s.split_once('=') {
         Some((e, v)) if !e.trim().is_empty() && !v.trim().is_empty() => {
             Ok((e.trim().into(), v.trim().into()))
         }
-        _ => Err(format!("expected ENTITY=VALUE, got `{s}`")),
+        _ => Err(DefError::Invalid(format!(
+            "expected ENTITY=VALUE, got `{s}`"
+        ))),
     }
 }
 
 /// Parses a batch type name.
-pub fn parse_batch(s: &str) -> Result<BatchType, String> {
+pub fn parse_batch(s: &str) -> Result<BatchType, DefError> {
     match s.to_ascii_lowercase().as_str() {
         "snapshot" => Ok(BatchType::Snapshot),
         "additive" => Ok(BatchType::Additive),
         "delta" => Ok(BatchType::Delta),
         "delete" => Ok(BatchType::Delete),
-        other => Err(format!(
+        other => Err(DefError::Invalid(format!(
             "unknown batch type `{other}` (use snapshot, additive, delta or delete)"
-        )),
+        ))),
     }
 }
 

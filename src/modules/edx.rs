@@ -31,8 +31,8 @@ pub struct Edx {
 
 impl Edx {
     /// Builds the module.
-    pub fn new() -> Result<Edx, String> {
-        let metadata = Metadata::parse(METADATA, "edx.metadata.csv").map_err(|e| e.to_string())?;
+    pub fn new() -> Result<Edx, super::ModuleError> {
+        let metadata = Metadata::parse(METADATA, "edx.metadata.csv")?;
         let mut entities = Vec::new();
         for (name, what, key) in [
             ("grade_report", "edX grade report", "Student ID"),
@@ -40,7 +40,7 @@ impl Edx {
         ] {
             let meta = metadata
                 .entity(name)
-                .ok_or_else(|| format!("edx.metadata.csv lacks {name}"))?;
+                .ok_or_else(|| super::ModuleError::NoEntity(name.into()))?;
             let fields = meta
                 .attributes
                 .iter()

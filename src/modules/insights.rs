@@ -12,7 +12,7 @@ use crate::pseudo::Metadata;
 use crate::pseudo::metadata::{Attribute, EntityMetadata, Op};
 use crate::sources::RemoteFile;
 
-use super::{BatchType, Classified, Entity, Module, Partitioning};
+use super::{BatchType, Classified, Entity, Module, ModuleError, Partitioning};
 
 /// OEA's Insights module metadata: each entity's columns in the order the export's files carry
 /// them, their types and pseudonymization. One deliberate change: `PersonIdentifier.Identifier`
@@ -46,20 +46,20 @@ fn cdm_type(t: &str) -> ColType {
 
 impl Insights {
     /// Reads every `*.cdm.json` in `<export>/schema`.
-    pub fn from_export(root: &Path) -> Result<Insights, String> {
+    pub fn from_export(root: &Path) -> Result<Insights, ModuleError> {
         let dir = root.join("schema");
         let mut texts = Vec::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| {
-            format!(
-                "{} has no schema/ folder with the export's CDM schema files ({e}); use the export root \
-                 (the folder holding activity/, roster/ and schema/)",
-                root.display()
-            )
+        let entries = std::fs::read_dir(&dir).map_err(|source| ModuleError::NoSchema {
+            root: root.to_path_buf(),
+            source,
         })?;
         for e in entries.flatten() {
             let p = e.path();
             if p.to_string_lossy().ends_with(".cdm.json") {
-                let t = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let t = std::fs::read_to_string(&p).map_err(|source| ModuleError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
                 texts.push((p.display().to_string(), t));
             }
         }
@@ -72,12 +72,11 @@ impl Insights {
     /// pseudonymization; a schema adds a second possible column order per entity (files are
     /// matched to one of the two, see `pipeline::layout`) and columns the metadata lacks, which
     /// land in the Ingested table only. Entities the metadata does not know are left out.
-    pub fn from_schemas(texts: &[(String, String)]) -> Result<Insights, String> {
-        let metadata =
-            Metadata::parse(METADATA, "insights.metadata.csv").map_err(|e| e.to_string())?;
+    pub fn from_schemas(texts: &[(String, String)]) -> Result<Insights, ModuleError> {
+        let metadata = Metadata::parse(METADATA, "insights.metadata.csv")?;
         let schemas = cdm_entities(texts)?;
         if schemas.is_empty() {
-            return Err("the schema files define no entities".into());
+            return Err(ModuleError::NoEntities);
         }
         let entities = metadata
             .entities
@@ -98,11 +97,14 @@ impl Insights {
 type CdmEntity = (String, Vec<(String, ColType)>);
 
 /// Each entity's attributes, in order, from CDM schema documents (`TechActivity` is `activity`).
-fn cdm_entities(texts: &[(String, String)]) -> Result<Vec<CdmEntity>, String> {
+fn cdm_entities(texts: &[(String, String)]) -> Result<Vec<CdmEntity>, ModuleError> {
     let mut out: Vec<CdmEntity> = Vec::new();
     for (file, text) in texts {
         let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("{file} is not valid JSON: {e}"))?;
+            serde_json::from_str(text).map_err(|source| ModuleError::Json {
+                file: file.clone(),
+                source,
+            })?;
         for def in v["definitions"].as_array().into_iter().flatten() {
             let Some(cdm_name) = def["entityName"].as_str() else {
                 continue;

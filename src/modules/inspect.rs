@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::Module;
 use super::custom::{EntityDef, MetadataModule};
+use crate::formats::FormatError;
 use crate::formats::records::{self, Next};
 use crate::formats::values::{DayOrder, parse_field};
 use crate::lake::schema::ColType;
@@ -108,7 +109,7 @@ pub fn preview(metadata: &Metadata, dir: &Path, rows: usize) -> Vec<EntityPrevie
                 Some((rel, path)) => {
                     p.sample_file = Some(rel.clone());
                     if let Err(e) = sample(&mut p, path, rel, rows) {
-                        p.error = Some(e);
+                        p.error = Some(e.to_string());
                     }
                 }
                 None => p.error = Some("no files for this entity in the folder".into()),
@@ -120,11 +121,15 @@ pub fn preview(metadata: &Metadata, dir: &Path, rows: usize) -> Vec<EntityPrevie
 }
 
 /// Reads the header and sampled rows of one file.
-fn sample(p: &mut EntityPreview, path: &Path, rel: &str, shown: usize) -> Result<(), String> {
-    let mut rdr = records::open(path, rel).map_err(|e| e.to_string())?;
+fn sample(p: &mut EntityPreview, path: &Path, rel: &str, shown: usize) -> Result<(), FormatError> {
+    let mut rdr = records::open(path, rel)?;
     let mut rec = csv::StringRecord::new();
-    if !rdr.first(&mut rec).map_err(|e| e.to_string())? {
-        return Err(format!("{rel} is empty"));
+    if !rdr.first(&mut rec)? {
+        return Err(FormatError::WrongFormat {
+            file: rel.into(),
+            what: "table with a header row".into(),
+            detail: "it is empty".into(),
+        });
     }
     p.header = rec
         .iter()
@@ -132,7 +137,7 @@ fn sample(p: &mut EntityPreview, path: &Path, rel: &str, shown: usize) -> Result
         .collect();
     let mut n = 0;
     while n < SAMPLE_ROWS.max(shown) {
-        match rdr.next(&mut rec).map_err(|e| e.to_string())? {
+        match rdr.next(&mut rec)? {
             Next::Row(_) => {
                 p.rows.push(rec.iter().map(str::to_string).collect());
                 n += 1;

@@ -17,6 +17,40 @@ use crate::formats::parse::FieldSpec;
 use crate::formats::values::DayOrder;
 use crate::pseudo::EntityMetadata;
 
+/// Why a module could not be built from its metadata or its export's schema files.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error(transparent)]
+    Metadata(#[from] crate::pseudo::MetadataError),
+    #[error(
+        "{} has no schema/ folder with the export's CDM schema files ({source}); use the export \
+         root (the folder holding activity/, roster/ and schema/)",
+        .root.display()
+    )]
+    NoSchema {
+        root: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file} is not valid JSON: {source}")]
+    Json {
+        file: String,
+        source: serde_json::Error,
+    },
+    #[error("the schema files define no entities")]
+    NoEntities,
+    #[error("the metadata has no entity `{0}`")]
+    NoEntity(String),
+    #[error("{entity}: key column `{column}` is not in the metadata")]
+    KeyNotInMetadata { entity: String, column: String },
+    #[error("{entity}: key column `{column}` is masked, so rows could not be matched")]
+    KeyMasked { entity: String, column: String },
+}
+
 /// How a batch changes its table (OEA batch types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

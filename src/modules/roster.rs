@@ -16,7 +16,7 @@ pub const VERSION: &str = "v1.0";
 pub const METADATA: &str = include_str!("../../assets/modules/clever_roster.metadata.csv");
 
 /// Builds the roster module.
-pub fn module() -> Result<MetadataModule, String> {
+pub fn module() -> Result<MetadataModule, super::ModuleError> {
     let def = |name: &str, key: &[&str]| EntityDef {
         name: name.into(),
         batch: BatchType::Snapshot,
@@ -29,8 +29,7 @@ pub fn module() -> Result<MetadataModule, String> {
         def("sections", &["Section_id"]),
         def("enrollments", &["Section_id", "Student_id"]),
     ];
-    let metadata =
-        Metadata::parse(METADATA, "clever_roster.metadata.csv").map_err(|e| e.to_string())?;
+    let metadata = Metadata::parse(METADATA, "clever_roster.metadata.csv")?;
     MetadataModule::new(SOURCE, VERSION, "Clever rosters", &metadata, &defs)
 }
 

@@ -11,7 +11,7 @@ use super::custom::{EntityDef, MetadataModule};
 pub const METADATA: &str = include_str!("../../assets/modules/contoso_sis.metadata.csv");
 
 /// Builds the SIS module.
-pub fn module() -> Result<MetadataModule, String> {
+pub fn module() -> Result<MetadataModule, super::ModuleError> {
     let def = |name: &str, batch, key: &[&str]| EntityDef {
         name: name.into(),
         batch,
@@ -23,8 +23,7 @@ pub fn module() -> Result<MetadataModule, String> {
         def("studentdemographics", BatchType::Delta, &["SIS ID"]),
         def("studentsectionmark", BatchType::Snapshot, &["id"]),
     ];
-    let metadata =
-        Metadata::parse(METADATA, "contoso_sis.metadata.csv").map_err(|e| e.to_string())?;
+    let metadata = Metadata::parse(METADATA, "contoso_sis.metadata.csv")?;
     MetadataModule::new("contoso_sis", "v0.1", "SIS files", &metadata, &defs)
 }
 

@@ -172,100 +172,11 @@ impl EntityRun<'_> {
                 out.notes.push(d.reason);
             }
         }
-        let ing_dir = self.lake.table_dir(&self.targets.ingested);
-        let summary = read_csv::<PipelineError>(
-            &path,
-            &b.origin_path,
-            &spec,
-            self.cancel,
-            &mut |mut df| {
-                self.cancel.check()?;
-                let n = df.height();
-                for (name, value) in &constants {
-                    df.with_column(text_column(name, value.as_deref(), n))?;
-                }
-                if needs.ingested {
-                    let mut ing = df.clone();
-                    // Parquet (and Spark) want names without spaces and `,;{}()=`, as OEA writes them.
-                    let fixed: Vec<String> = ing
-                        .get_column_names()
-                        .iter()
-                        .map(|n| crate::lake::schema::fix_column_name(n))
-                        .collect();
-                    ing.set_column_names(&fixed)?;
-                    ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
-                    out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
-                    if self.rewrite {
-                        out.ingested_frames.push(ing);
-                    } else {
-                        out.ingested
-                            .push(delta::write_file(&ing_dir, &mut ing, &[])?);
-                    }
-                }
-                if needs.general || needs.lookup {
-                    let df = self.with_partitions(df)?;
-                    let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
-                    if let (true, Some(l)) = (needs.lookup, &p.lookup) {
-                        if self.rewrite {
-                            // Upserted entities: the lookup follows the general table's keys, so a
-                            // corrected value replaces the old one instead of joining beside it.
-                            let l = with_key_columns(l, &p.general, &general_keys(self.entity))?;
-                            out.lookup_schema = out.lookup_schema.merged_with(&schema_of(&l, &[]));
-                            out.lookup_keyed.push(l);
-                        } else {
-                            let l = self.lookup_seen.keep_new(l)?;
-                            if l.height() > 0 {
-                                out.lookup_frames.push(l);
-                            }
-                        }
-                    }
-                    if needs.general {
-                        let parts = self.partition_columns();
-                        out.general_schema = out
-                            .general_schema
-                            .merged_with(&schema_of(&p.general, &parts));
-                        if self.rewrite {
-                            out.general_frames.push(p.general);
-                        } else {
-                            let dir = self.lake.table_dir(&self.targets.general);
-                            out.general
-                                .extend(merge::write_partitioned(&dir, p.general, &parts)?);
-                        }
-                    }
-                    if !p.dropped.is_empty() {
-                        out.warnings.push(format!(
-                        "{}: column{} {} not in the pseudonymization metadata, so kept out of the general table",
-                        b.origin_path,
-                        if p.dropped.len() > 1 { "s" } else { "" },
-                        p.dropped.join(", ")
-                    ));
-                    }
-                }
-                out.rows += n as u64;
-                let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
-                for stage in [Stage::Ingest, Stage::Refine] {
-                    self.progress.send(Event::Progress {
-                        stage,
-                        files_done: self.files_done.load(Ordering::Relaxed),
-                        bytes_done: self.bytes_done.load(Ordering::Relaxed),
-                        rows_done: rows,
-                    });
-                }
-                Ok(())
-            },
-        )?;
-        // The file's new mappings go to disk now, not at the commit: a lookup with a row per
-        // record (attendance ids) would otherwise hold a year of ids in memory.
-        if let (Some(t), Some(first)) = (&self.targets.lookup, out.lookup_frames.first()) {
-            let mut all = first.clone();
-            for f in &out.lookup_frames[1..] {
-                all.vstack_mut(f)?;
-            }
-            out.lookup_frames.clear();
-            out.lookup_schema = schema_of(&all, &[]);
-            out.lookup
-                .push(delta::write_file(&self.lake.table_dir(t), &mut all, &[])?);
-        }
+        let summary =
+            read_csv::<PipelineError>(&path, &b.origin_path, &spec, self.cancel, &mut |df| {
+                self.chunk(df, b, needs, &constants, &mut out)
+            })?;
+        self.flush_lookup(&mut out)?;
         out.bad = summary.bad;
         out.warnings.extend(summary.warnings);
         out.warnings.dedup();
@@ -280,6 +191,109 @@ impl EntityRun<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// Pseudonymizes one chunk of a file's rows and writes (or, for upserted entities, keeps)
+    /// its Ingested, general and lookup parts.
+    fn chunk(
+        &self,
+        mut df: DataFrame,
+        b: &LandedFile,
+        needs: Needs,
+        constants: &[(String, Option<String>)],
+        out: &mut FileOut,
+    ) -> Result<(), PipelineError> {
+        self.cancel.check()?;
+        let n = df.height();
+        for (name, value) in constants {
+            df.with_column(text_column(name, value.as_deref(), n))?;
+        }
+        if needs.ingested {
+            let mut ing = df.clone();
+            // Parquet (and Spark) want names without spaces and `,;{}()=`, as OEA writes them.
+            let fixed: Vec<String> = ing
+                .get_column_names()
+                .iter()
+                .map(|n| crate::lake::schema::fix_column_name(n))
+                .collect();
+            ing.set_column_names(&fixed)?;
+            ing.with_column(text_column("rundate", Some(&b.rundate), n))?;
+            out.ingested_schema = out.ingested_schema.merged_with(&schema_of(&ing, &[]));
+            if self.rewrite {
+                out.ingested_frames.push(ing);
+            } else {
+                let ing_dir = self.lake.table_dir(&self.targets.ingested);
+                out.ingested
+                    .push(delta::write_file(&ing_dir, &mut ing, &[])?);
+            }
+        }
+        if needs.general || needs.lookup {
+            let df = self.with_partitions(df)?;
+            let p = pseudonymize(&df, &self.entity.metadata, self.hasher, &[])?;
+            if let (true, Some(l)) = (needs.lookup, &p.lookup) {
+                if self.rewrite {
+                    // Upserted entities: the lookup follows the general table's keys, so a
+                    // corrected value replaces the old one instead of joining beside it.
+                    let l = with_key_columns(l, &p.general, &general_keys(self.entity))?;
+                    out.lookup_schema = out.lookup_schema.merged_with(&schema_of(&l, &[]));
+                    out.lookup_keyed.push(l);
+                } else {
+                    let l = self.lookup_seen.keep_new(l)?;
+                    if l.height() > 0 {
+                        out.lookup_frames.push(l);
+                    }
+                }
+            }
+            if needs.general {
+                let parts = self.partition_columns();
+                out.general_schema = out
+                    .general_schema
+                    .merged_with(&schema_of(&p.general, &parts));
+                if self.rewrite {
+                    out.general_frames.push(p.general);
+                } else {
+                    let dir = self.lake.table_dir(&self.targets.general);
+                    out.general
+                        .extend(merge::write_partitioned(&dir, p.general, &parts)?);
+                }
+            }
+            if !p.dropped.is_empty() {
+                out.warnings.push(format!(
+                "{}: column{} {} not in the pseudonymization metadata, so kept out of the general table",
+                b.origin_path,
+                if p.dropped.len() > 1 { "s" } else { "" },
+                p.dropped.join(", ")
+            ));
+            }
+        }
+        out.rows += n as u64;
+        let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        for stage in [Stage::Ingest, Stage::Refine] {
+            self.progress.send(Event::Progress {
+                stage,
+                files_done: self.files_done.load(Ordering::Relaxed),
+                bytes_done: self.bytes_done.load(Ordering::Relaxed),
+                rows_done: rows,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the file's new id mappings.
+    fn flush_lookup(&self, out: &mut FileOut) -> Result<(), PipelineError> {
+        // The file's new mappings go to disk now, not at the commit: a lookup with a row per
+        // record (attendance ids) would otherwise hold a year of ids in memory.
+        if let (Some(t), Some(first)) = (&self.targets.lookup, out.lookup_frames.first()) {
+            let mut all = first.clone();
+            for f in &out.lookup_frames[1..] {
+                all.vstack_mut(f)?;
+            }
+            out.lookup_frames.clear();
+            out.lookup_schema = schema_of(&all, &[]);
+            out.lookup
+                .push(delta::write_file(&self.lake.table_dir(t), &mut all, &[])?);
+        }
+        Ok(())
     }
 }
 
@@ -313,66 +327,11 @@ pub fn ingest_entity(
         progress,
         cancel,
     } = ctx;
-    let mut pending: Vec<LandedFile> = Vec::new();
-    for f in manifest
-        .landed
-        .iter()
-        .filter(|f| f.source == module.source() && f.entity == entity.name && !f.ingested)
-    {
-        if !pending.iter().any(|p| p.sha256 == f.sha256) {
-            pending.push(f.clone());
-        }
-    }
-    if pending.is_empty() {
+    let Some((pending, superseded)) = pending_batches(manifest, module.source(), entity)? else {
         return Ok(());
-    }
-    let mut superseded = Vec::new();
-    match entity.batch {
-        BatchType::Additive => {}
-        BatchType::Snapshot => {
-            // Only the newest run's files make up the snapshot; older pending ones are replaced.
-            let newest = pending
-                .iter()
-                .map(|f| f.rundate.clone())
-                .max()
-                .unwrap_or_default();
-            let (keep, old): (Vec<_>, Vec<_>) =
-                pending.into_iter().partition(|f| f.rundate == newest);
-            pending = keep;
-            superseded = old;
-        }
-        BatchType::Delta | BatchType::Delete => {
-            if entity.primary_key.is_empty() {
-                return Err(PipelineError::Input(format!(
-                    "{} batches of {} need a primary key",
-                    entity.batch.name(),
-                    entity.name
-                )));
-            }
-        }
-    }
-    // Oldest first: for upserts the newest batch must win.
-    pending.sort_by(|a, b| (&a.rundate, &a.origin_path).cmp(&(&b.rundate, &b.origin_path)));
+    };
     let targets = Targets::new(module, entity);
-    let ids: Vec<String> = pending.iter().map(LandedFile::batch_id).collect();
-    let done_ing = delta::batches_in(&lake.table_dir(&targets.ingested), &ids)?;
-    let done_gen = delta::batches_in(&lake.table_dir(&targets.general), &ids)?;
-    let done_lk = match &targets.lookup {
-        Some(t) => delta::batches_in(&lake.table_dir(t), &ids)?,
-        None => ids.iter().cloned().collect(),
-    };
-    let done_q = delta::batches_in(&lake.table_dir(&targets.quarantine), &ids)?;
-    let needs = |id: &String| Needs {
-        ingested: !done_ing.contains(id),
-        general: !done_gen.contains(id),
-        lookup: !done_lk.contains(id),
-        quarantine: !done_q.contains(id),
-    };
-    let work: Vec<(&LandedFile, Needs)> = pending
-        .iter()
-        .map(|f| (f, needs(&f.batch_id())))
-        .filter(|(_, n)| n.any())
-        .collect();
+    let work = work_list(lake, &targets, &pending)?;
 
     let rewrite = matches!(entity.batch, BatchType::Delta | BatchType::Delete);
     let lookup_seen = LookupSeen::default();
@@ -430,4 +389,83 @@ pub fn ingest_entity(
     }
     manifest.save(lake)?;
     Ok(())
+}
+
+/// The landed batches of `entity` not ingested yet (each file once), oldest first, and those a
+/// newer snapshot replaces; `None` when there is nothing to do.
+type Pending = (Vec<LandedFile>, Vec<LandedFile>);
+fn pending_batches(
+    manifest: &Manifest,
+    source: &str,
+    entity: &Entity,
+) -> Result<Option<Pending>, PipelineError> {
+    let mut pending: Vec<LandedFile> = Vec::new();
+    for f in manifest
+        .landed
+        .iter()
+        .filter(|f| f.source == source && f.entity == entity.name && !f.ingested)
+    {
+        if !pending.iter().any(|p| p.sha256 == f.sha256) {
+            pending.push(f.clone());
+        }
+    }
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let mut superseded = Vec::new();
+    match entity.batch {
+        BatchType::Additive => {}
+        BatchType::Snapshot => {
+            // Only the newest run's files make up the snapshot; older pending ones are replaced.
+            let newest = pending
+                .iter()
+                .map(|f| f.rundate.clone())
+                .max()
+                .unwrap_or_default();
+            let (keep, old): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|f| f.rundate == newest);
+            pending = keep;
+            superseded = old;
+        }
+        BatchType::Delta | BatchType::Delete => {
+            if entity.primary_key.is_empty() {
+                return Err(PipelineError::Input(format!(
+                    "{} batches of {} need a primary key",
+                    entity.batch.name(),
+                    entity.name
+                )));
+            }
+        }
+    }
+    // Oldest first: for upserts the newest batch must win.
+    pending.sort_by(|a, b| (&a.rundate, &a.origin_path).cmp(&(&b.rundate, &b.origin_path)));
+    Ok(Some((pending, superseded)))
+}
+
+/// Each pending batch with the tables it still has to reach (a run stopped after some commits
+/// finishes only the rest).
+fn work_list<'a>(
+    lake: &Lake,
+    targets: &Targets,
+    pending: &'a [LandedFile],
+) -> Result<Vec<(&'a LandedFile, Needs)>, PipelineError> {
+    let ids: Vec<String> = pending.iter().map(LandedFile::batch_id).collect();
+    let done_ing = delta::batches_in(&lake.table_dir(&targets.ingested), &ids)?;
+    let done_gen = delta::batches_in(&lake.table_dir(&targets.general), &ids)?;
+    let done_lk = match &targets.lookup {
+        Some(t) => delta::batches_in(&lake.table_dir(t), &ids)?,
+        None => ids.iter().cloned().collect(),
+    };
+    let done_q = delta::batches_in(&lake.table_dir(&targets.quarantine), &ids)?;
+    let needs = |id: &String| Needs {
+        ingested: !done_ing.contains(id),
+        general: !done_gen.contains(id),
+        lookup: !done_lk.contains(id),
+        quarantine: !done_q.contains(id),
+    };
+    Ok(pending
+        .iter()
+        .map(|f| (f, needs(&f.batch_id())))
+        .filter(|(_, n)| n.any())
+        .collect())
 }

@@ -35,6 +35,8 @@ pub enum PipelineError {
     /// A file that is not the format, or a line that does not read.
     #[error(transparent)]
     Format(crate::formats::FormatError),
+    #[error(transparent)]
+    Module(#[from] crate::modules::ModuleError),
     #[error("the input folder {} does not exist", .0.display())]
     NoInput(PathBuf),
     #[error("{0}")]
@@ -95,7 +97,9 @@ impl PipelineError {
     pub fn outcome(&self) -> Outcome {
         use crate::sources::SourceError;
         match self {
-            Self::Format(_) | Self::NoInput(_) | Self::Input(_) => Outcome::BadInput,
+            Self::Format(_) | Self::NoInput(_) | Self::Input(_) | Self::Module(_) => {
+                Outcome::BadInput
+            }
             Self::Source(SourceError::MissingFolder(_) | SourceError::UnsafeName(_)) => {
                 Outcome::BadInput
             }

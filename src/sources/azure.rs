@@ -367,7 +367,7 @@ impl ShareLayout {
     }
 
     /// The layout in a few lines; an error when the share cannot be an Insights export.
-    pub fn describe(&self) -> Result<Vec<String>, String> {
+    pub fn describe(&self) -> Result<Vec<String>, SourceError> {
         let mut out = vec![format!("{} file(s) in the share", self.files)];
         out.push(match &self.activity {
             Some((a, b, n)) => format!("activity: {n} day(s), {a} to {b}"),
@@ -382,10 +382,11 @@ impl ShareLayout {
         });
         out.push(format!("schema files: {}", self.schema_files));
         if self.schema_files == 0 {
-            return Err(
-                "the share has no schema/ folder with the export's CDM schema files; check the prefix (it should end in /M365)"
+            return Err(SourceError::Remote(
+                "the share has no schema/ folder with the export's CDM schema files; check the \
+                 prefix (it should end in /M365)"
                     .into(),
-            );
+            ));
         }
         Ok(out)
     }

@@ -51,6 +51,10 @@ impl SourceDef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedSource {
     pub name: String,
+    /// The module that reads it (`clever`, `insights`, `sis`, `edx`, `roster` or a custom
+    /// module's name). Sources saved before this was recorded infer it ([`Self::module`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
     pub def: SourceDef,
 }
 
@@ -71,6 +75,19 @@ pub enum SavedError {
     Corrupt { path: String, message: String },
     #[error(transparent)]
     Source(#[from] super::SourceError),
+}
+
+/// The module's source among `all` (sorted by name): the one named after it, else the first.
+fn pick(all: Vec<SavedSource>, module: &str) -> Option<SavedSource> {
+    let mut mine = all.into_iter().filter(|s| s.module() == Some(module));
+    let mut first = None;
+    for s in mine.by_ref() {
+        if s.name == module {
+            return Some(s);
+        }
+        first.get_or_insert(s);
+    }
+    first
 }
 
 fn check_name(name: &str) -> Result<(), SavedError> {
@@ -104,6 +121,39 @@ impl SavedSource {
     /// The keyring key of this source's secret.
     pub fn key(&self, lake: &Lake) -> String {
         Self::secret_key(lake, &self.name, &self.def)
+    }
+
+    /// The module that reads this source: the recorded one, else what older versions used each
+    /// kind for (an SFTP server for Clever's reports, a storage account for the Insights share).
+    pub fn module(&self) -> Option<&str> {
+        match (&self.module, &self.def) {
+            (Some(m), _) => Some(m),
+            (None, SourceDef::Sftp(_)) => Some("clever"),
+            (None, SourceDef::Azure(_)) => Some("insights"),
+            (None, SourceDef::Folder { .. }) => None,
+        }
+    }
+
+    /// The source a module is set up with: the one named after the module (what the app saves),
+    /// else the first, by name, saved for it. `None` when the module has no source.
+    pub fn for_module(lake: &Lake, module: &str) -> Result<Option<SavedSource>, SavedError> {
+        let all = Self::list(lake)?;
+        Ok(pick(all, module))
+    }
+
+    /// Each module's source ([`Self::for_module`]) by module name.
+    pub fn setup(
+        lake: &Lake,
+    ) -> Result<std::collections::BTreeMap<String, SavedSource>, SavedError> {
+        let all = Self::list(lake)?;
+        let modules: std::collections::BTreeSet<String> = all
+            .iter()
+            .filter_map(|s| s.module().map(str::to_string))
+            .collect();
+        Ok(modules
+            .into_iter()
+            .filter_map(|m| pick(all.clone(), &m).map(|s| (m, s)))
+            .collect())
     }
 
     /// Saves (replaces) the definition.
@@ -245,6 +295,7 @@ mod tests {
         let (lake, _) = Lake::init(dir.path()).expect("lake");
         let s = SavedSource {
             name: "clever-sftp".into(),
+            module: None,
             def: SourceDef::Sftp(SftpConfig {
                 host: "sftp.clever.com".into(),
                 port: 22,
@@ -290,6 +341,7 @@ mod tests {
         };
         let s = SavedSource {
             name: "clever-sftp".into(),
+            module: None,
             def: SourceDef::Sftp(cfg.clone()),
         };
         s.save(&lake).expect("save");
@@ -345,5 +397,67 @@ mod tests {
             SavedSource::secret_key(&lake, "share", &azure(None)),
             SavedSource::secret_key(&lake, "share", &azure(Some("http://127.0.0.1:10000/x")))
         );
+    }
+
+    #[test]
+    fn each_module_has_one_source_the_one_named_after_it_first() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (lake, _) = Lake::init(dir.path()).expect("lake");
+        let folder = |name: &str, module: Option<&str>, path: &str| SavedSource {
+            name: name.into(),
+            module: module.map(str::to_string),
+            def: SourceDef::Folder {
+                path: PathBuf::from(path),
+            },
+        };
+        // Saved by an older version: an SFTP server with no module is Clever's.
+        let legacy = SavedSource {
+            name: "clever-sftp".into(),
+            module: None,
+            def: SourceDef::Sftp(SftpConfig {
+                host: "sftp.clever.com".into(),
+                port: 22,
+                user: "district".into(),
+                auth: SftpAuth::Password,
+                remote_dir: String::new(),
+                host_key: None,
+                timeout_secs: 20,
+            }),
+        };
+        legacy.save(&lake).expect("save");
+        folder("a-sis", Some("sis"), "/data/a")
+            .save(&lake)
+            .expect("save");
+        folder("b-sis", Some("sis"), "/data/b")
+            .save(&lake)
+            .expect("save");
+        folder("stray", None, "/data/c").save(&lake).expect("save");
+        let setup = SavedSource::setup(&lake).expect("setup");
+        assert_eq!(
+            setup.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["clever", "sis"]
+        );
+        assert_eq!(setup["clever"].name, "clever-sftp");
+        assert_eq!(setup["sis"].name, "a-sis", "the first by name");
+        // What the app saves (named after the module) wins over the others.
+        folder("clever", Some("clever"), "/data/clever")
+            .save(&lake)
+            .expect("save");
+        folder("sis", Some("sis"), "/data/sis")
+            .save(&lake)
+            .expect("save");
+        let setup = SavedSource::setup(&lake).expect("setup");
+        assert_eq!(setup["clever"].def, folder("", None, "/data/clever").def);
+        assert_eq!(setup["sis"].name, "sis");
+        assert_eq!(
+            SavedSource::for_module(&lake, "insights").expect("read"),
+            None
+        );
+        // The module is written to the file, and files without one still read.
+        let text = std::fs::read_to_string(lake.meta_dir().join("sources/sis.json")).expect("file");
+        assert!(text.contains("\"module\": \"sis\""), "{text}");
+        let text =
+            std::fs::read_to_string(lake.meta_dir().join("sources/stray.json")).expect("file");
+        assert!(!text.contains("module"), "{text}");
     }
 }

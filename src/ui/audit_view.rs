@@ -23,7 +23,7 @@ impl AuditView {
     pub fn load(&mut self, lake: &Lake, repaint: &Arc<dyn Fn() + Send + Sync>) {
         let lake = lake.clone();
         self.log = Task::spawn(repaint.clone(), move |_, _| {
-            crate::audit::entries(&lake).map_err(|e| e.to_string())
+            Ok(crate::audit::entries(&lake)?)
         });
     }
 

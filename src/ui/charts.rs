@@ -78,8 +78,8 @@ impl ChartsPage {
         let want_schools = self.schools.is_empty();
         self.current = Task::spawn(sh.repaint.clone(), move |_, _| {
             let t = std::time::Instant::now();
-            let output = compute(&lake, &key.0, &filter).map_err(|e| e.to_string())?;
-            let charts = charts(&output).map_err(|e| e.to_string())?;
+            let output = compute(&lake, &key.0, &filter)?;
+            let charts = charts(&output)?;
             let millis = t.elapsed().as_millis();
             let schools = if want_schools {
                 schools_of(&lake)
@@ -237,7 +237,8 @@ impl ChartsPage {
                         // Encoding a PNG takes a moment: not on the UI thread.
                         std::thread::spawn(move || {
                             let r = super::screenshot::save_png(&img, Some(rect), ppp, &p)
-                                .map(|()| p.display().to_string());
+                                .map(|()| p.display().to_string())
+                                .map_err(|e| e.to_string());
                             let _ = tx.send(r);
                             repaint();
                         });

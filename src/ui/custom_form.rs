@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use super::task::{Task, TaskState};
 use super::widgets::task_line;
 use super::{Nav, Shared};
+use crate::app::saved::run_saved;
 use crate::modules::BatchType;
 use crate::modules::definition::ModuleDef;
 use crate::modules::inspect::{self, EntityPreview};
 use crate::pipeline::RunReport;
 use crate::pseudo::{Metadata, Op};
+use crate::sources::saved::{SavedSource, SourceDef};
 
 const BATCHES: [BatchType; 4] = [
     BatchType::Snapshot,
@@ -26,6 +28,8 @@ const SHOWN: usize = 5;
 #[derive(Default)]
 pub struct CustomForm {
     pub name: String,
+    /// The data folder (saved as the module's source in the lake when it is ingested).
+    pub dir: Option<PathBuf>,
     metadata_path: Option<PathBuf>,
     metadata_text: String,
     metadata: Option<Result<Metadata, String>>,
@@ -35,7 +39,10 @@ pub struct CustomForm {
     previewed: Option<(PathBuf, PathBuf)>,
     pub run: Task<RunReport>,
     message: Option<(String, bool)>,
-    modules: Option<Vec<ModuleDef>>,
+    /// The lake's custom modules (read in the background; `Idle` until asked).
+    modules: Task<Vec<ModuleDef>>,
+    /// Saving or removing a module: the message to show when done.
+    action: Task<String>,
 }
 
 impl CustomForm {
@@ -76,9 +83,30 @@ impl CustomForm {
     /// Takes in the running ingest's news (every frame, whatever page is open).
     pub fn poll(&mut self, sh: &mut Shared) {
         if self.run.poll() {
-            self.modules = None;
+            self.modules = Task::default();
             sh.nav.push(Nav::Refresh);
         }
+    }
+
+    /// Saves the module and its data folder as the lake's source for it (so `edlake ingest
+    /// NAME --source NAME` and the app run it alike), then ingests it.
+    fn start_run(&mut self, sh: &Shared, def: ModuleDef, dir: PathBuf, salt: crate::pseudo::Salt) {
+        let (lake, secrets) = (sh.lake.clone(), sh.secrets.clone());
+        self.message = None;
+        self.run = Task::spawn(sh.repaint.clone(), move |p, c| {
+            def.save(&lake)?;
+            let src = SavedSource {
+                name: def.name.clone(),
+                module: Some(def.name.clone()),
+                def: SourceDef::Folder { path: dir },
+            };
+            src.save(&lake)?;
+            let out = run_saved(&lake, &src, &secrets, &salt, p, c);
+            match out.error {
+                Some(e) => Err(e.into()),
+                None => Ok(out.report),
+            }
+        });
     }
 
     /// Draws the form.
@@ -106,7 +134,21 @@ impl CustomForm {
         if let Some(Err(e)) = &self.metadata {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        let dir = super::widgets::folder_row(ui, sh, "custom", "Data folder:");
+        ui.horizontal(|ui| {
+            ui.label("Data folder:");
+            let shown = self
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "no folder chosen".into());
+            ui.label(egui::RichText::new(shown).monospace());
+            if ui.button("Choose folder…").clicked()
+                && let Some(p) = sh.dialogs.pick_folder("Data folder")
+            {
+                self.dir = Some(p);
+            }
+        });
+        let dir = self.dir.clone();
         let meta = match &self.metadata {
             Some(Ok(m)) => m.clone(),
             _ => return,
@@ -174,34 +216,31 @@ impl CustomForm {
                 egui::Button::new("Save and ingest"),
             );
             if save.clicked() || go.clicked() {
-                match self
-                    .def()
-                    .and_then(|d| d.save(sh.lake).map(|_| d).map_err(|e| e.to_string()))
-                {
-                    Ok(d) => {
-                        self.message =
-                            Some((format!("Module `{}` saved in the lake.", d.name), true));
-                        self.modules = None;
-                        if go.clicked()
-                            && let (Some(dir), Some(salt)) = (dir.clone(), sh.salt.clone())
-                        {
-                            let lake = sh.lake.clone();
-                            self.run = Task::spawn(sh.repaint.clone(), move |p, c| {
-                                let m = d.module().map_err(|e| e.to_string())?;
-                                let src = crate::sources::FolderSource::new(&dir);
-                                let out =
-                                    crate::pipeline::job::ingest(&lake, &m, &src, &salt, p, c);
-                                match out.error {
-                                    Some(e) => Err(e.to_string()),
-                                    None => Ok(out.report),
-                                }
-                            });
+                match self.def() {
+                    Ok(d) if go.clicked() => {
+                        if let (Some(dir), Some(salt)) = (dir.clone(), sh.salt.clone()) {
+                            self.start_run(sh, d, dir, salt);
                         }
+                    }
+                    Ok(d) => {
+                        let lake = sh.lake.clone();
+                        self.action = Task::spawn(sh.repaint.clone(), move |_, _| {
+                            d.save(&lake)?;
+                            Ok(format!("Module `{}` saved in the lake.", d.name))
+                        });
                     }
                     Err(e) => self.message = Some((e, false)),
                 }
             }
         });
+        if self.action.poll() {
+            self.modules = Task::default();
+            self.message = match &self.action.state {
+                TaskState::Done(m) => Some((m.clone(), true)),
+                TaskState::Failed(e) => Some((e.clone(), false)),
+                _ => None,
+            };
+        }
         if let Some((m, ok)) = &self.message {
             let c = if *ok {
                 ui.visuals().text_color()
@@ -268,9 +307,14 @@ impl CustomForm {
     }
 
     fn saved_modules(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        let modules = self
-            .modules
-            .get_or_insert_with(|| ModuleDef::list(sh.lake).unwrap_or_default());
+        self.modules.poll();
+        if matches!(self.modules.state, TaskState::Idle) {
+            let lake = sh.lake.clone();
+            self.modules = Task::spawn(sh.repaint.clone(), move |_, _| Ok(ModuleDef::list(&lake)?));
+        }
+        let Some(modules) = self.modules.done() else {
+            return;
+        };
         if modules.is_empty() {
             return;
         }
@@ -291,14 +335,13 @@ impl CustomForm {
             });
         }
         if let Some(n) = remove {
-            match ModuleDef::remove(sh.lake, &n) {
-                Ok(()) => sh.toast(
-                    format!("Module `{n}` removed; its tables stay in the lake."),
-                    true,
-                ),
-                Err(e) => sh.toast(e.to_string(), false),
-            }
-            self.modules = None;
+            let lake = sh.lake.clone();
+            self.action = Task::spawn(sh.repaint.clone(), move |_, _| {
+                ModuleDef::remove(&lake, &n)?;
+                Ok(format!(
+                    "Module `{n}` removed; its tables stay in the lake."
+                ))
+            });
         }
     }
 }

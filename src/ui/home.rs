@@ -45,7 +45,7 @@ impl Welcome {
         let path = dir.path().to_path_buf();
         self.demo_dir = Some(dir);
         self.demo = Task::spawn(repaint.clone(), move |p, c| {
-            crate::demo::build(&path, p, c).map_err(|e| e.to_string())
+            Ok(crate::demo::build(&path, p, c)?)
         });
     }
 
@@ -169,15 +169,15 @@ pub struct Overview {
     pub coverage: Coverage,
 }
 
-fn overview(lake: &Lake) -> Result<Overview, String> {
+fn overview(lake: &Lake) -> anyhow::Result<Overview> {
     let mut tables = Vec::new();
     for t in lake.tables() {
         if let Ok(st) = lake.table_state(&t) {
             tables.push((t, st.rows(), st.version, st.modified_ms));
         }
     }
-    let runs = RunReport::history(lake).map_err(|e| e.to_string())?;
-    let coverage = coverage(lake).map_err(|e| e.to_string())?;
+    let runs = RunReport::history(lake)?;
+    let coverage = coverage(lake)?;
     Ok(Overview {
         tables,
         runs,

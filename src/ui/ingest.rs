@@ -1,18 +1,18 @@
 //! The ingestion page: choose each source's folder, run one source or all of them as a job with a
 //! progress bar per stage (files, MB, rows, rows/s, ETA), cancel, a live log, and run history.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::sftp_form::clever_source;
-use super::share_form::insights_source;
+use super::setup_state::SourceSetup;
 use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
-use crate::app::run::{SourceKind, run_folder, run_source};
+use crate::app::run::SourceKind;
+use crate::app::saved::run_saved;
 use crate::lake::{Lake, Layer, TableRef};
 use crate::pipeline::{RunReport, RunStatus, Stage};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
+use crate::sources::saved::{SavedSource, SourceDef};
 
 /// The ingestion page.
 #[derive(Default)]
@@ -25,52 +25,27 @@ pub struct IngestPage {
 }
 
 impl IngestPage {
-    /// Starts a job that runs `kinds` one after another from their folders (Clever from the
-    /// saved SFTP source when setup chose it).
-    /// Fails (with the message to show) when the lake has no salt yet.
+    /// Starts a job that runs the lake's saved `sources` one after another, as the CLI's
+    /// `ingest --source` does. Fails (with the message to show) when the lake has no salt yet.
     pub fn start(
         &mut self,
         lake: &Lake,
         salt: Option<&Salt>,
         secrets: &Secrets,
         repaint: &Arc<dyn Fn() + Send + Sync>,
-        saved: &super::UiSettings,
-        kinds: Vec<(SourceKind, PathBuf)>,
-    ) -> Result<(), String> {
-        let (sftp, share) = (saved.clever_sftp, saved.insights_azure);
+        sources: Vec<SavedSource>,
+    ) -> Result<(), &'static str> {
         let salt = salt
             .cloned()
             .ok_or("The lake has no salt yet: finish step 1 of Setup first.")?;
         let (lake, secrets) = (lake.clone(), secrets.clone());
         self.job = Task::spawn(repaint.clone(), move |p, c| {
             let mut reports = Vec::new();
-            for (kind, dir) in kinds {
-                let schema = tempfile::tempdir().map_err(|e| e.to_string())?;
-                let saved = match kind {
-                    SourceKind::Clever if sftp => {
-                        clever_source(&lake, &secrets).map(|r| r.map_err(|e| e.to_string()))
-                    }
-                    SourceKind::Insights if share => {
-                        p.log("Insights: reading the schema files from the storage account");
-                        insights_source(&lake, &secrets, schema.path())
-                    }
-                    _ => None,
-                };
-                let out = match saved {
-                    Some(src) => {
-                        let src = src.map_err(|e| e.to_string())?;
-                        p.log(format!("{}: reading {}", kind.title(), src.origin()));
-                        run_source(&lake, kind, src.as_ref(), schema.path(), &salt, p, c)
-                    }
-                    None => {
-                        p.log(format!("{}: reading {}", kind.title(), dir.display()));
-                        run_folder(&lake, kind, &dir, &salt, p, c)
-                    }
-                };
-                let failed = out.error.map(|e| format!("{}: {e}", kind.title()));
+            for src in sources {
+                let out = run_saved(&lake, &src, &secrets, &salt, p, c);
                 reports.push(out.report);
-                if let Some(e) = failed {
-                    return Err(e);
+                if let Some(e) = out.error {
+                    return Err(anyhow::Error::new(e).context(src.name.clone()));
                 }
             }
             Ok(reports)
@@ -110,7 +85,7 @@ impl IngestPage {
             self.history_asked = true;
             let lake = sh.lake.clone();
             self.history = Task::spawn(sh.repaint.clone(), move |_, _| {
-                RunReport::history(&lake).map_err(|e| e.to_string())
+                Ok(RunReport::history(&lake)?)
             });
         }
         ui.heading("Ingestion");
@@ -140,55 +115,43 @@ impl IngestPage {
             .spacing([12.0, 8.0])
             .show(ui, |ui| {
                 for kind in SourceKind::ALL {
+                    let module = kind.name();
                     ui.label(kind.title()).on_hover_text(kind.expected_layout());
-                    let remote = match kind {
-                        SourceKind::Clever if sh.saved.clever_sftp => {
-                            Some("Clever's SFTP server (set up in Setup)")
+                    let saved = sh.sources.map.get(module);
+                    match saved.map(|s| &s.def) {
+                        Some(SourceDef::Folder { .. }) | None => {
+                            let dir = sh.sources.folder(module).cloned();
+                            ui.horizontal(|ui| {
+                                let shown = dir
+                                    .as_ref()
+                                    .map(|d| d.display().to_string())
+                                    .unwrap_or_else(|| "no folder chosen".into());
+                                ui.label(egui::RichText::new(shown).monospace());
+                                if ui
+                                    .add_enabled(!running, egui::Button::new("Choose…"))
+                                    .clicked()
+                                    && let Some(p) = sh.dialogs.pick_folder(kind.title())
+                                {
+                                    sh.nav.push(Nav::SetFolder(module.into(), p));
+                                }
+                            });
                         }
-                        SourceKind::Insights if sh.saved.insights_azure => {
-                            Some("the storage account (set up in Setup)")
+                        Some(def) => {
+                            ui.label(format!("{} (set up in Setup)", describe(def)));
                         }
-                        _ => None,
-                    };
-                    if let Some(what) = remote {
-                        ui.label(what);
-                        if ui
-                            .add_enabled(
-                                !running,
-                                egui::Button::new(format!("Run {}", kind.name())),
-                            )
-                            .clicked()
-                        {
-                            start = Some(vec![(kind, PathBuf::new())]);
-                        }
-                        ui.end_row();
-                        continue;
                     }
-                    let dir = sh.saved.folders.get(kind.name()).cloned();
-                    ui.horizontal(|ui| {
-                        let shown = dir
-                            .as_ref()
-                            .map(|d| d.display().to_string())
-                            .unwrap_or_else(|| "no folder chosen".into());
-                        ui.label(egui::RichText::new(shown).monospace());
-                        if ui.button("Choose…").clicked()
-                            && let Some(p) = sh.dialogs.pick_folder(kind.title())
-                        {
-                            sh.saved.folders.insert(kind.name().into(), p);
-                        }
-                    });
-                    let ok = dir.as_ref().is_some_and(|d| d.is_dir()) && !running;
+                    let ok = sh.sources.runnable(module) && !running;
                     if ui
-                        .add_enabled(ok, egui::Button::new(format!("Run {}", kind.name())))
+                        .add_enabled(ok, egui::Button::new(format!("Run {module}")))
                         .clicked()
-                        && let Some(d) = dir
+                        && let Some(s) = saved
                     {
-                        start = Some(vec![(kind, d)]);
+                        start = Some(vec![s.clone()]);
                     }
                     ui.end_row();
                 }
             });
-        let all = configured(sh.saved);
+        let all = configured(sh.sources);
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(
@@ -207,14 +170,7 @@ impl IngestPage {
             }
         });
         if let Some(k) = start
-            && let Err(e) = self.start(
-                sh.lake,
-                sh.salt.as_ref(),
-                sh.secrets,
-                sh.repaint,
-                sh.saved,
-                k,
-            )
+            && let Err(e) = self.start(sh.lake, sh.salt.as_ref(), sh.secrets, sh.repaint, k)
         {
             sh.toast(e, false);
         }
@@ -375,22 +331,22 @@ fn quarantine_of(sh: &Shared, source: &str) -> Option<TableRef> {
         .find(|t| t.layer == Layer::Quarantine && t.source == source)
 }
 
-/// Every source setup configured: the SFTP / storage-account sources it saved, else folders
-/// that exist.
-pub fn configured(saved: &super::UiSettings) -> Vec<(SourceKind, PathBuf)> {
+/// The built-in sources set up in the lake, in the order "Run all" runs them (folders that
+/// are gone are left out; the page shows them as missing).
+pub fn configured(sources: &SourceSetup) -> Vec<SavedSource> {
     SourceKind::ALL
         .iter()
-        .filter_map(|k| {
-            if (*k == SourceKind::Clever && saved.clever_sftp)
-                || (*k == SourceKind::Insights && saved.insights_azure)
-            {
-                return Some((*k, PathBuf::new()));
-            }
-            saved
-                .folders
-                .get(k.name())
-                .filter(|d| d.is_dir())
-                .map(|d| (*k, d.clone()))
-        })
+        .filter(|k| sources.runnable(k.name()))
+        .filter_map(|k| sources.map.get(k.name()))
+        .cloned()
         .collect()
+}
+
+/// Where a remote source reads from, in words.
+fn describe(def: &SourceDef) -> String {
+    match def {
+        SourceDef::Sftp(c) => format!("SFTP server {}", c.host),
+        SourceDef::Azure(c) => format!("storage account {}", c.account),
+        SourceDef::Folder { path } => path.display().to_string(),
+    }
 }

@@ -12,6 +12,7 @@ pub mod program_page;
 pub mod roster_page;
 pub mod screenshot;
 pub mod settings;
+pub mod setup_state;
 pub mod sftp_form;
 pub mod share_form;
 pub mod table_worker;
@@ -67,6 +68,8 @@ pub enum Nav {
     CloseLake,
     /// Open the ingestion page and run every configured source.
     RunAll,
+    /// Read this module's files from this folder (saved in the lake's configuration).
+    SetFolder(String, PathBuf),
 }
 
 /// What every page of an open lake works with.
@@ -78,6 +81,8 @@ pub struct Shared<'a> {
     pub dialogs: &'a dyn Dialogs,
     pub repaint: &'a Arc<dyn Fn() + Send + Sync>,
     pub saved: &'a mut UiSettings,
+    /// The lake's sources (its configuration, read in the background).
+    pub sources: &'a setup_state::SourceSetup,
     pub toasts: &'a mut Vec<Toast>,
     pub nav: &'a mut Vec<Nav>,
 }
@@ -101,6 +106,8 @@ pub struct LakeView {
     pub is_demo: bool,
     /// The demo lake's temporary folder (deleted with the view).
     pub demo_dir: Option<tempfile::TempDir>,
+    /// The lake's saved sources.
+    pub sources: setup_state::SourceSetup,
     pub home: home::HomePage,
     pub wizard: wizard::WizardPage,
     pub ingest: ingest::IngestPage,
@@ -124,10 +131,6 @@ pub struct App {
     secrets: Secrets,
     repaint: Arc<dyn Fn() + Send + Sync>,
     remember_lake: bool,
-    /// Set by `scripts/screenshots`: saves PNGs of the main screens, then closes.
-    pub tour: Option<screenshot::Tour>,
-    /// When the app was launched (taken at the first frame).
-    started: Option<std::time::Instant>,
 }
 
 impl App {
@@ -147,8 +150,6 @@ impl App {
             secrets: opts.secrets,
             repaint,
             remember_lake: opts.remember_lake,
-            tour: None,
-            started: None,
         };
         cc.egui_ctx.set_theme(if app.saved.dark {
             egui::Theme::Dark
@@ -212,19 +213,28 @@ impl App {
     }
 
     fn show_lake(&mut self, lake: Lake, salt: Option<Salt>, err: Option<String>, demo: bool) {
-        let mut view = LakeView {
+        let sources =
+            setup_state::SourceSetup::load(&lake, &self.repaint, self.saved.legacy_sources());
+        let first_step = if salt.is_some() {
+            wizard::Step::Clever
+        } else {
+            wizard::Step::Lake
+        };
+        let view = LakeView {
             lake,
             salt,
             salt_error: err,
             is_demo: demo,
             demo_dir: None,
+            sources,
             home: home::HomePage::default(),
-            wizard: wizard::WizardPage::new(self.saved.wizard_step),
+            wizard: wizard::WizardPage::new(first_step),
             ingest: ingest::IngestPage::default(),
             tables: tables::TablesPage::default(),
             charts: charts::ChartsPage::default(),
             more: more::MorePage::default(),
         };
+        let mut view = view;
         view.home.refresh(&view.lake, &self.repaint);
         self.screen = Screen::Open(Box::new(view));
     }
@@ -313,6 +323,7 @@ impl App {
             }
             Nav::Refresh => {
                 if let Screen::Open(v) = &mut self.screen {
+                    v.sources.reload(&v.lake, &self.repaint);
                     v.home.refresh(&v.lake, &self.repaint);
                     v.tables.invalidate();
                     v.charts.invalidate();
@@ -321,22 +332,26 @@ impl App {
             Nav::RunAll => {
                 self.saved.page = Page::Ingest;
                 if let Screen::Open(v) = &mut self.screen {
-                    let kinds = ingest::configured(&self.saved);
-                    let started = if kinds.is_empty() {
-                        Err("No source is set up yet: choose at least one folder or server.".into())
+                    let sources = ingest::configured(&v.sources);
+                    let started = if sources.is_empty() {
+                        Err("No source is set up yet: choose at least one folder or server.")
                     } else {
                         v.ingest.start(
                             &v.lake,
                             v.salt.as_ref(),
                             &self.secrets,
                             &self.repaint,
-                            &self.saved,
-                            kinds,
+                            sources,
                         )
                     };
                     if let Err(e) = started {
                         self.toast(e, false);
                     }
+                }
+            }
+            Nav::SetFolder(module, path) => {
+                if let Screen::Open(v) = &mut self.screen {
+                    v.sources.set_folder(&v.lake, &self.repaint, &module, path);
                 }
             }
             Nav::CloseLake => {
@@ -352,19 +367,7 @@ impl App {
 }
 
 impl eframe::App for App {
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        if let Some(t) = self.started.take() {
-            // How long from launch to the first frame (printed for the screenshot tour).
-            if self.tour.is_some() {
-                println!(
-                    "first frame {:.0} ms after start",
-                    t.elapsed().as_secs_f64() * 1000.0
-                );
-            }
-        }
-        if let Some(tour) = &mut self.tour {
-            tour.frame_time(frame.info().cpu_usage);
-        }
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // Commands the widgets push this frame, applied in order once the frame is drawn.
         let mut nav = Vec::new();
         self.keyboard(ui, &mut nav);
@@ -378,7 +381,6 @@ impl eframe::App for App {
                     Some(home::WelcomeAction::Open(p)) => self.open_lake(p, true),
                     Some(home::WelcomeAction::Create(p)) => {
                         self.saved.page = Page::Setup;
-                        self.saved.wizard_step = wizard::Step::Lake;
                         match Lake::init(&p) {
                             Ok((lake, _)) => {
                                 if self.remember_lake {
@@ -403,6 +405,13 @@ impl eframe::App for App {
             }
             Screen::Open(v) => {
                 let page = self.saved.page;
+                if let Some(e) = v.sources.poll() {
+                    self.toasts.push(Toast {
+                        text: e,
+                        ok: false,
+                        at: Instant::now(),
+                    });
+                }
                 let salt = v.salt.clone();
                 let mut shared = Shared {
                     lake: &v.lake,
@@ -412,6 +421,7 @@ impl eframe::App for App {
                     dialogs: self.dialogs.as_ref(),
                     repaint: &self.repaint,
                     saved: &mut self.saved,
+                    sources: &v.sources,
                     toasts: &mut self.toasts,
                     nav: &mut nav,
                 };
@@ -437,40 +447,31 @@ impl eframe::App for App {
         for n in nav {
             self.apply(n);
         }
-        if let Some(tour) = &mut self.tour {
-            tour.step(ui.ctx(), &mut self.saved, &mut self.screen);
-        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if let Screen::Open(v) = &self.screen {
-            self.saved.wizard_step = v.wizard.step;
-        }
         eframe::set_value(storage, STORAGE_KEY, &self.saved);
     }
 }
 
-/// Opens the app window; returns when it is closed.
-pub fn run(opts: AppOptions) -> anyhow::Result<()> {
-    let native = eframe::NativeOptions {
+/// The window: its title, size and renderer (wgpu).
+pub fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("edlake")
             .with_inner_size([1280.0, 820.0])
             .with_min_inner_size([1024.0, 700.0]),
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
-    };
-    let tour = screenshot::Tour::from_env();
-    let started = Instant::now();
+    }
+}
+
+/// Opens the app window; returns when it is closed.
+pub fn run(opts: AppOptions) -> anyhow::Result<()> {
     eframe::run_native(
         "edlake",
-        native,
-        Box::new(move |cc| {
-            let mut app = App::new(cc, opts);
-            app.tour = tour;
-            app.started = Some(started);
-            Ok(Box::new(app))
-        }),
+        native_options(),
+        Box::new(move |cc| Ok(Box::new(App::new(cc, opts)))),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

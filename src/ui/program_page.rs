@@ -34,20 +34,19 @@ pub struct ProgramPage {
     pub export: Task<(usize, std::path::PathBuf)>,
 }
 
-fn counts(lake: &Lake) -> Result<Option<ProgramCounts>, String> {
+fn counts(lake: &Lake) -> anyhow::Result<Option<ProgramCounts>> {
     let dir = lake.table_dir(&report_table(Layer::General, "completion"));
     if !delta::is_table(&dir) {
         return Ok(None);
     }
-    let df = delta::read_table(&dir, None).map_err(|e| e.to_string())?;
+    let df = delta::read_table(&dir, None)?;
     let done = df
         .column("completed_program")
-        .and_then(|c| c.bool().cloned())
-        .map_err(|e| e.to_string())?;
+        .and_then(|c| c.bool().cloned())?;
     let mut lists = Vec::new();
     for (name, _) in OUTREACH {
         let t = report_table(Layer::Sensitive, name);
-        let st = delta::read_state(&lake.table_dir(&t)).map_err(|e| e.to_string())?;
+        let st = delta::read_state(&lake.table_dir(&t))?;
         lists.push(st.map(|s| s.rows().max(0) as usize).unwrap_or(0));
     }
     Ok(Some(ProgramCounts {
@@ -112,12 +111,12 @@ impl ProgramPage {
             self.job = Task::spawn(sh.repaint.clone(), move |p, c| {
                 let m = crate::modules::edx::Edx::new()?;
                 let src = crate::sources::FolderSource::new(&dir);
-                let out = crate::pipeline::job::ingest(&lake, &m, &src, &salt, p, c);
+                let out = crate::app::run::run_module(&lake, Box::new(m), &src, &salt, p, c);
                 if let Some(e) = out.error {
-                    return Err(e.to_string());
+                    return Err(e.into());
                 }
                 match program {
-                    Some(pr) => micromasters::build(&lake, &pr, &salt).map_err(|e| e.to_string()),
+                    Some(pr) => Ok(micromasters::build(&lake, &pr, &salt)?),
                     None => Ok(None),
                 }
             });
@@ -201,7 +200,7 @@ impl ProgramPage {
                         if let Some(salt) = sh.salt.clone() {
                             let (lake, pr) = (sh.lake.clone(), p.clone());
                             self.job = Task::spawn(sh.repaint.clone(), move |_, _| {
-                                micromasters::build(&lake, &pr, &salt).map_err(|e| e.to_string())
+                                Ok(micromasters::build(&lake, &pr, &salt)?)
                             });
                         }
                     }
@@ -316,9 +315,8 @@ fn export(sh: &mut Shared, name: &str) -> Task<(usize, std::path::PathBuf)> {
     }
     let lake = sh.lake.clone();
     Task::spawn(sh.repaint.clone(), move |_, _| {
-        let df = delta::read_table(&lake.table_dir(&t), None).map_err(|e| e.to_string())?;
-        let n = crate::browse::export(&df, &path, crate::browse::ExportFormat::from_path(&path))
-            .map_err(|e| e.to_string())?;
+        let df = delta::read_table(&lake.table_dir(&t), None)?;
+        let n = crate::browse::export(&df, &path, crate::browse::ExportFormat::from_path(&path))?;
         Ok((n, path))
     })
 }

@@ -28,11 +28,11 @@ pub struct RosterPage {
     pub apply: Task<Option<IdentityBuild>>,
 }
 
-fn load(lake: &crate::lake::Lake) -> Result<RosterInfo, String> {
+fn load(lake: &crate::lake::Lake) -> anyhow::Result<RosterInfo> {
     Ok(RosterInfo {
-        config: IdentityConfig::load(lake).map_err(|e| e.to_string())?,
-        log: roster::operations(lake).map_err(|e| e.to_string())?,
-        builds: identity::history(lake).map_err(|e| e.to_string())?,
+        config: IdentityConfig::load(lake)?,
+        log: roster::operations(lake)?,
+        builds: identity::history(lake)?,
     })
 }
 
@@ -63,7 +63,7 @@ impl RosterPage {
              folder itself or in dated subfolders such as 2025-09-01/. Each sync replaces the roster; a \
              student missing from it is marked transferred (not deleted) and becomes active again on return.",
         );
-        let dir = folder_row(ui, sh, "clever_roster", "Roster folder:");
+        let dir = folder_row(ui, sh, "roster", "Roster folder:");
         let busy = self.sync.is_running() || self.apply.is_running();
         if ui
             .add_enabled(
@@ -80,7 +80,7 @@ impl RosterPage {
                     p.log(s.clone());
                 }
                 match out.error {
-                    Some(e) => Err(e.to_string()),
+                    Some(e) => Err(e.into()),
                     None => Ok(out.entries),
                 }
             });
@@ -161,9 +161,9 @@ impl RosterPage {
             {
                 let lake = sh.lake.clone();
                 self.apply = Task::spawn(sh.repaint.clone(), move |_, _| {
-                    keys.save(&lake).map_err(|e| e.to_string())?;
-                    let b = identity::rebuild(&lake, &keys).map_err(|e| e.to_string())?;
-                    crate::derive::build_stage3(&lake).map_err(|e| e.to_string())?;
+                    keys.save(&lake)?;
+                    let b = identity::rebuild(&lake, &keys)?;
+                    crate::derive::build_stage3(&lake)?;
                     Ok(b)
                 });
             }

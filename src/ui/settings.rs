@@ -1,5 +1,7 @@
 //! What the app remembers between launches (saved through eframe's storage), kept apart from
-//! runtime state: the page, theme, chart filters, source folders and the wizard's step.
+//! runtime state: per-user view state only — the page, theme and chart filters. Everything that
+//! says how the lake runs (its sources, their folders and servers) lives in the lake, so the CLI
+//! and a scheduled run see the same setup.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -101,14 +103,35 @@ pub struct UiSettings {
     pub page: Page,
     pub chart: String,
     pub filter: ChartFilter,
-    /// Source folders by source name (`clever`, `insights`, `sis`).
-    pub folders: BTreeMap<String, PathBuf>,
-    /// The wizard step to resume at.
-    pub wizard_step: super::wizard::Step,
-    /// Clever comes from the saved SFTP source instead of a folder.
-    pub clever_sftp: bool,
-    /// Insights comes from the saved storage-account share instead of a folder.
-    pub insights_azure: bool,
+    /// Source folders that versions before 0.6 kept here, by source name; moved into the lake
+    /// the first time a lake is opened ([`Self::legacy_sources`]), never written again.
+    #[serde(rename = "folders", skip_serializing)]
+    pub legacy_folders: BTreeMap<String, PathBuf>,
+    /// Those versions' "Clever from its SFTP server" and "Insights from the storage account".
+    #[serde(rename = "clever_sftp", skip_serializing)]
+    pub legacy_clever_sftp: bool,
+    #[serde(rename = "insights_azure", skip_serializing)]
+    pub legacy_insights_azure: bool,
+}
+
+impl UiSettings {
+    /// The folder sources older versions kept per user, as the lake's sources (by module),
+    /// skipping those whose module then came from a server.
+    pub fn legacy_sources(&self) -> Vec<(String, PathBuf)> {
+        self.legacy_folders
+            .iter()
+            .filter_map(|(key, path)| {
+                let module = match key.as_str() {
+                    "clever" if self.legacy_clever_sftp => return None,
+                    "insights" if self.legacy_insights_azure => return None,
+                    "clever_roster" => "roster",
+                    "clever" | "insights" | "sis" | "edx" => key.as_str(),
+                    _ => return None,
+                };
+                Some((module.to_string(), path.clone()))
+            })
+            .collect()
+    }
 }
 
 impl Default for UiSettings {
@@ -118,10 +141,9 @@ impl Default for UiSettings {
             page: Page::Home,
             chart: "daily-active".into(),
             filter: ChartFilter::default(),
-            folders: BTreeMap::new(),
-            wizard_step: super::wizard::Step::Lake,
-            clever_sftp: false,
-            insights_azure: false,
+            legacy_folders: BTreeMap::new(),
+            legacy_clever_sftp: false,
+            legacy_insights_azure: false,
         }
     }
 }

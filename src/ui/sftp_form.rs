@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use super::Shared;
 use super::task::{Task, TaskState};
-use crate::sources::SourceError;
 use crate::sources::saved::{SavedSource, SourceDef};
 use crate::sources::sftp::{Probe, SftpAuth, SftpConfig, probe};
 
-/// The name the wizard saves the Clever SFTP source under.
-pub const CLEVER_SFTP: &str = "clever-sftp";
+/// The name the wizard saves the Clever SFTP source under (the module's own name, which the
+/// app and `edlake ingest clever --source clever` look for first).
+pub const CLEVER_SFTP: &str = "clever";
 
 /// Form state (runtime only; what is saved is the source definition in the lake).
 pub struct SftpForm {
@@ -24,9 +24,9 @@ pub struct SftpForm {
     test: Task<Probe>,
     /// A fingerprint the server showed that the user has not accepted yet.
     pub unknown_key: Option<String>,
-    loaded: bool,
-    /// A password or passphrase is already in the keyring (from an earlier successful test).
-    saved_secret: bool,
+    /// Whether a password or passphrase is already in the keyring for the saved server (asked
+    /// off the UI thread once the saved source is known; `Idle` until then).
+    stored: Task<bool>,
 }
 
 impl Default for SftpForm {
@@ -40,8 +40,7 @@ impl Default for SftpForm {
             remote_dir: String::new(),
             test: Task::default(),
             unknown_key: None,
-            loaded: false,
-            saved_secret: false,
+            stored: Task::default(),
         }
     }
 }
@@ -54,23 +53,30 @@ impl Drop for SftpForm {
 }
 
 impl SftpForm {
+    /// Fills the form from the lake's saved Clever server, once the setup has been read.
     fn load(&mut self, sh: &Shared) {
-        self.loaded = true;
-        if let Ok(SavedSource {
-            def: SourceDef::Sftp(c),
-            ..
-        }) = SavedSource::load(sh.lake, CLEVER_SFTP)
-        {
-            let key = SavedSource::secret_key(sh.lake, CLEVER_SFTP, &SourceDef::Sftp(c.clone()));
-            self.host = c.host;
-            self.port = c.port.to_string();
-            self.user = c.user;
-            self.remote_dir = c.remote_dir;
-            self.saved_secret = sh.secrets.get(&key).ok().flatten().is_some();
-            if let SftpAuth::Key { path } = c.auth {
-                self.key = Some(path);
-            }
+        let Some(src) = sh.sources.map.get("clever") else {
+            return;
+        };
+        let SourceDef::Sftp(c) = &src.def else {
+            return;
+        };
+        let key = src.key(sh.lake);
+        self.host = c.host.clone();
+        self.port = c.port.to_string();
+        self.user = c.user.clone();
+        self.remote_dir = c.remote_dir.clone();
+        if let SftpAuth::Key { path } = &c.auth {
+            self.key = Some(path.clone());
         }
+        let secrets = sh.secrets.clone();
+        self.stored = Task::spawn(sh.repaint.clone(), move |_, _| {
+            Ok(secrets.get(&key)?.is_some())
+        });
+    }
+
+    fn saved_secret(&self) -> bool {
+        self.stored.done() == Some(&true)
     }
 
     fn config(&self) -> Result<SftpConfig, String> {
@@ -86,7 +92,7 @@ impl SftpForm {
         if self.user.trim().is_empty() {
             return Err("Enter the user name Clever gave the district.".into());
         }
-        if self.key.is_none() && self.secret.is_empty() && !self.saved_secret {
+        if self.key.is_none() && self.secret.is_empty() && !self.saved_secret() {
             return Err("Enter the password, or choose a key file.".into());
         }
         Ok(SftpConfig {
@@ -124,35 +130,37 @@ impl SftpForm {
             let key = SavedSource::secret_key(&lake, CLEVER_SFTP, &SourceDef::Sftp(cfg.clone()));
             let secret = match secret {
                 Some(s) => Some(s),
-                None => secrets.get(&key).map_err(|e| e.to_string())?,
+                None => secrets.get(&key)?,
             };
-            let p = probe(&cfg, secret.as_ref().map(|s| s.as_str()), accept.as_deref())
-                .map_err(|e| e.to_string())?;
+            let p = probe(&cfg, secret.as_ref().map(|s| s.as_str()), accept.as_deref())?;
             // Connected with an accepted key: save the source and its secret.
             cfg.host_key = Some(p.fingerprint.clone());
             if let Some(s) = &secret {
-                secrets.set(&key, s).map_err(|e| e.to_string())?;
+                secrets.set(&key, s)?;
             }
             SavedSource {
                 name: CLEVER_SFTP.into(),
+                module: Some("clever".into()),
                 def: SourceDef::Sftp(cfg),
             }
-            .save(&lake)
-            .map_err(|e| e.to_string())?;
+            .save(&lake)?;
             Ok(p)
         });
     }
 
     /// Draws the form.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if !self.loaded {
+        self.stored.poll();
+        if matches!(self.stored.state, TaskState::Idle) {
             self.load(sh);
         }
         if self.test.poll() {
             if let TaskState::Done(_) = &self.test.state {
                 // It is in the keyring now; the form need not hold it any longer.
                 zeroize::Zeroize::zeroize(&mut self.secret);
-                self.saved_secret = true;
+                self.stored.state = TaskState::Done(true);
+                // The source was saved in the lake: read the setup again.
+                sh.nav.push(super::Nav::Refresh);
             }
             if let TaskState::Failed(e) = &self.test.state {
                 self.unknown_key = (e.contains("not accepted yet"))
@@ -255,16 +263,4 @@ impl SftpForm {
             _ => {}
         }
     }
-}
-
-/// A saved Clever SFTP source, ready for a run (`None` when the wizard did not set one up).
-pub fn clever_source(
-    lake: &crate::lake::Lake,
-    secrets: &crate::secrets::Secrets,
-) -> Option<Result<Box<dyn crate::sources::Source>, SourceError>> {
-    let s = SavedSource::load(lake, CLEVER_SFTP).ok()?;
-    Some(
-        s.open(lake, secrets)
-            .map_err(|e| SourceError::Remote(e.to_string())),
-    )
 }

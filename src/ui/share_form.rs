@@ -8,8 +8,8 @@ use crate::sources::Source;
 use crate::sources::azure::{AzureAuth, AzureConfig, AzureSource, ShareLayout};
 use crate::sources::saved::{SavedSource, SourceDef};
 
-/// The name the wizard saves the storage-account share under.
-pub const INSIGHTS_SHARE: &str = "insights-share";
+/// The name the wizard saves the storage-account share under (the module's own name).
+pub const INSIGHTS_SHARE: &str = "insights";
 
 /// Form state (runtime only; what is saved is the source definition in the lake).
 pub struct ShareForm {
@@ -20,8 +20,9 @@ pub struct ShareForm {
     pub secret: String,
     pub endpoint: String,
     check: Task<Vec<String>>,
-    loaded: bool,
-    saved_secret: bool,
+    /// Whether a key or SAS token is already in the keyring for the saved account (asked off
+    /// the UI thread once the saved source is known; `Idle` until then).
+    stored: Task<bool>,
 }
 
 impl Default for ShareForm {
@@ -34,8 +35,7 @@ impl Default for ShareForm {
             secret: String::new(),
             endpoint: String::new(),
             check: Task::default(),
-            loaded: false,
-            saved_secret: false,
+            stored: Task::default(),
         }
     }
 }
@@ -48,22 +48,28 @@ impl Drop for ShareForm {
 }
 
 impl ShareForm {
+    /// Fills the form from the lake's saved storage account, once the setup has been read.
     fn load(&mut self, sh: &Shared) {
-        self.loaded = true;
-        if let Ok(SavedSource {
-            def: SourceDef::Azure(c),
-            ..
-        }) = SavedSource::load(sh.lake, INSIGHTS_SHARE)
-        {
-            let key =
-                SavedSource::secret_key(sh.lake, INSIGHTS_SHARE, &SourceDef::Azure(c.clone()));
-            self.account = c.account;
-            self.container = c.container;
-            self.prefix = c.prefix;
-            self.sas = c.auth == AzureAuth::Sas;
-            self.endpoint = c.endpoint.unwrap_or_default();
-            self.saved_secret = sh.secrets.get(&key).ok().flatten().is_some();
-        }
+        let Some(src) = sh.sources.map.get("insights") else {
+            return;
+        };
+        let SourceDef::Azure(c) = &src.def else {
+            return;
+        };
+        let key = src.key(sh.lake);
+        self.account = c.account.clone();
+        self.container = c.container.clone();
+        self.prefix = c.prefix.clone();
+        self.sas = c.auth == AzureAuth::Sas;
+        self.endpoint = c.endpoint.clone().unwrap_or_default();
+        let secrets = sh.secrets.clone();
+        self.stored = Task::spawn(sh.repaint.clone(), move |_, _| {
+            Ok(secrets.get(&key)?.is_some())
+        });
+    }
+
+    fn saved_secret(&self) -> bool {
+        self.stored.done() == Some(&true)
     }
 
     fn config(&self) -> Result<AzureConfig, String> {
@@ -74,7 +80,7 @@ impl ShareForm {
         if self.container.trim().is_empty() {
             return Err("Enter the container (usually oea).".into());
         }
-        if self.secret.is_empty() && !self.saved_secret {
+        if self.secret.is_empty() && !self.saved_secret() {
             return Err(if self.sas {
                 "Paste a SAS token with read and list rights.".into()
             } else {
@@ -108,33 +114,33 @@ impl ShareForm {
             let secret = match secret {
                 Some(s) => s,
                 None => secrets
-                    .get(&key)
-                    .map_err(|e| e.to_string())?
-                    .ok_or("no key or SAS token stored yet")?,
+                    .get(&key)?
+                    .ok_or_else(|| anyhow::anyhow!("no key or SAS token stored yet"))?,
             };
-            let files = AzureSource::new(cfg.clone(), &secret)
-                .and_then(|s| s.list())
-                .map_err(|e| e.to_string())?;
+            let files = AzureSource::new(cfg.clone(), &secret).and_then(|s| s.list())?;
             let lines = ShareLayout::of(&files).describe()?;
-            secrets.set(&key, &secret).map_err(|e| e.to_string())?;
+            secrets.set(&key, &secret)?;
             SavedSource {
                 name: INSIGHTS_SHARE.into(),
+                module: Some("insights".into()),
                 def: SourceDef::Azure(cfg),
             }
-            .save(&lake)
-            .map_err(|e| e.to_string())?;
+            .save(&lake)?;
             Ok(lines)
         });
     }
 
     /// Draws the form.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if !self.loaded {
+        self.stored.poll();
+        if matches!(self.stored.state, TaskState::Idle) {
             self.load(sh);
         }
         if self.check.poll() && self.check.done().is_some() {
             zeroize::Zeroize::zeroize(&mut self.secret);
-            self.saved_secret = true;
+            self.stored.state = TaskState::Done(true);
+            // The source was saved in the lake: read the setup again.
+            sh.nav.push(super::Nav::Refresh);
         }
         egui::Grid::new("share-form").num_columns(2).show(ui, |ui| {
             let l = ui.label("Storage account");
@@ -200,23 +206,4 @@ impl ShareForm {
             _ => {}
         }
     }
-}
-
-/// The saved storage-account share with its schema files downloaded into `schema_root`, ready
-/// for an Insights run (`None` when setup did not configure one).
-pub fn insights_source(
-    lake: &crate::lake::Lake,
-    secrets: &crate::secrets::Secrets,
-    schema_root: &std::path::Path,
-) -> Option<Result<Box<dyn Source>, String>> {
-    let s = SavedSource::load(lake, INSIGHTS_SHARE).ok()?;
-    Some((|| {
-        let az = s
-            .open_azure(lake, secrets)
-            .map_err(|e| e.to_string())?
-            .ok_or("the saved share is not a storage account")?;
-        az.download_dir("schema", schema_root)
-            .map_err(|e| e.to_string())?;
-        Ok(Box::new(az) as Box<dyn Source>)
-    })())
 }

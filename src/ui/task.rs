@@ -12,9 +12,13 @@ use crate::pipeline::{Cancel, Event, Progress};
 pub use crate::progress::{JobProgress, StageProgress};
 
 /// The state of a background value.
+#[derive(Default)]
 pub enum TaskState<T> {
+    #[default]
     Idle,
-    Running { started: Instant },
+    Running {
+        started: Instant,
+    },
     Done(T),
     Failed(String),
 }
@@ -25,7 +29,7 @@ pub struct Task<T> {
     pub progress: JobProgress,
     cancel: Cancel,
     events: Option<Receiver<Event>>,
-    result: Option<Receiver<Result<T, String>>>,
+    result: Option<Receiver<anyhow::Result<T>>>,
 }
 
 impl<T> Default for Task<T> {
@@ -44,7 +48,7 @@ impl<T: Send + 'static> Task<T> {
     /// Starts `work` on a new thread; `repaint` is called whenever there is news.
     pub fn spawn(
         repaint: Arc<dyn Fn() + Send + Sync>,
-        work: impl FnOnce(&Progress, &Cancel) -> Result<T, String> + Send + 'static,
+        work: impl FnOnce(&Progress, &Cancel) -> anyhow::Result<T> + Send + 'static,
     ) -> Self {
         let (etx, erx) = unbounded::<Event>();
         let (rtx, rrx) = unbounded();
@@ -54,9 +58,11 @@ impl<T: Send + 'static> Task<T> {
             let progress = Progress::channel(etx).with_notify(repaint.clone());
             let out =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&progress, &c)))
-                    .unwrap_or_else(
-                        |_| Err("the job stopped unexpectedly (internal error)".into()),
-                    );
+                    .unwrap_or_else(|_| {
+                        Err(anyhow::anyhow!(
+                            "the job stopped unexpectedly (internal error)"
+                        ))
+                    });
             drop(progress);
             // Every event was sent before this, so the UI sees them all once it sees the end.
             let _ = rtx.send(out);
@@ -87,7 +93,7 @@ impl<T: Send + 'static> Task<T> {
                 self.result = None;
                 self.state = match r {
                     Ok(v) => TaskState::Done(v),
-                    Err(e) => TaskState::Failed(e),
+                    Err(e) => TaskState::Failed(e.to_string()),
                 };
                 true
             }

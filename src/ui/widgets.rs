@@ -4,29 +4,32 @@ use std::time::{Duration, Instant};
 
 use super::Shared;
 
-/// A folder row: label, chosen path and a Choose button; returns the (possibly new) folder.
+/// A module's folder row: label, the folder the lake reads it from and a Choose button (the
+/// choice is saved in the lake). Returns the folder when it is there.
 pub(super) fn folder_row(
     ui: &mut egui::Ui,
     sh: &mut Shared,
-    key: &str,
+    module: &str,
     label: &str,
 ) -> Option<std::path::PathBuf> {
     ui.horizontal(|ui| {
         ui.label(label);
         let shown = sh
-            .saved
-            .folders
-            .get(key)
+            .sources
+            .folder(module)
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "no folder chosen".into());
         ui.label(egui::RichText::new(shown).monospace());
         if ui.button("Choose folder…").clicked()
             && let Some(p) = sh.dialogs.pick_folder(label)
         {
-            sh.saved.folders.insert(key.into(), p);
+            sh.nav.push(super::Nav::SetFolder(module.into(), p));
         }
     });
-    sh.saved.folders.get(key).filter(|d| d.is_dir()).cloned()
+    sh.sources
+        .folder(module)
+        .filter(|_| sh.sources.runnable(module))
+        .cloned()
 }
 
 /// Shows a task that is running (spinner and the newest log line) or failed.

@@ -1,5 +1,5 @@
-//! The setup wizard: one page per step with Back/Continue, resumable (the step is remembered),
-//! every field checked inline. Secrets go straight to the OS keyring; when it is unavailable the
+//! The setup wizard: one page per step with Back/Continue, every field checked inline; what it
+//! sets up (salt, sources, pseudonymization) is saved in the lake as each step is done. Secrets go straight to the OS keyring; when it is unavailable the
 //! wizard says so and offers to keep the secret for this session only.
 
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use crate::modules::overrides::{Overrides, allowed, has_data};
 use crate::pipeline::job::ensure_salt;
 use crate::pseudo::{Metadata, Salt};
 use crate::secrets::salt_key;
+use crate::sources::saved::{SavedSource, SourceDef};
 
 /// A step of the wizard, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -74,7 +75,10 @@ pub struct WizardPage {
     /// The Insights storage-account form.
     pub share: ShareForm,
     review: Task<Vec<ReviewSource>>,
-    review_for: Option<(std::collections::BTreeMap<String, PathBuf>, bool)>,
+    review_for: Option<std::collections::BTreeMap<String, SavedSource>>,
+    /// The Clever and Insights steps' choice of a server over a folder (`None`: as saved).
+    clever_remote: Option<bool>,
+    insights_remote: Option<bool>,
 }
 
 impl WizardPage {
@@ -91,6 +95,8 @@ impl WizardPage {
             share: ShareForm::default(),
             review: Task::default(),
             review_for: None,
+            clever_remote: None,
+            insights_remote: None,
         }
     }
 
@@ -115,11 +121,14 @@ impl WizardPage {
         match self.step {
             Step::Lake => salt = self.lake_step(ui, sh),
             Step::Clever => {
+                let remote = self
+                    .clever_remote
+                    .get_or_insert_with(|| sh.sources.is_remote("clever"));
                 ui.horizontal(|ui| {
-                    ui.radio_value(&mut sh.saved.clever_sftp, true, "Clever's SFTP server");
-                    ui.radio_value(&mut sh.saved.clever_sftp, false, "A local folder");
+                    ui.radio_value(remote, true, "Clever's SFTP server");
+                    ui.radio_value(remote, false, "A local folder");
                 });
-                if sh.saved.clever_sftp {
+                if *remote {
                     self.sftp.ui(ui, sh);
                 } else {
                     self.source_step(ui, sh, SourceKind::Clever);
@@ -134,11 +143,14 @@ impl WizardPage {
                      holds activity/, roster/ and schema/.",
                 );
                 ui.add_space(6.0);
+                let remote = self
+                    .insights_remote
+                    .get_or_insert_with(|| sh.sources.is_remote("insights"));
                 ui.horizontal(|ui| {
-                    ui.radio_value(&mut sh.saved.insights_azure, false, "A synced folder");
-                    ui.radio_value(&mut sh.saved.insights_azure, true, "The storage account");
+                    ui.radio_value(remote, false, "A synced folder");
+                    ui.radio_value(remote, true, "The storage account");
                 });
-                if sh.saved.insights_azure {
+                if *remote {
                     self.share.ui(ui, sh);
                 } else {
                     self.source_step(ui, sh, SourceKind::Insights);
@@ -265,7 +277,7 @@ impl WizardPage {
 
     fn source_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared, kind: SourceKind) {
         ui.label(egui::RichText::new(kind.expected_layout()).weak());
-        let dir = sh.saved.folders.get(kind.name()).cloned();
+        let dir = sh.sources.folder(kind.name()).cloned();
         ui.horizontal(|ui| {
             ui.label("Folder:");
             let shown = dir
@@ -275,7 +287,7 @@ impl WizardPage {
             if ui.button("Choose…").clicked()
                 && let Some(p) = sh.dialogs.pick_folder(kind.title())
             {
-                sh.saved.folders.insert(kind.name().into(), p);
+                sh.nav.push(Nav::SetFolder(kind.name().into(), p));
             }
         });
         let Some(dir) = dir else {
@@ -294,7 +306,7 @@ impl WizardPage {
             self.check_for = Some(key);
             let lake = sh.lake.clone();
             self.check = Task::spawn(sh.repaint.clone(), move |_, _| {
-                inspect(&lake, kind, &dir).map_err(|e| e.to_string())
+                Ok(inspect(&lake, kind, &dir)?)
             });
         }
         match &self.check.state {
@@ -325,9 +337,9 @@ impl WizardPage {
              hashed or masked but never kept as is, and a source's choices are fixed once it has data.",
         );
         self.review.poll();
-        let folders = sh.saved.folders.clone();
-        let share = sh.saved.insights_azure;
-        let key = (folders.clone(), share);
+        let sources = sh.sources.map.clone();
+        let share = sh.sources.is_remote("insights");
+        let key = sources.clone();
         if self.review_for.as_ref() != Some(&key) {
             self.review_for = Some(key);
             let lake = sh.lake.clone();
@@ -336,7 +348,10 @@ impl WizardPage {
                     .iter()
                     .map(|k| {
                         // Insights reads its columns from the export's schema files.
-                        let dir = folders.get(k.name()).filter(|d| d.is_dir()).cloned();
+                        let dir = match sources.get(k.name()).map(|s| &s.def) {
+                            Some(SourceDef::Folder { path }) if path.is_dir() => Some(path.clone()),
+                            _ => None,
+                        };
                         if *k == SourceKind::Insights && dir.is_none() {
                             return ReviewSource {
                                 kind: *k,
