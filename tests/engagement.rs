@@ -215,6 +215,7 @@ fn clever_aggregates_match_the_raw_reports_and_small_groups_are_hidden() {
     let salt = Salt::generate();
     let (lake, _) = Lake::init(dir.path()).unwrap();
     ingest(&lake, &Clever::default(), &root.join("clever"), &salt);
+    derive::build_stage3(&lake).unwrap();
     let dp = rows(&root.join("clever/daily-participation/Students/Students.csv"));
     // daily-active: active students and logins per (date, school).
     // (students, active students, logins) per (date, school).
@@ -330,6 +331,7 @@ fn insights_weekly_groups_match_the_generated_activity() {
         &export,
         &salt,
     );
+    derive::build_stage3(&lake).unwrap();
     // Independent count of events per (week, group) from the headerless activity files.
     let mut want: BTreeMap<(String, String), usize> = BTreeMap::new();
     for e in std::fs::read_dir(export.join("activity")).unwrap() {

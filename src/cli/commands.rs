@@ -64,7 +64,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             min_group,
             threshold,
             format,
-            direct,
         } => {
             let f = edlake::metrics::Filter {
                 from,
@@ -73,7 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 min_group,
                 threshold,
             };
-            metrics_cmd(&ctx, name.as_deref(), &f, format, direct)
+            metrics_cmd(&ctx, name.as_deref(), &f, format)
         }
         Command::Stage3 => {
             let lake = ctx.lake()?;

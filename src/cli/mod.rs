@@ -162,10 +162,6 @@ pub enum Command {
         threshold: f64,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// Compute from the general tables, ignoring the charts' pre-aggregated serving data
-        /// (slower; same results — for checking).
-        #[arg(long)]
-        direct: bool,
     },
     /// Rebuild the stage3 engagement tables (also done after every ingest).
     Stage3,

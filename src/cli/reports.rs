@@ -14,7 +14,6 @@ pub(super) fn metrics_cmd(
     name: Option<&str>,
     f: &edlake::metrics::Filter,
     format: super::Format,
-    direct: bool,
 ) -> Result<ExitCode> {
     let Some(name) = name else {
         for m in edlake::metrics::METRICS {
@@ -24,12 +23,7 @@ pub(super) fn metrics_cmd(
     };
     let lake = ctx.lake()?;
     let t = std::time::Instant::now();
-    let computed = if direct {
-        edlake::metrics::compute_direct(&lake, name, f)
-    } else {
-        edlake::metrics::compute(&lake, name, f)
-    };
-    let out = match computed {
+    let out = match edlake::metrics::compute(&lake, name, f) {
         Ok(o) => o,
         Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
             bail!(Coded(EXIT_BAD_INPUT, e.to_string()))

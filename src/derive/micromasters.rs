@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::program::ingested;
+use super::program::{ingested, read_profiles};
 pub use super::program::{ProgramCourse, ProgramDef, program_from_data};
 use super::text_values;
 use super::{DeriveError, table};
@@ -71,6 +71,52 @@ pub fn build(
     salt: &Salt,
 ) -> Result<Option<ProgramReport>, DeriveError> {
     let _lock = lake.lock("build the MicroMasters reports")?;
+    let Some((rows, other)) = read_rows(lake, program)? else {
+        return Ok(None);
+    };
+    let profile = read_profiles(lake)?;
+    let r = Reports::new(program, &rows, &profile, salt);
+    let (up, nx) = (r.upgrade()?, r.next_course()?);
+    let report = ProgramReport {
+        learners: r.ids.len(),
+        enrolments: rows.len(),
+        passed_any: r
+            .ids
+            .iter()
+            .filter(|l| !r.by_learner[*l].0.is_empty())
+            .count(),
+        completed: r.ids.iter().filter(|l| r.completed(l)).count(),
+        upgrade_candidates: up.height(),
+        next_course_candidates: nx.height(),
+        other_courses: other.into_iter().collect(),
+    };
+    let replace = super::stage3::replace;
+    replace(lake, &report_table(Layer::General, "learners"), r.learners()?)?;
+    replace(lake, &report_table(Layer::General, "enrolments"), r.enrolments()?)?;
+    replace(
+        lake,
+        &report_table(Layer::General, "completion"),
+        r.completion()?,
+    )?;
+    replace(
+        lake,
+        &report_table(Layer::Sensitive, "upgrade_candidates"),
+        up,
+    )?;
+    replace(
+        lake,
+        &report_table(Layer::Sensitive, "next_course_candidates"),
+        nx,
+    )?;
+    Ok(Some(report))
+}
+
+/// The grade report's enrolments in the program's courses, and the course runs of other
+/// courses (left out); `None` when there is no grade report yet.
+fn read_rows(
+    lake: &Lake,
+    program: &ProgramDef,
+) -> Result<Option<(Vec<Row>, BTreeSet<String>)>, DeriveError> {
     let Some(grades) = table(lake, &ingested("grade_report"))? else {
         return Ok(None);
     };
@@ -88,11 +134,7 @@ pub fn build(
         text_values(&g, "track")?,
     );
     let grade: Vec<Option<f64>> = g.column("grade")?.f64()?.iter().collect();
-    let courses: BTreeMap<&str, &ProgramCourse> = program
-        .courses
-        .iter()
-        .map(|c| (c.course.trim(), c))
-        .collect();
+    let courses: BTreeSet<&str> = program.courses.iter().map(|c| c.course.trim()).collect();
     let mut rows = Vec::new();
     let mut other = BTreeSet::new();
     for i in 0..g.height() {
@@ -100,7 +142,7 @@ pub fn build(
             continue;
         };
         let (course, run_name) = run.rsplit_once('+').unwrap_or((run, ""));
-        if !courses.contains_key(course) {
+        if !courses.contains(course) {
             other.insert(run.clone());
             continue;
         }
@@ -112,299 +154,307 @@ pub fn build(
             grade: grade[i],
         });
     }
-    // Names, emails and countries from the profile downloads (the latest run's values).
-    let mut profile: BTreeMap<String, [Option<String>; 5]> = BTreeMap::new();
-    if let Some(p) = table(lake, &ingested("profile_info"))? {
-        let df = p
-            .select([
-                col("id").cast(DataType::String),
-                col("name"),
-                col("email"),
-                col("username"),
-                col("country"),
-                col("level_of_education"),
-                col("course_run"),
-            ])
-            .sort(["course_run"], Default::default())
-            .collect()?;
-        let cols: Vec<Vec<Option<String>>> = [
-            "id",
-            "name",
-            "email",
-            "username",
-            "country",
-            "level_of_education",
-        ]
-        .iter()
-        .map(|c| text_values(&df, c))
-        .collect::<PolarsResult<_>>()?;
-        for (i, id) in cols[0].iter().enumerate() {
-            if let Some(id) = id {
-                profile.insert(id.clone(), [1, 2, 3, 4, 5].map(|c| cols[c][i].clone()));
-            }
-        }
-    }
-    let passing = |r: &Row| {
-        r.grade
-            .is_some_and(|g| g + 1e-9 >= courses[r.course.as_str()].passing_grade)
-    };
-    // Per learner: courses passed, certificate-eligible courses, runs.
-    let mut by_learner: BTreeMap<&str, Totals> = BTreeMap::new();
-    for r in &rows {
-        let e = by_learner.entry(&r.learner).or_default();
-        e.3 += 1;
-        e.2.insert(&r.course);
-        if passing(r) {
-            e.0.insert(&r.course);
-            if r.track == "verified" {
-                e.1.insert(&r.course);
-            }
-        }
-    }
-    let needed = program.needed();
-    let pseud = |v: &str| hash_value(v, salt);
-    let profile_of = |l: &str, k: usize| profile.get(l).and_then(|p| p[k].clone());
+    Ok(Some((rows, other)))
+}
 
-    // General: enrolments.
-    let enrol = DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "learner".into(),
-                rows.iter().map(|r| pseud(&r.learner)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "course".into(),
-                rows.iter().map(|r| r.course.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "run".into(),
-                rows.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "track".into(),
-                rows.iter().map(|r| r.track.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "grade".into(),
-                rows.iter().map(|r| r.grade).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "passed".into(),
-                rows.iter().map(passing).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "certificate_eligible".into(),
-                rows.iter()
-                    .map(|r| passing(r) && r.track == "verified")
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    // General: learners and completion.
-    let ids: Vec<&str> = by_learner.keys().copied().collect();
-    let n = ids.len();
-    let learners_df = DataFrame::new(
-        n,
-        vec![
-            Column::new(
-                "learner".into(),
-                ids.iter().map(|l| pseud(l)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "email_hash".into(),
-                ids.iter()
-                    .map(|l| profile_of(l, 1).map(|e| pseud(&e.to_lowercase())))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "username_hash".into(),
-                ids.iter()
-                    .map(|l| profile_of(l, 2).map(|u| pseud(&u)))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "country".into(),
-                ids.iter().map(|l| profile_of(l, 3)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "level_of_education".into(),
-                ids.iter().map(|l| profile_of(l, 4)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "course_runs".into(),
-                ids.iter()
-                    .map(|l| by_learner[l].3 as u32)
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    let completed = |l: &str| by_learner[l].1.len() >= needed;
-    let completion = DataFrame::new(
-        n,
-        vec![
-            Column::new(
-                "learner".into(),
-                ids.iter().map(|l| pseud(l)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "courses_enrolled".into(),
-                ids.iter()
-                    .map(|l| by_learner[l].2.len() as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "courses_passed".into(),
-                ids.iter()
-                    .map(|l| by_learner[l].0.len() as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "certificate_eligible_courses".into(),
-                ids.iter()
-                    .map(|l| by_learner[l].1.len() as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "completed_program".into(),
-                ids.iter().map(|l| completed(l)).collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    // Sensitive: upgrade candidates (audit at or above the passing line), newest run first.
-    let mut upgrade: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.track == "audit" && passing(r))
-        .collect();
-    upgrade.sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
-    let up = DataFrame::new(
-        upgrade.len(),
-        vec![
-            Column::new(
-                "learner_id".into(),
-                upgrade
-                    .iter()
-                    .map(|r| r.learner.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "name".into(),
-                upgrade
-                    .iter()
-                    .map(|r| profile_of(&r.learner, 0))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "email".into(),
-                upgrade
-                    .iter()
-                    .map(|r| profile_of(&r.learner, 1))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "course".into(),
-                upgrade
-                    .iter()
-                    .map(|r| r.course.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "course_title".into(),
-                upgrade
-                    .iter()
-                    .map(|r| courses[r.course.as_str()].title.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "run".into(),
-                upgrade.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "grade".into(),
-                upgrade.iter().map(|r| r.grade).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "passing_grade".into(),
-                upgrade
-                    .iter()
-                    .map(|r| courses[r.course.as_str()].passing_grade)
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    // Sensitive: next-course candidates.
-    let next: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|l| !by_learner[l].0.is_empty() && !completed(l))
-        .collect();
-    let remaining = |l: &str| {
-        program
+/// The reports' inputs and what each learner did.
+struct Reports<'a> {
+    program: &'a ProgramDef,
+    rows: &'a [Row],
+    profile: &'a BTreeMap<String, [Option<String>; 5]>,
+    courses: BTreeMap<&'a str, &'a ProgramCourse>,
+    /// Per learner: courses passed, certificate-eligible courses, courses enrolled, runs.
+    by_learner: BTreeMap<&'a str, Totals<'a>>,
+    /// Learners by id, in order.
+    ids: Vec<&'a str>,
+    needed: usize,
+    salt: &'a Salt,
+}
+
+impl<'a> Reports<'a> {
+    fn new(
+        program: &'a ProgramDef,
+        rows: &'a [Row],
+        profile: &'a BTreeMap<String, [Option<String>; 5]>,
+        salt: &'a Salt,
+    ) -> Self {
+        let courses: BTreeMap<&str, &ProgramCourse> = program
             .courses
             .iter()
-            .filter(|c| !by_learner[l].1.contains(c.course.trim()))
+            .map(|c| (c.course.trim(), c))
+            .collect();
+        let mut r = Reports {
+            program,
+            rows,
+            profile,
+            courses,
+            by_learner: BTreeMap::new(),
+            ids: Vec::new(),
+            needed: program.needed(),
+            salt,
+        };
+        let mut by_learner: BTreeMap<&str, Totals> = BTreeMap::new();
+        for row in rows {
+            let e = by_learner.entry(&row.learner).or_default();
+            e.3 += 1;
+            e.2.insert(&row.course);
+            if r.passing(row) {
+                e.0.insert(&row.course);
+                if row.track == "verified" {
+                    e.1.insert(&row.course);
+                }
+            }
+        }
+        r.ids = by_learner.keys().copied().collect();
+        r.by_learner = by_learner;
+        r
+    }
+
+    fn passing(&self, r: &Row) -> bool {
+        r.grade
+            .is_some_and(|g| g + 1e-9 >= self.courses[r.course.as_str()].passing_grade)
+    }
+
+    fn pseud(&self, v: &str) -> String {
+        hash_value(v, self.salt)
+    }
+
+    fn profile_of(&self, l: &str, k: usize) -> Option<String> {
+        self.profile.get(l).and_then(|p| p[k].clone())
+    }
+
+    fn completed(&self, l: &str) -> bool {
+        self.by_learner[l].1.len() >= self.needed
+    }
+
+    fn remaining(&self, l: &str) -> String {
+        self.program
+            .courses
+            .iter()
+            .filter(|c| !self.by_learner[l].1.contains(c.course.trim()))
             .map(|c| c.title.as_str())
             .collect::<Vec<_>>()
             .join("; ")
-    };
-    let nx = DataFrame::new(
-        next.len(),
-        vec![
-            Column::new("learner_id".into(), next.clone()),
-            Column::new(
-                "name".into(),
-                next.iter().map(|l| profile_of(l, 0)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "email".into(),
-                next.iter().map(|l| profile_of(l, 1)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "courses_passed".into(),
-                next.iter()
-                    .map(|l| by_learner[l].0.len() as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "certificate_eligible_courses".into(),
-                next.iter()
-                    .map(|l| by_learner[l].1.len() as u32)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "courses_to_go".into(),
-                next.iter().map(|l| remaining(l)).collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
-    let report = ProgramReport {
-        learners: n,
-        enrolments: rows.len(),
-        passed_any: ids.iter().filter(|l| !by_learner[*l].0.is_empty()).count(),
-        completed: ids.iter().filter(|l| completed(l)).count(),
-        upgrade_candidates: up.height(),
-        next_course_candidates: nx.height(),
-        other_courses: other.into_iter().collect(),
-    };
-    let replace = super::stage3::replace;
-    replace(lake, &report_table(Layer::General, "learners"), learners_df)?;
-    replace(lake, &report_table(Layer::General, "enrolments"), enrol)?;
-    replace(
-        lake,
-        &report_table(Layer::General, "completion"),
-        completion,
-    )?;
-    replace(
-        lake,
-        &report_table(Layer::Sensitive, "upgrade_candidates"),
-        up,
-    )?;
-    replace(
-        lake,
-        &report_table(Layer::Sensitive, "next_course_candidates"),
-        nx,
-    )?;
-    Ok(Some(report))
+    }
+
+    /// General: enrolments.
+    fn enrolments(&self) -> PolarsResult<DataFrame> {
+        let rows = self.rows;
+        DataFrame::new(
+            rows.len(),
+            vec![
+                Column::new(
+                    "learner".into(),
+                    rows.iter().map(|r| self.pseud(&r.learner)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "course".into(),
+                    rows.iter().map(|r| r.course.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "run".into(),
+                    rows.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "track".into(),
+                    rows.iter().map(|r| r.track.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "grade".into(),
+                    rows.iter().map(|r| r.grade).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "passed".into(),
+                    rows.iter().map(|r| self.passing(r)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "certificate_eligible".into(),
+                    rows.iter()
+                        .map(|r| self.passing(r) && r.track == "verified")
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// General: learners.
+    fn learners(&self) -> PolarsResult<DataFrame> {
+        let (ids, n) = (&self.ids, self.ids.len());
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "learner".into(),
+                    ids.iter().map(|l| self.pseud(l)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "email_hash".into(),
+                    ids.iter()
+                        .map(|l| self.profile_of(l, 1).map(|e| self.pseud(&e.to_lowercase())))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "username_hash".into(),
+                    ids.iter()
+                        .map(|l| self.profile_of(l, 2).map(|u| self.pseud(&u)))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "country".into(),
+                    ids.iter().map(|l| self.profile_of(l, 3)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "level_of_education".into(),
+                    ids.iter().map(|l| self.profile_of(l, 4)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "course_runs".into(),
+                    ids.iter()
+                        .map(|l| self.by_learner[l].3 as u32)
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// General: program completion.
+    fn completion(&self) -> PolarsResult<DataFrame> {
+        let (ids, n) = (&self.ids, self.ids.len());
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "learner".into(),
+                    ids.iter().map(|l| self.pseud(l)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "courses_enrolled".into(),
+                    ids.iter()
+                        .map(|l| self.by_learner[l].2.len() as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "courses_passed".into(),
+                    ids.iter()
+                        .map(|l| self.by_learner[l].0.len() as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "certificate_eligible_courses".into(),
+                    ids.iter()
+                        .map(|l| self.by_learner[l].1.len() as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "completed_program".into(),
+                    ids.iter().map(|l| self.completed(l)).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// Sensitive: upgrade candidates (audit at or above the passing line), newest run first.
+    fn upgrade(&self) -> PolarsResult<DataFrame> {
+        let mut upgrade: Vec<&Row> = self.rows
+            .iter()
+            .filter(|r| r.track == "audit" && self.passing(r))
+            .collect();
+        upgrade.sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
+        DataFrame::new(
+            upgrade.len(),
+            vec![
+                Column::new(
+                    "learner_id".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| r.learner.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "name".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| self.profile_of(&r.learner, 0))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "email".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| self.profile_of(&r.learner, 1))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "course".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| r.course.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "course_title".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| self.courses[r.course.as_str()].title.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "run".into(),
+                    upgrade.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "grade".into(),
+                    upgrade.iter().map(|r| r.grade).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "passing_grade".into(),
+                    upgrade
+                        .iter()
+                        .map(|r| self.courses[r.course.as_str()].passing_grade)
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
+
+    /// Sensitive: next-course candidates.
+    fn next_course(&self) -> PolarsResult<DataFrame> {
+        let next: Vec<&str> = self.ids
+            .iter()
+            .copied()
+            .filter(|l| !self.by_learner[l].0.is_empty() && !self.completed(l))
+            .collect();
+        DataFrame::new(
+            next.len(),
+            vec![
+                Column::new("learner_id".into(), next.clone()),
+                Column::new(
+                    "name".into(),
+                    next.iter().map(|l| self.profile_of(l, 0)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "email".into(),
+                    next.iter().map(|l| self.profile_of(l, 1)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "courses_passed".into(),
+                    next.iter()
+                        .map(|l| self.by_learner[l].0.len() as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "certificate_eligible_courses".into(),
+                    next.iter()
+                        .map(|l| self.by_learner[l].1.len() as u32)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "courses_to_go".into(),
+                    next.iter().map(|l| self.remaining(l)).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+    }
 }
 
 /// The two outreach lists (sensitive tables), for the export step.

@@ -1,7 +1,7 @@
 //! A MicroMasters program's definition (courses, passing grades, how many are required), kept
 //! in the lake and edited in the app, and the first draft made from the lake's grade reports.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -112,4 +112,41 @@ pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, DeriveError> {
             .collect(),
         required: None,
     })
+}
+
+/// Names, emails and countries from the profile downloads (the latest run's values), by
+/// learner id: name, email, username, country, level of education.
+pub(super) fn read_profiles(lake: &Lake) -> Result<BTreeMap<String, [Option<String>; 5]>, DeriveError> {
+    let mut profile: BTreeMap<String, [Option<String>; 5]> = BTreeMap::new();
+    if let Some(p) = table(lake, &ingested("profile_info"))? {
+        let df = p
+            .select([
+                col("id").cast(DataType::String),
+                col("name"),
+                col("email"),
+                col("username"),
+                col("country"),
+                col("level_of_education"),
+                col("course_run"),
+            ])
+            .sort(["course_run"], Default::default())
+            .collect()?;
+        let cols: Vec<Vec<Option<String>>> = [
+            "id",
+            "name",
+            "email",
+            "username",
+            "country",
+            "level_of_education",
+        ]
+        .iter()
+        .map(|c| text_values(&df, c))
+        .collect::<PolarsResult<_>>()?;
+        for (i, id) in cols[0].iter().enumerate() {
+            if let Some(id) = id {
+                profile.insert(id.clone(), [1, 2, 3, 4, 5].map(|c| cols[c][i].clone()));
+            }
+        }
+    }
+    Ok(profile)
 }

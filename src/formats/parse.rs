@@ -14,7 +14,7 @@ use super::layout;
 use super::records::{self, Next, RecordReader};
 use super::spec::is_blank;
 pub use super::spec::{BadRow, CsvSpec, FieldSpec, Layout, ParseSummary};
-use super::values::{Value, parse_field};
+use super::values::{DayOrder, Value, parse_field};
 use crate::lake::schema::ColType;
 use crate::progress::Cancel;
 
@@ -207,6 +207,68 @@ pub fn read_csv_from<R: Read, E: From<FormatError>>(
     )
 }
 
+/// How the file's columns map to the format's: from its header row, or (a headerless export)
+/// from the layout its first rows fit; also the rows sampled to choose it, still to be read.
+fn column_map(
+    rdr: &mut RecordReader,
+    rec: &csv::StringRecord,
+    spec: &CsvSpec,
+    display: &str,
+    summary: &mut ParseSummary,
+) -> Result<(Mapping, VecDeque<(u64, csv::StringRecord)>), FormatError> {
+    let is_header = rdr.header_given() || layout::is_header_row(rec, spec);
+    let mut pending = VecDeque::new();
+    let (map, extras) = if spec.headerless && !is_header {
+        let line = rec.position().map(|p| p.line()).unwrap_or(1);
+        pending = layout::sample(rdr, (line, rec.clone()), &mut summary.bad)?;
+        let rows: Vec<csv::StringRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
+        let choice = layout::choose(&rows, spec, display)?;
+        (positional(choice, spec, summary), Vec::new())
+    } else {
+        if spec.headerless && !rdr.header_given() {
+            summary.warnings.push(format!(
+                "{display}: has a header row although the export format has none; columns matched by name"
+            ));
+        }
+        map_header(rec, spec, display)?
+    };
+    if !extras.is_empty() {
+        summary.warnings.push(format!(
+            "{display}: extra column{} {} kept as text in the Ingested table",
+            if extras.len() > 1 { "s" } else { "" },
+            extras.join(", ")
+        ));
+    }
+    summary.extra_columns = extras;
+    Ok((map, pending))
+}
+
+/// Parses one record's fields into `values`; the bad row when a field is not its column's type.
+fn parse_row(
+    rec: &csv::StringRecord,
+    line: u64,
+    map: &Mapping,
+    order: DayOrder,
+    values: &mut [Value],
+) -> Option<BadRow> {
+    for (i, field) in rec.iter().enumerate() {
+        let ty = map.out_cols[map.file_to_out[i]].1;
+        match parse_field(field.as_bytes(), ty, order) {
+            Ok(v) => values[i] = v,
+            Err(reason) => {
+                let name = &map.out_cols[map.file_to_out[i]].0;
+                return Some(BadRow {
+                    line,
+                    column: Some(format!("{} ({name})", i + 1)),
+                    reason: format!("{name} {reason}"),
+                    raw: raw_line(rec),
+                });
+            }
+        }
+    }
+    None
+}
+
 fn read_records<E: From<FormatError>>(
     mut rdr: RecordReader,
     display: &str,
@@ -229,30 +291,7 @@ fn read_records<E: From<FormatError>>(
         on_chunk(DataFrame::new(0, cols).map_err(|e| E::from(e.into()))?)?;
         return Ok(summary);
     }
-    let is_header = rdr.header_given() || layout::is_header_row(&rec, spec);
-    let mut pending = VecDeque::new();
-    let (map, extras) = if spec.headerless && !is_header {
-        let line = rec.position().map(|p| p.line()).unwrap_or(1);
-        pending = layout::sample(&mut rdr, (line, rec.clone()), &mut summary.bad)?;
-        let rows: Vec<csv::StringRecord> = pending.iter().map(|(_, r)| r.clone()).collect();
-        let choice = layout::choose(&rows, spec, display)?;
-        (positional(choice, spec, &mut summary), Vec::new())
-    } else {
-        if spec.headerless && !rdr.header_given() {
-            summary.warnings.push(format!(
-                "{display}: has a header row although the export format has none; columns matched by name"
-            ));
-        }
-        map_header(&rec, spec, display)?
-    };
-    if !extras.is_empty() {
-        summary.warnings.push(format!(
-            "{display}: extra column{} {} kept as text in the Ingested table",
-            if extras.len() > 1 { "s" } else { "" },
-            extras.join(", ")
-        ));
-    }
-    summary.extra_columns = extras;
+    let (map, mut pending) = column_map(&mut rdr, &rec, spec, display, &mut summary)?;
     let width = map.file_to_out.len();
     let cap = spec.chunk_rows.max(1);
     let new_builders = || -> Vec<Builder> {
@@ -298,24 +337,7 @@ fn read_records<E: From<FormatError>>(
             });
             continue;
         }
-        let mut bad = None;
-        for (i, field) in rec.iter().enumerate() {
-            let ty = map.out_cols[map.file_to_out[i]].1;
-            match parse_field(field.as_bytes(), ty, spec.order) {
-                Ok(v) => values[i] = v,
-                Err(reason) => {
-                    let name = &map.out_cols[map.file_to_out[i]].0;
-                    bad = Some(BadRow {
-                        line,
-                        column: Some(format!("{} ({name})", i + 1)),
-                        reason: format!("{name} {reason}"),
-                        raw: raw_line(&rec),
-                    });
-                    break;
-                }
-            }
-        }
-        if let Some(b) = bad {
+        if let Some(b) = parse_row(&rec, line, &map, spec.order, &mut values) {
             summary.bad.push(b);
             continue;
         }

@@ -102,61 +102,87 @@ pub fn write(out: &Path, learners: usize, seed: u64) -> Result<GenSummary, GenEr
             let stamp = format!("2025-{:02}-15-1200", 4 + 4 * r);
             let dir = out.join(format!("{org}_{code}_{run}"));
             let grades = dir.join(format!("{org}_{code}_{run}_grade_report_{stamp}.csv"));
-            let mut w = create(&grades)?;
-            writeln!(w, "Student ID,Email,Username,Grade,Homework 1: Basics,Homework 2: Practice,Homework (Avg),Midterm Exam,Final Exam,Cohort Name,Enrollment Track,Verification Status,Certificate Eligible,Certificate Delivered,Certificate Type,Enrollment Status").map_err(io(&grades))?;
-            let pass = COURSES[c].2;
-            for e in &enrolled {
-                let (id, email, user, _) = learner(e.learner);
-                let hw1 = (e.grade + 0.05).min(1.0);
-                let eligible = e.verified && e.grade >= pass;
-                writeln!(
-                    w,
-                    "{id},{email},{user},{:.2},{hw1:.2},{:.2},{:.2},{:.2},{:.2},Default Group,{},{},{},{},{},enrolled",
-                    e.grade,
-                    e.grade,
-                    (hw1 + e.grade) / 2.0,
-                    e.grade,
-                    e.grade,
-                    if e.verified { "verified" } else { "audit" },
-                    if e.verified { "ID Verified" } else { "N/A" },
-                    if eligible { "Y" } else { "N" },
-                    if eligible { "Y" } else { "N" },
-                    if eligible { "verified" } else { "N/A" },
-                )
-                .map_err(io(&grades))?;
-                s.rows += 1;
-            }
-            w.flush().map_err(io(&grades))?;
+            write_grades(&grades, &enrolled, COURSES[c].2, &mut s)?;
             let profiles = dir.join(format!(
                 "{org}_{code}_{run}_student_profile_info_{stamp}.csv"
             ));
-            let mut w = create(&profiles)?;
-            writeln!(w, "id,username,name,email,language,location,year_of_birth,gender,level_of_education,mailing_address,goals,enrollment_mode,verification_status,cohort,city,country").map_err(io(&profiles))?;
-            for e in &enrolled {
-                let (id, email, user, name) = learner(e.learner);
-                let l = e.learner;
-                writeln!(
-                    w,
-                    "{id},{user},{name},{email},en,,{},{},{},,\"Advance my career, learn analytics\",{},{},Default Group,,{}",
-                    1970 + l % 35,
-                    ["f", "m", "o"][l % 3],
-                    EDUCATION[l % EDUCATION.len()],
-                    if e.verified { "verified" } else { "audit" },
-                    if e.verified { "approved" } else { "" },
-                    COUNTRIES[l % COUNTRIES.len()],
-                )
-                .map_err(io(&profiles))?;
-                s.rows += 1;
-            }
-            w.flush().map_err(io(&profiles))?;
+            write_profiles(&profiles, &enrolled, &mut s)?;
             s.files += 2;
             for p in [&grades, &profiles] {
                 s.bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
             }
         }
     }
-    let p = out.join("program.json");
-    let mut w = create(&p)?;
+    write_program(&out.join("program.json"))?;
+    s.files += 1;
+    Ok(s)
+}
+
+/// A course run's grade report.
+fn write_grades(
+    grades: &Path,
+    enrolled: &[Enrolment],
+    pass: f64,
+    s: &mut GenSummary,
+) -> Result<(), GenError> {
+    let mut w = create(grades)?;
+    writeln!(w, "Student ID,Email,Username,Grade,Homework 1: Basics,Homework 2: Practice,Homework (Avg),Midterm Exam,Final Exam,Cohort Name,Enrollment Track,Verification Status,Certificate Eligible,Certificate Delivered,Certificate Type,Enrollment Status").map_err(io(grades))?;
+        for e in &enrolled {
+        let (id, email, user, _) = learner(e.learner);
+        let hw1 = (e.grade + 0.05).min(1.0);
+        let eligible = e.verified && e.grade >= pass;
+        writeln!(
+            w,
+            "{id},{email},{user},{:.2},{hw1:.2},{:.2},{:.2},{:.2},{:.2},Default Group,{},{},{},{},{},enrolled",
+            e.grade,
+            e.grade,
+            (hw1 + e.grade) / 2.0,
+            e.grade,
+            e.grade,
+            if e.verified { "verified" } else { "audit" },
+            if e.verified { "ID Verified" } else { "N/A" },
+            if eligible { "Y" } else { "N" },
+            if eligible { "Y" } else { "N" },
+            if eligible { "verified" } else { "N/A" },
+        )
+        .map_err(io(grades))?;
+        s.rows += 1;
+    }
+    w.flush().map_err(io(grades))?;
+    Ok(())
+}
+
+/// A course run's student profile download.
+fn write_profiles(
+    profiles: &Path,
+    enrolled: &[Enrolment],
+    s: &mut GenSummary,
+) -> Result<(), GenError> {
+    let mut w = create(profiles)?;
+    writeln!(w, "id,username,name,email,language,location,year_of_birth,gender,level_of_education,mailing_address,goals,enrollment_mode,verification_status,cohort,city,country").map_err(io(profiles))?;
+    for e in &enrolled {
+        let (id, email, user, name) = learner(e.learner);
+        let l = e.learner;
+        writeln!(
+            w,
+            "{id},{user},{name},{email},en,,{},{},{},,\"Advance my career, learn analytics\",{},{},Default Group,,{}",
+            1970 + l % 35,
+            ["f", "m", "o"][l % 3],
+            EDUCATION[l % EDUCATION.len()],
+            if e.verified { "verified" } else { "audit" },
+            if e.verified { "approved" } else { "" },
+            COUNTRIES[l % COUNTRIES.len()],
+        )
+        .map_err(io(profiles))?;
+        s.rows += 1;
+    }
+    w.flush().map_err(io(profiles))?;
+    Ok(())
+}
+
+/// The program definition (`edlake program set --file program.json`).
+fn write_program(p: &Path) -> Result<(), GenError> {
+    let mut w = create(p)?;
     let courses: Vec<String> = COURSES
         .iter()
         .map(|(id, title, pass)| {
@@ -170,10 +196,9 @@ pub fn write(out: &Path, learners: usize, seed: u64) -> Result<GenSummary, GenEr
         "{{\n  \"name\": \"data_analytics\",\n  \"title\": \"Data Analytics MicroMasters\",\n  \"courses\": [\n{}\n  ]\n}}\n",
         courses.join(",\n")
     )
-    .map_err(io(&p))?;
-    w.flush().map_err(io(&p))?;
-    s.files += 1;
-    Ok(s)
+    .map_err(io(p))?;
+    w.flush().map_err(io(p))?;
+    Ok(())
 }
 
 /// A learner's edX user id, email, username and full name.

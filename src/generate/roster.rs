@@ -61,122 +61,132 @@ pub fn write(d: &District, out: &Path) -> Result<GenSummary, GenError> {
             s.bytes += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
             Ok(())
         };
-        file(
-            "schools.csv",
-            "School_id,School_name,School_number,State_id,Low_grade,High_grade,Principal,Principal_email,School_address,School_city,School_state,School_zip,School_phone",
-            d.schools
-                .iter()
-                .enumerate()
-                .map(|(i, sc)| {
-                    format!(
-                        "{},{},{},SCH{:04},9,12,Principal {},principal{}@district.example,{} Main St,Springfield,IL,6270{},555-010{}",
-                        sc.clever_id, sc.name, sc.sis_id, i + 1, i + 1, i + 1, 100 + i, i % 10, i % 10
-                    )
-                })
-                .collect(),
-        )?;
-        file(
-            "teachers.csv",
-            "School_id,Teacher_id,Teacher_number,State_teacher_id,Last_name,Middle_name,First_name,Teacher_email,Title,Username,Password",
-            d.teachers
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let (g, f) = student_name(i + 7);
-                    format!(
-                        "{},{},{},STT{:06},{f},,{g},{}.{}@district.example,Teacher,{},",
-                        d.schools[t.school].clever_id,
-                        t.sis_id,
-                        i + 1,
-                        i + 1,
-                        g.to_lowercase(),
-                        f.to_lowercase(),
-                        t.sis_id.to_lowercase()
-                    )
-                })
-                .collect(),
-        )?;
-        file(
-            "sections.csv",
-            "School_id,Section_id,Teacher_id,Teacher_2_id,Name,Section_number,Grade,Course_name,Course_number,Course_description,Period,Subject,Term_name,Term_start,Term_end",
-            d.teachers
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    format!(
-                        "{},SEC{:05},{},,Homeroom {},{},,Homeroom,HR{:03},,{},homeroom,Term 1,{},{}",
-                        d.schools[t.school].clever_id,
-                        i + 1,
-                        t.sis_id,
-                        i + 1,
-                        i + 1,
-                        i % 1000,
-                        1 + i % 8,
-                        d.days[0].format("%Y-%m-%d"),
-                        d.days[d.days.len() - 1].format("%Y-%m-%d")
-                    )
-                })
-                .collect(),
-        )?;
+        file("schools.csv", SCHOOLS_HEADER, school_rows(d))?;
+        file("teachers.csv", TEACHERS_HEADER, teacher_rows(d))?;
+        file("sections.csv", SECTIONS_HEADER, section_rows(d))?;
         let enrolled: Vec<usize> = (0..d.students.len()).filter(|&i| on_roster(i, k)).collect();
-        file(
-            "students.csv",
-            STUDENTS_HEADER,
-            enrolled
-                .iter()
-                .map(|&i| {
-                    let st = &d.students[i];
-                    let (g, f) = student_name(i);
-                    let email = if k > 0 && i % 97 == 3 {
-                        format!("{}.{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
-                    } else {
-                        format!("{}{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
-                    };
-                    let state = if i % 40 == 11 {
-                        String::new()
-                    } else {
-                        format!("ST{:07}", i + 1)
-                    };
-                    format!(
-                        "{},{},{},{state},{f},,{g},{},{},{:02}/{:02}/{},,,N,N,N,,,,,{email},,,,,,{}{}{},",
-                        d.schools[st.school].clever_id,
-                        st.sis_id,
-                        i + 1,
-                        st.grade,
-                        if i % 2 == 0 { "F" } else { "M" },
-                        1 + i % 12,
-                        1 + i % 28,
-                        2025 - 6 - st.grade as usize,
-                        g.to_lowercase(),
-                        f.to_lowercase(),
-                        i + 1
-                    )
-                })
-                .collect(),
-        )?;
-        // Each student in the homeroom of a teacher at their school.
-        let mut by_school: Vec<Vec<usize>> = vec![Vec::new(); d.schools.len()];
-        for (t, teacher) in d.teachers.iter().enumerate() {
-            by_school[teacher.school].push(t);
-        }
+        file("students.csv", STUDENTS_HEADER, student_rows(d, &enrolled, k))?;
         file(
             "enrollments.csv",
             "School_id,Section_id,Student_id",
-            enrolled
-                .iter()
-                .filter_map(|&i| {
-                    let st = &d.students[i];
-                    let rooms = &by_school[st.school];
-                    let t = *rooms.get(i % rooms.len().max(1))?;
-                    Some(format!(
-                        "{},SEC{:05},{}",
-                        d.schools[st.school].clever_id,
-                        t + 1,
-                        st.sis_id
-                    ))
-                })
-                .collect(),
+            enrollment_rows(d, &enrolled),
         )?;
     }
     Ok(s)
+}
+
+const SCHOOLS_HEADER: &str = "School_id,School_name,School_number,State_id,Low_grade,High_grade,Principal,Principal_email,School_address,School_city,School_state,School_zip,School_phone";
+const TEACHERS_HEADER: &str = "School_id,Teacher_id,Teacher_number,State_teacher_id,Last_name,Middle_name,First_name,Teacher_email,Title,Username,Password";
+const SECTIONS_HEADER: &str = "School_id,Section_id,Teacher_id,Teacher_2_id,Name,Section_number,Grade,Course_name,Course_number,Course_description,Period,Subject,Term_name,Term_start,Term_end";
+
+fn school_rows(d: &District) -> Vec<String> {
+    d.schools
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| {
+            format!(
+                "{},{},{},SCH{:04},9,12,Principal {},principal{}@district.example,{} Main St,Springfield,IL,6270{},555-010{}",
+                sc.clever_id, sc.name, sc.sis_id, i + 1, i + 1, i + 1, 100 + i, i % 10, i % 10
+            )
+        })
+        .collect()
+}
+
+fn teacher_rows(d: &District) -> Vec<String> {
+    d.teachers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (g, f) = student_name(i + 7);
+            format!(
+                "{},{},{},STT{:06},{f},,{g},{}.{}@district.example,Teacher,{},",
+                d.schools[t.school].clever_id,
+                t.sis_id,
+                i + 1,
+                i + 1,
+                g.to_lowercase(),
+                f.to_lowercase(),
+                t.sis_id.to_lowercase()
+            )
+        })
+        .collect()
+}
+
+/// One homeroom section per teacher.
+fn section_rows(d: &District) -> Vec<String> {
+    d.teachers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "{},SEC{:05},{},,Homeroom {},{},,Homeroom,HR{:03},,{},homeroom,Term 1,{},{}",
+                d.schools[t.school].clever_id,
+                i + 1,
+                t.sis_id,
+                i + 1,
+                i + 1,
+                i % 1000,
+                1 + i % 8,
+                d.days[0].format("%Y-%m-%d"),
+                d.days[d.days.len() - 1].format("%Y-%m-%d")
+            )
+        })
+        .collect()
+}
+
+/// The students on the roster of snapshot `k` (a few change their email in later snapshots).
+fn student_rows(d: &District, enrolled: &[usize], k: usize) -> Vec<String> {
+    enrolled
+        .iter()
+        .map(|&i| {
+            let st = &d.students[i];
+            let (g, f) = student_name(i);
+            let email = if k > 0 && i % 97 == 3 {
+                format!("{}.{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
+            } else {
+                format!("{}{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
+            };
+            let state = if i % 40 == 11 {
+                String::new()
+            } else {
+                format!("ST{:07}", i + 1)
+            };
+            format!(
+                "{},{},{},{state},{f},,{g},{},{},{:02}/{:02}/{},,,N,N,N,,,,,{email},,,,,,{}{}{},",
+                d.schools[st.school].clever_id,
+                st.sis_id,
+                i + 1,
+                st.grade,
+                if i % 2 == 0 { "F" } else { "M" },
+                1 + i % 12,
+                1 + i % 28,
+                2025 - 6 - st.grade as usize,
+                g.to_lowercase(),
+                f.to_lowercase(),
+                i + 1
+            )
+        })
+        .collect()
+}
+
+/// Each student in the homeroom of a teacher at their school.
+fn enrollment_rows(d: &District, enrolled: &[usize]) -> Vec<String> {
+    let mut by_school: Vec<Vec<usize>> = vec![Vec::new(); d.schools.len()];
+    for (t, teacher) in d.teachers.iter().enumerate() {
+        by_school[teacher.school].push(t);
+    }
+    enrolled
+        .iter()
+        .filter_map(|&i| {
+            let st = &d.students[i];
+            let rooms = &by_school[st.school];
+            let t = *rooms.get(i % rooms.len().max(1))?;
+            Some(format!(
+                "{},SEC{:05},{}",
+                d.schools[st.school].clever_id,
+                t + 1,
+                st.sis_id
+            ))
+        })
+        .collect()
 }

@@ -274,7 +274,6 @@ mod tests {
             name: "daily-active".into(),
             frame,
             notes: vec![],
-            served: false,
         };
         let c = charts(&out).expect("charts");
         assert_eq!(c.len(), 2);

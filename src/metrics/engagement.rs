@@ -67,6 +67,41 @@ fn in_range(e: Expr, f: &Filter) -> Expr {
     cond
 }
 
+/// `out` with a student's share of school `days` with activity in `active` (student, day) as
+/// `rate_col` (null when the source has no table).
+fn with_digital(
+    out: LazyFrame,
+    days: &LazyFrame,
+    active: Option<LazyFrame>,
+    days_col: &str,
+    rate_col: &str,
+) -> LazyFrame {
+    let Some(active) = active else {
+        return out.with_column(lit(NULL).cast(DataType::Float64).alias(rate_col));
+    };
+    let digital = active
+        .unique(None, UniqueKeepStrategy::First)
+        .join(
+            days.clone(),
+            [col("student"), col("day")],
+            [col("student"), col("day")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("student")])
+        .agg([len().alias(days_col)]);
+    out.join(
+        digital,
+        [col("student")],
+        [col("student")],
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_column(
+        (col(days_col).fill_null(lit(0)).cast(DataType::Float64)
+            / col("school_days").cast(DataType::Float64))
+        .alias(rate_col),
+    )
+}
+
 /// One row per student: school, grade, days recorded, in-person rate and digital rates.
 pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
     let ids = Resolver::load(lake)?;
@@ -100,67 +135,23 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
                 / col("school_days").cast(DataType::Float64))
             .alias("in_person_rate"),
         );
-    let digital = |src: LazyFrame, name: &str| {
-        src.unique(None, UniqueKeepStrategy::First)
-            .join(
-                days.clone(),
-                [col("student"), col("day")],
-                [col("student"), col("day")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .group_by([col("student")])
-            .agg([len().alias(name)])
-    };
-    let rate = |days_col: &str, rate: &str| {
-        (col(days_col).fill_null(lit(0)).cast(DataType::Float64)
-            / col("school_days").cast(DataType::Float64))
-        .alias(rate)
-    };
-    if let Some(dp) = table(lake, &tables::clever_dp())? {
-        let active = ids
-            .apply(dp, IdSource::Clever, "sis_id_pseudonym")
+    let clever = table(lake, &tables::clever_dp())?.map(|dp| {
+        ids.apply(dp, IdSource::Clever, "sis_id_pseudonym")
             .filter(col("active").and(col("role").eq(lit("students"))))
             .select([
                 col("sis_id_pseudonym").alias("student"),
                 col("date").alias("day"),
-            ]);
-        out = out
-            .join(
-                digital(active, "clever_days"),
-                [col("student")],
-                [col("student")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(rate("clever_days", "digital_rate_clever"));
-    } else {
-        out = out.with_column(
-            lit(NULL)
-                .cast(DataType::Float64)
-                .alias("digital_rate_clever"),
-        );
-    }
-    if let Some(act) = table(lake, &tables::activity())? {
-        let active = ids
-            .apply(act, IdSource::Insights, "ActorId_pseudonym")
+            ])
+    });
+    out = with_digital(out, &days, clever, "clever_days", "digital_rate_clever");
+    let insights = table(lake, &tables::activity())?.map(|act| {
+        ids.apply(act, IdSource::Insights, "ActorId_pseudonym")
             .select([
                 col("ActorId_pseudonym").alias("student"),
                 col("StartTime").dt().date().alias("day"),
-            ]);
-        out = out
-            .join(
-                digital(active, "insights_days"),
-                [col("student")],
-                [col("student")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(rate("insights_days", "digital_rate_insights"));
-    } else {
-        out = out.with_column(
-            lit(NULL)
-                .cast(DataType::Float64)
-                .alias("digital_rate_insights"),
-        );
-    }
+            ])
+    });
+    out = with_digital(out, &days, insights, "insights_days", "digital_rate_insights");
     out = match attendance_schools(lake)? {
         Some(s) => out.join(
             s,

@@ -32,6 +32,11 @@ pub enum MetricError {
     Unknown(String),
     #[error(transparent)]
     Derive(#[from] crate::derive::DeriveError),
+    #[error(
+        "the chart data is not built for the lake's current tables: every run rebuilds it when it \
+         ends; `edlake stage3` (or running a source again) rebuilds it now"
+    )]
+    NotBuilt,
 }
 
 /// Filters every aggregate takes.
@@ -65,8 +70,6 @@ pub struct MetricOutput {
     pub name: String,
     pub frame: DataFrame,
     pub notes: Vec<String>,
-    /// Whether the serving data answered (rather than a scan of the general tables).
-    pub served: bool,
 }
 
 /// One metric: its name (as the CLI spells it) and what it shows.
@@ -211,25 +214,41 @@ pub fn suppress_with_parts(
     Ok(df)
 }
 
-/// Computes one metric by name: from the serving data when it is up to date with the lake's
-/// tables, else directly from the general tables.
+/// Computes one metric by name from the serving data (which every run rebuilds when it ends).
+/// When the build lacks the metric's part, the error names the source table that is missing.
 pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
-    if let Some(s) = crate::derive::serving::Serving::load(lake) {
-        let mut notes = Vec::new();
-        // A damaged or partial build is not the user's problem: fall back to the tables.
-        if let Ok(Some(frame)) = served::compute(&s, name, f, &mut notes) {
-            return Ok(MetricOutput {
-                name: name.into(),
-                frame,
-                notes,
-                served: true,
-            });
-        }
+    if !METRICS.iter().any(|m| m.name == name) {
+        return Err(MetricError::Unknown(name.into()));
     }
-    compute_direct(lake, name, f)
+    let s = crate::derive::serving::Serving::load(lake).ok_or(MetricError::NotBuilt)?;
+    let mut notes = Vec::new();
+    match served::compute(&s, name, f, &mut notes)? {
+        Some(frame) => Ok(MetricOutput {
+            name: name.into(),
+            frame,
+            notes,
+        }),
+        None => Err(missing(lake, name)),
+    }
 }
 
-/// Computes one metric from the general tables, ignoring serving data.
+/// Why the serving data has no part for `name`: the source table it is computed from.
+fn missing(lake: &Lake, name: &str) -> MetricError {
+    let t = match name {
+        "daily-active" | "clever-by-school" => tables::clever_dp(),
+        "top-resources" | "resource-types" => tables::clever_ru(),
+        "insights-weekly" | "insights-apps" => tables::activity(),
+        _ => tables::attendance(),
+    };
+    match require(lake, &t, name) {
+        Err(e) => e,
+        Ok(_) => MetricError::NotBuilt,
+    }
+}
+
+/// The test oracle: the same aggregate computed directly from the general tables with polars
+/// queries, independently of the serving data (slow on a district year; neither the app nor
+/// the CLI uses it). The tests check the serving data against it under many filters.
 pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
     let mut notes = Vec::new();
     let frame = match name {
@@ -248,7 +267,6 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         name: name.into(),
         frame,
         notes,
-        served: false,
     })
 }
 

@@ -174,6 +174,18 @@ pub(super) fn commit_outputs(
         commit_table(lake, t, &schema, lookup_kind, &files, &lk_ids, report)?;
     }
     let q_ids = ids_for(|n| n.quarantine);
+    commit_quarantine(run, work, outs, &q_ids, report)
+}
+
+/// Commits the rows of the batches in `q_ids` that did not fit their format (an empty commit
+/// still records the batches); returns them (run date, file, row).
+fn commit_quarantine(
+    run: &EntityRun,
+    work: &[(&LandedFile, Needs)],
+    outs: &[FileOut],
+    q_ids: &[String],
+    report: &mut RunReport,
+) -> Result<Vec<(String, String, BadRow)>, PipelineError> {
     let bad: Vec<(String, String, BadRow)> = work
         .iter()
         .zip(outs)
@@ -190,9 +202,9 @@ pub(super) fn commit_outputs(
         let mut qdf = quarantine_frame(&report.run_id, &bad)?;
         let schema = schema_of(&qdf, &[]);
         if qdf.height() > 0 {
-            files.push(delta::write_file(&lake.table_dir(t), &mut qdf, &[])?);
+            files.push(delta::write_file(&run.lake.table_dir(t), &mut qdf, &[])?);
         }
-        commit_table(lake, t, &schema, CommitKind::Append, &files, &q_ids, report)?;
+        commit_table(run.lake, t, &schema, CommitKind::Append, &files, q_ids, report)?;
         // The rows, not the files' row counts: an empty commit still records the batches.
         if let Some(last) = report.tables.last_mut() {
             last.rows_written = bad.len() as u64;

@@ -169,44 +169,7 @@ impl CustomForm {
                 .on_hover_text("lowercase letters, digits and _; also its folder in the lake");
         });
         task_line(ui, &self.preview, "Reading the first rows");
-        let previews = self.preview.done().cloned().unwrap_or_default();
-        for (entity, batch, key) in &mut self.choices {
-            let Some(em) = meta.entity(entity) else {
-                continue;
-            };
-            let p = previews.iter().find(|p| &p.entity == entity);
-            let bad = p.map(|p| p.mismatches()).unwrap_or(0);
-            let title = match p {
-                Some(p) if bad > 0 => {
-                    format!("{entity} — {} file(s), {bad} column issue(s)", p.files)
-                }
-                Some(p) => format!("{entity} — {} file(s)", p.files),
-                None => entity.clone(),
-            };
-            egui::CollapsingHeader::new(title)
-                .id_salt(("custom-entity", entity.as_str()))
-                .default_open(true)
-                .show(ui, |ui| {
-                    ui.horizontal(|ui| {
-                        ui.label("Batch type:");
-                        for b in BATCHES {
-                            ui.radio_value(batch, b, b.name());
-                        }
-                        ui.label("  Key:");
-                        egui::ComboBox::from_id_salt(("custom-key", entity.as_str()))
-                            .selected_text(if key.is_empty() { "none" } else { key.as_str() })
-                            .show_ui(ui, |ui| {
-                                ui.selectable_value(key, String::new(), "none");
-                                for a in &em.attributes {
-                                    ui.selectable_value(key, a.name.clone(), &a.name);
-                                }
-                            });
-                    });
-                    if let Some(p) = p {
-                        entity_preview(ui, p, em);
-                    }
-                });
-        }
+        self.entity_choices(ui, &meta);
         ui.separator();
         let running = self.run.is_running();
         ui.horizontal(|ui| {
@@ -304,6 +267,48 @@ impl CustomForm {
             Err(e) => self.metadata = Some(Err(e)),
         }
         self.metadata_path = Some(p);
+    }
+
+    /// Each entity's batch type and key, with its first rows and column checks.
+    fn entity_choices(&mut self, ui: &mut egui::Ui, meta: &Metadata) {
+        let previews = self.preview.done().cloned().unwrap_or_default();
+        for (entity, batch, key) in &mut self.choices {
+            let Some(em) = meta.entity(entity) else {
+                continue;
+            };
+            let p = previews.iter().find(|p| &p.entity == entity);
+            let bad = p.map(|p| p.mismatches()).unwrap_or(0);
+            let title = match p {
+                Some(p) if bad > 0 => {
+                    format!("{entity} — {} file(s), {bad} column issue(s)", p.files)
+                }
+                Some(p) => format!("{entity} — {} file(s)", p.files),
+                None => entity.clone(),
+            };
+            egui::CollapsingHeader::new(title)
+                .id_salt(("custom-entity", entity.as_str()))
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.label("Batch type:");
+                        for b in BATCHES {
+                            ui.radio_value(batch, b, b.name());
+                        }
+                        ui.label("  Key:");
+                        egui::ComboBox::from_id_salt(("custom-key", entity.as_str()))
+                            .selected_text(if key.is_empty() { "none" } else { key.as_str() })
+                            .show_ui(ui, |ui| {
+                                ui.selectable_value(key, String::new(), "none");
+                                for a in &em.attributes {
+                                    ui.selectable_value(key, a.name.clone(), &a.name);
+                                }
+                            });
+                    });
+                    if let Some(p) = p {
+                        entity_preview(ui, p, em);
+                    }
+                });
+        }
     }
 
     fn saved_modules(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {

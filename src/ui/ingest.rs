@@ -45,7 +45,7 @@ impl IngestPage {
                 let out = run_saved(&lake, &src, &secrets, &salt, p, c);
                 reports.push(out.report);
                 if let Some(e) = out.error {
-                    return Err(anyhow::Error::new(e).context(src.name.clone()));
+                    return Err(anyhow::anyhow!("{}: {e}", src.name));
                 }
             }
             Ok(reports)

@@ -43,12 +43,44 @@ pub(crate) fn build_with_students(
     lake: &Lake,
 ) -> Result<(ServingReport, Option<DataFrame>), DeriveError> {
     let _lock = lake.lock("build the chart serving data")?;
-    let mut student_ids: Option<DataFrame> = None;
     let mut steps = Steps {
         t: Instant::now(),
         done: Vec::new(),
     };
-    // The calendar: every date a distinct-student count may need.
+    let cal = calendar(lake)?;
+    steps.mark("calendar");
+    let mut b = Builder::new(lake, cal, steps)?;
+    b.clever_daily()?;
+    b.clever_resources()?;
+    b.attendance()?;
+    b.student_schools()?;
+    b.insights_activity()?;
+    let student_ids = b.hybrid()?;
+    let Builder {
+        cal,
+        parts,
+        mut steps,
+        ..
+    } = b;
+    let calendar: Vec<NaiveDate> = cal
+        .days
+        .iter()
+        .filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163))
+        .collect();
+    let n = parts.len();
+    let bytes = publish(lake, calendar.clone(), parts)?;
+    steps.mark("written");
+    let report = ServingReport {
+        parts: n,
+        bytes,
+        calendar_days: calendar.len(),
+        steps: steps.done,
+    };
+    Ok((report, student_ids))
+}
+
+/// The calendar: every date a distinct-student count may need.
+fn calendar(lake: &Lake) -> Result<Calendar, DeriveError> {
     let mut all_days = Vec::new();
     let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), DeriveError> {
         let df = lf
@@ -67,396 +99,465 @@ pub(crate) fn build_with_students(
     })?;
     all_days.sort_unstable();
     all_days.dedup();
-    let cal = Calendar::new(all_days);
-    let words = cal.words();
-    steps.mark("calendar");
-    let mut parts: Vec<(&str, DataFrame)> = Vec::new();
+    Ok(Calendar::new(all_days))
+}
 
-    // School names: Insights Organization first, then Clever (as the direct queries).
-    let mut names: HashMap<String, String> = HashMap::new();
-    if let Some(o) = table(lake, &tables::organization())? {
-        let df = o.select([col("Id"), col("Name")]).collect()?;
-        for (id, name) in strs(&df, "Id")?.iter().zip(strs(&df, "Name")?.iter()) {
-            if let (Some(id), Some(name)) = (id, name) {
-                names.entry(id.into()).or_insert_with(|| name.into());
-            }
-        }
-    }
+/// One build's state: the calendar, the identity map, school names, each source's day sets
+/// (which the hybrid part combines) and the parts written so far.
+struct Builder<'a> {
+    lake: &'a Lake,
+    cal: Calendar,
+    words: usize,
+    /// Sources are read through the identity map, so one student is one key across sources.
+    ids: Resolver,
+    /// School names by id: Insights Organization first, then Clever (as the direct queries).
+    names: HashMap<String, String>,
+    parts: Vec<(&'static str, DataFrame)>,
+    steps: Steps,
+    /// Students' Clever days, and which school each student was seen at.
+    clever: Sets,
+    map_schools: Interner,
+    map: HashSet<(u64, u32)>,
+    /// SIS attendance: days enrolled and present, each student's first school and pseudonym.
+    enrolled: Sets,
+    present: Sets,
+    first_school: HashMap<u64, Option<String>>,
+    pseudonyms: HashMap<u64, String>,
+    /// Students' Insights days.
+    insights: Sets,
+    has_dp: bool,
+    has_att: bool,
+    has_act: bool,
+}
 
-    // Clever daily participation.
-    let mut daily = Vec::new();
-    let mut clever = Sets::new(words);
-    let mut map_schools = Interner::default();
-    let mut map: HashSet<(u64, u32)> = HashSet::new();
-    // Sources are read through the identity map, so one student is one key across sources.
-    let ids = Resolver::load(lake)?;
-    let has_dp = each_file(lake, &tables::clever_dp(), |lf| {
-        let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
-        let students = col("role").eq(lit("students"));
-        daily.push(
-            lf.clone()
-                .filter(students.clone().or(col("role").is_null()))
-                .group_by([col("date"), col("school_name").alias("school")])
-                .agg(clever_day_sums())
-                .collect()?,
-        );
-        let active = lf
-            .clone()
-            .filter(col("active").and(students.clone()))
-            .select([student_key("sis_id_pseudonym"), col("date").alias("day")])
-            .collect()?;
-        add_days(&mut clever, &cal, &active)?;
-        let pairs = lf
-            .clone()
-            .filter(students)
-            .select([student_key("sis_id_pseudonym"), col("school_name")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        for (sid, school) in sids(&pairs)?
-            .iter()
-            .zip(strs(&pairs, "school_name")?.iter())
-        {
-            if let Some(sid) = sid {
-                map.insert((sid, map_schools.id(school)));
-            }
-        }
-        let ids = lf
-            .select([col("clever_school_id"), col("school_name")])
-            .filter(col("school_name").is_not_null())
-            .unique_stable(Some(cols(["clever_school_id"])), UniqueKeepStrategy::First)
-            .collect()?;
-        let id_col = strs(&ids, "clever_school_id")?;
-        for (id, name) in id_col.iter().zip(strs(&ids, "school_name")?.iter()) {
-            if let (Some(id), Some(name)) = (id, name) {
-                names.entry(id.into()).or_insert_with(|| name.into());
-            }
-        }
-        Ok(())
-    })?;
-    if has_dp {
-        let df = sum_parts(
-            daily,
-            &["date", "school"],
-            &["students", "active_students", "logins", "resources"],
-        )?;
-        parts.push(("clever_daily", df));
-        steps.mark("Clever daily participation");
-    }
-
-    // Clever resource usage.
-    let mut accesses = Vec::new();
-    let mut by_name = Sets::new(words);
-    let mut by_type = Sets::new(words);
-    let has_ru = each_file(lake, &tables::clever_ru(), |lf| {
-        let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
-        accesses.push(
-            lf.clone()
-                .group_by([
-                    col("date"),
-                    col("school_name").alias("school"),
-                    col("resource_name"),
-                    col("resource_type"),
-                ])
-                .agg([col("num_access")
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("accesses")])
-                .collect()?,
-        );
-        let df = lf
-            .select([
-                col("resource_name"),
-                col("resource_type"),
-                col("school_name"),
-                student_key("sis_id_pseudonym"),
-                col("date").alias("day"),
-            ])
-            .collect()?;
-        let (n, t, s) = (
-            strs(&df, "resource_name")?,
-            strs(&df, "resource_type")?,
-            strs(&df, "school_name")?,
-        );
-        let (sid, day) = (sids(&df)?, days(&df, "day")?);
-        for i in 0..df.height() {
-            let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) else {
-                continue;
-            };
-            let (k, sc) = (by_name.keys.id(n.get(i)), by_name.schools.id(s.get(i)));
-            by_name.add(k, sc, sid, bit);
-            let (k, sc) = (by_type.keys.id(t.get(i)), by_type.schools.id(s.get(i)));
-            by_type.add(k, sc, sid, bit);
-        }
-        Ok(())
-    })?;
-    if has_ru {
-        let by = ["date", "school", "resource_name", "resource_type"];
-        parts.push((
-            "resource_accesses",
-            sum_parts(accesses, &by, &["accesses"])?,
-        ));
-        parts.push(("resource_names", by_name.frame("days", true)?));
-        parts.push(("resource_types", by_type.frame("days", true)?));
-        steps.mark("Clever resource usage");
-    }
-
-    // SIS attendance: the hybrid day sets, each student's first school and pseudonym.
-    let mut enrolled = Sets::new(words);
-    let mut present = Sets::new(words);
-    let mut first_school: HashMap<u64, Option<String>> = HashMap::new();
-    let mut pseudonyms: HashMap<u64, String> = HashMap::new();
-    let has_att = each_file(lake, &tables::attendance(), |lf| {
-        let df = ids
-            .apply(lf, IdSource::Sis, "student_id_pseudonym")
-            .select([
-                student_key("student_id_pseudonym"),
-                col("student_id_pseudonym").alias("student"),
-                col("attendance_date").cast(DataType::Date).alias("day"),
-                col("PresenceFlag").alias("present"),
-                col("school_id").cast(DataType::String),
-            ])
-            .filter(col("student").is_not_null())
-            .collect()?;
-        let (sid, day) = (sids(&df)?, days(&df, "day")?);
-        let (student, school) = (strs(&df, "student")?, strs(&df, "school_id")?);
-        let flag = df.column("present")?.bool()?.clone();
-        for i in 0..df.height() {
-            let Some(sid) = sid.get(i) else { continue };
-            first_school
-                .entry(sid)
-                .or_insert_with(|| school.get(i).map(str::to_string));
-            if let Some(p) = student.get(i) {
-                pseudonyms.entry(sid).or_insert_with(|| p.to_string());
-            }
-            if let Some(bit) = day.get(i).and_then(|d| cal.bit(d)) {
-                enrolled.add(0, 0, sid, bit);
-                if flag.get(i) == Some(true) {
-                    present.add(0, 0, sid, bit);
+impl<'a> Builder<'a> {
+    fn new(lake: &'a Lake, cal: Calendar, steps: Steps) -> Result<Self, DeriveError> {
+        let words = cal.words();
+        let mut names: HashMap<String, String> = HashMap::new();
+        if let Some(o) = table(lake, &tables::organization())? {
+            let df = o.select([col("Id"), col("Name")]).collect()?;
+            for (id, name) in strs(&df, "Id")?.iter().zip(strs(&df, "Name")?.iter()) {
+                if let (Some(id), Some(name)) = (id, name) {
+                    names.entry(id.into()).or_insert_with(|| name.into());
                 }
             }
         }
-        Ok(())
-    })?;
-    // Student → school for Insights: from Clever, else from attendance (as the direct queries).
-    let school_of = |id: &Option<String>| -> Option<String> {
+        Ok(Builder {
+            lake,
+            words,
+            ids: Resolver::load(lake)?,
+            names,
+            parts: Vec::new(),
+            steps,
+            clever: Sets::new(words),
+            map_schools: Interner::default(),
+            map: HashSet::new(),
+            enrolled: Sets::new(words),
+            present: Sets::new(words),
+            first_school: HashMap::new(),
+            pseudonyms: HashMap::new(),
+            insights: Sets::new(words),
+            has_dp: false,
+            has_att: false,
+            has_act: false,
+            cal,
+        })
+    }
+
+    /// A school id as its name (the id itself when no source names it).
+    fn school_of(&self, id: &Option<String>) -> Option<String> {
         id.as_ref()
-            .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()))
-    };
-    if !has_dp && has_att {
-        for (sid, id) in &first_school {
-            let s = school_of(id);
-            map.insert((*sid, map_schools.id(s.as_deref())));
-        }
-    }
-    let has_map = has_dp || has_att;
-    let mut schools_of: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (sid, s) in &map {
-        schools_of.entry(*sid).or_default().push(*s);
-    }
-    if has_map {
-        let mut rows: Vec<(u64, u32)> = map.iter().copied().collect();
-        rows.sort_unstable();
-        let df = DataFrame::new(
-            rows.len(),
-            vec![
-                Column::new("sid".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-                Column::new(
-                    "school".into(),
-                    rows.iter()
-                        .map(|r| map_schools.get(r.1))
-                        .collect::<Vec<_>>(),
-                ),
-            ],
-        )?;
-        parts.push(("student_schools", df));
+            .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.clone()))
     }
 
-    // Insights activity.
-    let mut groups = Sets::new(words);
-    let mut apps = Sets::new(words);
-    let mut insights = Sets::new(words);
-    let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
-    let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
-    let has_act = each_file(lake, &tables::activity(), |lf| {
-        // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
-        // no-op), student rows also feed the counts and the group/app sets.
-        let df = ids
-            .apply(lf, IdSource::Insights, "ActorId_pseudonym")
-            .select([
-                student_key("ActorId_pseudonym"),
-                col("StartTime").dt().date().alias("day"),
-                col("ActorRole")
-                    .eq(lit("Student"))
-                    .or(col("ActorRole").is_null())
-                    .alias("is_student"),
-                signal_group().alias("group"),
-                col("AppName"),
-            ])
-            .collect()?;
-        let (sid, day) = (sids(&df)?, days(&df, "day")?);
-        let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
-        let is_student = df.column("is_student")?.bool()?.clone();
-        for i in 0..df.height() {
-            let d = day.get(i);
-            let bit = d.and_then(|d| cal.bit(d));
-            if let (Some(sid), Some(bit)) = (sid.get(i), bit) {
-                insights.add(0, 0, sid, bit);
+    /// Clever daily participation: per-school day sums, students' days and schools.
+    fn clever_daily(&mut self) -> Result<(), DeriveError> {
+        let mut daily = Vec::new();
+        let (ids, cal) = (&self.ids, &self.cal);
+        let (clever, map, map_schools, names) = (
+            &mut self.clever,
+            &mut self.map,
+            &mut self.map_schools,
+            &mut self.names,
+        );
+        self.has_dp = each_file(self.lake, &tables::clever_dp(), |lf| {
+            let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
+            let students = col("role").eq(lit("students"));
+            daily.push(
+                lf.clone()
+                    .filter(students.clone().or(col("role").is_null()))
+                    .group_by([col("date"), col("school_name").alias("school")])
+                    .agg(clever_day_sums())
+                    .collect()?,
+            );
+            let active = lf
+                .clone()
+                .filter(col("active").and(students.clone()))
+                .select([student_key("sis_id_pseudonym"), col("date").alias("day")])
+                .collect()?;
+            add_days(clever, cal, &active)?;
+            let pairs = lf
+                .clone()
+                .filter(students)
+                .select([student_key("sis_id_pseudonym"), col("school_name")])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?;
+            for (sid, school) in sids(&pairs)?
+                .iter()
+                .zip(strs(&pairs, "school_name")?.iter())
+            {
+                if let Some(sid) = sid {
+                    map.insert((sid, map_schools.id(school)));
+                }
             }
-            if is_student.get(i) != Some(true) {
-                continue;
+            let ids = lf
+                .select([col("clever_school_id"), col("school_name")])
+                .filter(col("school_name").is_not_null())
+                .unique_stable(Some(cols(["clever_school_id"])), UniqueKeepStrategy::First)
+                .collect()?;
+            let id_col = strs(&ids, "clever_school_id")?;
+            for (id, name) in id_col.iter().zip(strs(&ids, "school_name")?.iter()) {
+                if let (Some(id), Some(name)) = (id, name) {
+                    names.entry(id.into()).or_insert_with(|| name.into());
+                }
             }
-            let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
-            *counts.entry((d, g, a)).or_default() += 1;
-            let Some(sid) = sid.get(i) else { continue };
-            for s in schools_of.get(&sid).into_iter().flatten() {
-                *counts_school.entry((d, g, a, *s)).or_default() += 1;
-            }
-            if let Some(bit) = bit {
-                groups.add(g, 0, sid, bit);
-                apps.add(a, 0, sid, bit);
-            }
+            Ok(())
+        })?;
+        if self.has_dp {
+            let df = sum_parts(
+                daily,
+                &["date", "school"],
+                &["students", "active_students", "logins", "resources"],
+            )?;
+            self.parts.push(("clever_daily", df));
+            self.steps.mark("Clever daily participation");
         }
         Ok(())
-    })?;
-    if has_act {
-        let frame = |rows: Vec<CountRow>| -> PolarsResult<DataFrame> {
-            let mut cols = vec![
-                Column::new("date".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>())
-                    .cast(&DataType::Date)?,
-                Column::new(
-                    "group".into(),
-                    rows.iter()
-                        .map(|r| groups.keys.get(r.1))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "AppName".into(),
-                    rows.iter().map(|r| apps.keys.get(r.2)).collect::<Vec<_>>(),
-                ),
-            ];
-            if rows.first().is_some_and(|r| r.3.is_some()) {
-                cols.push(Column::new(
-                    "school".into(),
-                    rows.iter()
-                        .map(|r| r.3.and_then(|s| map_schools.get(s)))
-                        .collect::<Vec<_>>(),
-                ));
-            }
-            cols.push(Column::new(
-                "events".into(),
-                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-            ));
-            DataFrame::new(rows.len(), cols)
-        };
-        let rows = counts
-            .iter()
-            .map(|(k, n)| (k.0, k.1, k.2, None, *n))
-            .collect();
-        parts.push(("insights_counts", frame(rows)?));
-        if has_map {
-            let rows = counts_school
-                .iter()
-                .map(|(k, n)| (k.0, k.1, k.2, Some(k.3), *n))
-                .collect();
-            let mut df = frame(rows)?;
-            if df.height() == 0 {
-                df.with_column(Column::new_empty("school".into(), &DataType::String))?;
-            }
-            parts.push(("insights_counts_school", df));
-        }
-        parts.push(("insights_groups", groups.frame("days", false)?));
-        parts.push(("insights_apps", apps.frame("days", false)?));
-        steps.mark("Insights activity");
     }
 
-    if has_att {
-        let grades = match table(lake, &tables::students())? {
-            Some(st) => {
-                let df = ids
-                    .apply(st, IdSource::Sis, "SIS_ID_pseudonym")
-                    .select([
-                        student_key("SIS_ID_pseudonym"),
-                        col("Grade").cast(DataType::String).alias("grade"),
+    /// Clever resource usage: accesses, and students' days per resource and resource type.
+    fn clever_resources(&mut self) -> Result<(), DeriveError> {
+        let mut accesses = Vec::new();
+        let mut by_name = Sets::new(self.words);
+        let mut by_type = Sets::new(self.words);
+        let cal = &self.cal;
+        let has_ru = each_file(self.lake, &tables::clever_ru(), |lf| {
+            let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
+            accesses.push(
+                lf.clone()
+                    .group_by([
+                        col("date"),
+                        col("school_name").alias("school"),
+                        col("resource_name"),
+                        col("resource_type"),
                     ])
-                    .unique_stable(Some(cols(["sid"])), UniqueKeepStrategy::Last)
-                    .collect()?;
-                sids(&df)?
-                    .iter()
-                    .zip(strs(&df, "grade")?.iter())
-                    .filter_map(|(s, g)| Some((s?, g.map(str::to_string))))
-                    .collect()
+                    .agg([col("num_access")
+                        .sum()
+                        .cast(DataType::Int64)
+                        .alias("accesses")])
+                    .collect()?,
+            );
+            let df = lf
+                .select([
+                    col("resource_name"),
+                    col("resource_type"),
+                    col("school_name"),
+                    student_key("sis_id_pseudonym"),
+                    col("date").alias("day"),
+                ])
+                .collect()?;
+            let (n, t, s) = (
+                strs(&df, "resource_name")?,
+                strs(&df, "resource_type")?,
+                strs(&df, "school_name")?,
+            );
+            let (sid, day) = (sids(&df)?, days(&df, "day")?);
+            for i in 0..df.height() {
+                let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) else {
+                    continue;
+                };
+                let (k, sc) = (by_name.keys.id(n.get(i)), by_name.schools.id(s.get(i)));
+                by_name.add(k, sc, sid, bit);
+                let (k, sc) = (by_type.keys.id(t.get(i)), by_type.schools.id(s.get(i)));
+                by_type.add(k, sc, sid, bit);
             }
-            None => HashMap::new(),
-        };
-        let mut students: Vec<u64> = enrolled.entries().map(|e| e.2).collect();
-        students.sort_unstable();
-        // Pseudonyms stay in memory (for the stage3 hybrid table); the serving files hold
-        // only what the charts need.
-        student_ids = Some(DataFrame::new(
-            students.len(),
-            vec![
-                Column::new("sid".into(), students.clone()),
-                Column::new(
-                    "student".into(),
-                    students
-                        .iter()
-                        .map(|s| pseudonyms.get(s).cloned())
-                        .collect::<Vec<_>>(),
-                ),
-            ],
-        )?);
-        let mut cols = vec![
+            Ok(())
+        })?;
+        if has_ru {
+            let by = ["date", "school", "resource_name", "resource_type"];
+            self.parts.push((
+                "resource_accesses",
+                sum_parts(accesses, &by, &["accesses"])?,
+            ));
+            self.parts.push(("resource_names", by_name.frame("days", true)?));
+            self.parts.push(("resource_types", by_type.frame("days", true)?));
+            self.steps.mark("Clever resource usage");
+        }
+        Ok(())
+    }
+
+    /// SIS attendance: the hybrid day sets, each student's first school and pseudonym.
+    fn attendance(&mut self) -> Result<(), DeriveError> {
+        let (ids, cal) = (&self.ids, &self.cal);
+        let (enrolled, present, first_school, pseudonyms) = (
+            &mut self.enrolled,
+            &mut self.present,
+            &mut self.first_school,
+            &mut self.pseudonyms,
+        );
+        self.has_att = each_file(self.lake, &tables::attendance(), |lf| {
+            let df = ids
+                .apply(lf, IdSource::Sis, "student_id_pseudonym")
+                .select([
+                    student_key("student_id_pseudonym"),
+                    col("student_id_pseudonym").alias("student"),
+                    col("attendance_date").cast(DataType::Date).alias("day"),
+                    col("PresenceFlag").alias("present"),
+                    col("school_id").cast(DataType::String),
+                ])
+                .filter(col("student").is_not_null())
+                .collect()?;
+            let (sid, day) = (sids(&df)?, days(&df, "day")?);
+            let (student, school) = (strs(&df, "student")?, strs(&df, "school_id")?);
+            let flag = df.column("present")?.bool()?.clone();
+            for i in 0..df.height() {
+                let Some(sid) = sid.get(i) else { continue };
+                first_school
+                    .entry(sid)
+                    .or_insert_with(|| school.get(i).map(str::to_string));
+                if let Some(p) = student.get(i) {
+                    pseudonyms.entry(sid).or_insert_with(|| p.to_string());
+                }
+                if let Some(bit) = day.get(i).and_then(|d| cal.bit(d)) {
+                    enrolled.add(0, 0, sid, bit);
+                    if flag.get(i) == Some(true) {
+                        present.add(0, 0, sid, bit);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Student → school for Insights: from Clever, else from attendance (as the direct queries).
+    fn student_schools(&mut self) -> Result<(), DeriveError> {
+        if !self.has_dp && self.has_att {
+            for (sid, id) in &self.first_school {
+                let s = self.school_of(id);
+                self.map.insert((*sid, self.map_schools.id(s.as_deref())));
+            }
+        }
+        if self.has_dp || self.has_att {
+            let mut rows: Vec<(u64, u32)> = self.map.iter().copied().collect();
+            rows.sort_unstable();
+            let df = DataFrame::new(
+                rows.len(),
+                vec![
+                    Column::new("sid".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                    Column::new(
+                        "school".into(),
+                        rows.iter()
+                            .map(|r| self.map_schools.get(r.1))
+                            .collect::<Vec<_>>(),
+                    ),
+                ],
+            )?;
+            self.parts.push(("student_schools", df));
+        }
+        Ok(())
+    }
+
+    /// Insights activity: event counts (all and per school), students' days per signal group
+    /// and app, and every actor's days for the hybrid part.
+    fn insights_activity(&mut self) -> Result<(), DeriveError> {
+        let words = self.words;
+        let has_map = self.has_dp || self.has_att;
+        let mut schools_of: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (sid, s) in &self.map {
+            schools_of.entry(*sid).or_default().push(*s);
+        }
+        let (ids, cal, insights) = (&self.ids, &self.cal, &mut self.insights);
+        let mut groups = Sets::new(words);
+        let mut apps = Sets::new(words);
+        let mut insights = Sets::new(words);
+        let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
+        let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
+        let has_act = each_file(self.lake, &tables::activity(), |lf| {
+            // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
+            // no-op), student rows also feed the counts and the group/app sets.
+            let df = ids
+                .apply(lf, IdSource::Insights, "ActorId_pseudonym")
+                .select([
+                    student_key("ActorId_pseudonym"),
+                    col("StartTime").dt().date().alias("day"),
+                    col("ActorRole")
+                        .eq(lit("Student"))
+                        .or(col("ActorRole").is_null())
+                        .alias("is_student"),
+                    signal_group().alias("group"),
+                    col("AppName"),
+                ])
+                .collect()?;
+            let (sid, day) = (sids(&df)?, days(&df, "day")?);
+            let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
+            let is_student = df.column("is_student")?.bool()?.clone();
+            for i in 0..df.height() {
+                let d = day.get(i);
+                let bit = d.and_then(|d| cal.bit(d));
+                if let (Some(sid), Some(bit)) = (sid.get(i), bit) {
+                    insights.add(0, 0, sid, bit);
+                }
+                if is_student.get(i) != Some(true) {
+                    continue;
+                }
+                let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
+                *counts.entry((d, g, a)).or_default() += 1;
+                let Some(sid) = sid.get(i) else { continue };
+                for s in schools_of.get(&sid).into_iter().flatten() {
+                    *counts_school.entry((d, g, a, *s)).or_default() += 1;
+                }
+                if let Some(bit) = bit {
+                    groups.add(g, 0, sid, bit);
+                    apps.add(a, 0, sid, bit);
+                }
+            }
+            Ok(())
+        })?;
+        self.has_act = has_act;
+        let map_schools = &self.map_schools;
+        if has_act {
+            let frame = |rows: Vec<CountRow>| -> PolarsResult<DataFrame> {
+                let mut cols = vec![
+                    Column::new("date".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>())
+                        .cast(&DataType::Date)?,
+                    Column::new(
+                        "group".into(),
+                        rows.iter()
+                            .map(|r| groups.keys.get(r.1))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "AppName".into(),
+                        rows.iter().map(|r| apps.keys.get(r.2)).collect::<Vec<_>>(),
+                    ),
+                ];
+                if rows.first().is_some_and(|r| r.3.is_some()) {
+                    cols.push(Column::new(
+                        "school".into(),
+                        rows.iter()
+                            .map(|r| r.3.and_then(|s| map_schools.get(s)))
+                            .collect::<Vec<_>>(),
+                    ));
+                }
+                cols.push(Column::new(
+                    "events".into(),
+                    rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+                ));
+                DataFrame::new(rows.len(), cols)
+            };
+            let rows = counts
+                .iter()
+                .map(|(k, n)| (k.0, k.1, k.2, None, *n))
+                .collect();
+            self.parts.push(("insights_counts", frame(rows)?));
+            if has_map {
+                let rows = counts_school
+                    .iter()
+                    .map(|(k, n)| (k.0, k.1, k.2, Some(k.3), *n))
+                    .collect();
+                let mut df = frame(rows)?;
+                if df.height() == 0 {
+                    df.with_column(Column::new_empty("school".into(), &DataType::String))?;
+                }
+                self.parts.push(("insights_counts_school", df));
+            }
+            self.parts.push(("insights_groups", groups.frame("days", false)?));
+            self.parts.push(("insights_apps", apps.frame("days", false)?));
+            self.steps.mark("Insights activity");
+        }
+        Ok(())
+    }
+
+    /// The hybrid part: each attending student's school, grade and day words per source; returns
+    /// the students' pseudonyms by `sid` (kept in memory for the stage3 hybrid table).
+    fn hybrid(&mut self) -> Result<Option<DataFrame>, DeriveError> {
+        if !self.has_att {
+            return Ok(None);
+        }
+        let (ids, words) = (&self.ids, self.words);
+    let grades = match table(self.lake, &tables::students())? {
+        Some(st) => {
+            let df = ids
+                .apply(st, IdSource::Sis, "SIS_ID_pseudonym")
+                .select([
+                    student_key("SIS_ID_pseudonym"),
+                    col("Grade").cast(DataType::String).alias("grade"),
+                ])
+                .unique_stable(Some(cols(["sid"])), UniqueKeepStrategy::Last)
+                .collect()?;
+            sids(&df)?
+                .iter()
+                .zip(strs(&df, "grade")?.iter())
+                .filter_map(|(s, g)| Some((s?, g.map(str::to_string))))
+                .collect()
+        }
+        None => HashMap::new(),
+    };
+    let mut students: Vec<u64> = self.enrolled.entries().map(|e| e.2).collect();
+    students.sort_unstable();
+    // Pseudonyms stay in memory (for the stage3 hybrid table); the serving files hold
+    // only what the charts need.
+    student_ids = Some(DataFrame::new(
+        students.len(),
+        vec![
             Column::new("sid".into(), students.clone()),
             Column::new(
-                "school".into(),
+                "student".into(),
                 students
                     .iter()
-                    .map(|s| first_school.get(s).and_then(&school_of))
+                    .map(|s| pseudonyms.get(s).cloned())
                     .collect::<Vec<_>>(),
             ),
-            Column::new(
-                "grade".into(),
-                students
-                    .iter()
-                    .map(|s| grades.get(s).cloned().flatten())
-                    .collect::<Vec<Option<String>>>(),
-            ),
-        ];
-        let zero = vec![0u64; words];
-        let sets: [(&str, &Sets, bool); 4] = [
-            ("enrolled", &enrolled, true),
-            ("present", &present, true),
-            ("clever", &clever, has_dp),
-            ("insights", &insights, has_act),
-        ];
-        for (name, set, wanted) in sets {
-            if !wanted {
-                continue;
-            }
-            for w in 0..words {
-                let v: Vec<u64> = students
-                    .iter()
-                    .map(|s| set.get(0, 0, *s).unwrap_or(&zero)[w])
-                    .collect();
-                cols.push(Column::new(word_col(name, w).into(), v));
-            }
+        ],
+    )?);
+    let mut cols = vec![
+        Column::new("sid".into(), students.clone()),
+        Column::new(
+            "school".into(),
+            students
+                .iter()
+                .map(|s| self.first_school.get(s).and_then(|id| self.school_of(id)))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "grade".into(),
+            students
+                .iter()
+                .map(|s| grades.get(s).cloned().flatten())
+                .collect::<Vec<Option<String>>>(),
+        ),
+    ];
+    let zero = vec![0u64; words];
+    let sets: [(&str, &Sets, bool); 4] = [
+        ("enrolled", &enrolled, true),
+        ("present", &present, true),
+        ("clever", &clever, has_dp),
+        ("insights", &insights, has_act),
+    ];
+    for (name, set, wanted) in sets {
+        if !wanted {
+            continue;
         }
-        parts.push(("hybrid", DataFrame::new(students.len(), cols)?));
-        steps.mark("hybrid engagement");
+        for w in 0..words {
+            let v: Vec<u64> = students
+                .iter()
+                .map(|s| set.get(0, 0, *s).unwrap_or(&zero)[w])
+                .collect();
+            cols.push(Column::new(word_col(name, w).into(), v));
+        }
     }
-    let calendar: Vec<NaiveDate> = cal
-        .days
-        .iter()
-        .filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163))
-        .collect();
-    let n = parts.len();
-    let bytes = publish(lake, calendar.clone(), parts)?;
-    steps.mark("written");
-    let report = ServingReport {
-        parts: n,
-        bytes,
-        calendar_days: calendar.len(),
-        steps: steps.done,
-    };
-    Ok((report, student_ids))
+    parts.push(("hybrid", DataFrame::new(students.len(), cols)?));
+    steps.mark("hybrid engagement");
+}
 }
