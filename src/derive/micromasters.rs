@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::program::{ingested, read_profiles};
 pub use super::program::{ProgramCourse, ProgramDef, program_from_data};
+use super::program::{ingested, read_profiles};
 use super::text_values;
 use super::{DeriveError, table};
 use crate::lake::{Lake, Layer, TableRef};
@@ -91,8 +91,16 @@ pub fn build(
         other_courses: other.into_iter().collect(),
     };
     let replace = super::stage3::replace;
-    replace(lake, &report_table(Layer::General, "learners"), r.learners()?)?;
-    replace(lake, &report_table(Layer::General, "enrolments"), r.enrolments()?)?;
+    replace(
+        lake,
+        &report_table(Layer::General, "learners"),
+        r.learners()?,
+    )?;
+    replace(
+        lake,
+        &report_table(Layer::General, "enrolments"),
+        r.enrolments()?,
+    )?;
     replace(
         lake,
         &report_table(Layer::General, "completion"),
@@ -111,12 +119,12 @@ pub fn build(
     Ok(Some(report))
 }
 
+/// Enrolments in the program's courses, and the course runs of other courses.
+type Enrolments = (Vec<Row>, BTreeSet<String>);
+
 /// The grade report's enrolments in the program's courses, and the course runs of other
 /// courses (left out); `None` when there is no grade report yet.
-fn read_rows(
-    lake: &Lake,
-    program: &ProgramDef,
-) -> Result<Option<(Vec<Row>, BTreeSet<String>)>, DeriveError> {
+fn read_rows(lake: &Lake, program: &ProgramDef) -> Result<Option<Enrolments>, DeriveError> {
     let Some(grades) = table(lake, &ingested("grade_report"))? else {
         return Ok(None);
     };
@@ -245,7 +253,9 @@ impl<'a> Reports<'a> {
             vec![
                 Column::new(
                     "learner".into(),
-                    rows.iter().map(|r| self.pseud(&r.learner)).collect::<Vec<_>>(),
+                    rows.iter()
+                        .map(|r| self.pseud(&r.learner))
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "course".into(),
@@ -301,11 +311,15 @@ impl<'a> Reports<'a> {
                 ),
                 Column::new(
                     "country".into(),
-                    ids.iter().map(|l| self.profile_of(l, 3)).collect::<Vec<_>>(),
+                    ids.iter()
+                        .map(|l| self.profile_of(l, 3))
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "level_of_education".into(),
-                    ids.iter().map(|l| self.profile_of(l, 4)).collect::<Vec<_>>(),
+                    ids.iter()
+                        .map(|l| self.profile_of(l, 4))
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "course_runs".into(),
@@ -355,11 +369,13 @@ impl<'a> Reports<'a> {
 
     /// Sensitive: upgrade candidates (audit at or above the passing line), newest run first.
     fn upgrade(&self) -> PolarsResult<DataFrame> {
-        let mut upgrade: Vec<&Row> = self.rows
+        let mut upgrade: Vec<&Row> = self
+            .rows
             .iter()
             .filter(|r| r.track == "audit" && self.passing(r))
             .collect();
-        upgrade.sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
+        upgrade
+            .sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
         DataFrame::new(
             upgrade.len(),
             vec![
@@ -419,7 +435,8 @@ impl<'a> Reports<'a> {
 
     /// Sensitive: next-course candidates.
     fn next_course(&self) -> PolarsResult<DataFrame> {
-        let next: Vec<&str> = self.ids
+        let next: Vec<&str> = self
+            .ids
             .iter()
             .copied()
             .filter(|l| !self.by_learner[l].0.is_empty() && !self.completed(l))
@@ -430,11 +447,15 @@ impl<'a> Reports<'a> {
                 Column::new("learner_id".into(), next.clone()),
                 Column::new(
                     "name".into(),
-                    next.iter().map(|l| self.profile_of(l, 0)).collect::<Vec<_>>(),
+                    next.iter()
+                        .map(|l| self.profile_of(l, 0))
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "email".into(),
-                    next.iter().map(|l| self.profile_of(l, 1)).collect::<Vec<_>>(),
+                    next.iter()
+                        .map(|l| self.profile_of(l, 1))
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "courses_passed".into(),

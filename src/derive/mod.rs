@@ -6,6 +6,7 @@ pub mod identity;
 pub mod micromasters;
 pub mod program;
 pub mod roster;
+mod roster_status;
 pub mod serving;
 pub mod stage3;
 
@@ -32,6 +33,9 @@ pub enum DeriveError {
     },
     #[error("cancelled; the derived tables stay marked out of date and the next run rebuilds them")]
     Cancelled,
+    /// A definition (the MicroMasters program, say) that cannot be used as given.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The general tables the derived tables and the aggregates read.

@@ -44,27 +44,28 @@ impl ProgramDef {
     }
 
     /// Checks the definition; the message says what to fix.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), DeriveError> {
+        let bad = |m: String| Err(DeriveError::Invalid(m));
         if self.courses.is_empty() {
-            return Err("the program has no courses".into());
+            return bad("the program has no courses".into());
         }
         let mut seen = BTreeSet::new();
         for c in &self.courses {
             if c.course.trim().is_empty() {
-                return Err("a course has no course id (such as DemoX+DA101x)".into());
+                return bad("a course has no course id (such as DemoX+DA101x)".into());
             }
             if !seen.insert(c.course.trim()) {
-                return Err(format!("{} is listed twice", c.course));
+                return bad(format!("{} is listed twice", c.course));
             }
             if !(0.0..=1.0).contains(&c.passing_grade) {
-                return Err(format!(
+                return bad(format!(
                     "{}: the passing grade must be between 0 and 1 (edX grades are fractions)",
                     c.course
                 ));
             }
         }
         if self.required == Some(0) {
-            return Err("the program must require at least one course".into());
+            return bad("the program must require at least one course".into());
         }
         Ok(())
     }
@@ -116,7 +117,9 @@ pub fn program_from_data(lake: &Lake) -> Result<ProgramDef, DeriveError> {
 
 /// Names, emails and countries from the profile downloads (the latest run's values), by
 /// learner id: name, email, username, country, level of education.
-pub(super) fn read_profiles(lake: &Lake) -> Result<BTreeMap<String, [Option<String>; 5]>, DeriveError> {
+pub(super) fn read_profiles(
+    lake: &Lake,
+) -> Result<BTreeMap<String, [Option<String>; 5]>, DeriveError> {
     let mut profile: BTreeMap<String, [Option<String>; 5]> = BTreeMap::new();
     if let Some(p) = table(lake, &ingested("profile_info"))? {
         let df = p

@@ -3,21 +3,19 @@
 //! `transferred` with the snapshot's date, never deleted; one who reappears is `active` again),
 //! the identity map is rebuilt, and the sync is written to the operations log.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::roster_status::update_status;
 use crate::derive::identity::{self, IdentityConfig, MatchRate};
-use crate::derive::text_values;
-use crate::lake::{Lake, LakeError, Layer, TableRef};
+use crate::lake::{Lake, LakeError};
 use crate::modules::roster;
 use crate::pipeline::job::{self, RunOutcome};
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
-use crate::pseudo::{Salt, hash_value};
+use crate::pseudo::Salt;
 use crate::sources::{FolderSource, RemoteFile, Source, SourceError};
 
 /// What one sync changed on the roster.
@@ -230,218 +228,6 @@ fn sync_all(
         last = Some(when);
     }
     Ok(())
-}
-
-/// A student's row in the status table.
-struct Status {
-    student_number: Option<String>,
-    state_id: Option<String>,
-    school: Option<String>,
-    grade: Option<String>,
-    status: String,
-    since: NaiveDate,
-    first_seen: NaiveDate,
-    last_seen: NaiveDate,
-    fingerprint: String,
-}
-
-fn dates(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<NaiveDate>>> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    Ok(df
-        .column(c)?
-        .date()?
-        .physical()
-        .iter()
-        .map(|d| d.map(|d| epoch + chrono::Days::new(d as u64)))
-        .collect())
-}
-
-/// Compares the current students snapshot with the status table and writes the new status.
-fn update_status(lake: &Lake, date: NaiveDate, salt: &Salt) -> Result<SyncCounts, PipelineError> {
-    let ing = TableRef::new(Layer::Ingested, roster::SOURCE, roster::VERSION, "students");
-    let current = crate::lake::delta::read_table(&lake.table_dir(&ing), None)?;
-    let status_t = identity::status_table();
-    let prev = read_status(lake, &status_t, date)?;
-    let (next, counts) = compare(&current, prev, date, salt)?;
-    let df = status_frame(&next)?;
-    crate::derive::stage3::replace(lake, &status_t, df)
-        .map_err(|e| PipelineError::Input(e.to_string()))?;
-    Ok(counts)
-}
-
-/// The status table as it stands, by student pseudonym (empty before the first sync).
-fn read_status(
-    lake: &Lake,
-    status_t: &TableRef,
-    date: NaiveDate,
-) -> Result<HashMap<String, Status>, PipelineError> {
-    let mut prev: HashMap<String, Status> = HashMap::new();
-    let st_dir = lake.table_dir(status_t);
-    if crate::lake::delta::read_state(&st_dir)?.is_some() {
-        let df = crate::lake::delta::read_table(&st_dir, None)?;
-        let (ids, num, state, school, grade, status, fp) = (
-            text_values(&df, "student")?,
-            text_values(&df, "student_number")?,
-            text_values(&df, "state_id")?,
-            text_values(&df, "school_id")?,
-            text_values(&df, "grade")?,
-            text_values(&df, "status")?,
-            text_values(&df, "fingerprint")?,
-        );
-        let (since, first, lastd) = (
-            dates(&df, "status_date")?,
-            dates(&df, "first_seen")?,
-            dates(&df, "last_seen")?,
-        );
-        for i in 0..df.height() {
-            let Some(id) = ids[i].clone() else { continue };
-            prev.insert(
-                id,
-                Status {
-                    student_number: num[i].clone(),
-                    state_id: state[i].clone(),
-                    school: school[i].clone(),
-                    grade: grade[i].clone(),
-                    status: status[i].clone().unwrap_or_default(),
-                    since: since[i].unwrap_or(date),
-                    first_seen: first[i].unwrap_or(date),
-                    last_seen: lastd[i].unwrap_or(date),
-                    fingerprint: fp[i].clone().unwrap_or_default(),
-                },
-            );
-        }
-    }
-    Ok(prev)
-}
-
-/// Each student of the `current` snapshot against their previous status: new, unchanged,
-/// updated, reactivated; those no longer listed are marked transferred.
-fn compare(
-    current: &DataFrame,
-    mut prev: HashMap<String, Status>,
-    date: NaiveDate,
-    salt: &Salt,
-) -> Result<(HashMap<String, Status>, SyncCounts), PipelineError> {
-    // The columns that describe a student (edlake's own columns left out, so a re-landing is
-    // not an update).
-    let described: Vec<String> = current
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .filter(|c| c != "rundate")
-        .collect();
-    let values: Vec<Vec<Option<String>>> = described
-        .iter()
-        .map(|c| text_values(current, c))
-        .collect::<PolarsResult<_>>()?;
-    let col_of = |name: &str| described.iter().position(|c| c == name);
-    let pseud = |v: &Option<String>| v.as_deref().map(|v| hash_value(v, salt));
-    let mut counts = SyncCounts::default();
-    let mut seen = std::collections::HashSet::new();
-    let mut next: HashMap<String, Status> = HashMap::new();
-    for row in 0..current.height() {
-        let get = |name: &str| col_of(name).and_then(|c| values[c][row].clone());
-        let Some(id) = pseud(&get("Student_id")) else {
-            continue;
-        };
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let joined: Vec<String> = values
-            .iter()
-            .map(|c| c[row].clone().unwrap_or_default())
-            .collect();
-        let fingerprint = hash_value(&joined.join("\u{1f}"), salt);
-        let mut s = Status {
-            student_number: pseud(&get("Student_number")),
-            state_id: pseud(&get("State_id")),
-            school: get("School_id"),
-            grade: get("Grade"),
-            status: "active".into(),
-            since: date,
-            first_seen: date,
-            last_seen: date,
-            fingerprint,
-        };
-        match prev.remove(&id) {
-            None => counts.new += 1,
-            Some(p) => {
-                s.first_seen = p.first_seen;
-                if p.status == "active" {
-                    s.since = p.since;
-                    if p.fingerprint == s.fingerprint {
-                        counts.unchanged += 1;
-                    } else {
-                        counts.updated += 1;
-                    }
-                } else {
-                    counts.reactivated += 1;
-                }
-            }
-        }
-        counts.active += 1;
-        next.insert(id, s);
-    }
-    for (id, mut p) in prev {
-        if p.status == "active" {
-            p.status = "transferred".into();
-            p.since = date;
-            counts.transferred += 1;
-        }
-        next.insert(id, p);
-    }
-    Ok((next, counts))
-}
-
-/// The status table's rows, ordered by student pseudonym.
-fn status_frame(next: &HashMap<String, Status>) -> PolarsResult<DataFrame> {
-    let mut ids: Vec<&String> = next.keys().collect();
-    ids.sort();
-    let rows: Vec<&Status> = ids.iter().map(|i| &next[*i]).collect();
-    let date_col = |name: &str, f: &dyn Fn(&Status) -> NaiveDate| -> PolarsResult<Column> {
-        Column::new(name.into(), rows.iter().map(|s| f(s)).collect::<Vec<_>>())
-            .cast(&DataType::Date)
-    };
-    DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "student".into(),
-                ids.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "student_number".into(),
-                rows.iter()
-                    .map(|s| s.student_number.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "state_id".into(),
-                rows.iter().map(|s| s.state_id.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "school_id".into(),
-                rows.iter().map(|s| s.school.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "grade".into(),
-                rows.iter().map(|s| s.grade.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "status".into(),
-                rows.iter().map(|s| s.status.as_str()).collect::<Vec<_>>(),
-            ),
-            date_col("status_date", &|s| s.since)?,
-            date_col("first_seen", &|s| s.first_seen)?,
-            date_col("last_seen", &|s| s.last_seen)?,
-            Column::new(
-                "fingerprint".into(),
-                rows.iter()
-                    .map(|s| s.fingerprint.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    )
 }
 
 /// The operations log as CSV (one row per sync and source), for download.

@@ -127,7 +127,7 @@ fn write_grades(
 ) -> Result<(), GenError> {
     let mut w = create(grades)?;
     writeln!(w, "Student ID,Email,Username,Grade,Homework 1: Basics,Homework 2: Practice,Homework (Avg),Midterm Exam,Final Exam,Cohort Name,Enrollment Track,Verification Status,Certificate Eligible,Certificate Delivered,Certificate Type,Enrollment Status").map_err(io(grades))?;
-        for e in &enrolled {
+    for e in enrolled {
         let (id, email, user, _) = learner(e.learner);
         let hw1 = (e.grade + 0.05).min(1.0);
         let eligible = e.verified && e.grade >= pass;
@@ -160,7 +160,7 @@ fn write_profiles(
 ) -> Result<(), GenError> {
     let mut w = create(profiles)?;
     writeln!(w, "id,username,name,email,language,location,year_of_birth,gender,level_of_education,mailing_address,goals,enrollment_mode,verification_status,cohort,city,country").map_err(io(profiles))?;
-    for e in &enrolled {
+    for e in enrolled {
         let (id, email, user, name) = learner(e.learner);
         let l = e.learner;
         writeln!(

@@ -65,7 +65,11 @@ pub fn write(d: &District, out: &Path) -> Result<GenSummary, GenError> {
         file("teachers.csv", TEACHERS_HEADER, teacher_rows(d))?;
         file("sections.csv", SECTIONS_HEADER, section_rows(d))?;
         let enrolled: Vec<usize> = (0..d.students.len()).filter(|&i| on_roster(i, k)).collect();
-        file("students.csv", STUDENTS_HEADER, student_rows(d, &enrolled, k))?;
+        file(
+            "students.csv",
+            STUDENTS_HEADER,
+            student_rows(d, &enrolled, k),
+        )?;
         file(
             "enrollments.csv",
             "School_id,Section_id,Student_id",
@@ -142,9 +146,19 @@ fn student_rows(d: &District, enrolled: &[usize], k: usize) -> Vec<String> {
             let st = &d.students[i];
             let (g, f) = student_name(i);
             let email = if k > 0 && i % 97 == 3 {
-                format!("{}.{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
+                format!(
+                    "{}.{}{}@students.example",
+                    g.to_lowercase(),
+                    f.to_lowercase(),
+                    i + 1
+                )
             } else {
-                format!("{}{}{}@students.example", g.to_lowercase(), f.to_lowercase(), i + 1)
+                format!(
+                    "{}{}{}@students.example",
+                    g.to_lowercase(),
+                    f.to_lowercase(),
+                    i + 1
+                )
             };
             let state = if i % 40 == 11 {
                 String::new()

@@ -138,13 +138,10 @@ pub struct TableSchema {
 
 impl TableSchema {
     /// The Delta schema of the table (every column nullable: a source may leave any value out).
-    pub fn to_delta(&self) -> Result<StructType, String> {
-        StructType::try_new(
-            self.columns
-                .iter()
-                .map(|c| StructField::nullable(&c.name, c.ty.delta_type())),
-        )
-        .map_err(|e| e.to_string())
+    pub fn to_delta(&self) -> deltalake::DeltaResult<StructType> {
+        Ok(StructType::try_new(self.columns.iter().map(|c| {
+            StructField::nullable(&c.name, c.ty.delta_type())
+        }))?)
     }
 
     /// The schema of a Delta table, with its partition columns.

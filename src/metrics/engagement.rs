@@ -151,7 +151,13 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
                 col("StartTime").dt().date().alias("day"),
             ])
     });
-    out = with_digital(out, &days, insights, "insights_days", "digital_rate_insights");
+    out = with_digital(
+        out,
+        &days,
+        insights,
+        "insights_days",
+        "digital_rate_insights",
+    );
     out = match attendance_schools(lake)? {
         Some(s) => out.join(
             s,

@@ -204,7 +204,15 @@ fn commit_quarantine(
         if qdf.height() > 0 {
             files.push(delta::write_file(&run.lake.table_dir(t), &mut qdf, &[])?);
         }
-        commit_table(run.lake, t, &schema, CommitKind::Append, &files, q_ids, report)?;
+        commit_table(
+            run.lake,
+            t,
+            &schema,
+            CommitKind::Append,
+            &files,
+            q_ids,
+            report,
+        )?;
         // The rows, not the files' row counts: an empty commit still records the batches.
         if let Some(last) = report.tables.last_mut() {
             last.rows_written = bad.len() as u64;

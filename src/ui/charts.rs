@@ -25,7 +25,7 @@ pub struct ChartsPage {
     computed_for: Option<(String, ChartFilter)>,
     schools: Vec<String>,
     /// The result of a "Save as PNG" in progress.
-    png_result: Option<crossbeam_channel::Receiver<Result<String, String>>>,
+    png_result: Option<crossbeam_channel::Receiver<anyhow::Result<String>>>,
 }
 
 fn schools_of(lake: &crate::lake::Lake) -> Vec<String> {
@@ -70,7 +70,7 @@ impl ChartsPage {
             Ok(f) => f,
             Err(e) => {
                 self.current = Task::default();
-                self.current.state = TaskState::Failed(e);
+                self.current.state = TaskState::Failed(e.to_string());
                 return;
             }
         };
@@ -237,8 +237,7 @@ impl ChartsPage {
                         // Encoding a PNG takes a moment: not on the UI thread.
                         std::thread::spawn(move || {
                             let r = super::screenshot::save_png(&img, Some(rect), ppp, &p)
-                                .map(|()| p.display().to_string())
-                                .map_err(|e| e.to_string());
+                                .map(|()| p.display().to_string());
                             let _ = tx.send(r);
                             repaint();
                         });

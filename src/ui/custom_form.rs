@@ -32,7 +32,7 @@ pub struct CustomForm {
     pub dir: Option<PathBuf>,
     metadata_path: Option<PathBuf>,
     metadata_text: String,
-    metadata: Option<Result<Metadata, String>>,
+    metadata: Option<anyhow::Result<Metadata>>,
     /// Per entity: batch type and key column ("" for none).
     choices: Vec<(String, BatchType, String)>,
     pub preview: Task<Vec<EntityPreview>>,
@@ -46,7 +46,7 @@ pub struct CustomForm {
 }
 
 impl CustomForm {
-    fn def(&self) -> Result<ModuleDef, String> {
+    fn def(&self) -> anyhow::Result<ModuleDef> {
         let batches: Vec<(String, BatchType)> = self
             .choices
             .iter()
@@ -74,8 +74,8 @@ impl CustomForm {
             // The library's advice names the CLI flag; here the key is picked above.
             let e = e.to_string();
             match e.split_once(": add --key") {
-                Some((head, _)) => format!("{head}: choose its key above"),
-                None => e,
+                Some((head, _)) => anyhow::anyhow!("{head}: choose its key above"),
+                None => anyhow::anyhow!(e),
             }
         })
     }
@@ -117,37 +117,7 @@ impl CustomForm {
             "One subfolder (or file) per entity; files may be CSV, JSON lines (.jsonl) or Parquet. \
              Values of hashed and masked columns stay hidden here too.",
         );
-        ui.horizontal(|ui| {
-            ui.label("Metadata:");
-            let shown = self
-                .metadata_path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "no metadata.csv chosen".into());
-            ui.label(egui::RichText::new(shown).monospace());
-            if ui.button("Choose metadata.csv…").clicked()
-                && let Some(p) = sh.dialogs.pick_file("The source's metadata.csv", &["csv"])
-            {
-                self.load_metadata(p);
-            }
-        });
-        if let Some(Err(e)) = &self.metadata {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        ui.horizontal(|ui| {
-            ui.label("Data folder:");
-            let shown = self
-                .dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "no folder chosen".into());
-            ui.label(egui::RichText::new(shown).monospace());
-            if ui.button("Choose folder…").clicked()
-                && let Some(p) = sh.dialogs.pick_folder("Data folder")
-            {
-                self.dir = Some(p);
-            }
-        });
+        self.pickers(ui, sh);
         let dir = self.dir.clone();
         let meta = match &self.metadata {
             Some(Ok(m)) => m.clone(),
@@ -192,7 +162,7 @@ impl CustomForm {
                             Ok(format!("Module `{}` saved in the lake.", d.name))
                         });
                     }
-                    Err(e) => self.message = Some((e, false)),
+                    Err(e) => self.message = Some((e.to_string(), false)),
                 }
             }
         });
@@ -237,9 +207,9 @@ impl CustomForm {
     /// Reads a metadata.csv and resets the per-entity choices.
     pub fn load_metadata(&mut self, p: PathBuf) {
         let parsed = std::fs::read_to_string(&p)
-            .map_err(|e| format!("{}: {e}", p.display()))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
             .and_then(|t| {
-                let m = Metadata::parse(&t, &p.display().to_string()).map_err(|e| e.to_string())?;
+                let m = Metadata::parse(&t, &p.display().to_string())?;
                 Ok((t, m))
             });
         self.previewed = None;
@@ -267,6 +237,41 @@ impl CustomForm {
             Err(e) => self.metadata = Some(Err(e)),
         }
         self.metadata_path = Some(p);
+    }
+
+    /// The metadata.csv and data folder choices.
+    fn pickers(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+        ui.horizontal(|ui| {
+            ui.label("Metadata:");
+            let shown = self
+                .metadata_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "no metadata.csv chosen".into());
+            ui.label(egui::RichText::new(shown).monospace());
+            if ui.button("Choose metadata.csv…").clicked()
+                && let Some(p) = sh.dialogs.pick_file("The source's metadata.csv", &["csv"])
+            {
+                self.load_metadata(p);
+            }
+        });
+        if let Some(Err(e)) = &self.metadata {
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
+        }
+        ui.horizontal(|ui| {
+            ui.label("Data folder:");
+            let shown = self
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|| "no folder chosen".into());
+            ui.label(egui::RichText::new(shown).monospace());
+            if ui.button("Choose folder…").clicked()
+                && let Some(p) = sh.dialogs.pick_folder("Data folder")
+            {
+                self.dir = Some(p);
+            }
+        });
     }
 
     /// Each entity's batch type and key, with its first rows and column checks.

@@ -9,6 +9,7 @@ pub mod home;
 pub mod ingest;
 pub mod more;
 pub mod program_page;
+pub mod review;
 pub mod roster_page;
 pub mod screenshot;
 pub mod settings;

@@ -192,7 +192,7 @@ impl ProgramPage {
             .clicked()
         {
             match p.check() {
-                Err(e) => self.message = Some((e, false)),
+                Err(e) => self.message = Some((e.to_string(), false)),
                 Ok(()) => match p.save(sh.lake) {
                     Err(e) => self.message = Some((e.to_string(), false)),
                     Ok(()) => {

@@ -74,15 +74,15 @@ impl Default for ChartFilter {
 
 impl ChartFilter {
     /// The library filter, or what is wrong with the typed dates.
-    pub fn to_filter(&self) -> Result<Filter, String> {
-        let date = |s: &str, what: &str| -> Result<Option<chrono::NaiveDate>, String> {
+    pub fn to_filter(&self) -> anyhow::Result<Filter> {
+        let date = |s: &str, what: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
             let s = s.trim();
             if s.is_empty() {
                 return Ok(None);
             }
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(Some)
-                .map_err(|_| format!("{what} date `{s}` is not a date like 2025-09-01"))
+                .map_err(|_| anyhow::anyhow!("{what} date `{s}` is not a date like 2025-09-01"))
         };
         Ok(Filter {
             from: date(&self.from, "From")?,

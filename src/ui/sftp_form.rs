@@ -79,21 +79,20 @@ impl SftpForm {
         self.stored.done() == Some(&true)
     }
 
-    fn config(&self) -> Result<SftpConfig, String> {
+    fn config(&self) -> anyhow::Result<SftpConfig> {
         let host = self.host.trim();
         if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err("Enter the server's host name (for example sftp.clever.com).".into());
+            anyhow::bail!("Enter the server's host name (for example sftp.clever.com).");
         }
-        let port: u16 = self
-            .port
-            .trim()
-            .parse()
-            .map_err(|_| "The port is a number from 1 to 65535 (usually 22).".to_string())?;
+        let port: u16 =
+            self.port.trim().parse().map_err(|_| {
+                anyhow::anyhow!("The port is a number from 1 to 65535 (usually 22).")
+            })?;
         if self.user.trim().is_empty() {
-            return Err("Enter the user name Clever gave the district.".into());
+            anyhow::bail!("Enter the user name Clever gave the district.");
         }
         if self.key.is_none() && self.secret.is_empty() && !self.saved_secret() {
-            return Err("Enter the password, or choose a key file.".into());
+            anyhow::bail!("Enter the password, or choose a key file.");
         }
         Ok(SftpConfig {
             host: host.into(),
@@ -214,7 +213,7 @@ impl SftpForm {
         });
         let cfg = self.config();
         if let Err(e) = &cfg {
-            ui.colored_label(ui.visuals().warn_fg_color, e);
+            ui.colored_label(ui.visuals().warn_fg_color, e.to_string());
         }
         let running = self.test.is_running();
         ui.horizontal(|ui| {

@@ -72,19 +72,19 @@ impl ShareForm {
         self.stored.done() == Some(&true)
     }
 
-    fn config(&self) -> Result<AzureConfig, String> {
+    fn config(&self) -> anyhow::Result<AzureConfig> {
         let account = self.account.trim();
         if account.is_empty() || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err("Enter the storage account name (letters and digits only).".into());
+            anyhow::bail!("Enter the storage account name (letters and digits only).");
         }
         if self.container.trim().is_empty() {
-            return Err("Enter the container (usually oea).".into());
+            anyhow::bail!("Enter the container (usually oea).");
         }
         if self.secret.is_empty() && !self.saved_secret() {
-            return Err(if self.sas {
-                "Paste a SAS token with read and list rights.".into()
+            anyhow::bail!(if self.sas {
+                "Paste a SAS token with read and list rights."
             } else {
-                "Paste the storage account key.".into()
+                "Paste the storage account key."
             });
         }
         let endpoint = self.endpoint.trim();
@@ -174,7 +174,7 @@ impl ShareForm {
         });
         let cfg = self.config();
         if let Err(e) = &cfg {
-            ui.colored_label(ui.visuals().warn_fg_color, e);
+            ui.colored_label(ui.visuals().warn_fg_color, e.to_string());
         }
         ui.horizontal(|ui| {
             let running = self.check.is_running();

@@ -2,6 +2,7 @@
 //! one request at a time (the table list, column ops, pages, statistics, exports), so nothing
 //! the preview shows is read on the UI thread.
 
+use crate::preview::PreviewError;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,9 +28,9 @@ pub(super) type Landed = (String, String, usize, u64);
 pub(super) enum Resp {
     Tables(Vec<(TableRef, i64)>, Vec<Landed>),
     Ops(TableRef, Vec<(String, &'static str)>),
-    Page(TableRef, Query, usize, Result<Page, String>),
-    Stats(Result<ColumnStats, String>),
-    Export(Result<(PathBuf, usize), String>),
+    Page(TableRef, Query, usize, Result<Page, PreviewError>),
+    Stats(Result<ColumnStats, PreviewError>),
+    Export(Result<(PathBuf, usize), PreviewError>),
 }
 
 /// The worker that reads pages for the preview, one request at a time.
@@ -97,18 +98,15 @@ impl Worker {
                     Req::Tables | Req::Ops(_) => continue,
                     Req::Page(t, q, i) => {
                         let r = b.page(&lake, &q, i * PAGE_ROWS, PAGE_ROWS);
-                        Resp::Page(t, q, i, r.map_err(|e| e.to_string()))
+                        Resp::Page(t, q, i, r)
                     }
-                    Req::Stats(_, q, c) => Resp::Stats(
-                        b.view(&lake, &q)
-                            .map_err(|e| e.to_string())
-                            .and_then(|v| column_stats(&v, &c).map_err(|e| e.to_string())),
-                    ),
+                    Req::Stats(_, q, c) => {
+                        Resp::Stats(b.view(&lake, &q).and_then(|v| column_stats(&v, &c)))
+                    }
                     Req::Export(_, q, path) => Resp::Export(
                         b.view(&lake, &q)
                             .and_then(|v| export(&v, &path, ExportFormat::from_path(&path)))
-                            .map(|n| (path, n))
-                            .map_err(|e| e.to_string()),
+                            .map(|n| (path, n)),
                     ),
                 };
                 if resp_tx.send(resp).is_err() {

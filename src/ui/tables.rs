@@ -34,7 +34,7 @@ pub struct TablesPage {
     columns: Vec<(String, String)>,
     ops: Vec<(String, &'static str)>,
     error: Option<String>,
-    stats: Option<Result<ColumnStats, String>>,
+    stats: Option<Result<ColumnStats, crate::preview::PreviewError>>,
     stats_pending: bool,
     opened_at: Option<Instant>,
     /// Milliseconds from choosing the table to its first page on screen.
@@ -121,7 +121,7 @@ impl TablesPage {
                             }
                             self.pages.insert(i, Arc::new(p.frame));
                         }
-                        Err(e) => self.error = Some(e),
+                        Err(e) => self.error = Some(e.to_string()),
                     }
                 }
                 Resp::Stats(s) => {
@@ -410,7 +410,7 @@ impl TablesPage {
                     }
                 }
                 Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 }
                 None => {
                     ui.label(egui::RichText::new("Click a column name for its statistics.").weak());

@@ -15,6 +15,7 @@
 
 pub mod accum;
 pub mod build;
+mod hybrid;
 mod read;
 
 use std::collections::BTreeMap;
