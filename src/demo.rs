@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::app::run::SourceKind;
-use crate::app::saved::{AppError, run_saved};
+use crate::app::AppError;
+use crate::app::saved::run_saved;
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};

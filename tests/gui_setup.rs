@@ -38,7 +38,7 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     wait(&mut h, "the new lake", is_open);
     assert_eq!(h.state().saved.page, Page::Setup);
     click(&mut h, "Create a new salt");
-    assert!(view(h.state()).salt.is_some(), "salt stored");
+    wait(&mut h, "the salt stored", |a| view(a).salt.is_some());
     h.get_by_label_contains("stored in the OS keyring");
 
     click(&mut h, "Continue");
@@ -241,6 +241,7 @@ fn new_lake_with_salt(dir: &Path) -> Harness<'static, App> {
     h.get_by_label("Create a lake…").click();
     wait(&mut h, "the new lake", is_open);
     click(&mut h, "Create a new salt");
+    wait(&mut h, "the salt stored", |a| view(a).salt.is_some());
     click(&mut h, "Continue");
     h
 }
@@ -263,4 +264,55 @@ fn run_from_ingestion_page(
         TaskState::Failed(e) => panic!("{e}"),
         _ => panic!("not finished"),
     }
+}
+
+/// One configuration: a source the CLI saved is what the app shows and runs, and the CLI then
+/// finds the app's run of that same source (nothing new to land).
+#[test]
+fn a_source_saved_with_the_cli_is_the_one_the_app_runs() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake_dir = dir.path().join("lake");
+    let cli = |args: &[&str]| {
+        let o = common::cli::run(&lake_dir, args);
+        (o.status.code(), common::cli::said(&o))
+    };
+    let (code, said) = cli(&["init"]);
+    assert_eq!(code, Some(0), "{said}");
+    let clever = data.join("clever");
+    let path = clever.to_str().expect("utf-8 path");
+    let (code, said) = cli(&["source", "add", "folder", "clever", "--module", "clever", "--path", path]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = cli(&["source", "add", "folder", "x", "--module", "nope", "--path", path]);
+    assert_eq!(code, Some(2), "an unknown module is refused: {said}");
+    assert!(said.contains("`nope` is not a module"), "{said}");
+
+    // The app, with the CLI's salt in its (session) keyring.
+    let lake = edlake::lake::Lake::open(&lake_dir).expect("lake");
+    let secrets = Secrets::session_only();
+    secrets
+        .set(&edlake::secrets::salt_key(&lake.info().id), common::cli::SALT)
+        .expect("salt");
+    let mut opts = options(Arc::new(QueuedDialogs::new([])));
+    opts.autostart_demo = false;
+    opts.lake = Some(lake_dir.clone());
+    opts.secrets = secrets;
+    let mut h = harness(opts);
+    wait(&mut h, "the lake and its salt", |a| {
+        is_open(a) && view(a).salt.is_some() && view(a).sources.runnable("clever")
+    });
+    click(&mut h, "Ingestion");
+    h.get_by_label(path);
+    let reports = run_from_ingestion_page(&mut h, "Run clever");
+    assert!(reports[0].rows_ingested > 0, "{reports:?}");
+
+    let (code, said) = cli(&["ingest", "clever", "--source", "clever"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("Landed 0 file(s)") && said.contains("Ingested 0 rows"),
+        "the CLI ran the app's source again: {said}"
+    );
+    let (code, said) = cli(&["source", "list"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("clever  [clever]  folder"), "{said}");
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::saved::AppError;
+use super::AppError;
 use crate::derive::{DeriveError, Stage3Report, build_stage3_with, roster};
 use crate::lake::Lake;
 use crate::modules::Module;

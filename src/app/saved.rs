@@ -5,65 +5,19 @@
 
 use std::path::Path;
 
+use super::AppError;
 use super::run::{JobOutcome, run_module};
 use crate::lake::Lake;
 use crate::modules::Module;
-use crate::pipeline::{Cancel, Outcome, PipelineError, Progress, RunReport, RunStatus};
+use crate::pipeline::{Cancel, PipelineError, Progress, RunReport, RunStatus};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
 use crate::sources::Source;
-use crate::sources::saved::{SavedError, SavedSource, SourceDef};
+use crate::sources::saved::{SavedSource, SourceDef};
 
 /// The built-in modules a saved source can name, in the order "Run all" runs them (a roster
 /// first, so the day's activity is matched against the newest roster).
 pub const BUILT_IN: [&str; 5] = ["roster", "clever", "insights", "sis", "edx"];
-
-/// Why a saved source could not be opened for a run.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error(transparent)]
-    Saved(#[from] SavedError),
-    #[error(transparent)]
-    Pipeline(#[from] PipelineError),
-    #[error(
-        "`{0}` is not a module: use clever, insights, sis, edx, roster or a custom module defined \
-         with `edlake module add`"
-    )]
-    UnknownModule(String),
-    #[error(
-        "the source `{0}` does not say which module reads it: save it again with `edlake source \
-         add folder {0} --module MODULE --path DIR --replace`"
-    )]
-    NoModule(String),
-    #[error(
-        "the source `{0}` has no accepted host key yet: run `edlake source test {0}` to see the \
-         server's fingerprint and accept it"
-    )]
-    HostKeyNotPinned(String),
-    #[error("the source `{name}` is {what}; the {module} module reads {wants}")]
-    WrongKind {
-        name: String,
-        what: &'static str,
-        module: String,
-        wants: &'static str,
-    },
-}
-
-impl AppError {
-    /// How this error ends a run (and so the CLI's exit code).
-    pub fn outcome(&self) -> Outcome {
-        match self {
-            AppError::Pipeline(e) => e.outcome(),
-            AppError::Saved(SavedError::Lake(l)) => Outcome::of_lake(l),
-            AppError::Saved(SavedError::Secret(_) | SavedError::Corrupt { .. }) => Outcome::Failed,
-            AppError::Saved(_)
-            | AppError::UnknownModule(_)
-            | AppError::NoModule(_)
-            | AppError::HostKeyNotPinned(_)
-            | AppError::WrongKind { .. } => Outcome::BadInput,
-        }
-    }
-}
 
 /// The module called `name` (a built-in or a custom module of this lake). Insights reads its
 /// columns from the export's schema files under `schema_root`.
@@ -80,13 +34,15 @@ pub fn module_named(
         }
         "sis" => Box::new(sis::module().map_err(PipelineError::from)?),
         "edx" => Box::new(edx::Edx::new().map_err(PipelineError::from)?),
-        other => match crate::modules::definition::ModuleDef::load(lake, other) {
-            Ok(def) => Box::new(
-                def.module()
-                    .map_err(|e| PipelineError::Input(e.to_string()))?,
-            ),
-            Err(_) => return Err(AppError::UnknownModule(other.into())),
-        },
+        other => {
+            use crate::modules::definition::{DefError, ModuleDef};
+            let def = match ModuleDef::load(lake, other) {
+                Ok(d) => d,
+                Err(DefError::Unknown(_)) => return Err(AppError::UnknownModule(other.into())),
+                Err(e) => return Err(PipelineError::Input(e.to_string()).into()),
+            };
+            Box::new(def.module().map_err(|e| PipelineError::Input(e.to_string()))?)
+        }
     })
 }
 

@@ -41,16 +41,7 @@ fn print_report(r: &RunReport) {
     if !r.issues.is_empty() {
         println!("Rows sent to quarantine (first {}):", r.issues.len());
         for i in &r.issues {
-            println!(
-                "  {}, line {}{}: {}",
-                i.file,
-                i.line,
-                i.column
-                    .as_ref()
-                    .map(|c| format!(", column {c}"))
-                    .unwrap_or_default(),
-                i.reason
-            );
+            println!("  {i}");
         }
     }
     println!("{}", r.summary());
@@ -59,73 +50,66 @@ fn print_report(r: &RunReport) {
 /// `edlake ingest <module> --from DIR | --source NAME`.
 pub(super) fn ingest_cmd(ctx: &Ctx, source: super::IngestSource) -> Result<ExitCode> {
     use super::IngestSource;
-    use edlake::modules::clever::Clever;
-    match source {
-        IngestSource::Clever {
-            from,
-            source,
-            dry_run,
-        } => match (from, source) {
-            (Some(from), _) => ingest_module(ctx, Box::new(Clever::default()), &from, dry_run),
-            (None, Some(name)) => super::sources::ingest_saved(ctx, "clever", &name, dry_run),
-            (None, None) => bail!(Coded(
-                EXIT_BAD_INPUT,
-                "give --from DIR or --source NAME".into()
-            )),
-        },
-        IngestSource::Insights {
-            from,
-            source,
-            dry_run,
-        } => match (from, source) {
-            (Some(from), _) => {
-                let module = edlake::modules::insights::Insights::from_export(&from)
-                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-                ingest_module(ctx, Box::new(module), &from, dry_run)
-            }
-            (None, Some(name)) => super::sources::ingest_saved(ctx, "insights", &name, dry_run),
-            (None, None) => bail!(Coded(
-                EXIT_BAD_INPUT,
-                "give --from DIR or --source NAME".into()
-            )),
-        },
+    let (module, input) = match source {
+        IngestSource::Clever(i) => ("clever".to_string(), i),
+        IngestSource::Insights(i) => ("insights".to_string(), i),
+        IngestSource::Sis(i) => ("sis".to_string(), i),
+        IngestSource::Edx(i) => ("edx".to_string(), i),
         IngestSource::Custom(args) => {
             use clap::Parser;
             let c = super::CustomIngest::try_parse_from(
                 std::iter::once("edlake ingest".to_string()).chain(args),
             )
             .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+            (c.name, c.input)
+        }
+    };
+    let super::FromOrSource {
+        from,
+        source,
+        dry_run,
+    } = input;
+    let code = match (from, source) {
+        (Some(from), _) => {
             let lake = ctx.lake()?;
-            let def = edlake::modules::definition::ModuleDef::load(&lake, &c.name)
+            // A module that reads its schema from the export finds it in the folder itself.
+            let m = edlake::app::saved::module_named(&lake, &module, &from)
                 .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-            let module = def
-                .module()
-                .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
-            ingest_module(ctx, Box::new(module), &c.from, c.dry_run)
+            ingest_from(ctx, &lake, m, &FolderSource::new(&from), dry_run)?
         }
-        IngestSource::Edx { from, dry_run } => {
-            let module = edlake::modules::edx::Edx::new()?;
-            let code = ingest_module(ctx, Box::new(module), &from, dry_run)?;
-            if !dry_run {
-                super::program::rebuild(ctx, &ctx.lake()?)?;
-            }
-            Ok(code)
-        }
-        IngestSource::Sis { from, dry_run } => {
-            let module = edlake::modules::sis::module()?;
-            ingest_module(ctx, Box::new(module), &from, dry_run)
-        }
+        (None, Some(name)) => ingest_saved(ctx, &module, &name, dry_run)?,
+        (None, None) => bail!(Coded(
+            EXIT_BAD_INPUT,
+            "give --from DIR or --source NAME".into()
+        )),
+    };
+    // The MicroMasters reports follow the edX downloads.
+    if module == "edx" && !dry_run {
+        super::program::rebuild(ctx, &ctx.lake()?)?;
     }
+    Ok(code)
 }
 
-pub(super) fn ingest_module(
-    ctx: &Ctx,
-    module: Box<dyn Module>,
-    from: &std::path::Path,
-    dry_run: bool,
-) -> Result<ExitCode> {
+/// `edlake ingest <module> --source NAME`: the saved source opened as the app opens it.
+fn ingest_saved(ctx: &Ctx, module: &str, name: &str, dry_run: bool) -> Result<ExitCode> {
     let lake = ctx.lake()?;
-    ingest_from(ctx, &lake, module, &FolderSource::new(from), dry_run)
+    let src = edlake::sources::saved::SavedSource::load(&lake, name).map_err(edlake::app::AppError::from)?;
+    if let Some(m) = src.module()
+        && m != module
+    {
+        bail!(Coded(
+            EXIT_BAD_INPUT,
+            format!(
+                "the source `{name}` is set up for the {m} module: run `edlake ingest {m} --source {name}`"
+            )
+        ));
+    }
+    let src = edlake::sources::saved::SavedSource {
+        module: Some(module.into()),
+        ..src
+    };
+    let opened = edlake::app::saved::open(&lake, &src, &ctx.secrets)?;
+    ingest_from(ctx, &lake, opened.module, opened.source.as_ref(), dry_run)
 }
 
 /// Runs (or dry-runs) a module from any source: the app's job, with progress bars and Ctrl-C.

@@ -286,12 +286,8 @@ pub enum IdentityAction {
 pub struct CustomIngest {
     /// The custom module's name.
     pub name: String,
-    /// Folder with one subfolder (or file) per entity.
-    #[arg(long)]
-    pub from: PathBuf,
-    /// Show what would be fetched, change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub input: FromOrSource,
 }
 
 /// Output formats of `metrics`.
@@ -326,57 +322,41 @@ pub enum SaltAction {
     },
 }
 
+/// Where a run reads: a folder, or a source saved in the lake.
+#[derive(Debug, clap::Args)]
+pub struct FromOrSource {
+    /// The folder (Clever: the one holding the report folders; Insights: the export root,
+    /// holding activity/, roster/ and schema/; SIS and custom modules: a subfolder or file per
+    /// entity; edX: the downloads, in any layout).
+    #[arg(long, required_unless_present = "source", conflicts_with = "source")]
+    pub from: Option<PathBuf>,
+    /// A source saved in the lake (`edlake source add ...`; what the app set up is saved under
+    /// the module's name).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Show what would be fetched, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum IngestSource {
     /// Clever Participation Reports (daily-participation/ and resource-usage/ folders), from a
     /// folder (--from) or a saved source such as Clever's SFTP server (--source).
-    Clever {
-        /// Folder holding the Clever report folders.
-        #[arg(long, required_unless_present = "source", conflicts_with = "source")]
-        from: Option<PathBuf>,
-        /// A saved source (`edlake source add ...`).
-        #[arg(long)]
-        source: Option<String>,
-        /// Show what would be fetched, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Clever(FromOrSource),
     /// A Microsoft Education Insights (School Data Sync) data-lake export: the folder holding
     /// activity/, roster/ and schema/.
-    Insights {
-        /// The export root.
-        #[arg(long, required_unless_present = "source", conflicts_with = "source")]
-        from: Option<PathBuf>,
-        /// A saved source (`edlake source add datashare ...`).
-        #[arg(long)]
-        source: Option<String>,
-        /// Show what would be fetched, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Insights(FromOrSource),
     /// edX course downloads (grade_report and student_profile_info CSVs, any folder layout);
     /// rebuilds the MicroMasters reports when a program is defined.
-    Edx {
-        /// Folder holding the downloads.
-        #[arg(long)]
-        from: PathBuf,
-        /// Show what would be fetched, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// A custom module defined with `edlake module add` (`edlake ingest NAME --from DIR`).
+    Edx(FromOrSource),
+    /// A custom module defined with `edlake module add` (`edlake ingest NAME --from DIR` or
+    /// `--source NAME`).
     #[command(external_subcommand)]
     Custom(Vec<String>),
     /// SIS files (OEA Contoso SIS formats): one subfolder or file per entity — studentattendance,
     /// students, studentdemographics, studentsectionmark.
-    Sis {
-        /// Folder holding the entity folders or files.
-        #[arg(long)]
-        from: PathBuf,
-        /// Show what would be fetched, change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Sis(FromOrSource),
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,7 +36,7 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return ExitCode::from(c.0);
         }
-        if let Some(a) = cause.downcast_ref::<edlake::app::saved::AppError>() {
+        if let Some(a) = cause.downcast_ref::<edlake::app::AppError>() {
             return ExitCode::from(a.outcome().code());
         }
         if let Some(p) = cause.downcast_ref::<PipelineError>() {
@@ -54,7 +54,9 @@ pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
         if let Some(edlake::derive::DeriveError::Cancelled) = cause.downcast_ref() {
             return ExitCode::from(Outcome::Cancelled.code());
         }
-        if let Some(edlake::metrics::MetricError::Lake(l)) = cause.downcast_ref() {
+        if let Some(edlake::metrics::MetricError::Derive(edlake::derive::DeriveError::Lake(l))) =
+            cause.downcast_ref()
+        {
             return ExitCode::from(Outcome::of_lake(l).code());
         }
         if let Some(edlake::modules::definition::DefError::Lake(l)) = cause.downcast_ref() {

@@ -25,7 +25,9 @@ pub(super) fn metrics_cmd(
     let t = std::time::Instant::now();
     let out = match edlake::metrics::compute(&lake, name, f) {
         Ok(o) => o,
-        Err(e @ edlake::metrics::MetricError::Missing { .. }) => {
+        Err(
+            e @ edlake::metrics::MetricError::Derive(edlake::derive::DeriveError::Missing { .. }),
+        ) => {
             bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
         }
         Err(e) => return Err(e.into()),

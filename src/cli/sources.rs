@@ -12,7 +12,6 @@ use edlake::sources::saved::{SavedError, SavedSource, SourceDef};
 use edlake::sources::sftp::{SftpAuth, SftpConfig, probe};
 
 use super::ctx::{Ctx, print_json};
-use super::ingest::ingest_from;
 use super::{AddSource, Coded, EXIT_BAD_INPUT, SourceAction};
 
 fn read_secret(what: &str) -> Result<String> {
@@ -169,7 +168,7 @@ fn checked_module(lake: &Lake, module: &str) -> Result<String> {
     if !known {
         bail!(Coded(
             EXIT_BAD_INPUT,
-            edlake::app::saved::AppError::UnknownModule(module.into()).to_string()
+            edlake::app::AppError::UnknownModule(module.into()).to_string()
         ));
     }
     Ok(module.to_string())
@@ -394,28 +393,6 @@ fn list(ctx: &Ctx, lake: &Lake) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `edlake ingest <module> --source NAME`: the saved source opened as the app opens it.
-pub(super) fn ingest_saved(ctx: &Ctx, module: &str, name: &str, dry_run: bool) -> Result<ExitCode> {
-    let lake = ctx.lake()?;
-    let src = SavedSource::load(&lake, name).map_err(bad)?;
-    if let Some(m) = src.module()
-        && m != module
-    {
-        bail!(Coded(
-            EXIT_BAD_INPUT,
-            format!(
-                "the source `{name}` is set up for the {m} module: run `edlake ingest {m} --source {name}`"
-            )
-        ));
-    }
-    let src = SavedSource {
-        module: Some(module.into()),
-        ..src
-    };
-    let opened = edlake::app::saved::open(&lake, &src, &ctx.secrets)?;
-    ingest_from(ctx, &lake, opened.module, opened.source.as_ref(), dry_run)
 }
 
 /// Lists the share and reports what an Insights run would find.

@@ -251,184 +251,77 @@ impl<'a> Reports<'a> {
         DataFrame::new(
             rows.len(),
             vec![
-                Column::new(
-                    "learner".into(),
-                    rows.iter()
-                        .map(|r| self.pseud(&r.learner))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "course".into(),
-                    rows.iter().map(|r| r.course.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "run".into(),
-                    rows.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "track".into(),
-                    rows.iter().map(|r| r.track.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "grade".into(),
-                    rows.iter().map(|r| r.grade).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "passed".into(),
-                    rows.iter().map(|r| self.passing(r)).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "certificate_eligible".into(),
-                    rows.iter()
-                        .map(|r| self.passing(r) && r.track == "verified")
-                        .collect::<Vec<_>>(),
-                ),
+                column("learner", rows, |r| self.pseud(&r.learner)),
+                column("course", rows, |r| r.course.as_str()),
+                column("run", rows, |r| r.run.as_str()),
+                column("track", rows, |r| r.track.as_str()),
+                column("grade", rows, |r| r.grade),
+                column("passed", rows, |r| self.passing(r)),
+                column("certificate_eligible", rows, |r| {
+                    self.passing(r) && r.track == "verified"
+                }),
             ],
         )
     }
 
     /// General: learners.
     fn learners(&self) -> PolarsResult<DataFrame> {
-        let (ids, n) = (&self.ids, self.ids.len());
+        let ids = &self.ids;
         DataFrame::new(
-            n,
+            ids.len(),
             vec![
-                Column::new(
-                    "learner".into(),
-                    ids.iter().map(|l| self.pseud(l)).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "email_hash".into(),
-                    ids.iter()
-                        .map(|l| self.profile_of(l, 1).map(|e| self.pseud(&e.to_lowercase())))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "username_hash".into(),
-                    ids.iter()
-                        .map(|l| self.profile_of(l, 2).map(|u| self.pseud(&u)))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "country".into(),
-                    ids.iter()
-                        .map(|l| self.profile_of(l, 3))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "level_of_education".into(),
-                    ids.iter()
-                        .map(|l| self.profile_of(l, 4))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "course_runs".into(),
-                    ids.iter()
-                        .map(|l| self.by_learner[l].3 as u32)
-                        .collect::<Vec<_>>(),
-                ),
+                column("learner", ids, |l| self.pseud(l)),
+                column("email_hash", ids, |l| {
+                    self.profile_of(l, 1)
+                        .map(|e| self.pseud(&e.to_lowercase()))
+                }),
+                column("username_hash", ids, |l| {
+                    self.profile_of(l, 2).map(|u| self.pseud(&u))
+                }),
+                column("country", ids, |l| self.profile_of(l, 3)),
+                column("level_of_education", ids, |l| self.profile_of(l, 4)),
+                column("course_runs", ids, |l| self.by_learner[l].3 as u32),
             ],
         )
     }
 
     /// General: program completion.
     fn completion(&self) -> PolarsResult<DataFrame> {
-        let (ids, n) = (&self.ids, self.ids.len());
+        let ids = &self.ids;
         DataFrame::new(
-            n,
+            ids.len(),
             vec![
-                Column::new(
-                    "learner".into(),
-                    ids.iter().map(|l| self.pseud(l)).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "courses_enrolled".into(),
-                    ids.iter()
-                        .map(|l| self.by_learner[l].2.len() as u32)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "courses_passed".into(),
-                    ids.iter()
-                        .map(|l| self.by_learner[l].0.len() as u32)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "certificate_eligible_courses".into(),
-                    ids.iter()
-                        .map(|l| self.by_learner[l].1.len() as u32)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "completed_program".into(),
-                    ids.iter().map(|l| self.completed(l)).collect::<Vec<_>>(),
-                ),
+                column("learner", ids, |l| self.pseud(l)),
+                column("courses_enrolled", ids, |l| self.by_learner[l].2.len() as u32),
+                column("courses_passed", ids, |l| self.by_learner[l].0.len() as u32),
+                column("certificate_eligible_courses", ids, |l| {
+                    self.by_learner[l].1.len() as u32
+                }),
+                column("completed_program", ids, |l| self.completed(l)),
             ],
         )
     }
 
     /// Sensitive: upgrade candidates (audit at or above the passing line), newest run first.
     fn upgrade(&self) -> PolarsResult<DataFrame> {
-        let mut upgrade: Vec<&Row> = self
+        let mut up: Vec<&Row> = self
             .rows
             .iter()
             .filter(|r| r.track == "audit" && self.passing(r))
             .collect();
-        upgrade
-            .sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
+        up.sort_by(|a, b| (&a.course, &b.run, &a.learner).cmp(&(&b.course, &a.run, &b.learner)));
+        let course = |r: &Row| self.courses[r.course.as_str()];
         DataFrame::new(
-            upgrade.len(),
+            up.len(),
             vec![
-                Column::new(
-                    "learner_id".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| r.learner.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "name".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| self.profile_of(&r.learner, 0))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "email".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| self.profile_of(&r.learner, 1))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "course".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| r.course.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "course_title".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| self.courses[r.course.as_str()].title.as_str())
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "run".into(),
-                    upgrade.iter().map(|r| r.run.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "grade".into(),
-                    upgrade.iter().map(|r| r.grade).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "passing_grade".into(),
-                    upgrade
-                        .iter()
-                        .map(|r| self.courses[r.course.as_str()].passing_grade)
-                        .collect::<Vec<_>>(),
-                ),
+                column("learner_id", &up, |r| r.learner.as_str()),
+                column("name", &up, |r| self.profile_of(&r.learner, 0)),
+                column("email", &up, |r| self.profile_of(&r.learner, 1)),
+                column("course", &up, |r| r.course.as_str()),
+                column("course_title", &up, |r| course(r).title.as_str()),
+                column("run", &up, |r| r.run.as_str()),
+                column("grade", &up, |r| r.grade),
+                column("passing_grade", &up, |r| course(r).passing_grade),
             ],
         )
     }
@@ -444,38 +337,25 @@ impl<'a> Reports<'a> {
         DataFrame::new(
             next.len(),
             vec![
-                Column::new("learner_id".into(), next.clone()),
-                Column::new(
-                    "name".into(),
-                    next.iter()
-                        .map(|l| self.profile_of(l, 0))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "email".into(),
-                    next.iter()
-                        .map(|l| self.profile_of(l, 1))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "courses_passed".into(),
-                    next.iter()
-                        .map(|l| self.by_learner[l].0.len() as u32)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "certificate_eligible_courses".into(),
-                    next.iter()
-                        .map(|l| self.by_learner[l].1.len() as u32)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "courses_to_go".into(),
-                    next.iter().map(|l| self.remaining(l)).collect::<Vec<_>>(),
-                ),
+                column("learner_id", &next, |l| *l),
+                column("name", &next, |l| self.profile_of(l, 0)),
+                column("email", &next, |l| self.profile_of(l, 1)),
+                column("courses_passed", &next, |l| self.by_learner[l].0.len() as u32),
+                column("certificate_eligible_courses", &next, |l| {
+                    self.by_learner[l].1.len() as u32
+                }),
+                column("courses_to_go", &next, |l| self.remaining(l)),
             ],
         )
     }
+}
+
+/// A column of `f` over `items`.
+fn column<I, T, P: ?Sized>(name: &str, items: &[I], f: impl Fn(&I) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, P>,
+{
+    Column::new(name.into(), items.iter().map(f).collect::<Vec<_>>())
 }
 
 /// The two outreach lists (sensitive tables), for the export step.

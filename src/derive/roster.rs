@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use super::roster_status::SyncCounts;
 use super::roster_status::update_status;
 use crate::derive::identity::{self, IdentityConfig, MatchRate};
 use crate::lake::{Lake, LakeError};
@@ -17,22 +18,6 @@ use crate::pipeline::job::{self, RunOutcome};
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
 use crate::pseudo::Salt;
 use crate::sources::{FolderSource, RemoteFile, Source, SourceError};
-
-/// What one sync changed on the roster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncCounts {
-    /// On the roster for the first time.
-    pub new: u64,
-    /// Still on the roster with changed details (school, grade, name, contacts, …).
-    pub updated: u64,
-    /// Active before, missing from this snapshot.
-    pub transferred: u64,
-    /// Transferred before, back in this snapshot.
-    pub reactivated: u64,
-    pub unchanged: u64,
-    /// Active students after the sync.
-    pub active: u64,
-}
 
 /// One line of the operations log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,91 +128,79 @@ pub fn sync(
 ) -> SyncOutcome {
     let mut out = SyncOutcome::default();
     // One lock for the whole sync: each snapshot's ingest, the status table, the identity map.
-    let result = lake
-        .lock("roster sync")
-        .map_err(PipelineError::from)
-        .and_then(|_lock| sync_all(lake, dir, date, salt, progress, cancel, &mut out));
-    if let Err(e) = result {
+    let mut run = || -> Result<(), PipelineError> {
+        let _lock = lake.lock("roster sync")?;
+        let module = roster::module()?;
+        let folder = FolderSource::new(dir);
+        let mut last = operations(lake)?.last().map(|e| e.snapshot);
+        // The sources do not change during a sync: their ids are read once, at the first snapshot.
+        let mut known: Option<identity::SourceIds> = None;
+        for (d, prefix) in snapshots(dir)? {
+            let when = d
+                .or(date)
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            if let Some(l) = last {
+                // A dated folder already synced is not synced again (re-runs change nothing); an
+                // older snapshot would turn current students into transfers, so it is refused.
+                if when < l || (d.is_some() && when == l) {
+                    out.skipped.push(format!(
+                        "{}: snapshot of {when} skipped, the roster is already synced to {l}",
+                        if prefix.is_empty() { "." } else { &prefix }
+                    ));
+                    continue;
+                }
+            }
+            cancel.check()?;
+            progress.log(format!("roster snapshot of {when}"));
+            let source = Subfolder {
+                inner: &folder,
+                prefix: &prefix,
+            };
+            let RunOutcome { report, error } =
+                job::ingest(lake, &module, &source, salt, progress, cancel);
+            let run_id = report.run_id.clone();
+            out.reports.push(report);
+            if let Some(e) = error {
+                return Err(e);
+            }
+            let counts = update_status(lake, when, salt)?;
+            let ids = match &known {
+                Some(k) => k.clone(),
+                None => {
+                    identity::SourceIds::read(lake).map_err(|e| PipelineError::Input(e.to_string()))?
+                }
+            };
+            let rates = identity::rebuild_with(lake, &IdentityConfig::load(lake)?, &ids)
+                .map_err(|e| PipelineError::Input(e.to_string()))?
+                .map(|b| b.rates)
+                .unwrap_or_default();
+            let entry = SyncEntry {
+                at: chrono::Utc::now(),
+                snapshot: when,
+                folder: prefix.clone(),
+                run_id,
+                counts,
+                rates,
+            };
+            progress.log(format!(
+                "roster {when}: {} new, {} updated, {} transferred, {} reactivated, {} active",
+                entry.counts.new,
+                entry.counts.updated,
+                entry.counts.transferred,
+                entry.counts.reactivated,
+                entry.counts.active
+            ));
+            known = Some(ids);
+            crate::lake::jsonfile::append_line(&log_path(lake), &entry)?;
+            out.entries.push(entry);
+            last = Some(when);
+        }
+        Ok(())
+    };
+    if let Err(e) = run() {
         out.error = Some(e);
     }
     out
-}
-
-fn sync_all(
-    lake: &Lake,
-    dir: &Path,
-    date: Option<NaiveDate>,
-    salt: &Salt,
-    progress: &Progress,
-    cancel: &Cancel,
-    out: &mut SyncOutcome,
-) -> Result<(), PipelineError> {
-    let module = roster::module()?;
-    let folder = FolderSource::new(dir);
-    let mut last = operations(lake)?.last().map(|e| e.snapshot);
-    // The sources do not change during a sync: their ids are read once, at the first snapshot.
-    let mut known: Option<identity::SourceIds> = None;
-    for (d, prefix) in snapshots(dir)? {
-        let when = d
-            .or(date)
-            .unwrap_or_else(|| chrono::Local::now().date_naive());
-        if let Some(l) = last {
-            // A dated folder already synced is not synced again (re-runs change nothing); an
-            // older snapshot would turn current students into transfers, so it is refused.
-            if when < l || (d.is_some() && when == l) {
-                out.skipped.push(format!(
-                    "{}: snapshot of {when} skipped, the roster is already synced to {l}",
-                    if prefix.is_empty() { "." } else { &prefix }
-                ));
-                continue;
-            }
-        }
-        cancel.check()?;
-        progress.log(format!("roster snapshot of {when}"));
-        let source = Subfolder {
-            inner: &folder,
-            prefix: &prefix,
-        };
-        let RunOutcome { report, error } =
-            job::ingest(lake, &module, &source, salt, progress, cancel);
-        let run_id = report.run_id.clone();
-        out.reports.push(report);
-        if let Some(e) = error {
-            return Err(e);
-        }
-        let counts = update_status(lake, when, salt)?;
-        let ids = match &known {
-            Some(k) => k.clone(),
-            None => {
-                identity::SourceIds::read(lake).map_err(|e| PipelineError::Input(e.to_string()))?
-            }
-        };
-        let rates = identity::rebuild_with(lake, &IdentityConfig::load(lake)?, &ids)
-            .map_err(|e| PipelineError::Input(e.to_string()))?
-            .map(|b| b.rates)
-            .unwrap_or_default();
-        let entry = SyncEntry {
-            at: chrono::Utc::now(),
-            snapshot: when,
-            folder: prefix.clone(),
-            run_id,
-            counts,
-            rates,
-        };
-        progress.log(format!(
-            "roster {when}: {} new, {} updated, {} transferred, {} reactivated, {} active",
-            entry.counts.new,
-            entry.counts.updated,
-            entry.counts.transferred,
-            entry.counts.reactivated,
-            entry.counts.active
-        ));
-        known = Some(ids);
-        crate::lake::jsonfile::append_line(&log_path(lake), &entry)?;
-        out.entries.push(entry);
-        last = Some(when);
-    }
-    Ok(())
 }
 
 /// The operations log as CSV (one row per sync and source), for download.

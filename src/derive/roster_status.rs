@@ -7,13 +7,29 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::roster::SyncCounts;
+use serde::{Deserialize, Serialize};
 use crate::derive::identity;
 use crate::derive::text_values;
 use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::roster;
 use crate::pipeline::PipelineError;
 use crate::pseudo::{Salt, hash_value};
+
+/// What one sync changed on the roster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    /// On the roster for the first time.
+    pub new: u64,
+    /// Still on the roster with changed details (school, grade, name, contacts, …).
+    pub updated: u64,
+    /// Active before, missing from this snapshot.
+    pub transferred: u64,
+    /// Transferred before, back in this snapshot.
+    pub reactivated: u64,
+    pub unchanged: u64,
+    /// Active students after the sync.
+    pub active: u64,
+}
 
 /// A student's row in the status table.
 struct Status {

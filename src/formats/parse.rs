@@ -190,23 +190,6 @@ pub fn read_csv<E: From<FormatError>>(
     )
 }
 
-/// [`read_csv`] over any reader of CSV text.
-pub fn read_csv_from<R: Read, E: From<FormatError>>(
-    reader: R,
-    display: &str,
-    spec: &CsvSpec,
-    cancel: &Cancel,
-    on_chunk: &mut dyn FnMut(DataFrame) -> Result<(), E>,
-) -> Result<ParseSummary, E> {
-    read_records(
-        RecordReader::csv(reader, display),
-        display,
-        spec,
-        cancel,
-        on_chunk,
-    )
-}
-
 /// How the file's columns map to the format's: from its header row, or (a headerless export)
 /// from the layout its first rows fit; also the rows sampled to choose it, still to be read.
 fn column_map(

@@ -10,27 +10,39 @@ fn spec() -> Vec<FieldSpec> {
     ]
 }
 
+/// A month-first spec with no alternative layouts.
+fn csv_spec<'a>(
+    fields: &'a [FieldSpec],
+    what: &'a str,
+    chunk_rows: usize,
+    headerless: bool,
+) -> CsvSpec<'a> {
+    CsvSpec {
+        fields,
+        what,
+        order: DayOrder::MonthFirst,
+        chunk_rows,
+        headerless,
+        layouts: &[],
+    }
+}
+
+/// Parses CSV `text` with `spec`: the good rows' chunks and the summary.
+fn parse_text(text: &str, spec: &CsvSpec) -> Result<(Vec<DataFrame>, ParseSummary), FormatError> {
+    let mut frames = Vec::new();
+    let mut push = |df| {
+        frames.push(df);
+        Ok(())
+    };
+    let rdr = RecordReader::csv(text.as_bytes(), "t.csv");
+    let sum = read_records::<FormatError>(rdr, "t.csv", spec, &Cancel::default(), &mut push)?;
+    Ok((frames, sum))
+}
+
 fn run(text: &str) -> Result<(DataFrame, ParseSummary), FormatError> {
     let fields = spec();
-    let s = CsvSpec {
-        fields: &fields,
-        what: "test report",
-        order: DayOrder::MonthFirst,
-        chunk_rows: 2,
-        headerless: false,
-        layouts: &[],
-    };
-    let mut frames = Vec::new();
-    let sum = read_csv_from::<_, FormatError>(
-        text.as_bytes(),
-        "t.csv",
-        &s,
-        &Cancel::default(),
-        &mut |df| {
-            frames.push(df);
-            Ok(())
-        },
-    )?;
+    let s = csv_spec(&fields, "test report", 2, false);
+    let (mut frames, sum) = parse_text(text, &s)?;
     let mut df = frames.remove(0);
     for f in frames {
         df.vstack_mut(&f).unwrap();
@@ -70,27 +82,9 @@ fn missing_required_column_rejects_the_file() {
 #[test]
 fn headerless_files_map_by_position_and_detect_a_stray_header() {
     let fields = spec();
-    let s = CsvSpec {
-        fields: &fields,
-        what: "export",
-        order: DayOrder::MonthFirst,
-        chunk_rows: 10,
-        headerless: true,
-        layouts: &[],
-    };
+    let s = csv_spec(&fields, "export", 10, true);
     let run = |text: &str| {
-        let mut frames = Vec::new();
-        let sum = read_csv_from::<_, FormatError>(
-            text.as_bytes(),
-            "x.csv",
-            &s,
-            &Cancel::default(),
-            &mut |df| {
-                frames.push(df);
-                Ok(())
-            },
-        )
-        .unwrap();
+        let (mut frames, sum) = parse_text(text, &s).unwrap();
         (frames.remove(0), sum)
     };
     let (df, sum) = run("2022-01-01,a\n2022-01-02,b\n");

@@ -76,6 +76,13 @@ fn table_url(path: &Path) -> Result<url::Url, LakeError> {
     })
 }
 
+/// Opens the Delta table at `path` (its latest version).
+async fn open(path: &Path) -> Result<deltalake::DeltaTable, LakeError> {
+    deltalake::open_table(table_url(path)?)
+        .await
+        .map_err(delta_err(path))
+}
+
 fn delta_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> LakeError + '_ {
     move |e| LakeError::Delta {
         table: path.display().to_string(),
@@ -102,9 +109,7 @@ pub fn read_state(path: &Path) -> Result<Option<TableState>, LakeError> {
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let table = deltalake::open_table(table_url(path)?)
-            .await
-            .map_err(delta_err(path))?;
+        let table = open(path).await?;
         let snap = table.snapshot().map_err(delta_err(path))?;
         let meta = snap.metadata();
         let schema = TableSchema::from_delta(&snap.schema(), meta.partition_columns().to_vec());
@@ -152,9 +157,7 @@ pub fn batches_in(
     }
     let rt = runtime()?;
     rt.block_on(async {
-        let table = deltalake::open_table(table_url(path)?)
-            .await
-            .map_err(delta_err(path))?;
+        let table = open(path).await?;
         let snap = table.snapshot().map_err(delta_err(path))?;
         for id in ids {
             let v = snap
@@ -270,9 +273,7 @@ fn commit_inner(
                 .map_err(delta_err(path))?;
             return Ok(table.version().unwrap_or(0) as i64);
         }
-        let table = deltalake::open_table(table_url(path)?)
-            .await
-            .map_err(delta_err(path))?;
+        let table = open(path).await?;
         let snap = table.snapshot().map_err(delta_err(path))?;
         let current =
             TableSchema::from_delta(&snap.schema(), snap.metadata().partition_columns().to_vec());

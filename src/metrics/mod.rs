@@ -13,25 +13,41 @@ pub(crate) use crate::derive::tables;
 use polars::prelude::*;
 
 use crate::lake::scan;
+use crate::derive::DeriveError;
 use crate::lake::{Lake, LakeError, TableRef};
+
+impl From<LakeError> for MetricError {
+    fn from(e: LakeError) -> Self {
+        MetricError::Derive(e.into())
+    }
+}
+
+impl From<PolarsError> for MetricError {
+    fn from(e: PolarsError) -> Self {
+        MetricError::Derive(e.into())
+    }
+}
+
+impl MetricError {
+    /// A source table the aggregate needs is not in the lake yet.
+    pub fn missing(metric: &str, table: String, hint: String) -> Self {
+        MetricError::Derive(DeriveError::Missing {
+            metric: metric.into(),
+            table,
+            hint,
+        })
+    }
+}
 
 /// Why an aggregate could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricError {
+    /// Reading the tables or the serving data, or a table that is missing
+    /// ([`DeriveError::Missing`]): the same failures as deriving tables.
     #[error(transparent)]
-    Lake(#[from] LakeError),
-    #[error("{0}")]
-    Data(#[from] PolarsError),
-    #[error("no data for {metric}: the lake has no {table} table yet. {hint}")]
-    Missing {
-        metric: String,
-        table: String,
-        hint: String,
-    },
+    Derive(#[from] DeriveError),
     #[error("unknown metric `{0}`. Run `edlake metrics --help` for the list.")]
     Unknown(String),
-    #[error(transparent)]
-    Derive(#[from] crate::derive::DeriveError),
     #[error(
         "the chart data is not built for the lake's current tables: every run rebuilds it when it \
          ends; `edlake stage3` (or running a source again) rebuilds it now"
@@ -129,10 +145,8 @@ pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, MetricError
 
 /// Like [`table`], but a clear error when the table is missing.
 pub fn require(lake: &Lake, t: &TableRef, metric: &str) -> Result<LazyFrame, MetricError> {
-    table(lake, t)?.ok_or_else(|| MetricError::Missing {
-        metric: metric.into(),
-        table: t.id(),
-        hint: format!("Ingest {} data first.", t.source),
+    table(lake, t)?.ok_or_else(|| {
+        MetricError::missing(metric, t.id(), format!("Ingest {} data first.", t.source))
     })
 }
 

@@ -46,17 +46,21 @@ pub fn daily_active(
     );
     let df = lf
         .group_by([col("date"), col("school_name").alias("school")])
-        .agg(clever_day_sums())
-        .select([
-            col("date"),
-            col("school"),
-            col("students"),
-            col("active_students"),
-            col("logins"),
-        ])
-        .sort(["date", "school"], SortMultipleOptions::default())
-        .collect()?;
+        .agg(clever_day_sums());
+    let df = daily_active_rows(df).collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// The daily-active columns, by date and school (from the direct query and the serving data).
+pub(crate) fn daily_active_rows(lf: LazyFrame) -> LazyFrame {
+    lf.select([
+        col("date"),
+        col("school"),
+        col("students"),
+        col("active_students"),
+        col("logins"),
+    ])
+    .sort(["date", "school"], SortMultipleOptions::default())
 }
 
 /// Average logins and resources per student-day, by school; students = largest daily roster.
@@ -177,11 +181,13 @@ fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricEr
             signal_group().alias("group"),
         ]);
     if f.school.is_some() {
-        let map = student_schools(lake)?.ok_or_else(|| MetricError::Missing {
-            metric: metric.into(),
-            table: "a student-to-school map".into(),
-            hint: "Ingest Clever or SIS attendance data to filter Insights activity by school."
-                .into(),
+        let map = student_schools(lake)?.ok_or_else(|| {
+            MetricError::missing(
+                metric,
+                "a student-to-school map".into(),
+                "Ingest Clever or SIS attendance data to filter Insights activity by school."
+                    .into(),
+            )
         })?;
         lf = lf.join(
             map,

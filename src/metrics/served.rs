@@ -9,7 +9,7 @@ use polars::prelude::*;
 use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::metrics::engagement::{count_below, group_students};
 use crate::metrics::queries::{
-    clever_by_school_from, filtered, sort_apps, sort_resources, week_of,
+    clever_by_school_from, daily_active_rows, filtered, sort_apps, sort_resources, week_of,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -53,16 +53,7 @@ fn daily_active(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErro
         return Ok(None);
     };
     Ok(Some(
-        filtered(daily.lazy(), f, Some("school"))
-            .select([
-                col("date"),
-                col("school"),
-                col("students"),
-                col("active_students"),
-                col("logins"),
-            ])
-            .sort(["date", "school"], SortMultipleOptions::default())
-            .collect()?,
+        daily_active_rows(filtered(daily.lazy(), f, Some("school"))).collect()?,
     ))
 }
 

@@ -321,12 +321,7 @@ pub fn ingest_entity(
     hasher: &Hasher,
     report: &mut RunReport,
 ) -> Result<(), PipelineError> {
-    let JobCtx {
-        lake,
-        module,
-        progress,
-        cancel,
-    } = ctx;
+    let (lake, module, progress, cancel) = (ctx.lake, ctx.module, ctx.progress, ctx.cancel);
     let Some((pending, superseded)) = pending_batches(manifest, module.source(), entity)? else {
         return Ok(());
     };

@@ -225,6 +225,10 @@ pub fn is_delete_batch(entity: &Entity, sub_path: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn texts<'a>(df: &'a DataFrame, c: &str) -> Vec<&'a str> {
+        df.column(c).unwrap().str().unwrap().iter().flatten().collect()
+    }
+
     #[test]
     fn upsert_replaces_by_key_and_keeps_the_rest() {
         let old = df!("id" => ["a", "b", "c"], "v" => [1, 2, 3]).unwrap();
@@ -232,14 +236,7 @@ mod tests {
             df!("id" => ["b", "d", "b"], "v" => [20, 40, 21], "extra" => ["x", "y", "z"]).unwrap();
         let out = upsert(old, new, &["id".to_string()]).unwrap();
         let out = out.sort(["id"], SortMultipleOptions::default()).unwrap();
-        let ids: Vec<&str> = out
-            .column("id")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
+        let ids = texts(&out, "id");
         assert_eq!(ids, ["a", "b", "c", "d"]);
         let v: Vec<i32> = out
             .column("v")
@@ -258,14 +255,7 @@ mod tests {
         let old = df!("id" => ["a", "b", "c"], "v" => [1, 2, 3]).unwrap();
         let del = df!("id" => ["b", "zz"]).unwrap();
         let out = remove_keys(old, &del, &["id".to_string()]).unwrap();
-        let ids: Vec<&str> = out
-            .column("id")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .flatten()
-            .collect();
+        let ids = texts(&out, "id");
         assert_eq!(ids, ["a", "c"]);
     }
 

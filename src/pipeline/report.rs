@@ -66,6 +66,17 @@ pub struct RowIssue {
     pub reason: String,
 }
 
+/// `file, line 12, column 3 (Date): Date is not a date` (the reason never holds the value).
+impl std::fmt::Display for RowIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, line {}", self.file, self.line)?;
+        if let Some(c) = &self.column {
+            write!(f, ", column {c}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 /// The change a run made to one table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableChange {

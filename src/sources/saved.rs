@@ -289,6 +289,19 @@ impl SavedSource {
 mod tests {
     use super::*;
 
+    /// Clever's server, logging in with a password.
+    fn clever_sftp(remote_dir: &str, host_key: Option<&str>) -> SftpConfig {
+        SftpConfig {
+            host: "sftp.clever.com".into(),
+            port: 22,
+            user: "district".into(),
+            auth: SftpAuth::Password,
+            remote_dir: remote_dir.into(),
+            host_key: host_key.map(str::to_string),
+            timeout_secs: 20,
+        }
+    }
+
     #[test]
     fn definitions_round_trip_without_secrets() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -296,15 +309,7 @@ mod tests {
         let s = SavedSource {
             name: "clever-sftp".into(),
             module: None,
-            def: SourceDef::Sftp(SftpConfig {
-                host: "sftp.clever.com".into(),
-                port: 22,
-                user: "district".into(),
-                auth: SftpAuth::Password,
-                remote_dir: "reports".into(),
-                host_key: Some("SHA256:abc".into()),
-                timeout_secs: 20,
-            }),
+            def: SourceDef::Sftp(clever_sftp("reports", Some("SHA256:abc"))),
         };
         s.save(&lake).expect("save");
         assert_eq!(SavedSource::load(&lake, "clever-sftp").expect("load"), s);
@@ -330,15 +335,7 @@ mod tests {
     fn a_secret_is_not_given_to_a_source_edited_to_point_elsewhere() {
         let dir = tempfile::tempdir().expect("tmp");
         let (lake, _) = Lake::init(dir.path()).expect("lake");
-        let cfg = SftpConfig {
-            host: "sftp.clever.com".into(),
-            port: 22,
-            user: "district".into(),
-            auth: SftpAuth::Password,
-            remote_dir: String::new(),
-            host_key: Some("SHA256:abc".into()),
-            timeout_secs: 20,
-        };
+        let cfg = clever_sftp("", Some("SHA256:abc"));
         let s = SavedSource {
             name: "clever-sftp".into(),
             module: None,
@@ -414,15 +411,7 @@ mod tests {
         let legacy = SavedSource {
             name: "clever-sftp".into(),
             module: None,
-            def: SourceDef::Sftp(SftpConfig {
-                host: "sftp.clever.com".into(),
-                port: 22,
-                user: "district".into(),
-                auth: SftpAuth::Password,
-                remote_dir: String::new(),
-                host_key: None,
-                timeout_secs: 20,
-            }),
+            def: SourceDef::Sftp(clever_sftp("", None)),
         };
         legacy.save(&lake).expect("save");
         folder("a-sis", Some("sis"), "/data/a")

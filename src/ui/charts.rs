@@ -173,16 +173,8 @@ impl ChartsPage {
             .find(|m| m.name == sh.saved.chart)
             .map_or("", |m| m.about);
         ui.label(about);
-        let c = match &self.current.state {
-            TaskState::Done(c) => c,
-            TaskState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
-            }
-            _ => {
-                ui.spinner();
-                return;
-            }
+        let Some(c) = super::widgets::task_value(ui, &self.current) else {
+            return;
         };
         ui.horizontal(|ui| {
             ui.label(

@@ -174,31 +174,12 @@ impl CustomForm {
                 _ => None,
             };
         }
-        if let Some((m, ok)) = &self.message {
-            let c = if *ok {
-                ui.visuals().text_color()
-            } else {
-                ui.visuals().error_fg_color
-            };
-            ui.colored_label(c, m);
-        }
+        super::widgets::message(ui, &self.message);
         task_line(ui, &self.run, "Ingesting");
         if let TaskState::Done(r) = &self.run.state {
             ui.label(r.summary());
             for i in r.issues.iter().take(5) {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!(
-                        "{} line {}{}: {}",
-                        i.file,
-                        i.line,
-                        i.column
-                            .as_ref()
-                            .map(|c| format!(", column {c}"))
-                            .unwrap_or_default(),
-                        i.reason
-                    ),
-                );
+                ui.colored_label(ui.visuals().warn_fg_color, i.to_string());
             }
         }
         self.saved_modules(ui, sh);

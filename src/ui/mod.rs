@@ -104,6 +104,8 @@ pub struct LakeView {
     pub lake: Lake,
     pub salt: Option<Salt>,
     pub salt_error: Option<String>,
+    /// Reading the salt from the keyring.
+    pub salt_load: task::Task<Salt>,
     pub is_demo: bool,
     /// The demo lake's temporary folder (deleted with the view).
     pub demo_dir: Option<tempfile::TempDir>,
@@ -191,11 +193,6 @@ impl App {
                     );
                     self.toast(msg, true);
                 }
-                let (salt, salt_error) = match crate::pipeline::job::lake_salt(&lake, &self.secrets)
-                {
-                    Ok(s) => (Some(s), None),
-                    Err(e) => (None, Some(e.to_string())),
-                };
                 if remember && self.remember_lake {
                     let mut s = Settings::load();
                     s.lake = Some(path.clone());
@@ -203,7 +200,16 @@ impl App {
                         self.toast(format!("Could not remember the lake: {e}"), false);
                     }
                 }
-                self.show_lake(lake, salt, salt_error, false);
+                // The salt comes from the keyring, which may ask to be unlocked: read in the
+                // background, taken in when it arrives.
+                let (l, secrets) = (lake.clone(), self.secrets.clone());
+                let salt = task::Task::spawn(self.repaint.clone(), move |_, _| {
+                    Ok(crate::pipeline::job::lake_salt(&l, &secrets)?)
+                });
+                self.show_lake(lake, None, None, false);
+                if let Screen::Open(v) = &mut self.screen {
+                    v.salt_load = salt;
+                }
             }
             Err(e) => {
                 let mut w = Box::<home::Welcome>::default();
@@ -225,6 +231,7 @@ impl App {
             lake,
             salt,
             salt_error: err,
+            salt_load: task::Task::default(),
             is_demo: demo,
             demo_dir: None,
             sources,
@@ -406,12 +413,26 @@ impl eframe::App for App {
             }
             Screen::Open(v) => {
                 let page = self.saved.page;
-                if let Some(e) = v.sources.poll() {
+                if let Some((e, was_save)) = v.sources.poll() {
                     self.toasts.push(Toast {
                         text: e,
                         ok: false,
                         at: Instant::now(),
                     });
+                    if was_save {
+                        v.sources.reload(&v.lake, &self.repaint);
+                    }
+                }
+                if v.salt_load.poll() {
+                    match std::mem::take(&mut v.salt_load.state) {
+                        task::TaskState::Done(s) => v.salt = Some(s),
+                        task::TaskState::Failed(e) => v.salt_error = Some(e),
+                        _ => {}
+                    }
+                }
+                if let Some(salt) = v.wizard.poll() {
+                    v.salt = Some(salt);
+                    v.salt_error = None;
                 }
                 let salt = v.salt.clone();
                 let mut shared = Shared {

@@ -3,7 +3,7 @@
 //! audited unlock (they hold names and emails).
 
 use super::task::{Task, TaskState};
-use super::widgets::{folder_row, task_line};
+use super::widgets::{folder_action, task_line};
 use super::{Nav, Shared};
 use crate::derive::micromasters::{
     self, OUTREACH, ProgramCourse, ProgramDef, ProgramReport, report_table,
@@ -96,16 +96,9 @@ impl ProgramPage {
             "The grade_report and student_profile_info CSVs downloaded from each course run's \
              instructor dashboard, in any folder layout (edX's file names say the run).",
         );
-        let dir = folder_row(ui, sh, "edx", "Downloads folder:");
         let busy = self.job.is_running();
-        if ui
-            .add_enabled(
-                dir.is_some() && sh.salt.is_some() && !busy,
-                egui::Button::new("Ingest edX reports"),
-            )
-            .clicked()
-            && let (Some(dir), Some(salt)) = (dir, sh.salt.clone())
-        {
+        let run = ("edx", "Downloads folder:");
+        if let Some((dir, salt)) = folder_action(ui, sh, run, "Ingest edX reports", busy) {
             let lake = sh.lake.clone();
             let program = self.program.clone();
             self.job = Task::spawn(sh.repaint.clone(), move |p, c| {
@@ -207,14 +200,7 @@ impl ProgramPage {
                 },
             }
         }
-        if let Some((m, ok)) = &self.message {
-            let c = if *ok {
-                ui.visuals().text_color()
-            } else {
-                ui.visuals().error_fg_color
-            };
-            ui.colored_label(c, m);
-        }
+        super::widgets::message(ui, &self.message);
     }
 
     fn reports(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
@@ -237,20 +223,13 @@ impl ProgramPage {
                 ),
             );
         }
-        let c = match &self.counts.state {
-            TaskState::Done(Some(c)) => c.clone(),
-            TaskState::Done(None) => {
+        let c = match super::widgets::task_value(ui, &self.counts) {
+            Some(Some(c)) => c.clone(),
+            Some(None) => {
                 ui.label("No reports yet: ingest edX downloads and save a program.");
                 return;
             }
-            TaskState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
-            }
-            _ => {
-                ui.spinner();
-                return;
-            }
+            None => return,
         };
         ui.label(format!(
             "{} learners, {} completed the program.",

@@ -3,14 +3,21 @@
 
 use super::Shared;
 use super::task::{Task, TaskState};
-use super::wizard::WizardPage;
 use crate::app::run::SourceKind;
 use crate::modules::overrides::{Overrides, allowed, has_data};
 use crate::pseudo::Metadata;
-use crate::sources::saved::SourceDef;
+use crate::sources::saved::{SavedSource, SourceDef};
 
-impl WizardPage {
-    pub(super) fn review_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
+/// The review step's state: each configured source's columns, read for the setup as it was.
+#[derive(Default)]
+pub struct ReviewStep {
+    review: Task<Vec<ReviewSource>>,
+    review_for: Option<std::collections::BTreeMap<String, SavedSource>>,
+}
+
+impl ReviewStep {
+    /// Draws the step.
+    pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         ui.label(
             "Each column's treatment: hash (pseudonym in general, original in the locked lookup), \
              hash-no-lookup, mask (* in general), or no-op (kept). Columns holding identifiers can be \

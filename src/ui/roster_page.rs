@@ -2,7 +2,7 @@
 //! source carries (match rates before and after), and the operations log with a CSV download.
 
 use super::task::{Task, TaskState};
-use super::widgets::{folder_row, task_line};
+use super::widgets::{folder_action, task_line};
 use super::{Nav, Shared};
 use crate::derive::identity::{
     self, IdSource, IdentityBuild, IdentityConfig, InsightsId, RosterKey,
@@ -63,16 +63,9 @@ impl RosterPage {
              folder itself or in dated subfolders such as 2025-09-01/. Each sync replaces the roster; a \
              student missing from it is marked transferred (not deleted) and becomes active again on return.",
         );
-        let dir = folder_row(ui, sh, "roster", "Roster folder:");
         let busy = self.sync.is_running() || self.apply.is_running();
-        if ui
-            .add_enabled(
-                dir.is_some() && sh.salt.is_some() && !busy,
-                egui::Button::new("Sync roster"),
-            )
-            .clicked()
-            && let (Some(dir), Some(salt)) = (dir, sh.salt.clone())
-        {
+        let run = ("roster", "Roster folder:");
+        if let Some((dir, salt)) = folder_action(ui, sh, run, "Sync roster", busy) {
             let lake = sh.lake.clone();
             self.sync = Task::spawn(sh.repaint.clone(), move |p, c| {
                 let out = crate::app::run::sync_roster(&lake, &dir, &salt, p, c);
@@ -102,16 +95,8 @@ impl RosterPage {
             });
         }
         ui.separator();
-        let info = match &self.info.state {
-            TaskState::Done(i) => i.clone(),
-            TaskState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
-            }
-            _ => {
-                ui.spinner();
-                return;
-            }
+        let Some(info) = super::widgets::task_value(ui, &self.info).cloned() else {
+            return;
         };
         self.identity(ui, sh, &info, busy);
         ui.separator();

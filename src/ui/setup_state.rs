@@ -19,6 +19,8 @@ pub struct SourceSetup {
     /// a folder on a network drive can take long to answer).
     pub missing: BTreeSet<String>,
     load: Task<Read>,
+    /// The task under way saves a choice (a failed save is followed by a fresh read).
+    saving: bool,
 }
 
 /// The setup as a worker read it.
@@ -51,6 +53,7 @@ impl SourceSetup {
         SourceSetup {
             map: BTreeMap::new(),
             missing: BTreeSet::new(),
+            saving: false,
             load: Task::spawn(repaint.clone(), move |_, _| {
                 for (module, path) in legacy {
                     if SavedSource::for_module(&lake, &module)?.is_none() {
@@ -84,25 +87,33 @@ impl SourceSetup {
         self.map.insert(module.to_string(), src.clone());
         self.missing.remove(module);
         let lake = lake.clone();
+        self.saving = true;
         self.load = Task::spawn(repaint.clone(), move |_, _| {
             src.save(&lake)?;
             Ok(Read::of(&lake)?)
         });
     }
 
-    /// Takes in a finished read or write; returns the error to show when it failed.
-    pub fn poll(&mut self) -> Option<String> {
+    /// Takes in a finished read or write; returns the error to show when it failed, and whether
+    /// it was a save (the caller then reads the setup again, so the page shows what the lake
+    /// holds rather than the choice that was not saved).
+    pub fn poll(&mut self) -> Option<(String, bool)> {
         if !self.load.poll() {
             return None;
         }
+        let saving = std::mem::take(&mut self.saving);
         match std::mem::take(&mut self.load.state) {
             TaskState::Done(r) => {
                 self.map = r.map;
                 self.missing = r.missing;
                 None
             }
-            TaskState::Failed(e) => Some(format!(
-                "The lake's sources could not be saved or read: {e}"
+            TaskState::Failed(e) if saving => {
+                Some((format!("The folder choice was not saved: {e}"), true))
+            }
+            TaskState::Failed(e) => Some((
+                format!("The lake's sources could not be read: {e}"),
+                false,
             )),
             _ => None,
         }

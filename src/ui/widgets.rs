@@ -32,6 +32,58 @@ pub(super) fn folder_row(
         .cloned()
 }
 
+/// A module's folder row and a button that runs it; returns the folder and the lake's salt when
+/// the button was clicked (it is enabled with a folder that is there, a salt, and nothing `busy`).
+pub(super) fn folder_action(
+    ui: &mut egui::Ui,
+    sh: &mut Shared,
+    (module, label): (&str, &str),
+    button: &str,
+    busy: bool,
+) -> Option<(std::path::PathBuf, crate::pseudo::Salt)> {
+    let dir = folder_row(ui, sh, module, label);
+    let clicked = ui
+        .add_enabled(
+            dir.is_some() && sh.salt.is_some() && !busy,
+            egui::Button::new(button),
+        )
+        .clicked();
+    match (clicked, dir, sh.salt.clone()) {
+        (true, Some(dir), Some(salt)) => Some((dir, salt)),
+        _ => None,
+    }
+}
+
+/// A form's message: in the text colour when it reports success, the error colour when not.
+pub(super) fn message(ui: &mut egui::Ui, message: &Option<(String, bool)>) {
+    if let Some((m, ok)) = message {
+        let c = if *ok {
+            ui.visuals().text_color()
+        } else {
+            ui.visuals().error_fg_color
+        };
+        ui.colored_label(c, m);
+    }
+}
+
+/// A task's value when it is done; otherwise shows a spinner (running) or the error (failed).
+pub(super) fn task_value<'a, T>(
+    ui: &mut egui::Ui,
+    t: &'a super::task::Task<T>,
+) -> Option<&'a T> {
+    match &t.state {
+        super::task::TaskState::Done(v) => Some(v),
+        super::task::TaskState::Failed(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            None
+        }
+        _ => {
+            ui.spinner();
+            None
+        }
+    }
+}
+
 /// Shows a task that is running (spinner and the newest log line) or failed.
 pub(super) fn task_line<T>(ui: &mut egui::Ui, t: &super::task::Task<T>, what: &str) {
     match &t.state {

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::review::ReviewSource;
+use super::review::ReviewStep;
 use super::sftp_form::SftpForm;
 use super::share_form::ShareForm;
 use super::task::{Task, TaskState};
@@ -68,14 +68,15 @@ pub struct WizardPage {
     salt_input: String,
     salt_message: Option<(String, bool)>,
     offer_session: bool,
+    /// Creating or importing the salt (the keyring may prompt): the salt and what to say.
+    salt_job: Task<(Salt, String, bool)>,
     check: Task<Inspection>,
     check_for: Option<(SourceKind, PathBuf)>,
     /// The Clever SFTP form.
     pub sftp: SftpForm,
     /// The Insights storage-account form.
     pub share: ShareForm,
-    pub(super) review: Task<Vec<ReviewSource>>,
-    pub(super) review_for: Option<std::collections::BTreeMap<String, SavedSource>>,
+    review: ReviewStep,
     /// The Clever and Insights steps' choice of a server over a folder (`None`: as saved).
     clever_remote: Option<bool>,
     insights_remote: Option<bool>,
@@ -89,12 +90,12 @@ impl WizardPage {
             salt_input: String::new(),
             salt_message: None,
             offer_session: false,
+            salt_job: Task::default(),
             check: Task::default(),
             check_for: None,
             sftp: SftpForm::default(),
             share: ShareForm::default(),
-            review: Task::default(),
-            review_for: None,
+            review: ReviewStep::default(),
             clever_remote: None,
             insights_remote: None,
         }
@@ -157,7 +158,7 @@ impl WizardPage {
                 }
             }
             Step::Sis => self.source_step(ui, sh, SourceKind::Sis),
-            Step::Review => self.review_step(ui, sh),
+            Step::Review => self.review.ui(ui, sh),
         }
         ui.add_space(12.0);
         ui.horizontal(|ui| {
@@ -168,18 +169,32 @@ impl WizardPage {
             {
                 self.step = p;
             }
+            let has_salt = sh.salt.is_some() || salt.is_some();
+            // Nothing can be pseudonymized without a salt: say so where the user is stopped.
+            let why = "Create or import the salt first (step 1): nothing can be pseudonymized without it.";
             if let Some(next) = self.step.next() {
-                if ui.button("Continue").clicked() {
+                let ok = has_salt || self.step != Step::Lake;
+                if ui
+                    .add_enabled(ok, egui::Button::new("Continue"))
+                    .on_disabled_hover_text(why)
+                    .clicked()
+                {
                     self.step = next;
                 }
-            } else if ui
-                .add_enabled(
-                    sh.salt.is_some() || salt.is_some(),
-                    egui::Button::new("Run first ingestion"),
-                )
-                .clicked()
-            {
-                sh.nav.push(Nav::RunAll);
+                if !ok {
+                    ui.label(egui::RichText::new(why).weak());
+                }
+            } else {
+                if ui
+                    .add_enabled(has_salt, egui::Button::new("Run first ingestion"))
+                    .on_disabled_hover_text(why)
+                    .clicked()
+                {
+                    sh.nav.push(Nav::RunAll);
+                }
+                if !has_salt {
+                    ui.label(egui::RichText::new(why).weak());
+                }
             }
         });
         salt
@@ -200,19 +215,22 @@ impl WizardPage {
             ui.label("This lake's salt is stored in the OS keyring.");
             return None;
         }
+        if self.salt_job.is_running() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Storing the salt in the OS keyring…");
+            });
+            return None;
+        }
         let mut out = None;
         if ui.button("Create a new salt").clicked() {
-            match ensure_salt(sh.lake, sh.secrets) {
-                Ok(_) => match crate::pipeline::job::lake_salt(sh.lake, sh.secrets) {
-                    Ok(s) => {
-                        self.salt_message =
-                            Some(("A new salt was stored in the OS keyring.".into(), true));
-                        out = Some(s);
-                    }
-                    Err(e) => self.keyring_failed(e.to_string()),
-                },
-                Err(e) => self.keyring_failed(e.to_string()),
-            }
+            let (lake, secrets) = (sh.lake.clone(), sh.secrets.clone());
+            // The keyring may ask to be unlocked: never on the UI thread.
+            self.salt_job = Task::spawn(sh.repaint.clone(), move |_, _| {
+                ensure_salt(&lake, &secrets)?;
+                let s = crate::pipeline::job::lake_salt(&lake, &secrets)?;
+                Ok((s, "A new salt was stored in the OS keyring.".to_string(), true))
+            });
         }
         ui.add_space(6.0);
         ui.label("Or import the salt of the district's existing OEA lake, so pseudonyms match it:");
@@ -226,17 +244,18 @@ impl WizardPage {
             if ui.button("Import salt").clicked() {
                 match Salt::from_secret(self.salt_input.trim()) {
                     Err(e) => self.salt_message = Some((e.to_string(), false)),
-                    Ok(s) => match sh.secrets.set(&salt_key(&sh.lake.info().id), s.expose()) {
-                        Ok(()) => {
-                            zeroize::Zeroize::zeroize(&mut self.salt_input);
-                            self.salt_message = Some(match s.weakness() {
+                    Ok(s) => {
+                        zeroize::Zeroize::zeroize(&mut self.salt_input);
+                        let (key, secrets) = (salt_key(&sh.lake.info().id), sh.secrets.clone());
+                        self.salt_job = Task::spawn(sh.repaint.clone(), move |_, _| {
+                            secrets.set(&key, s.expose())?;
+                            let (m, ok) = match s.weakness() {
                                 None => ("The salt was stored in the OS keyring.".into(), true),
                                 Some(w) => (format!("The salt was stored, but {w}."), false),
-                            });
-                            out = Some(s);
-                        }
-                        Err(e) => self.keyring_failed(e.to_string()),
-                    },
+                            };
+                            Ok((s, m, ok))
+                        });
+                    }
                 }
             }
         });
@@ -268,6 +287,25 @@ impl WizardPage {
             ui.colored_label(c, m);
         }
         out
+    }
+
+    /// Takes in a finished keyring write (every frame, whatever page is open); returns the
+    /// salt it stored.
+    pub fn poll(&mut self) -> Option<Salt> {
+        if !self.salt_job.poll() {
+            return None;
+        }
+        match std::mem::take(&mut self.salt_job.state) {
+            TaskState::Done((s, message, ok)) => {
+                self.salt_message = Some((message, ok));
+                Some(s)
+            }
+            TaskState::Failed(e) => {
+                self.keyring_failed(e);
+                None
+            }
+            _ => None,
+        }
     }
 
     fn keyring_failed(&mut self, e: String) {
