@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::app::run::SourceKind;
 use crate::app::AppError;
+use crate::app::run::SourceKind;
 use crate::app::saved::run_saved;
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;

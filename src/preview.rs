@@ -222,7 +222,14 @@ mod tests {
         )
         .unwrap();
         let safe = formula_safe(&df).unwrap();
-        let names: Vec<&str> = safe.column("name").unwrap().str().unwrap().iter().flatten().collect();
+        let names: Vec<&str> = safe
+            .column("name")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(
             names,
             [

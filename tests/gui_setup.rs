@@ -281,9 +281,13 @@ fn a_source_saved_with_the_cli_is_the_one_the_app_runs() {
     assert_eq!(code, Some(0), "{said}");
     let clever = data.join("clever");
     let path = clever.to_str().expect("utf-8 path");
-    let (code, said) = cli(&["source", "add", "folder", "clever", "--module", "clever", "--path", path]);
+    let (code, said) = cli(&[
+        "source", "add", "folder", "clever", "--module", "clever", "--path", path,
+    ]);
     assert_eq!(code, Some(0), "{said}");
-    let (code, said) = cli(&["source", "add", "folder", "x", "--module", "nope", "--path", path]);
+    let (code, said) = cli(&[
+        "source", "add", "folder", "x", "--module", "nope", "--path", path,
+    ]);
     assert_eq!(code, Some(2), "an unknown module is refused: {said}");
     assert!(said.contains("`nope` is not a module"), "{said}");
 
@@ -291,7 +295,10 @@ fn a_source_saved_with_the_cli_is_the_one_the_app_runs() {
     let lake = edlake::lake::Lake::open(&lake_dir).expect("lake");
     let secrets = Secrets::session_only();
     secrets
-        .set(&edlake::secrets::salt_key(&lake.info().id), common::cli::SALT)
+        .set(
+            &edlake::secrets::salt_key(&lake.info().id),
+            common::cli::SALT,
+        )
         .expect("salt");
     let mut opts = options(Arc::new(QueuedDialogs::new([])));
     opts.autostart_demo = false;

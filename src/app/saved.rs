@@ -41,7 +41,10 @@ pub fn module_named(
                 Err(DefError::Unknown(_)) => return Err(AppError::UnknownModule(other.into())),
                 Err(e) => return Err(PipelineError::Input(e.to_string()).into()),
             };
-            Box::new(def.module().map_err(|e| PipelineError::Input(e.to_string()))?)
+            Box::new(
+                def.module()
+                    .map_err(|e| PipelineError::Input(e.to_string()))?,
+            )
         }
     })
 }

@@ -93,7 +93,8 @@ pub(super) fn ingest_cmd(ctx: &Ctx, source: super::IngestSource) -> Result<ExitC
 /// `edlake ingest <module> --source NAME`: the saved source opened as the app opens it.
 fn ingest_saved(ctx: &Ctx, module: &str, name: &str, dry_run: bool) -> Result<ExitCode> {
     let lake = ctx.lake()?;
-    let src = edlake::sources::saved::SavedSource::load(&lake, name).map_err(edlake::app::AppError::from)?;
+    let src = edlake::sources::saved::SavedSource::load(&lake, name)
+        .map_err(edlake::app::AppError::from)?;
     if let Some(m) = src.module()
         && m != module
     {

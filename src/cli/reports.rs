@@ -26,7 +26,9 @@ pub(super) fn metrics_cmd(
     let out = match edlake::metrics::compute(&lake, name, f) {
         Ok(o) => o,
         Err(
-            e @ edlake::metrics::MetricError::Derive(edlake::derive::DeriveError::Missing { .. }),
+            e @ edlake::metrics::MetricError::Derive(edlake::derive::DeriveError::Missing {
+                ..
+            }),
         ) => {
             bail!(Coded(EXIT_BAD_INPUT, e.to_string()))
         }

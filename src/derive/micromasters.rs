@@ -272,8 +272,7 @@ impl<'a> Reports<'a> {
             vec![
                 column("learner", ids, |l| self.pseud(l)),
                 column("email_hash", ids, |l| {
-                    self.profile_of(l, 1)
-                        .map(|e| self.pseud(&e.to_lowercase()))
+                    self.profile_of(l, 1).map(|e| self.pseud(&e.to_lowercase()))
                 }),
                 column("username_hash", ids, |l| {
                     self.profile_of(l, 2).map(|u| self.pseud(&u))
@@ -292,7 +291,9 @@ impl<'a> Reports<'a> {
             ids.len(),
             vec![
                 column("learner", ids, |l| self.pseud(l)),
-                column("courses_enrolled", ids, |l| self.by_learner[l].2.len() as u32),
+                column("courses_enrolled", ids, |l| {
+                    self.by_learner[l].2.len() as u32
+                }),
                 column("courses_passed", ids, |l| self.by_learner[l].0.len() as u32),
                 column("certificate_eligible_courses", ids, |l| {
                     self.by_learner[l].1.len() as u32
@@ -340,7 +341,9 @@ impl<'a> Reports<'a> {
                 column("learner_id", &next, |l| *l),
                 column("name", &next, |l| self.profile_of(l, 0)),
                 column("email", &next, |l| self.profile_of(l, 1)),
-                column("courses_passed", &next, |l| self.by_learner[l].0.len() as u32),
+                column("courses_passed", &next, |l| {
+                    self.by_learner[l].0.len() as u32
+                }),
                 column("certificate_eligible_courses", &next, |l| {
                     self.by_learner[l].1.len() as u32
                 }),
@@ -351,7 +354,7 @@ impl<'a> Reports<'a> {
 }
 
 /// A column of `f` over `items`.
-fn column<I, T, P: ?Sized>(name: &str, items: &[I], f: impl Fn(&I) -> T) -> Column
+fn column<'a, I, T, P: ?Sized>(name: &str, items: &'a [I], f: impl Fn(&'a I) -> T) -> Column
 where
     Series: NamedFrom<Vec<T>, P>,
 {

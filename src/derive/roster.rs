@@ -166,9 +166,8 @@ pub fn sync(
             let counts = update_status(lake, when, salt)?;
             let ids = match &known {
                 Some(k) => k.clone(),
-                None => {
-                    identity::SourceIds::read(lake).map_err(|e| PipelineError::Input(e.to_string()))?
-                }
+                None => identity::SourceIds::read(lake)
+                    .map_err(|e| PipelineError::Input(e.to_string()))?,
             };
             let rates = identity::rebuild_with(lake, &IdentityConfig::load(lake)?, &ids)
                 .map_err(|e| PipelineError::Input(e.to_string()))?

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use serde::{Deserialize, Serialize};
 use crate::derive::identity;
 use crate::derive::text_values;
 use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::roster;
 use crate::pipeline::PipelineError;
 use crate::pseudo::{Salt, hash_value};
+use serde::{Deserialize, Serialize};
 
 /// What one sync changed on the roster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

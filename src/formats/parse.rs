@@ -1,7 +1,6 @@
 //! Reading a delimited text file into typed DataFrame chunks. Good rows land; each bad row is
 //! reported with its line, column and reason and kept aside for the quarantine table.
 
-use std::io::Read;
 use std::path::Path;
 
 use polars::prelude::*;

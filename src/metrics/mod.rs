@@ -12,8 +12,8 @@ pub(crate) use crate::derive::tables;
 
 use polars::prelude::*;
 
-use crate::lake::scan;
 use crate::derive::DeriveError;
+use crate::lake::scan;
 use crate::lake::{Lake, LakeError, TableRef};
 
 impl From<LakeError> for MetricError {

@@ -226,7 +226,13 @@ mod tests {
     use super::*;
 
     fn texts<'a>(df: &'a DataFrame, c: &str) -> Vec<&'a str> {
-        df.column(c).unwrap().str().unwrap().iter().flatten().collect()
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect()
     }
 
     #[test]

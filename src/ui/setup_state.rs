@@ -111,10 +111,9 @@ impl SourceSetup {
             TaskState::Failed(e) if saving => {
                 Some((format!("The folder choice was not saved: {e}"), true))
             }
-            TaskState::Failed(e) => Some((
-                format!("The lake's sources could not be read: {e}"),
-                false,
-            )),
+            TaskState::Failed(e) => {
+                Some((format!("The lake's sources could not be read: {e}"), false))
+            }
             _ => None,
         }
     }

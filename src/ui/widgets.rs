@@ -67,10 +67,7 @@ pub(super) fn message(ui: &mut egui::Ui, message: &Option<(String, bool)>) {
 }
 
 /// A task's value when it is done; otherwise shows a spinner (running) or the error (failed).
-pub(super) fn task_value<'a, T>(
-    ui: &mut egui::Ui,
-    t: &'a super::task::Task<T>,
-) -> Option<&'a T> {
+pub(super) fn task_value<'a, T>(ui: &mut egui::Ui, t: &'a super::task::Task<T>) -> Option<&'a T> {
     match &t.state {
         super::task::TaskState::Done(v) => Some(v),
         super::task::TaskState::Failed(e) => {

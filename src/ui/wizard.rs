@@ -13,7 +13,6 @@ use crate::app::run::{Inspection, SourceKind, inspect};
 use crate::pipeline::job::ensure_salt;
 use crate::pseudo::Salt;
 use crate::secrets::salt_key;
-use crate::sources::saved::SavedSource;
 
 /// A step of the wizard, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -229,7 +228,11 @@ impl WizardPage {
             self.salt_job = Task::spawn(sh.repaint.clone(), move |_, _| {
                 ensure_salt(&lake, &secrets)?;
                 let s = crate::pipeline::job::lake_salt(&lake, &secrets)?;
-                Ok((s, "A new salt was stored in the OS keyring.".to_string(), true))
+                Ok((
+                    s,
+                    "A new salt was stored in the OS keyring.".to_string(),
+                    true,
+                ))
             });
         }
         ui.add_space(6.0);
