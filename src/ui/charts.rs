@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, Points};
 
+use super::path_field::{PathKind, path_row};
 use super::task::{Task, TaskState};
 use super::{ChartFilter, Shared};
 use crate::metrics::chart::{ChartSpec, charts};
@@ -185,12 +186,9 @@ impl ChartsPage {
                 ))
                 .weak(),
             );
-            if ui.button("Export CSV…").clicked()
-                && let Some(p) = sh.dialogs.save_file(
-                    "Export the chart's numbers",
-                    &format!("{}.csv", c.output.name),
-                )
-            {
+            let name = format!("{}.csv", c.output.name);
+            let ask = ("Export the chart's numbers", "Export CSV…");
+            if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None) {
                 match crate::browse::export(&c.output.frame, &p, crate::browse::ExportFormat::Csv) {
                     Ok(n) => sh.toast(format!("Saved {n} rows to {}", p.display()), true),
                     Err(e) => sh.toast(format!("Export failed: {e}"), false),
@@ -206,21 +204,17 @@ impl ChartsPage {
         }
         let n = c.charts.len() as f32;
         let h = ((ui.available_height() - 40.0 * n) / n).max(180.0);
-        let mut png = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
             for (i, (title, spec)) in c.charts.iter().enumerate() {
+                let mut png = None;
                 ui.horizontal(|ui| {
                     ui.strong(title);
-                    if ui.small_button("Save as PNG…").clicked() {
-                        png = Some(i);
-                    }
+                    let name = format!("{}.png", c.output.name);
+                    let ask = (format!("Save the chart “{title}”"), "Save as PNG…");
+                    png = path_row(ui, sh.dialogs, (&ask.0, ask.1), PathKind::Save(&name), None);
                 });
                 let rect = draw(ui, i, spec, h);
-                if png == Some(i)
-                    && let Some(p) = sh
-                        .dialogs
-                        .save_file("Save the chart", &format!("{}.png", c.output.name))
-                {
+                if let Some(p) = png {
                     let (tx, rx) = crossbeam_channel::bounded(1);
                     self.png_result = Some(rx);
                     let ppp = ui.pixels_per_point();

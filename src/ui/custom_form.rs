@@ -222,37 +222,21 @@ impl CustomForm {
 
     /// The metadata.csv and data folder choices.
     fn pickers(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        ui.horizontal(|ui| {
-            ui.label("Metadata:");
-            let shown = self
-                .metadata_path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "no metadata.csv chosen".into());
-            ui.label(egui::RichText::new(shown).monospace());
-            if ui.button("Choose metadata.csv…").clicked()
-                && let Some(p) = sh.dialogs.pick_file("The source's metadata.csv", &["csv"])
-            {
-                self.load_metadata(p);
-            }
-        });
+        use super::path_field::{PathKind, path_row};
+        ui.label("Metadata:");
+        let ask = ("The source's metadata.csv", "Choose metadata.csv…");
+        let current = self.metadata_path.clone();
+        if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::File(&["csv"]), current.as_deref()) {
+            self.load_metadata(p);
+        }
         if let Some(Err(e)) = &self.metadata {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
-        ui.horizontal(|ui| {
-            ui.label("Data folder:");
-            let shown = self
-                .dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "no folder chosen".into());
-            ui.label(egui::RichText::new(shown).monospace());
-            if ui.button("Choose folder…").clicked()
-                && let Some(p) = sh.dialogs.pick_folder("Data folder")
-            {
-                self.dir = Some(p);
-            }
-        });
+        ui.label("Data folder:");
+        let ask = ("Data folder", "Choose folder…");
+        if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::Folder, self.dir.as_deref()) {
+            self.dir = Some(p);
+        }
     }
 
     /// Each entity's batch type and key, with its first rows and column checks.

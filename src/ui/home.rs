@@ -80,49 +80,42 @@ impl Welcome {
             ui.add_space(8.0);
         }
         let running = self.demo.is_running();
-        let mut clicked = [false; 3];
+        let mut demo = false;
         ui.columns(3, |cols| {
-            let cards = [
-                (
-                    "Create a lake",
-                    "Pick an empty folder. The setup wizard then connects your sources.",
-                    "Create a lake…",
-                    true,
-                ),
-                (
-                    "Open a lake",
-                    "A folder made by edlake before (on this or another computer).",
-                    "Open a lake…",
-                    true,
-                ),
-                (
-                    "Try the demo",
+            use super::path_field::{PathKind, path_row};
+            cols[0].group(|ui| {
+                ui.set_min_height(110.0);
+                ui.strong("Create a lake");
+                ui.label("Pick an empty folder. The setup wizard then connects your sources.");
+                ui.add_space(8.0);
+                let ask = ("Folder for the new lake", "Create a lake…");
+                if let Some(p) = path_row(ui, dialogs, ask, PathKind::NewFolder, None) {
+                    act = Some(WelcomeAction::Create(p));
+                }
+            });
+            cols[1].group(|ui| {
+                ui.set_min_height(110.0);
+                ui.strong("Open a lake");
+                ui.label("A folder made by edlake before (on this or another computer).");
+                ui.add_space(8.0);
+                let ask = ("Lake folder", "Open a lake…");
+                if let Some(p) = path_row(ui, dialogs, ask, PathKind::Folder, None) {
+                    act = Some(WelcomeAction::Open(p));
+                }
+            });
+            cols[2].group(|ui| {
+                ui.set_min_height(110.0);
+                ui.strong("Try the demo");
+                ui.label(
                     "A lake built from generated test data for 200 students: no real student data.",
-                    "Start the demo",
-                    !running,
-                ),
-            ];
-            for (i, (title, text, button, enabled)) in cards.into_iter().enumerate() {
-                cols[i].group(|ui| {
-                    ui.set_min_height(110.0);
-                    ui.strong(title);
-                    ui.label(text);
-                    ui.add_space(8.0);
-                    clicked[i] = ui.add_enabled(enabled, egui::Button::new(button)).clicked();
-                });
-            }
+                );
+                ui.add_space(8.0);
+                demo = ui
+                    .add_enabled(!running, egui::Button::new("Start the demo"))
+                    .clicked();
+            });
         });
-        if clicked[0]
-            && let Some(p) = dialogs.pick_folder("Folder for the new lake")
-        {
-            act = Some(WelcomeAction::Create(p));
-        }
-        if clicked[1]
-            && let Some(p) = dialogs.pick_folder("Lake folder")
-        {
-            act = Some(WelcomeAction::Open(p));
-        }
-        if clicked[2] {
+        if demo {
             self.error = None;
             self.start_demo(repaint);
         }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::path_field::{PathKind, path_row};
 use super::setup_state::SourceSetup;
 use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
@@ -121,20 +122,15 @@ impl IngestPage {
                     match saved.map(|s| &s.def) {
                         Some(SourceDef::Folder { .. }) | None => {
                             let dir = sh.sources.folder(module).cloned();
-                            ui.horizontal(|ui| {
-                                let shown = dir
-                                    .as_ref()
-                                    .map(|d| d.display().to_string())
-                                    .unwrap_or_else(|| "no folder chosen".into());
-                                ui.label(egui::RichText::new(shown).monospace());
-                                if ui
-                                    .add_enabled(!running, egui::Button::new("Choose…"))
-                                    .clicked()
-                                    && let Some(p) = sh.dialogs.pick_folder(kind.title())
-                                {
-                                    sh.nav.push(Nav::SetFolder(module.into(), p));
-                                }
-                            });
+                            let ask = (kind.title(), "Choose…");
+                            let picked = ui
+                                .add_enabled_ui(!running, |ui| {
+                                    path_row(ui, sh.dialogs, ask, PathKind::Folder, dir.as_deref())
+                                })
+                                .inner;
+                            if let Some(p) = picked {
+                                sh.nav.push(Nav::SetFolder(module.into(), p));
+                            }
                         }
                         Some(def) => {
                             ui.label(format!("{} (set up in Setup)", describe(def)));

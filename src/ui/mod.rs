@@ -8,6 +8,7 @@ pub mod dialogs;
 pub mod home;
 pub mod ingest;
 pub mod more;
+pub mod path_field;
 pub mod program_page;
 pub mod review;
 pub mod roster_page;

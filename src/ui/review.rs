@@ -117,11 +117,13 @@ fn review_source(ui: &mut egui::Ui, sh: &mut Shared, src: &mut ReviewSource) {
             ui.label(
                 egui::RichText::new("This source has data: its pseudonymization is fixed.").weak(),
             );
-        } else if ui.button("Load metadata.csv…").clicked()
-            && let Some(p) = sh
-                .dialogs
-                .pick_file("The district's metadata.csv", &["csv"])
-        {
+        } else if let Some(p) = super::path_field::path_row(
+            ui,
+            sh.dialogs,
+            (&format!("The district's metadata.csv for {}", src.kind.title()), "Load metadata.csv…"),
+            super::path_field::PathKind::File(&["csv"]),
+            None,
+        ) {
             match Metadata::from_file(&p) {
                 Ok(md) => {
                     let (n, refused) = src.overrides.merge_metadata(module.as_ref(), &md);

@@ -190,16 +190,12 @@ impl SftpForm {
                 .labelled_by(l.id);
             ui.end_row();
             ui.label("Key file");
-            ui.horizontal(|ui| {
-                let shown = self
-                    .key
-                    .as_ref()
-                    .map_or("none (password login)".to_string(), |k| {
-                        k.display().to_string()
-                    });
-                ui.monospace(shown);
-                if ui.button("Choose key…").clicked() {
-                    self.key = sh.dialogs.pick_file("OpenSSH private key", &[]);
+            ui.vertical(|ui| {
+                use super::path_field::{PathKind, path_row};
+                let ask = ("OpenSSH private key", "Choose key…");
+                let current = self.key.clone();
+                if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::File(&[]), current.as_deref()) {
+                    self.key = Some(p);
                 }
                 if self.key.is_some() && ui.button("Use a password").clicked() {
                     self.key = None;

@@ -48,6 +48,8 @@ impl Worker {
             for req in req_rx {
                 let t = match &req {
                     Req::Tables => {
+                        // The lake changed (a run, Refresh): pages are read afresh.
+                        browser = None;
                         let list = lake
                             .tables()
                             .into_iter()

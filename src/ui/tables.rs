@@ -152,8 +152,9 @@ impl TablesPage {
             self.worker = Some(Worker::start(sh.lake.clone(), sh.repaint.clone()));
         }
         self.receive(sh);
-        if self.tables.is_none()
-            && !self.tables_asked
+        // Asked again after every run and Refresh (`invalidate`); the old list stays on screen
+        // until the new one arrives.
+        if !self.tables_asked
             && let Some(w) = &self.worker
         {
             self.tables_asked = true;
@@ -322,11 +323,9 @@ impl TablesPage {
                 self.set_query(Query::default());
             }
             ui.separator();
-            if ui.button("Export view…").clicked()
-                && let Some(p) = sh.dialogs.save_file(
-                    "Export the filtered rows (.csv or .parquet)",
-                    &format!("{}.csv", t.entity),
-                )
+            let (ask, name) = (("Export the filtered rows (.csv or .parquet)", "Export view…"), format!("{}.csv", t.entity));
+            let kind = super::path_field::PathKind::Save(&name);
+            if let Some(p) = super::path_field::path_row(ui, sh.dialogs, ask, kind, None)
                 && let Some(w) = &self.worker
             {
                 // Restricted rows leave the lake only with an entry saying where they went.

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::Shared;
+use super::path_field::{PathKind, path_row};
 
 /// A module's folder row: label, the folder the lake reads it from and a Choose button (the
 /// choice is saved in the lake). Returns the folder when it is there.
@@ -12,20 +13,12 @@ pub(super) fn folder_row(
     module: &str,
     label: &str,
 ) -> Option<std::path::PathBuf> {
-    ui.horizontal(|ui| {
-        ui.label(label);
-        let shown = sh
-            .sources
-            .folder(module)
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "no folder chosen".into());
-        ui.label(egui::RichText::new(shown).monospace());
-        if ui.button("Choose folder…").clicked()
-            && let Some(p) = sh.dialogs.pick_folder(label)
-        {
-            sh.nav.push(super::Nav::SetFolder(module.into(), p));
-        }
-    });
+    ui.label(label);
+    let current = sh.sources.folder(module).cloned();
+    let ask = (label, "Choose folder…");
+    if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::Folder, current.as_deref()) {
+        sh.nav.push(super::Nav::SetFolder(module.into(), p));
+    }
     sh.sources
         .folder(module)
         .filter(|_| sh.sources.runnable(module))

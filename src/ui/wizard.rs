@@ -319,18 +319,12 @@ impl WizardPage {
     fn source_step(&mut self, ui: &mut egui::Ui, sh: &mut Shared, kind: SourceKind) {
         ui.label(egui::RichText::new(kind.expected_layout()).weak());
         let dir = sh.sources.folder(kind.name()).cloned();
-        ui.horizontal(|ui| {
-            ui.label("Folder:");
-            let shown = dir
-                .as_ref()
-                .map_or("none chosen".to_string(), |d| d.display().to_string());
-            ui.monospace(shown);
-            if ui.button("Choose…").clicked()
-                && let Some(p) = sh.dialogs.pick_folder(kind.title())
-            {
-                sh.nav.push(Nav::SetFolder(kind.name().into(), p));
-            }
-        });
+        ui.label("Folder:");
+        let ask = (kind.title(), "Choose…");
+        let kind_folder = super::path_field::PathKind::Folder;
+        if let Some(p) = super::path_field::path_row(ui, sh.dialogs, ask, kind_folder, dir.as_deref()) {
+            sh.nav.push(Nav::SetFolder(kind.name().into(), p));
+        }
         let Some(dir) = dir else {
             ui.label("Skip this step if the district does not use this source.");
             return;
