@@ -353,7 +353,11 @@ fn without_a_file_dialog_every_path_can_be_typed() {
         h.run_steps(2);
     };
     let lake = lake_dir.path().join("typed-lake");
-    typed(&mut h, "Folder for the new lake", lake.to_str().expect("utf-8"));
+    typed(
+        &mut h,
+        "Folder for the new lake",
+        lake.to_str().expect("utf-8"),
+    );
     wait(&mut h, "the typed lake", is_open);
     assert!(lake.join("_edlake/lake.json").is_file());
 

@@ -226,7 +226,13 @@ impl CustomForm {
         ui.label("Metadata:");
         let ask = ("The source's metadata.csv", "Choose metadata.csv…");
         let current = self.metadata_path.clone();
-        if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::File(&["csv"]), current.as_deref()) {
+        if let Some(p) = path_row(
+            ui,
+            sh.dialogs,
+            ask,
+            PathKind::File(&["csv"]),
+            current.as_deref(),
+        ) {
             self.load_metadata(p);
         }
         if let Some(Err(e)) = &self.metadata {

@@ -113,7 +113,10 @@ fn typed(text: &str, kind: PathKind) -> Result<PathBuf, String> {
     match kind {
         PathKind::Folder if !p.is_dir() => Err(format!("There is no folder {}.", p.display())),
         PathKind::File(_) if !p.is_file() => Err(format!("There is no file {}.", p.display())),
-        PathKind::Save(_) if p.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) => {
+        PathKind::Save(_)
+            if p.parent()
+                .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) =>
+        {
             Err(format!("There is no folder to save {} in.", p.display()))
         }
         _ => Ok(p),

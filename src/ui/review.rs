@@ -120,7 +120,10 @@ fn review_source(ui: &mut egui::Ui, sh: &mut Shared, src: &mut ReviewSource) {
         } else if let Some(p) = super::path_field::path_row(
             ui,
             sh.dialogs,
-            (&format!("The district's metadata.csv for {}", src.kind.title()), "Load metadata.csv…"),
+            (
+                &format!("The district's metadata.csv for {}", src.kind.title()),
+                "Load metadata.csv…",
+            ),
             super::path_field::PathKind::File(&["csv"]),
             None,
         ) {

@@ -194,7 +194,9 @@ impl SftpForm {
                 use super::path_field::{PathKind, path_row};
                 let ask = ("OpenSSH private key", "Choose key…");
                 let current = self.key.clone();
-                if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::File(&[]), current.as_deref()) {
+                if let Some(p) =
+                    path_row(ui, sh.dialogs, ask, PathKind::File(&[]), current.as_deref())
+                {
                     self.key = Some(p);
                 }
                 if self.key.is_some() && ui.button("Use a password").clicked() {

@@ -323,7 +323,13 @@ impl TablesPage {
                 self.set_query(Query::default());
             }
             ui.separator();
-            let (ask, name) = (("Export the filtered rows (.csv or .parquet)", "Export view…"), format!("{}.csv", t.entity));
+            let (ask, name) = (
+                (
+                    "Export the filtered rows (.csv or .parquet)",
+                    "Export view…",
+                ),
+                format!("{}.csv", t.entity),
+            );
             let kind = super::path_field::PathKind::Save(&name);
             if let Some(p) = super::path_field::path_row(ui, sh.dialogs, ask, kind, None)
                 && let Some(w) = &self.worker

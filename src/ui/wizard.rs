@@ -322,7 +322,9 @@ impl WizardPage {
         ui.label("Folder:");
         let ask = (kind.title(), "Choose…");
         let kind_folder = super::path_field::PathKind::Folder;
-        if let Some(p) = super::path_field::path_row(ui, sh.dialogs, ask, kind_folder, dir.as_deref()) {
+        if let Some(p) =
+            super::path_field::path_row(ui, sh.dialogs, ask, kind_folder, dir.as_deref())
+        {
             sh.nav.push(Nav::SetFolder(kind.name().into(), p));
         }
         let Some(dir) = dir else {
