@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     eframe::run_native(
         "edlake",
-        edlake::ui::native_options(),
+        edlake::ui::window::native_options(),
         Box::new(move |cc| {
             Ok(Box::new(TourApp {
                 app: App::new(cc, AppOptions::default()),

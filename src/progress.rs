@@ -178,6 +178,11 @@ pub struct StageProgress {
     pub rows_done: u64,
     pub started: Option<Instant>,
     pub finished: bool,
+    /// When the stage last finished: rates are measured up to here, so they stop changing.
+    pub ended: Option<Instant>,
+    /// What earlier parts of the job (earlier sources of a "Run all") did in this stage; the
+    /// current part's progress events count from zero and are added to it.
+    base: (u64, u64, u64),
 }
 
 impl StageProgress {
@@ -195,13 +200,22 @@ impl StageProgress {
         }
     }
 
-    /// Rows per second since the stage started.
-    pub fn rows_per_sec(&self) -> f64 {
-        match self.started {
-            Some(t) if t.elapsed().as_secs_f64() > 0.05 => {
-                self.rows_done as f64 / t.elapsed().as_secs_f64()
-            }
+    /// Seconds the stage has run (until it finished, once it has).
+    pub fn seconds(&self) -> f64 {
+        match (self.started, self.ended) {
+            (Some(s), Some(e)) if self.finished => e.duration_since(s).as_secs_f64(),
+            (Some(s), _) => s.elapsed().as_secs_f64(),
             _ => 0.0,
+        }
+    }
+
+    /// Rows per second over the stage (frozen at its final figure once it finished).
+    pub fn rows_per_sec(&self) -> f64 {
+        let t = self.seconds();
+        if t > 0.05 {
+            self.rows_done as f64 / t
+        } else {
+            0.0
         }
     }
 
@@ -256,12 +270,19 @@ impl JobProgress {
                 files,
                 bytes,
             } => {
-                // A job that runs several sources starts each stage again: reset it.
-                *self.stage(stage) = StageProgress {
-                    files,
-                    bytes,
-                    started: Some(Instant::now()),
-                    ..Default::default()
+                // A job that runs several sources starts each stage again: its bar goes on
+                // from what the earlier sources did, so the end shows the whole job's totals.
+                let s = self.stage(stage);
+                *s = StageProgress {
+                    files: s.files + files,
+                    bytes: s.bytes + bytes,
+                    files_done: s.files_done,
+                    bytes_done: s.bytes_done,
+                    rows_done: s.rows_done,
+                    started: s.started.or(Some(Instant::now())),
+                    finished: false,
+                    ended: None,
+                    base: (s.files_done, s.bytes_done, s.rows_done),
                 };
             }
             Event::Progress {
@@ -271,16 +292,66 @@ impl JobProgress {
                 rows_done,
             } => {
                 let s = self.stage(stage);
-                s.files_done = files_done;
-                s.bytes_done = bytes_done;
-                s.rows_done = rows_done;
+                s.files_done = s.base.0 + files_done;
+                s.bytes_done = s.base.1 + bytes_done;
+                s.rows_done = s.base.2 + rows_done;
             }
-            Event::StageFinished { stage } => self.stage(stage).finished = true,
+            Event::StageFinished { stage } => {
+                let s = self.stage(stage);
+                s.finished = true;
+                s.ended = Some(Instant::now());
+            }
             Event::Log(l) => self.push_log(l),
             Event::Warning(w) => {
                 self.push_log(format!("warning: {w}"));
                 self.warnings.push(w);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(stage: Stage, files: u64, rows: u64) -> Event {
+        Event::Progress {
+            stage,
+            files_done: files,
+            bytes_done: files * 10,
+            rows_done: rows,
+        }
+    }
+
+    #[test]
+    fn a_job_of_several_sources_shows_its_totals_and_freezes_at_the_end() {
+        let mut p = JobProgress::default();
+        let start = |files| Event::StageStarted {
+            stage: Stage::Ingest,
+            files,
+            bytes: files * 10,
+        };
+        p.apply(start(3));
+        p.apply(progress(Stage::Ingest, 3, 300));
+        p.apply(Event::StageFinished {
+            stage: Stage::Ingest,
+        });
+        // The second source counts from zero again; the bar goes on from the first.
+        p.apply(start(2));
+        p.apply(progress(Stage::Ingest, 1, 50));
+        let s = p.get(Stage::Ingest).expect("stage");
+        assert_eq!((s.files_done, s.files, s.rows_done), (4, 5, 350));
+        assert!(!s.finished && s.fraction() < 1.0);
+        p.apply(progress(Stage::Ingest, 2, 120));
+        p.apply(Event::StageFinished {
+            stage: Stage::Ingest,
+        });
+        let s = p.get(Stage::Ingest).expect("stage").clone();
+        assert_eq!((s.files_done, s.files, s.rows_done), (5, 5, 420));
+        assert_eq!(s.bytes_done, s.bytes);
+        let rate = s.rows_per_sec();
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        assert_eq!(s.rows_per_sec(), rate, "the final rate stays");
+        assert_eq!(s.eta_secs(), None);
     }
 }

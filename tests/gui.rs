@@ -277,3 +277,20 @@ fn welcome_screen_snapshot() {
             .max_failed_pixels(2000),
     );
 }
+
+/// The demo lake's sources are the lake's own configuration: Setup and Ingestion show the
+/// demo's folders, not "none chosen".
+#[test]
+fn the_demo_lake_shows_its_sources_in_setup() {
+    let mut h = demo(Arc::new(QueuedDialogs::new([])));
+    wait(&mut h, "the demo's sources", |a| {
+        ["clever", "insights", "sis"]
+            .iter()
+            .all(|m| view(a).sources.runnable(m))
+    });
+    let clever = view(h.state()).sources.folder("clever").cloned().expect("clever");
+    assert!(clever.join("daily-participation").is_dir(), "{}", clever.display());
+    click(&mut h, "Setup");
+    click(&mut h, "2. Clever reports");
+    wait_label(&mut h, "daily_participation:");
+}

@@ -39,7 +39,35 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     assert_eq!(h.state().saved.page, Page::Setup);
     click(&mut h, "Create a new salt");
     wait(&mut h, "the salt stored", |a| view(a).salt.is_some());
-    h.get_by_label_contains("stored in the OS keyring");
+    h.get_by_label_contains("Back it up below");
+
+    // Back it up: only after an explicit confirmation, owner-only, with an audit entry.
+    h.get_by_label_contains("Back it up now");
+    let backup = lake_dir.path().join("salt-backup.txt");
+    h.get_by_label_contains("I will keep the backup as safe").click();
+    h.run_steps(2);
+    h.get_by_label("Where to keep the salt backup").focus();
+    h.run_steps(1);
+    h.get_by_label("Where to keep the salt backup")
+        .type_text(backup.to_str().expect("utf-8"));
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_label(&mut h, "The salt was backed up to");
+    let salt = view(h.state()).salt.clone().expect("salt");
+    let text = std::fs::read_to_string(&backup).expect("backup");
+    assert_eq!(text.trim(), salt.expose());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the backup is readable by its owner only: {mode:o}");
+    }
+    let lake = view(h.state()).lake.clone();
+    let audit = edlake::audit::entries(&lake).expect("audit");
+    assert!(
+        audit.iter().any(|e| e.action == "salt-export"),
+        "the backup is in the audit log"
+    );
 
     click(&mut h, "Continue");
     if h.query_by_label("Choose…").is_none() {

@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 #[cfg(feature = "gui")]
 fn gui(lake: Option<std::path::PathBuf>, secrets: Secrets) -> Result<ExitCode> {
     let remember = lake.is_none();
-    edlake::ui::run(edlake::ui::AppOptions {
+    edlake::ui::window::run(edlake::ui::AppOptions {
         secrets,
         lake,
         remember_lake: remember,

@@ -4,7 +4,7 @@
 //! a cancel left and never duplicates rows.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use polars::prelude::*;
 
@@ -106,9 +106,7 @@ struct EntityRun<'a> {
     rewrite: bool,
     cancel: &'a Cancel,
     progress: &'a Progress,
-    files_done: AtomicU64,
-    bytes_done: AtomicU64,
-    rows_done: AtomicU64,
+    done: &'a super::Counters,
 }
 
 impl EntityRun<'_> {
@@ -180,14 +178,14 @@ impl EntityRun<'_> {
         out.bad = summary.bad;
         out.warnings.extend(summary.warnings);
         out.warnings.dedup();
-        let files = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
-        let bytes = self.bytes_done.fetch_add(b.size, Ordering::Relaxed) + b.size;
+        let files = self.done.files.fetch_add(1, Ordering::Relaxed) + 1;
+        let bytes = self.done.bytes.fetch_add(b.size, Ordering::Relaxed) + b.size;
         for stage in [Stage::Ingest, Stage::Refine] {
             self.progress.send(Event::Progress {
                 stage,
                 files_done: files,
                 bytes_done: bytes,
-                rows_done: self.rows_done.load(Ordering::Relaxed),
+                rows_done: self.done.rows.load(Ordering::Relaxed),
             });
         }
         Ok(out)
@@ -267,12 +265,12 @@ impl EntityRun<'_> {
             }
         }
         out.rows += n as u64;
-        let rows = self.rows_done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let rows = self.done.rows.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
         for stage in [Stage::Ingest, Stage::Refine] {
             self.progress.send(Event::Progress {
                 stage,
-                files_done: self.files_done.load(Ordering::Relaxed),
-                bytes_done: self.bytes_done.load(Ordering::Relaxed),
+                files_done: self.done.files.load(Ordering::Relaxed),
+                bytes_done: self.done.bytes.load(Ordering::Relaxed),
                 rows_done: rows,
             });
         }
@@ -347,9 +345,7 @@ pub fn ingest_entity(
         rewrite,
         cancel,
         progress,
-        files_done: AtomicU64::new(0),
-        bytes_done: AtomicU64::new(0),
-        rows_done: AtomicU64::new(0),
+        done: ctx.done,
     };
     progress.log(format!(
         "{}: {} batch(es) to ingest and refine",

@@ -43,6 +43,36 @@ pub fn ensure_salt(lake: &Lake, secrets: &Secrets) -> Result<bool, SecretError> 
     Ok(true)
 }
 
+/// Writes `salt` to `path`, readable by its owner only (on Windows the file keeps the folder's
+/// permissions), with an audit entry recorded first: a salt never leaves the keyring without
+/// one.
+pub fn backup_salt(lake: &Lake, salt: &Salt, path: &std::path::Path) -> Result<(), PipelineError> {
+    use std::io::Write;
+    crate::audit::record_access(
+        lake,
+        &crate::audit::Access {
+            action: "salt-export",
+            table: "salt",
+            detail: format!("backed up to {}", path.display()),
+        },
+    )?;
+    let io = |e| PipelineError::io(path, e);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        // An existing file keeps its mode on open: narrow it before the secret goes in.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    let mut f = opts.open(path).map_err(io)?;
+    writeln!(f, "{}", salt.expose()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
 /// What files a run would fetch, without changing anything.
 pub fn dry_run(
     lake: &Lake,
@@ -112,11 +142,13 @@ fn run(
         ));
     }
     let t = Instant::now();
+    let done = super::Counters::default();
     let ctx = JobCtx {
         lake,
         module,
         progress,
         cancel,
+        done: &done,
     };
     land::land(ctx, source, &plan, &mut manifest, report)?;
     progress.log(format!(

@@ -123,6 +123,7 @@ pub fn land(
         module,
         progress,
         cancel,
+        ..
     } = ctx;
     let origin = source.origin();
     let rd = fresh_rundate(lake, module);

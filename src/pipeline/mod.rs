@@ -220,4 +220,15 @@ pub struct JobCtx<'a> {
     pub module: &'a dyn crate::modules::Module,
     pub progress: &'a Progress,
     pub cancel: &'a Cancel,
+    /// Files, bytes and rows ingested so far by this run, over all its entities (the totals
+    /// its progress events report, so a bar shows the whole run, not the current entity).
+    pub done: &'a Counters,
+}
+
+/// Running totals of a run's ingest, shared by its entities' worker threads.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files: std::sync::atomic::AtomicU64,
+    pub bytes: std::sync::atomic::AtomicU64,
+    pub rows: std::sync::atomic::AtomicU64,
 }

@@ -19,8 +19,8 @@ use crate::sources::saved::{SavedSource, SourceDef};
 #[derive(Default)]
 pub struct IngestPage {
     pub job: Task<Vec<RunReport>>,
+    /// The run history as read (`Idle`: to be read again, after a run).
     history: Task<Vec<RunReport>>,
-    history_asked: bool,
     /// The last history read (kept on screen while a fresh read runs).
     shown: Option<Vec<RunReport>>,
 }
@@ -58,7 +58,7 @@ impl IngestPage {
     /// end is announced (toast, refreshed lists) at once.
     pub fn poll(&mut self, sh: &mut Shared) {
         if self.job.poll() {
-            self.history_asked = false;
+            self.history = Task::default();
             sh.nav.push(Nav::Refresh);
             match &self.job.state {
                 TaskState::Done(r) => {
@@ -82,8 +82,7 @@ impl IngestPage {
         {
             self.shown = Some(h.clone());
         }
-        if !self.history_asked {
-            self.history_asked = true;
+        if matches!(self.history.state, TaskState::Idle) {
             let lake = sh.lake.clone();
             self.history = Task::spawn(sh.repaint.clone(), move |_, _| {
                 Ok(RunReport::history(&lake)?)
@@ -211,6 +210,17 @@ impl IngestPage {
         for (stage, s) in &self.job.progress.stages {
             let mut text = if *stage == Stage::Derive {
                 format!("{}: {}/{} steps", stage.name(), s.files_done, s.files)
+            } else if *stage == Stage::Land {
+                // Landing copies files: it has no rows to count.
+                format!(
+                    "{}: {}/{} {} · {} / {}",
+                    stage.name(),
+                    s.files_done,
+                    s.files,
+                    stage.unit(),
+                    human_bytes(s.bytes_done),
+                    human_bytes(s.bytes)
+                )
             } else {
                 format!(
                     "{}: {}/{} {} · {} / {} · {} rows",

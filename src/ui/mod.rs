@@ -3,6 +3,7 @@
 
 pub mod audit_view;
 pub mod charts;
+pub mod column_stats;
 pub mod custom_form;
 pub mod dialogs;
 pub mod home;
@@ -21,6 +22,7 @@ pub mod table_worker;
 pub mod tables;
 pub mod task;
 pub mod widgets;
+pub mod window;
 pub mod wizard;
 
 use std::path::PathBuf;
@@ -475,26 +477,4 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.saved);
     }
-}
-
-/// The window: its title, size and renderer (wgpu).
-pub fn native_options() -> eframe::NativeOptions {
-    eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("edlake")
-            .with_inner_size([1280.0, 820.0])
-            .with_min_inner_size([1024.0, 700.0]),
-        renderer: eframe::Renderer::Wgpu,
-        ..Default::default()
-    }
-}
-
-/// Opens the app window; returns when it is closed.
-pub fn run(opts: AppOptions) -> anyhow::Result<()> {
-    eframe::run_native(
-        "edlake",
-        native_options(),
-        Box::new(move |cc| Ok(Box::new(App::new(cc, opts)))),
-    )
-    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -24,7 +24,8 @@ pub struct ProgramCounts {
 pub struct ProgramPage {
     /// The program as edited.
     pub program: Option<ProgramDef>,
-    loaded: bool,
+    /// Reading the saved program (`Idle` until the section is first drawn).
+    program_load: Task<Option<ProgramDef>>,
     pub counts: Task<Option<ProgramCounts>>,
     pub job: Task<Option<ProgramReport>>,
     message: Option<(String, bool)>,
@@ -85,10 +86,16 @@ impl ProgramPage {
 
     /// Draws the section.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if !self.loaded {
-            self.loaded = true;
-            self.program = ProgramDef::load(sh.lake).ok().flatten();
+        if matches!(self.program_load.state, TaskState::Idle) {
+            let lake = sh.lake.clone();
+            self.program_load =
+                Task::spawn(sh.repaint.clone(), move |_, _| Ok(ProgramDef::load(&lake)?));
             self.refresh(sh);
+        }
+        if self.program_load.poll()
+            && let Some(p) = self.program_load.done()
+        {
+            self.program = p.clone();
         }
         self.counts.poll();
         ui.heading("edX course reports");

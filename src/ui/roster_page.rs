@@ -21,7 +21,6 @@ pub struct RosterInfo {
 #[derive(Default)]
 pub struct RosterPage {
     pub info: Task<RosterInfo>,
-    asked: bool,
     /// The keys as edited (saved only with "Apply keys").
     keys: Option<IdentityConfig>,
     pub sync: Task<Vec<SyncEntry>>,
@@ -52,8 +51,7 @@ impl RosterPage {
 
     /// Draws the section.
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        if !self.asked {
-            self.asked = true;
+        if matches!(self.info.state, TaskState::Idle) {
             self.refresh(sh);
         }
         self.info.poll();

@@ -17,6 +17,15 @@ use crate::lake::{Layer, TableRef};
 use crate::preview::cell_text;
 
 /// The tables page.
+/// Where the table list stands: to be asked of the worker (at first and after every run or
+/// Refresh), or asked (the last list stays on screen until the new one arrives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum ListState {
+    #[default]
+    Stale,
+    Asked,
+}
+
 #[derive(Default)]
 pub struct TablesPage {
     worker: Option<Worker>,
@@ -39,7 +48,8 @@ pub struct TablesPage {
     opened_at: Option<Instant>,
     /// Milliseconds from choosing the table to its first page on screen.
     pub first_page_ms: Option<u128>,
-    tables_asked: bool,
+    /// Whether the table list was asked of the worker since the lake last changed.
+    list: ListState,
     ops_asked: Option<TableRef>,
     landed: Vec<Landed>,
 }
@@ -68,7 +78,7 @@ impl TablesPage {
     /// Forgets what was read (the lake changed).
     pub fn invalidate(&mut self) {
         // The old list stays on screen until the new one arrives.
-        self.tables_asked = false;
+        self.list = ListState::Stale;
         self.reset_rows();
     }
 
@@ -154,10 +164,10 @@ impl TablesPage {
         self.receive(sh);
         // Asked again after every run and Refresh (`invalidate`); the old list stays on screen
         // until the new one arrives.
-        if !self.tables_asked
+        if self.list == ListState::Stale
             && let Some(w) = &self.worker
         {
-            self.tables_asked = true;
+            self.list = ListState::Asked;
             let _ = w.tx.send(Req::Tables);
         }
         egui::Panel::left("table-tree")
@@ -393,34 +403,7 @@ impl TablesPage {
                         }
                     });
                 });
-            let ui = &mut cols[1];
-            if self.stats_pending {
-                ui.spinner();
-            }
-            match &self.stats {
-                Some(Ok(s)) => {
-                    ui.strong(format!("Column {}", s.column));
-                    ui.label(format!(
-                        "{} rows · {} nulls · {} distinct",
-                        s.rows, s.nulls, s.distinct
-                    ));
-                    ui.label(format!(
-                        "min {} · max {}",
-                        s.min.as_deref().unwrap_or("-"),
-                        s.max.as_deref().unwrap_or("-")
-                    ));
-                    ui.label("Most frequent:");
-                    for (v, n) in &s.top {
-                        ui.label(format!("  {v}  ({n})"));
-                    }
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
-                }
-                None => {
-                    ui.label(egui::RichText::new("Click a column name for its statistics.").weak());
-                }
-            }
+            super::column_stats::panel(&mut cols[1], self.stats_pending, &self.stats);
         });
     }
 

@@ -69,6 +69,9 @@ pub struct WizardPage {
     offer_session: bool,
     /// Creating or importing the salt (the keyring may prompt): the salt and what to say.
     salt_job: Task<(Salt, String, bool)>,
+    /// Backing up the salt to a file the user chose, once they confirmed.
+    backup: Task<PathBuf>,
+    backup_confirmed: bool,
     check: Task<Inspection>,
     check_for: Option<(SourceKind, PathBuf)>,
     /// The Clever SFTP form.
@@ -90,6 +93,8 @@ impl WizardPage {
             salt_message: None,
             offer_session: false,
             salt_job: Task::default(),
+            backup: Task::default(),
+            backup_confirmed: false,
             check: Task::default(),
             check_for: None,
             sftp: SftpForm::default(),
@@ -210,8 +215,9 @@ impl WizardPage {
             ui.label("The demo lake uses a random salt kept in memory until edlake closes.");
             return None;
         }
-        if sh.salt.is_some() {
+        if let Some(salt) = sh.salt {
             ui.label("This lake's salt is stored in the OS keyring.");
+            self.backup_ui(ui, sh, salt);
             return None;
         }
         if self.salt_job.is_running() {
@@ -230,7 +236,7 @@ impl WizardPage {
                 let s = crate::pipeline::job::lake_salt(&lake, &secrets)?;
                 Ok((
                     s,
-                    "A new salt was stored in the OS keyring.".to_string(),
+                    "A new salt was stored in the OS keyring. Back it up below.".to_string(),
                     true,
                 ))
             });
@@ -290,6 +296,39 @@ impl WizardPage {
             ui.colored_label(c, m);
         }
         out
+    }
+
+    /// "Back up salt…": without the salt the pseudonyms cannot be reproduced (a new computer,
+    /// a reset keyring), so setup offers a copy — after an explicit confirmation, with an
+    /// audit entry.
+    fn backup_ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared, salt: &Salt) {
+        ui.label(
+            "Back it up now: without it, nobody can reproduce these pseudonyms on another computer \
+             or after the keyring is reset. Keep the copy as safe as the students' own data.",
+        );
+        if self.backup.poll() {
+            self.salt_message = Some(match &self.backup.state {
+                TaskState::Done(p) => (format!("The salt was backed up to {}.", p.display()), true),
+                TaskState::Failed(e) => (format!("The salt was not backed up: {e}"), false),
+                _ => return,
+            });
+        }
+        ui.checkbox(
+            &mut self.backup_confirmed,
+            "I will keep the backup as safe as the students' data (the backup is recorded in the audit log)",
+        );
+        ui.add_enabled_ui(self.backup_confirmed && !self.backup.is_running(), |ui| {
+            let ask = ("Where to keep the salt backup", "Back up salt…");
+            let kind = super::path_field::PathKind::Save("edlake-salt.txt");
+            if let Some(p) = super::path_field::path_row(ui, sh.dialogs, ask, kind, None) {
+                let (lake, salt) = (sh.lake.clone(), salt.clone());
+                self.backup = Task::spawn(sh.repaint.clone(), move |_, _| {
+                    crate::pipeline::job::backup_salt(&lake, &salt, &p)?;
+                    Ok(p)
+                });
+            }
+        });
+        super::widgets::message(ui, &self.salt_message);
     }
 
     /// Takes in a finished keyring write (every frame, whatever page is open); returns the
