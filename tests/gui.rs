@@ -288,8 +288,16 @@ fn the_demo_lake_shows_its_sources_in_setup() {
             .iter()
             .all(|m| view(a).sources.runnable(m))
     });
-    let clever = view(h.state()).sources.folder("clever").cloned().expect("clever");
-    assert!(clever.join("daily-participation").is_dir(), "{}", clever.display());
+    let clever = view(h.state())
+        .sources
+        .folder("clever")
+        .cloned()
+        .expect("clever");
+    assert!(
+        clever.join("daily-participation").is_dir(),
+        "{}",
+        clever.display()
+    );
     click(&mut h, "Setup");
     click(&mut h, "2. Clever reports");
     wait_label(&mut h, "daily_participation:");

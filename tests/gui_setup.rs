@@ -44,7 +44,8 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     // Back it up: only after an explicit confirmation, owner-only, with an audit entry.
     h.get_by_label_contains("Back it up now");
     let backup = lake_dir.path().join("salt-backup.txt");
-    h.get_by_label_contains("I will keep the backup as safe").click();
+    h.get_by_label_contains("I will keep the backup as safe")
+        .click();
     h.run_steps(2);
     h.get_by_label("Where to keep the salt backup").focus();
     h.run_steps(1);
@@ -59,8 +60,15 @@ fn wizard_sets_up_a_new_lake_with_a_salt_and_sources() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&backup).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the backup is readable by its owner only: {mode:o}");
+        let mode = std::fs::metadata(&backup)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the backup is readable by its owner only: {mode:o}"
+        );
     }
     let lake = view(h.state()).lake.clone();
     let audit = edlake::audit::entries(&lake).expect("audit");
