@@ -302,3 +302,69 @@ fn the_demo_lake_shows_its_sources_in_setup() {
     click(&mut h, "2. Clever reports");
     wait_label(&mut h, "daily_participation:");
 }
+
+/// A run that quarantined rows says so in its status, and its link opens those rows: the
+/// quarantine table that took them, filtered to the run.
+#[test]
+fn a_run_with_quarantined_rows_says_so_and_links_to_them() {
+    let data = tempfile::tempdir().expect("tmp");
+    let clever = small_clever(data.path());
+    // Three rows whose date is not a date, in one of the day files.
+    let day = std::fs::read_dir(clever.join("daily-participation/Students"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .min()
+        .expect("a day file");
+    let text = std::fs::read_to_string(&day).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for i in 1..=3 {
+        let bad = format!("not-a-date{}", &lines[i][10..]);
+        lines.push(bad);
+    }
+    std::fs::write(&day, lines.join("\n") + "\n").expect("write");
+
+    let mut h = demo(Arc::new(QueuedDialogs::new([clever.clone()])));
+    click(&mut h, "Ingestion");
+    h.get_all_by_label("Choose…")
+        .next()
+        .expect("clever folder")
+        .click();
+    h.run_steps(3);
+    click(&mut h, "Run clever");
+    wait(&mut h, "the run", |a| !view(a).ingest.job.is_running());
+    wait_label(&mut h, "done, 3 rows quarantined");
+    click(&mut h, "3 (open)");
+    let tables = &view(h.state()).tables;
+    let t = tables.selected.clone().expect("a table");
+    assert_eq!(t.layer, Layer::Quarantine);
+    assert_eq!(t.entity, "daily_participation");
+    let (col, run) = tables.query().filter.clone().expect("filtered to the run");
+    assert_eq!(col, "run_id");
+    let runs = edlake::pipeline::RunReport::history(&view(h.state()).lake).expect("history");
+    let last = runs.iter().max_by_key(|r| r.started).expect("a run");
+    assert_eq!(run, last.run_id);
+}
+
+/// Home reads for an analyst: tables grouped by source under plain stage names, empty
+/// quarantine tables summed up instead of listed; "Run all" says how many sources it runs.
+#[test]
+fn home_groups_tables_and_hides_empty_quarantine_tables() {
+    let mut h = demo(Arc::new(QueuedDialogs::new([])));
+    let count = |h: &Harness<'static, App>, full: bool| {
+        let ov = view(h.state()).home.overview.done().expect("overview");
+        ov.tables
+            .iter()
+            .filter(|(t, rows, ..)| t.layer == Layer::Quarantine && (*rows > 0) == full)
+            .count()
+    };
+    let (empty, full) = (count(&h, false), count(&h, true));
+    assert!(empty > 0, "the demo has empty quarantine tables");
+    wait_label(&mut h, &format!("{empty} quarantine table(s) are empty"));
+    let heading = h.query_by_label("Rows set aside (did not fit their format)");
+    assert_eq!(heading.is_some(), full > 0, "listed only when some rows were set aside");
+    h.get_by_label("Pseudonymized (for analysis)");
+    assert!(h.query_all_by_label_contains("stage2").next().is_none());
+    click(&mut h, "Ingestion");
+    h.get_by_label("Run all 3 sources");
+}

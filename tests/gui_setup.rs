@@ -348,7 +348,6 @@ fn a_source_saved_with_the_cli_is_the_one_the_app_runs() {
     click(&mut h, "Tables");
     h.run_steps(5);
     assert!(h.query_by_label_contains("daily_participation").is_none());
-    click(&mut h, "Ingestion");
     assert_eq!(view(h.state()).sources.folder("clever"), Some(&clever));
     let reports = run_from_ingestion_page(&mut h, "Run clever");
     assert!(reports[0].rows_ingested > 0, "{reports:?}");

@@ -369,37 +369,78 @@ fn tables_by_stage(
     sh: &mut Shared,
     tables: &[(TableRef, i64, i64, Option<i64>)],
 ) {
+    let empty_q = tables
+        .iter()
+        .filter(|(t, rows, ..)| t.layer == Layer::Quarantine && *rows == 0)
+        .count();
     for layer in Layer::ALL {
-        let of: Vec<_> = tables.iter().filter(|(t, ..)| t.layer == layer).collect();
+        // An empty quarantine table only says that nothing went wrong.
+        let mut of: Vec<_> = tables
+            .iter()
+            .filter(|(t, rows, ..)| t.layer == layer && !(layer == Layer::Quarantine && *rows == 0))
+            .collect();
         if of.is_empty() {
             continue;
         }
-        ui.strong(layer_title(layer));
+        of.sort_by(|a, b| (&a.0.source, &a.0.entity).cmp(&(&b.0.source, &b.0.entity)));
+        ui.strong(layer_title(layer)).on_hover_text(layer_about(layer));
         egui::Grid::new(("tables", layer.name()))
             .striped(true)
             .num_columns(4)
             .show(ui, |ui| {
+                let mut source = None;
                 for (t, rows, version, modified) in of {
-                    if ui.link(format!("{}/{}", t.source, t.entity)).clicked() {
+                    // Grouped by source: the source's name once, its tables under it.
+                    if source != Some(&t.source) {
+                        source = Some(&t.source);
+                        ui.label(egui::RichText::new(&t.source).weak());
+                        ui.end_row();
+                    }
+                    if ui.link(format!("  {}", t.entity)).clicked() {
                         sh.nav.push(Nav::OpenTable(t.clone()));
                     }
                     ui.label(format!("{rows} rows"));
-                    ui.label(format!("version {version}"));
+                    ui.label(format!("{} change(s)", version + 1)).on_hover_text(
+                        "Each run that changed the table adds a version; earlier versions stay readable.",
+                    );
                     ui.label(freshness(*modified));
                     ui.end_row();
                 }
             });
+    }
+    if empty_q > 0 {
+        ui.label(
+            egui::RichText::new(format!(
+                "{empty_q} quarantine table(s) are empty: no rows had to be set aside."
+            ))
+            .weak(),
+        );
+    }
+}
+
+/// What a layer holds, for its tooltip.
+fn layer_about(l: Layer) -> &'static str {
+    match l {
+        Layer::Ingested => {
+            "The vendors' rows as they arrived, typed but not pseudonymized (locked: opening one is recorded)."
+        }
+        Layer::General => {
+            "The rows with student identifiers replaced by pseudonyms: what analyses and charts use."
+        }
+        Layer::Sensitive => "The originals behind the pseudonyms (locked: opening one is recorded).",
+        Layer::Quarantine => "Rows that did not fit their file's format, with the reason.",
+        Layer::Stage3 => "Tables computed from the others: engagement per student, the identity map.",
     }
 }
 
 /// A layer as users know it.
 pub fn layer_title(l: Layer) -> &'static str {
     match l {
-        Layer::Ingested => "stage2 · Ingested",
-        Layer::General => "stage2 · Refined general (pseudonymized)",
-        Layer::Sensitive => "stage2 · Refined sensitive (locked)",
-        Layer::Quarantine => "stage2 · Quarantine (rows that could not be read)",
-        Layer::Stage3 => "stage3 · Engagement",
+        Layer::Ingested => "As delivered (locked)",
+        Layer::General => "Pseudonymized (for analysis)",
+        Layer::Sensitive => "Originals behind the pseudonyms (locked)",
+        Layer::Quarantine => "Rows set aside (did not fit their format)",
+        Layer::Stage3 => "Computed: engagement and identity",
     }
 }
 

@@ -148,11 +148,14 @@ impl IngestPage {
             });
         let all = configured(sh.sources);
         ui.horizontal(|ui| {
+            let label = match all.len() {
+                0 => "Run all".to_string(),
+                1 => "Run the 1 source".to_string(),
+                n => format!("Run all {n} sources"),
+            };
             if ui
-                .add_enabled(
-                    !running && !all.is_empty(),
-                    egui::Button::new(format!("Run all ({})", all.len())),
-                )
+                .add_enabled(!running && !all.is_empty(), egui::Button::new(label))
+                .on_disabled_hover_text("No source is set up yet: choose a folder above, or set up a server in Setup.")
                 .clicked()
             {
                 start = Some(all.clone());
@@ -292,7 +295,12 @@ impl IngestPage {
                             ui.label(r.started.format("%Y-%m-%d %H:%M:%S").to_string());
                             ui.label(&r.job);
                             match &r.status {
-                                RunStatus::Succeeded => ui.label("ok"),
+                                RunStatus::Succeeded if r.rows_quarantined > 0 => ui
+                                    .colored_label(
+                                        ui.visuals().warn_fg_color,
+                                        format!("done, {} rows quarantined", r.rows_quarantined),
+                                    ),
+                                RunStatus::Succeeded => ui.label("done"),
                                 RunStatus::Cancelled => {
                                     ui.colored_label(ui.visuals().warn_fg_color, "cancelled")
                                 }
@@ -305,21 +313,7 @@ impl IngestPage {
                             ui.label(r.files_skipped.to_string());
                             ui.label(r.rows_ingested.to_string());
                             if r.rows_quarantined > 0 {
-                                let source = r.job.trim_start_matches("ingest ").to_string();
-                                let link = ui.link(format!("{} (open)", r.rows_quarantined));
-                                let first = r
-                                    .issues
-                                    .first()
-                                    .map(|i| format!("{}, line {}: {}", i.file, i.line, i.reason));
-                                let link = match first {
-                                    Some(f) => link.on_hover_text(f),
-                                    None => link,
-                                };
-                                if link.clicked()
-                                    && let Some(t) = quarantine_of(sh, &source)
-                                {
-                                    sh.nav.push(Nav::OpenTable(t));
-                                }
+                                quarantine_link(ui, sh, r);
                             } else {
                                 ui.label("0");
                             }
@@ -330,11 +324,26 @@ impl IngestPage {
     }
 }
 
-fn quarantine_of(sh: &Shared, source: &str) -> Option<TableRef> {
-    sh.lake
-        .tables()
-        .into_iter()
-        .find(|t| t.layer == Layer::Quarantine && t.source == source)
+/// "87 (open)": opens the quarantine table that took most of this run's rows, at this run's
+/// rows; the hover lists every table the run quarantined rows in.
+fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
+    let mut tables: Vec<(&str, u64)> = r
+        .tables
+        .iter()
+        .filter(|c| c.table.starts_with("quarantine/") && c.rows_written > 0)
+        .map(|c| (c.table.as_str(), c.rows_written))
+        .collect();
+    tables.sort_by(|a, b| b.1.cmp(&a.1));
+    let list: Vec<String> = tables.iter().map(|(t, n)| format!("{t}: {n} rows")).collect();
+    let link = ui
+        .link(format!("{} (open)", r.rows_quarantined))
+        .on_hover_text(format!("This run's quarantined rows — {}", list.join(", ")));
+    if link.clicked()
+        && let Some((id, _)) = tables.first()
+        && let Some(t) = sh.lake.tables().into_iter().find(|t| t.id() == *id)
+    {
+        sh.nav.push(Nav::OpenRun(t, r.run_id.clone()));
+    }
 }
 
 /// The built-in sources set up in the lake, in the order "Run all" runs them (folders that

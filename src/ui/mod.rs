@@ -18,6 +18,7 @@ pub mod settings;
 pub mod setup_state;
 pub mod sftp_form;
 pub mod share_form;
+pub mod table_grid;
 pub mod table_worker;
 pub mod tables;
 pub mod task;
@@ -68,6 +69,8 @@ pub use widgets::Toast;
 pub enum Nav {
     Page(Page),
     OpenTable(TableRef),
+    /// Open a quarantine table at the rows one run sent there (by run id).
+    OpenRun(TableRef, String),
     Refresh,
     CloseLake,
     /// Open the ingestion page and run every configured source.
@@ -330,6 +333,12 @@ impl App {
                 self.saved.page = Page::Tables;
                 if let Screen::Open(v) = &mut self.screen {
                     v.tables.select(t);
+                }
+            }
+            Nav::OpenRun(t, run) => {
+                self.saved.page = Page::Tables;
+                if let Screen::Open(v) = &mut self.screen {
+                    v.tables.select_run(t, &run);
                 }
             }
             Nav::Refresh => {

@@ -28,30 +28,32 @@ enum ListState {
 
 #[derive(Default)]
 pub struct TablesPage {
-    worker: Option<Worker>,
-    tables: Option<Vec<(TableRef, i64)>>,
+    pub(super) worker: Option<Worker>,
+    pub(super) tables: Option<Vec<(TableRef, i64)>>,
     pub selected: Option<TableRef>,
     /// The restricted table unlocked for viewing; the unlock ends when another table is shown.
-    unlocked: Option<TableRef>,
-    confirm_unlock: Option<TableRef>,
-    query: Query,
-    filter_col: String,
-    filter_text: String,
-    pages: HashMap<usize, Arc<DataFrame>>,
-    pending: HashSet<usize>,
+    pub(super) unlocked: Option<TableRef>,
+    pub(super) confirm_unlock: Option<TableRef>,
+    pub(super) query: Query,
+    pub(super) filter_col: String,
+    pub(super) filter_text: String,
+    pub(super) pages: HashMap<usize, Arc<DataFrame>>,
+    pub(super) pending: HashSet<usize>,
     pub total_rows: Option<usize>,
-    columns: Vec<(String, String)>,
-    ops: Vec<(String, &'static str)>,
-    error: Option<String>,
-    stats: Option<Result<ColumnStats, crate::preview::PreviewError>>,
-    stats_pending: bool,
-    opened_at: Option<Instant>,
+    pub(super) columns: Vec<(String, String)>,
+    pub(super) ops: Vec<(String, &'static str)>,
+    pub(super) error: Option<String>,
+    pub(super) stats: Option<Result<ColumnStats, crate::preview::PreviewError>>,
+    pub(super) stats_pending: bool,
+    pub(super) opened_at: Option<Instant>,
     /// Milliseconds from choosing the table to its first page on screen.
     pub first_page_ms: Option<u128>,
     /// Whether the table list was asked of the worker since the lake last changed.
-    list: ListState,
-    ops_asked: Option<TableRef>,
-    landed: Vec<Landed>,
+    pub(super) list: ListState,
+    /// Show the first row at the next frame (a table was opened, or re-sorted or filtered).
+    pub(super) scroll_top: bool,
+    pub(super) ops_asked: Option<TableRef>,
+    pub(super) landed: Vec<Landed>,
 }
 
 impl TablesPage {
@@ -68,6 +70,20 @@ impl TablesPage {
         self.reset_rows();
         self.opened_at = Some(Instant::now());
         self.first_page_ms = None;
+        self.scroll_top = true;
+    }
+
+    /// Shows the rows of quarantine table `t` that run `run_id` sent there.
+    pub fn select_run(&mut self, t: TableRef, run_id: &str) {
+        self.select(t);
+        self.filter_col = "run_id".into();
+        self.filter_text = run_id.into();
+        self.query.filter = Some((self.filter_col.clone(), self.filter_text.clone()));
+    }
+
+    /// The filter and sort of the preview.
+    pub fn query(&self) -> &Query {
+        &self.query
     }
 
     /// Whether column statistics are on screen.
@@ -122,7 +138,10 @@ impl TablesPage {
                                     .frame
                                     .columns()
                                     .iter()
-                                    .map(|c| (c.name().to_string(), c.dtype().to_string()))
+                                    .map(|c| {
+                                        let ty = super::column_stats::type_words(c.dtype());
+                                        (c.name().to_string(), ty.to_string())
+                                    })
                                     .collect();
                             }
                             if self.first_page_ms.is_none() {
@@ -146,7 +165,7 @@ impl TablesPage {
         }
     }
 
-    fn request(&mut self, i: usize) {
+    pub(super) fn request(&mut self, i: usize) {
         let (Some(t), Some(w)) = (&self.selected, &self.worker) else {
             return;
         };
@@ -364,13 +383,14 @@ impl TablesPage {
         });
     }
 
-    fn set_query(&mut self, q: Query) {
+    pub(super) fn set_query(&mut self, q: Query) {
         if q != self.query {
             self.query = q;
             let cols = std::mem::take(&mut self.columns);
             self.reset_rows();
             self.columns = cols;
             self.opened_at = Some(Instant::now());
+            self.scroll_top = true;
         }
     }
 
@@ -382,7 +402,7 @@ impl TablesPage {
                     egui::Grid::new("schema-grid").striped(true).show(ui, |ui| {
                         ui.strong("Column");
                         ui.strong("Type");
-                        ui.strong("Pseudonymization");
+                        ui.strong("Treatment");
                         ui.end_row();
                         for (c, ty) in &self.columns {
                             if ui.link(c).on_hover_text("Show statistics").clicked()
@@ -398,88 +418,13 @@ impl TablesPage {
                                 .iter()
                                 .find(|(n, _)| n == c)
                                 .map_or("", |(_, o)| *o);
-                            ui.label(op);
+                            ui.label(super::column_stats::op_words(op))
+                                .on_hover_text(format!("OEA: {op}"));
                             ui.end_row();
                         }
                     });
                 });
             super::column_stats::panel(&mut cols[1], self.stats_pending, &self.stats);
         });
-    }
-
-    fn grid(&mut self, ui: &mut egui::Ui) {
-        use egui_extras::{Column, TableBuilder};
-        let Some(total) = self.total_rows else {
-            self.request(0);
-            ui.spinner();
-            return;
-        };
-        if self.columns.is_empty() {
-            ui.label("The view has no rows.");
-            return;
-        }
-        let cols = self.columns.clone();
-        let mut wanted = Vec::new();
-        let mut sort_click = None;
-        let row_h = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-        TableBuilder::new(ui)
-            .striped(true)
-            .resizable(true)
-            .columns(Column::initial(140.0).at_least(40.0).clip(true), cols.len())
-            .header(row_h + 4.0, |mut h| {
-                for (c, _) in &cols {
-                    h.col(|ui| {
-                        let arrow = match &self.query.sort {
-                            Some((s, true)) if s == c => " (desc)",
-                            Some((s, false)) if s == c => " (asc)",
-                            _ => "",
-                        };
-                        if ui
-                            .button(format!("{c}{arrow}"))
-                            .on_hover_text("Sort by this column")
-                            .clicked()
-                        {
-                            sort_click = Some(c.clone());
-                        }
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(row_h, total, |mut row| {
-                    let i = row.index();
-                    let page = i / PAGE_ROWS;
-                    let frame = self.pages.get(&page).cloned();
-                    if frame.is_none() {
-                        wanted.push(page);
-                    }
-                    for (ci, _) in cols.iter().enumerate() {
-                        row.col(|ui| match &frame {
-                            Some(df) => {
-                                let txt = df
-                                    .columns()
-                                    .get(ci)
-                                    .and_then(|c| c.get(i - page * PAGE_ROWS).ok())
-                                    .map(|v| cell_text(&v))
-                                    .unwrap_or_default();
-                                ui.label(txt);
-                            }
-                            None => {
-                                ui.label(egui::RichText::new("…").weak());
-                            }
-                        });
-                    }
-                });
-            });
-        wanted.dedup();
-        for p in wanted {
-            self.request(p);
-        }
-        if let Some(c) = sort_click {
-            let desc = matches!(&self.query.sort, Some((s, false)) if *s == c);
-            self.set_query(Query {
-                sort: Some((c, desc)),
-                ..self.query.clone()
-            });
-        }
     }
 }
