@@ -362,7 +362,11 @@ fn home_groups_tables_and_hides_empty_quarantine_tables() {
     assert!(empty > 0, "the demo has empty quarantine tables");
     wait_label(&mut h, &format!("{empty} quarantine table(s) are empty"));
     let heading = h.query_by_label("Rows set aside (did not fit their format)");
-    assert_eq!(heading.is_some(), full > 0, "listed only when some rows were set aside");
+    assert_eq!(
+        heading.is_some(),
+        full > 0,
+        "listed only when some rows were set aside"
+    );
     h.get_by_label("Pseudonymized (for analysis)");
     assert!(h.query_all_by_label_contains("stage2").next().is_none());
     click(&mut h, "Ingestion");

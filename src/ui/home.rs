@@ -383,7 +383,8 @@ fn tables_by_stage(
             continue;
         }
         of.sort_by(|a, b| (&a.0.source, &a.0.entity).cmp(&(&b.0.source, &b.0.entity)));
-        ui.strong(layer_title(layer)).on_hover_text(layer_about(layer));
+        ui.strong(layer_title(layer))
+            .on_hover_text(layer_about(layer));
         egui::Grid::new(("tables", layer.name()))
             .striped(true)
             .num_columns(4)
@@ -427,9 +428,13 @@ fn layer_about(l: Layer) -> &'static str {
         Layer::General => {
             "The rows with student identifiers replaced by pseudonyms: what analyses and charts use."
         }
-        Layer::Sensitive => "The originals behind the pseudonyms (locked: opening one is recorded).",
+        Layer::Sensitive => {
+            "The originals behind the pseudonyms (locked: opening one is recorded)."
+        }
         Layer::Quarantine => "Rows that did not fit their file's format, with the reason.",
-        Layer::Stage3 => "Tables computed from the others: engagement per student, the identity map.",
+        Layer::Stage3 => {
+            "Tables computed from the others: engagement per student, the identity map."
+        }
     }
 }
 

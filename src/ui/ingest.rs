@@ -9,7 +9,7 @@ use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
 use crate::app::saved::run_saved;
-use crate::lake::{Lake, Layer, TableRef};
+use crate::lake::Lake;
 use crate::pipeline::{RunReport, RunStatus, Stage};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
@@ -155,7 +155,9 @@ impl IngestPage {
             };
             if ui
                 .add_enabled(!running && !all.is_empty(), egui::Button::new(label))
-                .on_disabled_hover_text("No source is set up yet: choose a folder above, or set up a server in Setup.")
+                .on_disabled_hover_text(
+                    "No source is set up yet: choose a folder above, or set up a server in Setup.",
+                )
                 .clicked()
             {
                 start = Some(all.clone());
@@ -295,11 +297,10 @@ impl IngestPage {
                             ui.label(r.started.format("%Y-%m-%d %H:%M:%S").to_string());
                             ui.label(&r.job);
                             match &r.status {
-                                RunStatus::Succeeded if r.rows_quarantined > 0 => ui
-                                    .colored_label(
-                                        ui.visuals().warn_fg_color,
-                                        format!("done, {} rows quarantined", r.rows_quarantined),
-                                    ),
+                                RunStatus::Succeeded if r.rows_quarantined > 0 => ui.colored_label(
+                                    ui.visuals().warn_fg_color,
+                                    format!("done, {} rows quarantined", r.rows_quarantined),
+                                ),
                                 RunStatus::Succeeded => ui.label("done"),
                                 RunStatus::Cancelled => {
                                     ui.colored_label(ui.visuals().warn_fg_color, "cancelled")
@@ -333,8 +334,11 @@ fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
         .filter(|c| c.table.starts_with("quarantine/") && c.rows_written > 0)
         .map(|c| (c.table.as_str(), c.rows_written))
         .collect();
-    tables.sort_by(|a, b| b.1.cmp(&a.1));
-    let list: Vec<String> = tables.iter().map(|(t, n)| format!("{t}: {n} rows")).collect();
+    tables.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let list: Vec<String> = tables
+        .iter()
+        .map(|(t, n)| format!("{t}: {n} rows"))
+        .collect();
     let link = ui
         .link(format!("{} (open)", r.rows_quarantined))
         .on_hover_text(format!("This run's quarantined rows — {}", list.join(", ")));

@@ -11,10 +11,9 @@ use polars::prelude::DataFrame;
 
 use super::Shared;
 use super::home::layer_title;
-use super::table_worker::{Landed, PAGE_ROWS, Req, Resp, Worker};
+use super::table_worker::{Landed, Req, Resp, Worker};
 use crate::browse::{ColumnStats, Query};
 use crate::lake::{Layer, TableRef};
-use crate::preview::cell_text;
 
 /// The tables page.
 /// Where the table list stands: to be asked of the worker (at first and after every run or
@@ -49,7 +48,7 @@ pub struct TablesPage {
     /// Milliseconds from choosing the table to its first page on screen.
     pub first_page_ms: Option<u128>,
     /// Whether the table list was asked of the worker since the lake last changed.
-    pub(super) list: ListState,
+    list: ListState,
     /// Show the first row at the next frame (a table was opened, or re-sorted or filtered).
     pub(super) scroll_top: bool,
     pub(super) ops_asked: Option<TableRef>,
