@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::AppError;
 use crate::app::run::SourceKind;
-use crate::app::saved::run_saved;
+use crate::app::saved::run_all;
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport};
@@ -80,22 +80,26 @@ pub fn build(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Demo, D
     let (lake, _) = Lake::init(&dir.join("lake"))?;
     let salt = Salt::generate();
     let setup = save_sources(&lake, &data)?;
-    let mut reports = Vec::new();
     // Folders have no secrets; the demo never touches the OS keyring.
     let secrets = crate::secrets::Secrets::session_only();
-    for kind in SourceKind::ALL {
-        let Some(src) = setup.get(kind.name()) else {
-            continue;
-        };
-        progress.log(format!("demo: ingesting {}", kind.title()));
-        let out = run_saved(&lake, src, &secrets, &salt, progress, cancel);
+    let kinds: Vec<SourceKind> = SourceKind::ALL
+        .into_iter()
+        .filter(|k| setup.contains_key(k.name()))
+        .collect();
+    let sources: Vec<SavedSource> = kinds.iter().map(|k| setup[k.name()].clone()).collect();
+    progress.log("demo: ingesting Clever, Insights and SIS, then deriving once");
+    let mut reports = Vec::new();
+    for (out, kind) in run_all(&lake, &sources, &secrets, &salt, progress, cancel)
+        .into_iter()
+        .zip(kinds)
+    {
+        reports.push(out.report);
         if let Some(error) = out.error {
             return Err(DemoError::Run {
                 what: kind.title(),
                 error,
             });
         }
-        reports.push(out.report);
     }
     extras(&lake, &data, &salt, progress, cancel, &mut reports)?;
     Ok(Demo {

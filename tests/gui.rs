@@ -372,3 +372,23 @@ fn home_groups_tables_and_hides_empty_quarantine_tables() {
     click(&mut h, "Ingestion");
     h.get_by_label("Run all 3 sources");
 }
+
+/// Closing the demo deletes it, so the app asks first; a school chosen in the demo's charts
+/// does not follow into the next lake.
+#[test]
+fn closing_the_demo_asks_first_and_its_filters_stay_behind() {
+    let next = tempfile::tempdir().expect("tmp");
+    let mut h = demo(Arc::new(QueuedDialogs::new([next.path().to_path_buf()])));
+    h.state_mut().saved.filter.school = Some("Maple Ridge High".into());
+    click(&mut h, "Close lake");
+    h.get_by_label("Close the demo lake?");
+    click(&mut h, "Keep it open");
+    assert!(is_open(h.state()), "kept open");
+    assert!(h.query_by_label("Close the demo lake?").is_none());
+    click(&mut h, "Close lake");
+    click(&mut h, "Close and delete the demo");
+    wait(&mut h, "the welcome screen", |a| !is_open(a));
+    h.get_by_label("Create a lake…").click();
+    wait(&mut h, "the new lake", is_open);
+    assert_eq!(h.state().saved.filter.school, None);
+}

@@ -150,11 +150,24 @@ pub fn run_module(
     cancel: &Cancel,
 ) -> JobOutcome {
     let operation = format!("ingest {}", module.source());
-    let module = match crate::modules::overrides::apply(lake, module) {
-        Ok(m) => m,
-        Err(e) => return JobOutcome::failed(lake, &operation, PipelineError::from(e).into()),
-    };
-    // Held from landing to the stage3 rebuild (the job takes it again, nested). When another
+    run_modules(lake, vec![(module, source)], salt, progress, cancel)
+        .pop()
+        .unwrap_or_else(|| JobOutcome::failed(lake, &operation, PipelineError::Cancelled.into()))
+}
+
+/// Several sources as one job ("Run all", the demo): each module ingested from its source in
+/// order under one lock, stopping at the first that fails, then the derived tables rebuilt
+/// once for all of them. One outcome per source that ran; the rebuild's is on the last.
+pub fn run_modules(
+    lake: &Lake,
+    jobs: Vec<(Box<dyn Module>, &dyn Source)>,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Vec<JobOutcome> {
+    let names: Vec<String> = jobs.iter().map(|(m, _)| format!("ingest {}", m.source())).collect();
+    let operation = names.join(", ");
+    // Held from landing to the stage3 rebuild (each job takes it again, nested). When another
     // run holds it, the job reports the busy lake itself.
     let lock = lake.lock(&operation).ok();
     // Marked out of date until stage3 is rebuilt (see `Lake::mark_derived_stale`).
@@ -162,43 +175,69 @@ pub fn run_module(
     if lock.is_some()
         && let Err(e) = lake.mark_derived_stale()
     {
-        return JobOutcome::failed(lake, &operation, PipelineError::from(e).into());
+        return vec![JobOutcome::failed(lake, &operation, PipelineError::from(e).into())];
     }
-    let RunOutcome { mut report, error } =
-        job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
-    let mut out = JobOutcome {
-        report: RunReport::start(&operation),
-        error: error.map(AppError::from),
-        stage3: None,
-    };
-    if out.error.is_none() && report.rows_ingested == 0 && !was_stale {
+    let mut outs: Vec<JobOutcome> = Vec::new();
+    for ((module, source), op) in jobs.into_iter().zip(&names) {
+        let module = match crate::modules::overrides::apply(lake, module) {
+            Ok(m) => m,
+            Err(e) => {
+                outs.push(JobOutcome::failed(lake, op, PipelineError::from(e).into()));
+                break;
+            }
+        };
+        let RunOutcome { report, error } =
+            job::ingest(lake, module.as_ref(), source, salt, progress, cancel);
+        let stop = error.is_some();
+        outs.push(JobOutcome {
+            report,
+            error: error.map(AppError::from),
+            stage3: None,
+        });
+        if stop {
+            break;
+        }
+    }
+    let rows: u64 = outs.iter().map(|o| o.report.rows_ingested).sum();
+    let cancelled = outs
+        .iter()
+        .any(|o| matches!(o.error, Some(AppError::Pipeline(PipelineError::Cancelled))));
+    if outs.iter().all(|o| o.error.is_none()) && rows == 0 && !was_stale {
         let _ = lake.clear_derived_stale();
     }
-    if out.error.is_none() && (report.rows_ingested > 0 || was_stale) {
-        let t = std::time::Instant::now();
-        let built = build_stage3_with(lake, progress, cancel);
-        match &built {
-            Ok(r) => progress.log(format!(
-                "stage3 engagement tables rebuilt ({} events, {} students) in {:.2} s",
-                r.digital_activity_rows.unwrap_or(0),
-                r.hybrid_students.unwrap_or(0),
-                t.elapsed().as_secs_f64()
-            )),
-            Err(DeriveError::Cancelled) => {
-                report.status = RunStatus::Cancelled;
-                let _ = report.save(lake);
-                out.error = Some(PipelineError::Cancelled.into());
-            }
-            Err(e) => {
-                let w = format!("the stage3 engagement tables were not rebuilt: {e}");
-                progress.send(Event::Warning(w.clone()));
-                report.warnings.push(w);
-            }
-        }
-        out.stage3 = Some(built);
+    // What committed is derived, even when a later source failed; a cancel stops here.
+    if !cancelled
+        && (rows > 0 || was_stale)
+        && let Some(last) = outs.last_mut()
+    {
+        derive_into(lake, last, progress, cancel);
     }
-    out.report = report;
-    out
+    outs
+}
+
+/// Rebuilds the derived tables after `out`'s ingest, recording the result in it.
+fn derive_into(lake: &Lake, out: &mut JobOutcome, progress: &Progress, cancel: &Cancel) {
+    let t = std::time::Instant::now();
+    let built = build_stage3_with(lake, progress, cancel);
+    match &built {
+        Ok(r) => progress.log(format!(
+            "stage3 engagement tables rebuilt ({} events, {} students) in {:.2} s",
+            r.digital_activity_rows.unwrap_or(0),
+            r.hybrid_students.unwrap_or(0),
+            t.elapsed().as_secs_f64()
+        )),
+        Err(DeriveError::Cancelled) => {
+            out.report.status = RunStatus::Cancelled;
+            let _ = out.report.save(lake);
+            out.error.get_or_insert(PipelineError::Cancelled.into());
+        }
+        Err(e) => {
+            let w = format!("the stage3 engagement tables were not rebuilt: {e}");
+            progress.send(Event::Warning(w.clone()));
+            out.report.warnings.push(w);
+        }
+    }
+    out.stage3 = Some(built);
 }
 
 /// A roster sync as the app runs it: under one lock, the derived tables marked out of date

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::AppError;
-use super::run::{JobOutcome, run_module};
+use super::run::{JobOutcome, run_module, run_modules};
 use crate::lake::Lake;
 use crate::modules::Module;
 use crate::pipeline::{Cancel, PipelineError, Progress, RunReport, RunStatus};
@@ -138,6 +138,53 @@ pub fn run_saved(
             }
         }
     }
+}
+
+/// Runs several saved sources as one job ([`run_modules`]: ingested in order, derived once).
+/// A source that cannot be opened ends the job there, recorded as a failed run.
+pub fn run_all(
+    lake: &Lake,
+    saved: &[SavedSource],
+    secrets: &Secrets,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Vec<JobOutcome> {
+    let mut opened = Vec::new();
+    let mut failed = None;
+    for s in saved {
+        match open(lake, s, secrets) {
+            Ok(o) => {
+                progress.log(format!("{}: reading {}", s.name, o.source.origin()));
+                opened.push(o);
+            }
+            Err(e) => {
+                failed = Some(JobOutcome::failed(lake, &format!("ingest {}", s.name), e));
+                break;
+            }
+        }
+    }
+    // The modules go to the job; the sources (and downloaded schema files) stay here until it
+    // ends.
+    let mut modules = Vec::new();
+    let mut kept = Vec::new();
+    for Opened {
+        module,
+        source,
+        _schema,
+    } in opened
+    {
+        modules.push(module);
+        kept.push((source, _schema));
+    }
+    let jobs = modules
+        .into_iter()
+        .zip(&kept)
+        .map(|(m, (s, _))| (m, s.as_ref()))
+        .collect();
+    let mut outs = run_modules(lake, jobs, salt, progress, cancel);
+    outs.extend(failed);
+    outs
 }
 
 /// The lake's sources in the order "Run all" runs them: the built-in modules first (roster,

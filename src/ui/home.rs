@@ -202,7 +202,10 @@ impl HomePage {
         if let Some(e) = salt_error {
             ui.colored_label(
                 ui.visuals().error_fg_color,
-                format!("{e}\nOpen Setup to import the salt (or keep it for this session only)."),
+                format!(
+                    "{}\nOpen Setup to import the salt (or keep it for this session only).",
+                    super::widgets::plain(e)
+                ),
             );
         }
         if sh.is_demo {
@@ -225,7 +228,10 @@ impl HomePage {
                 return;
             }
         };
-        egui::ScrollArea::vertical().show(ui, |ui| {
+        // The whole page scrolls, wherever the pointer is.
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
             ui.heading("Sources");
             egui::Grid::new("sources").striped(true).show(ui, |ui| {
                 ui.strong("Source");
@@ -240,10 +246,11 @@ impl HomePage {
                         Some(r) => {
                             ui.label(r.started.format("%Y-%m-%d %H:%M UTC").to_string());
                             let (txt, bad) = match &r.status {
-                                RunStatus::Succeeded if r.rows_quarantined > 0 => {
-                                    (format!("ok, {} rows quarantined", r.rows_quarantined), true)
-                                }
-                                RunStatus::Succeeded => ("ok".to_string(), false),
+                                RunStatus::Succeeded if r.rows_quarantined > 0 => (
+                                    format!("done, {} rows quarantined", r.rows_quarantined),
+                                    true,
+                                ),
+                                RunStatus::Succeeded => ("done".to_string(), false),
                                 RunStatus::Cancelled => ("cancelled".to_string(), true),
                                 RunStatus::Failed(e) => (format!("failed: {e}"), true),
                             };

@@ -8,7 +8,7 @@ use super::setup_state::SourceSetup;
 use super::task::{Task, TaskState, human_bytes};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
-use crate::app::saved::run_saved;
+use crate::app::saved::run_all;
 use crate::lake::Lake;
 use crate::pipeline::{RunReport, RunStatus, Stage};
 use crate::pseudo::Salt;
@@ -41,9 +41,10 @@ impl IngestPage {
             .ok_or("The lake has no salt yet: finish step 1 of Setup first.")?;
         let (lake, secrets) = (lake.clone(), secrets.clone());
         self.job = Task::spawn(repaint.clone(), move |p, c| {
+            // One job: every source ingested in turn, the derived tables rebuilt once.
+            let outs = run_all(&lake, &sources, &secrets, &salt, p, c);
             let mut reports = Vec::new();
-            for src in sources {
-                let out = run_saved(&lake, &src, &secrets, &salt, p, c);
+            for (out, src) in outs.into_iter().zip(&sources) {
                 reports.push(out.report);
                 if let Some(e) = out.error {
                     return Err(anyhow::anyhow!("{}: {e}", src.name));
@@ -209,7 +210,7 @@ impl IngestPage {
                 ));
             }
             TaskState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, format!("Stopped: {e}"));
+                ui.colored_label(ui.visuals().error_fg_color, format!("Stopped: {}", super::widgets::plain(e)));
             }
         }
         for (stage, s) in &self.job.progress.stages {

@@ -98,7 +98,7 @@ impl Shared<'_> {
     /// Shows a toast.
     pub fn toast(&mut self, text: impl Into<String>, ok: bool) {
         self.toasts.push(Toast {
-            text: text.into(),
+            text: widgets::plain(&text.into()),
             ok,
             at: Instant::now(),
         });
@@ -140,6 +140,8 @@ pub struct App {
     secrets: Secrets,
     repaint: Arc<dyn Fn() + Send + Sync>,
     remember_lake: bool,
+    /// "Close lake" on the demo asks first: closing deletes it.
+    confirm_close: bool,
 }
 
 impl App {
@@ -159,6 +161,7 @@ impl App {
             secrets: opts.secrets,
             repaint,
             remember_lake: opts.remember_lake,
+            confirm_close: false,
         };
         cc.egui_ctx.set_theme(if app.saved.dark {
             egui::Theme::Dark
@@ -228,6 +231,8 @@ impl App {
     fn show_lake(&mut self, lake: Lake, salt: Option<Salt>, err: Option<String>, demo: bool) {
         let sources =
             setup_state::SourceSetup::load(&lake, &self.repaint, self.saved.legacy_sources());
+        // Chart filters name schools of the lake they were chosen in.
+        self.saved.filter.school = None;
         let first_step = if salt.is_some() {
             wizard::Step::Clever
         } else {
@@ -297,8 +302,13 @@ impl App {
                         egui::Theme::Light
                     });
                 }
-                if matches!(self.screen, Screen::Open(_)) && ui.button("Close lake").clicked() {
-                    nav.push(Nav::CloseLake);
+                if let Screen::Open(v) = &self.screen
+                    && ui.button("Close lake").clicked()
+                {
+                    match v.is_demo {
+                        true => self.confirm_close = true,
+                        false => nav.push(Nav::CloseLake),
+                    }
                 }
             });
         });
@@ -478,6 +488,9 @@ impl eframe::App for App {
             }
         }
         widgets::draw_toasts(ui, &mut self.toasts);
+        if self.confirm_close && widgets::confirm_close_demo(ui, &mut self.confirm_close) {
+            nav.push(Nav::CloseLake);
+        }
         for n in nav {
             self.apply(n);
         }

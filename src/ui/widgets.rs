@@ -64,7 +64,7 @@ pub(super) fn task_value<'a, T>(ui: &mut egui::Ui, t: &'a super::task::Task<T>) 
     match &t.state {
         super::task::TaskState::Done(v) => Some(v),
         super::task::TaskState::Failed(e) => {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, plain(e));
             None
         }
         _ => {
@@ -88,7 +88,7 @@ pub(super) fn task_line<T>(ui: &mut egui::Ui, t: &super::task::Task<T>, what: &s
             });
         }
         super::task::TaskState::Failed(e) => {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, plain(e));
         }
         _ => {}
     }
@@ -122,4 +122,30 @@ pub(super) fn draw_toasts(ui: &egui::Ui, toasts: &mut Vec<Toast>) {
                 });
             }
         });
+}
+
+/// A message from the library as the app shows it: the backticks that mark commands and names
+/// for a terminal are left out.
+pub fn plain(s: &str) -> String {
+    s.replace('`', "")
+}
+
+/// Asks before the demo lake is closed (closing deletes it); returns true when confirmed and
+/// clears `open` when either button is clicked.
+pub(super) fn confirm_close_demo(ui: &mut egui::Ui, open: &mut bool) -> bool {
+    let mut close = false;
+    egui::Modal::new(egui::Id::new("confirm-close-demo")).show(ui.ctx(), |ui| {
+        ui.heading("Close the demo lake?");
+        ui.label("The demo lake is deleted when it closes. You can start a fresh one at any time.");
+        ui.horizontal(|ui| {
+            if ui.button("Close and delete the demo").clicked() {
+                close = true;
+                *open = false;
+            }
+            if ui.button("Keep it open").clicked() {
+                *open = false;
+            }
+        });
+    });
+    close
 }
