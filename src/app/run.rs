@@ -165,7 +165,10 @@ pub fn run_modules(
     progress: &Progress,
     cancel: &Cancel,
 ) -> Vec<JobOutcome> {
-    let names: Vec<String> = jobs.iter().map(|(m, _)| format!("ingest {}", m.source())).collect();
+    let names: Vec<String> = jobs
+        .iter()
+        .map(|(m, _)| format!("ingest {}", m.source()))
+        .collect();
     let operation = names.join(", ");
     // Held from landing to the stage3 rebuild (each job takes it again, nested). When another
     // run holds it, the job reports the busy lake itself.
@@ -175,7 +178,11 @@ pub fn run_modules(
     if lock.is_some()
         && let Err(e) = lake.mark_derived_stale()
     {
-        return vec![JobOutcome::failed(lake, &operation, PipelineError::from(e).into())];
+        return vec![JobOutcome::failed(
+            lake,
+            &operation,
+            PipelineError::from(e).into(),
+        )];
     }
     let mut outs: Vec<JobOutcome> = Vec::new();
     for ((module, source), op) in jobs.into_iter().zip(&names) {

@@ -232,64 +232,64 @@ impl HomePage {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-            ui.heading("Sources");
-            egui::Grid::new("sources").striped(true).show(ui, |ui| {
-                ui.strong("Source");
-                ui.strong("Last run");
-                ui.strong("Status");
-                ui.strong("Rows");
-                ui.end_row();
-                for kind in SourceKind::ALL {
-                    ui.label(kind.title());
-                    let job = format!("ingest {}", kind.lake_source());
-                    match ov.runs.iter().find(|r| r.job == job) {
-                        Some(r) => {
-                            ui.label(r.started.format("%Y-%m-%d %H:%M UTC").to_string());
-                            let (txt, bad) = match &r.status {
-                                RunStatus::Succeeded if r.rows_quarantined > 0 => (
-                                    format!("done, {} rows quarantined", r.rows_quarantined),
-                                    true,
-                                ),
-                                RunStatus::Succeeded => ("done".to_string(), false),
-                                RunStatus::Cancelled => ("cancelled".to_string(), true),
-                                RunStatus::Failed(e) => (format!("failed: {e}"), true),
-                            };
-                            if bad {
-                                ui.colored_label(ui.visuals().warn_fg_color, txt);
-                            } else {
-                                ui.label(txt);
-                            }
-                            ui.label(r.rows_ingested.to_string());
-                        }
-                        None => {
-                            ui.label("never");
-                            ui.label("not set up");
-                            ui.label("-");
-                        }
-                    }
+                ui.heading("Sources");
+                egui::Grid::new("sources").striped(true).show(ui, |ui| {
+                    ui.strong("Source");
+                    ui.strong("Last run");
+                    ui.strong("Status");
+                    ui.strong("Rows");
                     ui.end_row();
-                }
+                    for kind in SourceKind::ALL {
+                        ui.label(kind.title());
+                        let job = format!("ingest {}", kind.lake_source());
+                        match ov.runs.iter().find(|r| r.job == job) {
+                            Some(r) => {
+                                ui.label(r.started.format("%Y-%m-%d %H:%M UTC").to_string());
+                                let (txt, bad) = match &r.status {
+                                    RunStatus::Succeeded if r.rows_quarantined > 0 => (
+                                        format!("done, {} rows quarantined", r.rows_quarantined),
+                                        true,
+                                    ),
+                                    RunStatus::Succeeded => ("done".to_string(), false),
+                                    RunStatus::Cancelled => ("cancelled".to_string(), true),
+                                    RunStatus::Failed(e) => (format!("failed: {e}"), true),
+                                };
+                                if bad {
+                                    ui.colored_label(ui.visuals().warn_fg_color, txt);
+                                } else {
+                                    ui.label(txt);
+                                }
+                                ui.label(r.rows_ingested.to_string());
+                            }
+                            None => {
+                                ui.label("never");
+                                ui.label("not set up");
+                                ui.label("-");
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Run ingestion").clicked() {
+                        sh.nav.push(Nav::Page(Page::Ingest));
+                    }
+                    if ui.button("See the charts").clicked() {
+                        sh.nav.push(Nav::Page(Page::Charts));
+                    }
+                    if ui.button("Refresh").clicked() {
+                        sh.nav.push(Nav::Refresh);
+                    }
+                });
+                ui.add_space(12.0);
+                ui.heading("School days with data");
+                gap_strip(ui, &ov.coverage);
+                ui.add_space(12.0);
+                ui.heading("Tables by stage");
+                tables_by_stage(ui, sh, &ov.tables);
+                ui.add_space(12.0);
+                self.audit.ui(ui, sh.lake, sh.repaint);
             });
-            ui.horizontal(|ui| {
-                if ui.button("Run ingestion").clicked() {
-                    sh.nav.push(Nav::Page(Page::Ingest));
-                }
-                if ui.button("See the charts").clicked() {
-                    sh.nav.push(Nav::Page(Page::Charts));
-                }
-                if ui.button("Refresh").clicked() {
-                    sh.nav.push(Nav::Refresh);
-                }
-            });
-            ui.add_space(12.0);
-            ui.heading("School days with data");
-            gap_strip(ui, &ov.coverage);
-            ui.add_space(12.0);
-            ui.heading("Tables by stage");
-            tables_by_stage(ui, sh, &ov.tables);
-            ui.add_space(12.0);
-            self.audit.ui(ui, sh.lake, sh.repaint);
-        });
     }
 }
 

@@ -210,7 +210,10 @@ impl IngestPage {
                 ));
             }
             TaskState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, format!("Stopped: {}", super::widgets::plain(e)));
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Stopped: {}", super::widgets::plain(e)),
+                );
             }
         }
         for (stage, s) in &self.job.progress.stages {

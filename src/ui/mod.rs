@@ -314,26 +314,6 @@ impl App {
         });
     }
 
-    fn keyboard(&mut self, ui: &egui::Ui, nav: &mut Vec<Nav>) {
-        if !matches!(self.screen, Screen::Open(_)) {
-            return;
-        }
-        // Ctrl+1..6 switch pages.
-        let keys = [
-            egui::Key::Num1,
-            egui::Key::Num2,
-            egui::Key::Num3,
-            egui::Key::Num4,
-            egui::Key::Num5,
-            egui::Key::Num6,
-        ];
-        for (k, p) in keys.iter().zip(Page::ALL) {
-            if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, *k)) {
-                nav.push(Nav::Page(p));
-            }
-        }
-    }
-
     fn apply(&mut self, nav: Nav) {
         match nav {
             Nav::Page(p) => {
@@ -400,7 +380,9 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // Commands the widgets push this frame, applied in order once the frame is drawn.
         let mut nav = Vec::new();
-        self.keyboard(ui, &mut nav);
+        if matches!(self.screen, Screen::Open(_)) {
+            widgets::page_keys(ui, &mut nav);
+        }
         egui::Panel::top("top").show(ui, |ui| self.top_bar(ui, &mut nav));
         match &mut self.screen {
             Screen::Welcome(w) => {

@@ -134,7 +134,7 @@ pub fn plain(s: &str) -> String {
 /// clears `open` when either button is clicked.
 pub(super) fn confirm_close_demo(ui: &mut egui::Ui, open: &mut bool) -> bool {
     let mut close = false;
-    egui::Modal::new(egui::Id::new("confirm-close-demo")).show(ui.ctx(), |ui| {
+    egui::Modal::new(egui::Id::unique("confirm-close-demo")).show(ui.ctx(), |ui| {
         ui.heading("Close the demo lake?");
         ui.label("The demo lake is deleted when it closes. You can start a fresh one at any time.");
         ui.horizontal(|ui| {
@@ -148,4 +148,17 @@ pub(super) fn confirm_close_demo(ui: &mut egui::Ui, open: &mut bool) -> bool {
         });
     });
     close
+}
+
+/// Ctrl+1…6 switch pages (pushed as commands, applied at frame end).
+pub(super) fn page_keys(ui: &egui::Ui, nav: &mut Vec<super::Nav>) {
+    use egui::Key::{Num1, Num2, Num3, Num4, Num5, Num6};
+    for (k, p) in [Num1, Num2, Num3, Num4, Num5, Num6]
+        .into_iter()
+        .zip(super::Page::ALL)
+    {
+        if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, k)) {
+            nav.push(super::Nav::Page(p));
+        }
+    }
 }
