@@ -49,7 +49,7 @@ pub fn path_row(
     let mut out = None;
     ui.horizontal(|ui| {
         // Room for the button (and "Use") beside the field, wherever the row sits.
-        let width = (ui.available_width() - 150.0).clamp(120.0, 420.0);
+        let width = (ui.available_width() - 150.0).clamp(260.0, 420.0);
         let field = ui
             .add(
                 egui::TextEdit::singleline(&mut st.text)
