@@ -178,12 +178,7 @@ fn cancel_at_every_stage_leaves_the_lake_readable_and_the_next_run_finishes() {
     let demo_rows = lake.table_state(&t).expect("state").rows();
     assert!(!lake.derived_stale());
 
-    click(&mut h, "Ingestion");
-    h.get_all_by_label("Choose…")
-        .next()
-        .expect("clever folder")
-        .click();
-    h.run_steps(3);
+    choose_clever_folder(&mut h);
     for stage in [Stage::Land, Stage::Ingest, Stage::Refine, Stage::Derive] {
         let before = lake.table_state(&t).expect("state");
         cancel_at(&mut h, &lake, stage);
@@ -325,12 +320,7 @@ fn a_run_with_quarantined_rows_says_so_and_links_to_them() {
     std::fs::write(&day, lines.join("\n") + "\n").expect("write");
 
     let mut h = demo(Arc::new(QueuedDialogs::new([clever.clone()])));
-    click(&mut h, "Ingestion");
-    h.get_all_by_label("Choose…")
-        .next()
-        .expect("clever folder")
-        .click();
-    h.run_steps(3);
+    choose_clever_folder(&mut h);
     click(&mut h, "Run clever");
     wait(&mut h, "the run", |a| !view(a).ingest.job.is_running());
     wait_label(&mut h, "done, 3 rows quarantined");
@@ -391,4 +381,14 @@ fn closing_the_demo_asks_first_and_its_filters_stay_behind() {
     h.get_by_label("Create a lake…").click();
     wait(&mut h, "the new lake", is_open);
     assert_eq!(h.state().saved.filter.school, None);
+}
+
+/// Opens the Ingestion page and picks Clever's folder (the next queued dialog answer).
+fn choose_clever_folder(h: &mut Harness<'static, App>) {
+    click(h, "Ingestion");
+    h.get_all_by_label("Choose…")
+        .next()
+        .expect("clever folder")
+        .click();
+    h.run_steps(3);
 }

@@ -82,19 +82,6 @@ impl SourceKind {
     }
 }
 
-/// Ingests `kind` from a local folder and, when rows arrived, rebuilds the stage3 tables.
-pub fn run_folder(
-    lake: &Lake,
-    kind: SourceKind,
-    from: &Path,
-    salt: &Salt,
-    progress: &Progress,
-    cancel: &Cancel,
-) -> JobOutcome {
-    let source = FolderSource::new(from);
-    run_source(lake, kind, &source, from, salt, progress, cancel)
-}
-
 /// Ingests `kind` from any source and, when rows arrived, rebuilds the stage3 tables.
 /// `schema_root` is where a module that reads its schema from the export finds it.
 pub fn run_source(
