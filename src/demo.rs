@@ -39,7 +39,9 @@ pub struct Demo {
     pub reports: Vec<RunReport>,
 }
 
-/// Where the bundled demo files are: `EDLAKE_DEMO_DATA`, a `test_data` folder next to the
+/// Where the bundled demo files are: `EDLAKE_DEMO_DATA`, where the installers put them
+/// (`share/edlake/test_data` beside the program's `bin/`, `Resources/test_data` in a macOS app
+/// bundle, `test_data` beside the program on Windows), a `test_data` folder next to the
 /// program (or two levels up, as in a cargo `target/release`), or the source checkout.
 pub fn bundled_data() -> Option<PathBuf> {
     let ok = |p: &Path| p.join("clever").is_dir() && p.join("insights").is_dir();
@@ -48,9 +50,11 @@ pub fn bundled_data() -> Option<PathBuf> {
     }
     let mut candidates = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(3) {
-            candidates.push(up.join("test_data"));
-        }
+        let ups: Vec<&Path> = exe.ancestors().skip(1).take(3).collect();
+        candidates.extend(ups.iter().map(|up| up.join("share/edlake/test_data")));
+        // A macOS app bundle keeps them in Contents/Resources.
+        candidates.extend(ups.iter().map(|up| up.join("Resources/test_data")));
+        candidates.extend(ups.iter().map(|up| up.join("test_data")));
     }
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data"));
     candidates.into_iter().find(|p| ok(p))

@@ -30,6 +30,8 @@ pub struct Welcome {
     pub error: Option<String>,
     /// The demo's folder: handed to the open lake, deleted when that closes.
     demo_dir: Option<tempfile::TempDir>,
+    /// When the demo was started (to say how long it took).
+    demo_started: Option<std::time::Instant>,
 }
 
 impl Welcome {
@@ -44,6 +46,7 @@ impl Welcome {
         };
         let path = dir.path().to_path_buf();
         self.demo_dir = Some(dir);
+        self.demo_started = Some(std::time::Instant::now());
         self.demo = Task::spawn(repaint.clone(), move |p, c| {
             Ok(crate::demo::build(&path, p, c)?)
         });
@@ -63,6 +66,14 @@ impl Welcome {
             else {
                 return None;
             };
+            if let Some(t) = self.demo_started.take() {
+                // On standard error for whoever started the app (a terminal, the desktop's
+                // journal, the installer check); it names no student.
+                eprintln!(
+                    "edlake: the demo lake is open ({:.1} s to build)",
+                    t.elapsed().as_secs_f64()
+                );
+            }
             return Some(WelcomeAction::Demo(d, self.demo_dir.take()));
         }
         let mut act = None;
@@ -132,13 +143,7 @@ impl Welcome {
                         self.demo.cancel();
                     }
                 });
-                for (stage, s) in &self.demo.progress.stages {
-                    ui.add(egui::ProgressBar::new(s.fraction()).text(format!(
-                        "{}: {} rows",
-                        stage.name(),
-                        s.rows_done
-                    )));
-                }
+                super::task::stage_bars(ui, &self.demo.progress);
                 if let Some(l) = self.demo.progress.log.back() {
                     ui.label(egui::RichText::new(l).weak());
                 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use super::path_field::{PathKind, path_row};
 use super::setup_state::SourceSetup;
-use super::task::{Task, TaskState, human_bytes};
+use super::task::{Task, TaskState, stage_bars};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
 use crate::app::saved::run_all;
 use crate::lake::Lake;
-use crate::pipeline::{RunReport, RunStatus, Stage};
+use crate::pipeline::{RunReport, RunStatus};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
 use crate::sources::saved::{SavedSource, SourceDef};
@@ -216,41 +216,7 @@ impl IngestPage {
                 );
             }
         }
-        for (stage, s) in &self.job.progress.stages {
-            let mut text = if *stage == Stage::Derive {
-                format!("{}: {}/{} steps", stage.name(), s.files_done, s.files)
-            } else if *stage == Stage::Land {
-                // Landing copies files: it has no rows to count.
-                format!(
-                    "{}: {}/{} {} · {} / {}",
-                    stage.name(),
-                    s.files_done,
-                    s.files,
-                    stage.unit(),
-                    human_bytes(s.bytes_done),
-                    human_bytes(s.bytes)
-                )
-            } else {
-                format!(
-                    "{}: {}/{} {} · {} / {} · {} rows",
-                    stage.name(),
-                    s.files_done,
-                    s.files,
-                    stage.unit(),
-                    human_bytes(s.bytes_done),
-                    human_bytes(s.bytes),
-                    s.rows_done
-                )
-            };
-            let rate = s.rows_per_sec();
-            if rate > 0.0 {
-                text.push_str(&format!(" · {:.0} rows/s", rate));
-            }
-            if let Some(eta) = s.eta_secs() {
-                text.push_str(&format!(" · about {:.0} s left", eta.ceil()));
-            }
-            ui.add(egui::ProgressBar::new(s.fraction()).text(text));
-        }
+        stage_bars(ui, &self.job.progress);
         egui::CollapsingHeader::new("Log")
             .default_open(true)
             .show(ui, |ui| {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, unbounded};
 
-use crate::pipeline::{Cancel, Event, Progress};
+use crate::pipeline::{Cancel, Event, Progress, Stage};
 
 pub use crate::progress::{JobProgress, StageProgress};
 
@@ -131,6 +131,46 @@ impl<T> Task<T> {
             TaskState::Done(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// A bar per stage with the whole job's figures: files (or steps), MB, rows, rows/s and the time
+/// left; after the job they stay at its final figures.
+pub fn stage_bars(ui: &mut egui::Ui, progress: &JobProgress) {
+    for (stage, s) in &progress.stages {
+        let mut text = if *stage == Stage::Derive {
+            format!("{}: {}/{} steps", stage.name(), s.files_done, s.files)
+        } else if *stage == Stage::Land {
+            // Landing copies files: it has no rows to count.
+            format!(
+                "{}: {}/{} {} · {} / {}",
+                stage.name(),
+                s.files_done,
+                s.files,
+                stage.unit(),
+                human_bytes(s.bytes_done),
+                human_bytes(s.bytes)
+            )
+        } else {
+            format!(
+                "{}: {}/{} {} · {} / {} · {} rows",
+                stage.name(),
+                s.files_done,
+                s.files,
+                stage.unit(),
+                human_bytes(s.bytes_done),
+                human_bytes(s.bytes),
+                s.rows_done
+            )
+        };
+        let rate = s.rows_per_sec();
+        if rate > 0.0 {
+            text.push_str(&format!(" · {:.0} rows/s", rate));
+        }
+        if let Some(eta) = s.eta_secs() {
+            text.push_str(&format!(" · about {:.0} s left", eta.ceil()));
+        }
+        ui.add(egui::ProgressBar::new(s.fraction()).text(text));
     }
 }
 
