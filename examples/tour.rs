@@ -52,6 +52,24 @@ impl eframe::App for TourApp {
         self.tour
             .step(ui.ctx(), &mut self.app.saved, &mut self.app.screen);
     }
+
+    /// Scrolls the wide table sideways as a user would: the pointer over the rows and the
+    /// wheel turned sideways (shift + wheel on most mice).
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.tour.scroll_frames > 0 {
+            self.tour.scroll_frames -= 1;
+            raw_input
+                .events
+                .push(egui::Event::PointerMoved(egui::pos2(760.0, 300.0)));
+            raw_input.events.push(egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: egui::vec2(-400.0, 0.0),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: egui::Modifiers::default(),
+            });
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +77,11 @@ enum Shot {
     Home,
     Wizard(wizard::Step),
     Ingest,
+    /// The same run, finished: its final totals.
+    IngestDone,
     Tables,
+    /// A wide table (Insights activity), scrolled sideways to its last columns.
+    TablesWide,
     Chart(&'static str),
     More(more::Section),
 }
@@ -77,7 +99,9 @@ impl Shot {
                     + 1
             ),
             Shot::Ingest => "ingestion.png".into(),
+            Shot::IngestDone => "ingestion-done.png".into(),
             Shot::Tables => "preview.png".into(),
+            Shot::TablesWide => "preview-wide.png".into(),
             Shot::Chart(m) => format!("chart-{m}.png"),
             Shot::More(s) => match s {
                 more::Section::Roster => "more-roster-identity.png".into(),
@@ -101,6 +125,8 @@ pub struct Tour {
     /// CPU seconds of each frame of the current shot (eframe's own measure).
     frame_secs: Vec<f32>,
     ingest_started: bool,
+    /// Frames in which to turn the wheel sideways (for the wide table).
+    scroll_frames: u32,
 }
 
 impl Tour {
@@ -108,14 +134,14 @@ impl Tour {
     fn new(dir: PathBuf) -> Tour {
         let mut shots = vec![Shot::Home];
         shots.extend(wizard::Step::ALL.map(Shot::Wizard));
-        shots.push(Shot::Tables);
+        shots.extend([Shot::Tables, Shot::TablesWide]);
         shots.extend(METRICS.iter().map(|m| Shot::Chart(m.name)));
         {
             use more::Section;
             shots.extend([Section::Roster, Section::Custom, Section::Program].map(Shot::More));
         }
         // Last: it adds a bigger generated Clever set to the demo lake to show a run in progress.
-        shots.push(Shot::Ingest);
+        shots.extend([Shot::Ingest, Shot::IngestDone]);
         Tour {
             dir,
             shots,
@@ -126,6 +152,7 @@ impl Tour {
             big: None,
             frame_secs: Vec::new(),
             ingest_started: false,
+            scroll_frames: 0,
         }
     }
 
@@ -142,6 +169,20 @@ impl Tour {
             Shot::Wizard(i) => {
                 saved.page = Page::Setup;
                 v.wizard.step = *i;
+            }
+            Shot::IngestDone => saved.page = Page::Ingest,
+            Shot::TablesWide => {
+                saved.page = Page::Tables;
+                let wide = v.lake.tables().into_iter().find(|t| {
+                    t.layer == edlake::lake::Layer::General
+                        && t.source == "ms_insights"
+                        && t.entity == edlake::modules::insights::ACTIVITY
+                });
+                if let Some(t) = wide
+                    && v.tables.selected.as_ref() != Some(&t)
+                {
+                    v.tables.select(t);
+                }
             }
             Shot::Ingest => {
                 saved.page = Page::Ingest;
@@ -195,6 +236,17 @@ impl Tour {
         match shot {
             Shot::Home => v.home.overview.done().is_some(),
             Shot::Tables => v.tables.first_page_ms.is_some(),
+            Shot::TablesWide => {
+                v.tables.first_page_ms.is_some()
+                    && v.tables
+                        .selected
+                        .as_ref()
+                        .is_some_and(|t| t.source == "ms_insights")
+            }
+            Shot::IngestDone => matches!(
+                v.ingest.job.state,
+                task::TaskState::Done(_) | task::TaskState::Failed(_)
+            ),
             Shot::Chart(_) => !v.charts.current.is_running(),
             Shot::More(more::Section::Roster) => v.more.roster.info.done().is_some(),
             Shot::More(more::Section::Program) => v.more.program.counts.done().is_some(),
@@ -256,6 +308,9 @@ impl Tour {
         }
         self.prepare(ctx, &shot, saved, screen);
         if Self::ready(&shot, screen) {
+            if matches!(shot, Shot::TablesWide) && self.frames == 0 {
+                self.scroll_frames = 4;
+            }
             self.frames += 1;
         }
         if matches!(shot, Shot::Ingest) && self.big.is_none() {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::lake::{Lake, TableRef, delta, scan};
+use crate::lake::delta::TableState;
+use crate::lake::{Lake, Layer, TableRef, delta, scan};
 use crate::preview::{PreviewError, cell_text};
 
 /// How the rows are ordered and filtered.
@@ -60,6 +61,14 @@ impl Browser {
         offset: usize,
         limit: usize,
     ) -> Result<Page, PreviewError> {
+        if self.table.is_all_quarantine() {
+            let view = self.view(lake, query)?;
+            return Ok(Page {
+                offset,
+                frame: view.slice(offset as i64, limit),
+                total_rows: view.height(),
+            });
+        }
         let state = lake.table_state(&self.table)?;
         if query.is_plain() {
             let frame = delta::read_range(&lake.table_dir(&self.table), &state, offset, limit)?;
@@ -79,14 +88,25 @@ impl Browser {
 
     /// The whole sorted/filtered view (cached per query and table version).
     pub fn view(&mut self, lake: &Lake, query: &Query) -> Result<Arc<DataFrame>, PreviewError> {
-        let state = lake.table_state(&self.table)?;
+        let (version, read) = if self.table.is_all_quarantine() {
+            let tables = quarantine_tables(lake)?;
+            // Any table's new version changes the sum: the cache key of the whole view.
+            let version = tables.iter().map(|(_, s)| s.version + 1).sum::<i64>();
+            (version, Source::Quarantine(tables))
+        } else {
+            let state = lake.table_state(&self.table)?;
+            (state.version, Source::Table(state))
+        };
         if let Some((q, v, df)) = &self.cached
             && q == query
-            && *v == state.version
+            && *v == version
         {
             return Ok(df.clone());
         }
-        let mut df = scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?;
+        let mut df = match read {
+            Source::Table(state) => scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?,
+            Source::Quarantine(tables) => quarantine_union(lake, &tables)?,
+        };
         if let Some((c, text)) = &query.filter
             && !text.is_empty()
         {
@@ -103,9 +123,52 @@ impl Browser {
             )?;
         }
         let df = Arc::new(df);
-        self.cached = Some((query.clone(), state.version, df.clone()));
+        self.cached = Some((query.clone(), version, df.clone()));
         Ok(df)
     }
+}
+
+/// What a view reads: one table, or every quarantine table.
+enum Source {
+    Table(TableState),
+    Quarantine(Vec<(TableRef, TableState)>),
+}
+
+/// The quarantine tables that hold rows, with their states.
+fn quarantine_tables(lake: &Lake) -> Result<Vec<(TableRef, TableState)>, PreviewError> {
+    let mut out = Vec::new();
+    for t in lake.tables() {
+        if t.layer == Layer::Quarantine {
+            let state = lake.table_state(&t)?;
+            if state.rows() > 0 {
+                out.push((t, state));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every quarantine table's rows, one after another, each with a first column `table`
+/// (`source/entity`) saying which table it is in. Quarantine tables share one schema (run,
+/// file, line, column, reason, raw row), so the rows line up column by column.
+fn quarantine_union(
+    lake: &Lake,
+    tables: &[(TableRef, TableState)],
+) -> Result<DataFrame, PreviewError> {
+    let mut frames = Vec::with_capacity(tables.len());
+    for (t, state) in tables {
+        let name = format!("{}/{}", t.source, t.entity);
+        frames.push(
+            scan::lazy(&lake.table_dir(t), state)?
+                .select([lit(name).alias("table"), all().as_expr()]),
+        );
+    }
+    if frames.is_empty() {
+        let mut empty = crate::formats::parse::quarantine_frame("", &[])?;
+        empty.insert_column(0, Column::new("table".into(), Vec::<String>::new()))?;
+        return Ok(empty);
+    }
+    Ok(concat(frames, UnionArgs::default())?.collect()?)
 }
 
 /// Rows whose `column`, as text, contains `text` ignoring case.

@@ -298,14 +298,10 @@ fn the_demo_lake_shows_its_sources_in_setup() {
     wait_label(&mut h, "daily_participation:");
 }
 
-/// A run that quarantined rows says so in its status, and its link opens those rows: the
-/// quarantine table that took them, filtered to the run.
-#[test]
-fn a_run_with_quarantined_rows_says_so_and_links_to_them() {
-    let data = tempfile::tempdir().expect("tmp");
-    let clever = small_clever(data.path());
-    // Three rows whose date is not a date, in one of the day files.
-    let day = std::fs::read_dir(clever.join("daily-participation/Students"))
+/// Appends `n` copies of a day file's first data rows with the date replaced by text that is no
+/// date (`quote` when the file quotes its fields): rows the run must set aside.
+fn add_undated_rows(folder: &Path, n: usize, quote: &str) {
+    let day = std::fs::read_dir(folder)
         .expect("dir")
         .flatten()
         .map(|e| e.path())
@@ -313,27 +309,62 @@ fn a_run_with_quarantined_rows_says_so_and_links_to_them() {
         .expect("a day file");
     let text = std::fs::read_to_string(&day).expect("read");
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    for i in 1..=3 {
-        let bad = format!("not-a-date{}", &lines[i][10..]);
+    let date = 10 + 2 * quote.len();
+    for i in 1..=n {
+        let bad = format!("{quote}not-a-date{quote}{}", &lines[i][date..]);
         lines.push(bad);
     }
     std::fs::write(&day, lines.join("\n") + "\n").expect("write");
+}
+
+/// A run that quarantined rows says so in its status, and its link opens those rows: every
+/// quarantine table's, filtered to the run (three daily-participation rows and two
+/// resource-usage rows here), after the audited unlock.
+#[test]
+fn a_run_with_quarantined_rows_says_so_and_links_to_them() {
+    let data = tempfile::tempdir().expect("tmp");
+    // Both Clever reports (participation and resource usage), small.
+    let opts = edlake::generate::GenOptions {
+        students: 60,
+        days: 3,
+        seed: 7,
+        ..Default::default()
+    };
+    edlake::generate::generate(data.path(), &opts).expect("generate");
+    let clever = data.path().join("clever");
+    add_undated_rows(&clever.join("daily-participation/Students"), 3, "");
+    add_undated_rows(&clever.join("resource-usage/Students"), 2, "\"");
 
     let mut h = demo(Arc::new(QueuedDialogs::new([clever.clone()])));
     choose_clever_folder(&mut h);
     click(&mut h, "Run clever");
     wait(&mut h, "the run", |a| !view(a).ingest.job.is_running());
-    wait_label(&mut h, "done, 3 rows quarantined");
-    click(&mut h, "3 (open)");
+    wait_label(&mut h, "done, 5 rows quarantined");
+    click(&mut h, "5 (open)");
     let tables = &view(h.state()).tables;
     let t = tables.selected.clone().expect("a table");
-    assert_eq!(t.layer, Layer::Quarantine);
-    assert_eq!(t.entity, "daily_participation");
+    assert!(t.is_all_quarantine(), "{t}");
     let (col, run) = tables.query().filter.clone().expect("filtered to the run");
     assert_eq!(col, "run_id");
     let runs = edlake::pipeline::RunReport::history(&view(h.state()).lake).expect("history");
     let last = runs.iter().max_by_key(|r| r.started).expect("a run");
     assert_eq!(run, last.run_id);
+    // The rows are raw: locked until an unlock that the audit log records.
+    click(&mut h, "Unlock…");
+    click(&mut h, "Yes, unlock");
+    wait(&mut h, "the run's rows", |a| {
+        view(a).tables.total_rows == Some(5)
+    });
+    // Each row names its table in the first column.
+    h.run();
+    assert_eq!(
+        h.query_all_by_label("clever/daily_participation").count(),
+        3
+    );
+    assert_eq!(h.query_all_by_label("clever/resource_usage").count(), 2);
+    let audit = std::fs::read_to_string(view(h.state()).lake.root().join("_edlake/audit.jsonl"))
+        .expect("audit log");
+    assert!(audit.contains("quarantine/all"), "{audit}");
 }
 
 /// Home reads for an analyst: tables grouped by source under plain stage names, empty

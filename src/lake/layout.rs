@@ -53,6 +53,9 @@ impl Layer {
     }
 }
 
+/// The source and entity of [`TableRef::all_quarantine`]: `*` is no source system's name.
+const ALL: &str = "*";
+
 /// A table in the lake: layer, source system, module version and entity folder name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TableRef {
@@ -96,9 +99,24 @@ impl TableRef {
         PathBuf::from(p)
     }
 
-    /// The short id users type: `<layer>/<source>/<entity>`.
+    /// The short id users type: `<layer>/<source>/<entity>` (`quarantine/all` for
+    /// [`TableRef::all_quarantine`]).
     pub fn id(&self) -> String {
+        if self.is_all_quarantine() {
+            return format!("{}/all", self.layer.name());
+        }
         format!("{}/{}/{}", self.layer.name(), self.source, self.entity)
+    }
+
+    /// Every quarantine table at once: a view over them (each row with its table named), not a
+    /// folder of its own. A run's set-aside rows are found here whatever entity they were for.
+    pub fn all_quarantine() -> TableRef {
+        TableRef::new(Layer::Quarantine, ALL, ALL, ALL)
+    }
+
+    /// Whether this is the view over every quarantine table.
+    pub fn is_all_quarantine(&self) -> bool {
+        self.layer == Layer::Quarantine && self.source == ALL && self.entity == ALL
     }
 }
 

@@ -137,13 +137,15 @@ impl ChartsPage {
                 egui::TextEdit::singleline(&mut f.from)
                     .hint_text("YYYY-MM-DD")
                     .desired_width(90.0),
-            );
+            )
+            .accessible_name("From date");
             ui.label("To");
             ui.add(
                 egui::TextEdit::singleline(&mut f.to)
                     .hint_text("YYYY-MM-DD")
                     .desired_width(90.0),
-            );
+            )
+            .accessible_name("To date");
             ui.label("School");
             egui::ComboBox::from_id_salt("school")
                 .selected_text(f.school.clone().unwrap_or_else(|| "all schools".into()))
@@ -152,11 +154,14 @@ impl ChartsPage {
                     for s in &self.schools {
                         ui.selectable_value(&mut f.school, Some(s.clone()), s);
                     }
-                });
+                })
+                .response
+                .accessible_name("School");
             ui.label("Smallest group");
             ui.add(
                 egui::DragValue::new(&mut f.min_group).range(crate::metrics::MIN_GROUP_FLOOR..=100),
             )
+            .accessible_name("Smallest group")
             .on_hover_text(
                 "Groups with fewer students are hidden, and counts of fewer students left \
                      blank, so no student can be singled out (5 at least).",

@@ -278,7 +278,9 @@ impl CustomForm {
                                 for a in &em.attributes {
                                     ui.selectable_value(key, a.name.clone(), &a.name);
                                 }
-                            });
+                            })
+                            .response
+                            .accessible_name(format!("Key of {entity}"));
                     });
                     if let Some(p) = p {
                         entity_preview(ui, p, em);

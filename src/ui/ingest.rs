@@ -9,7 +9,7 @@ use super::task::{Task, TaskState, stage_bars};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
 use crate::app::saved::run_all;
-use crate::lake::Lake;
+use crate::lake::{Lake, TableRef};
 use crate::pipeline::{RunReport, RunStatus};
 use crate::pseudo::Salt;
 use crate::secrets::Secrets;
@@ -295,8 +295,8 @@ impl IngestPage {
     }
 }
 
-/// "87 (open)": opens the quarantine table that took most of this run's rows, at this run's
-/// rows; the hover lists every table the run quarantined rows in.
+/// "87 (open)": opens this run's rows in every quarantine table (each row names its table);
+/// the hover lists the tables and how many rows each took.
 fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
     let mut tables: Vec<(&str, u64)> = r
         .tables
@@ -312,11 +312,9 @@ fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
     let link = ui
         .link(format!("{} (open)", r.rows_quarantined))
         .on_hover_text(format!("This run's quarantined rows — {}", list.join(", ")));
-    if link.clicked()
-        && let Some((id, _)) = tables.first()
-        && let Some(t) = sh.lake.tables().into_iter().find(|t| t.id() == *id)
-    {
-        sh.nav.push(Nav::OpenRun(t, r.run_id.clone()));
+    if link.clicked() {
+        sh.nav
+            .push(Nav::OpenRun(TableRef::all_quarantine(), r.run_id.clone()));
     }
 }
 

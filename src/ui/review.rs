@@ -168,7 +168,9 @@ fn review_source(ui: &mut egui::Ui, sh: &mut Shared, src: &mut ReviewSource) {
                                         for op in allowed(a.op) {
                                             ui.selectable_value(&mut pick, *op, op.name());
                                         }
-                                    });
+                                    })
+                                    .response
+                                    .accessible_name(format!("Treatment of {}", a.name));
                                 });
                                 if pick != current
                                     && src

@@ -72,7 +72,8 @@ impl TablesPage {
         self.scroll_top = true;
     }
 
-    /// Shows the rows of quarantine table `t` that run `run_id` sent there.
+    /// Shows the rows of quarantine table `t` (or of all of them, [`TableRef::all_quarantine`])
+    /// that run `run_id` sent there.
     pub fn select_run(&mut self, t: TableRef, run_id: &str) {
         self.select(t);
         self.filter_col = "run_id".into();
@@ -227,6 +228,8 @@ impl TablesPage {
                     .show(ui, |ui| {
                         if of.is_empty() {
                             ui.label(egui::RichText::new("none").weak());
+                        } else if layer == Layer::Quarantine {
+                            self.all_quarantine_entry(ui, &of);
                         }
                         for (t, rows) in of {
                             let lock = if self.locked(t) { "(locked) " } else { "" };
@@ -241,13 +244,33 @@ impl TablesPage {
         });
     }
 
+    /// "all entities": every quarantine table's rows in one view (where a run's link opens).
+    fn all_quarantine_entry(&mut self, ui: &mut egui::Ui, of: &[&(TableRef, i64)]) {
+        let all = TableRef::all_quarantine();
+        let rows: i64 = of.iter().map(|(_, r)| r).sum();
+        let lock = if self.locked(&all) { "(locked) " } else { "" };
+        let sel = self.selected.as_ref() == Some(&all);
+        if ui
+            .selectable_label(sel, format!("{lock}all entities  ({rows})"))
+            .on_hover_text("The rows of every quarantine table, each with the table it is in")
+            .clicked()
+            && !sel
+        {
+            self.select(all);
+        }
+    }
+
     fn preview(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         let Some(t) = self.selected.clone() else {
             ui.label("Choose a table on the left.");
             return;
         };
         ui.horizontal(|ui| {
-            ui.heading(t.id());
+            if t.is_all_quarantine() {
+                ui.heading("Quarantined rows, all entities");
+            } else {
+                ui.heading(t.id());
+            }
             if let Some(n) = self.total_rows {
                 ui.label(format!("{n} rows"));
             }
@@ -329,12 +352,16 @@ impl TablesPage {
                     for c in &cols {
                         ui.selectable_value(&mut self.filter_col, c.clone(), c);
                     }
-                });
-            let edit = ui.add(
-                egui::TextEdit::singleline(&mut self.filter_text)
-                    .hint_text("contains…")
-                    .desired_width(180.0),
-            );
+                })
+                .response
+                .accessible_name("Filter column");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.filter_text)
+                        .hint_text("contains…")
+                        .desired_width(180.0),
+                )
+                .accessible_name("Filter text");
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Apply").clicked() || enter {
                 let f = (!self.filter_text.is_empty())
