@@ -127,6 +127,8 @@ pub struct Tour {
     ingest_started: bool,
     /// Frames in which to turn the wheel sideways (for the wide table).
     scroll_frames: u32,
+    /// Whether the demo lake was given a daily schedule (for Home and the schedule panel).
+    scheduled: bool,
 }
 
 impl Tour {
@@ -153,17 +155,30 @@ impl Tour {
             frame_secs: Vec::new(),
             ingest_started: false,
             scroll_frames: 0,
+            scheduled: false,
         }
     }
 
     fn prepare(
-        &self,
+        &mut self,
         ctx: &egui::Context,
         shot: &Shot,
         saved: &mut UiSettings,
         screen: &mut Screen,
     ) {
         let Screen::Open(v) = screen else { return };
+        if !self.scheduled {
+            // Kept in the lake only: the tour does not install anything into the OS scheduler.
+            let ops = edlake::app::schedule::Operations {
+                schedule: edlake::app::schedule::Schedule::new("06:30", true, vec![]).ok(),
+                ..Default::default()
+            };
+            if let Err(e) = ops.save(&v.lake) {
+                eprintln!("screenshot tour: {e}");
+            }
+            v.home.refresh(&v.lake, &repaint(ctx));
+            self.scheduled = true;
+        }
         match shot {
             Shot::Home => saved.page = Page::Home,
             Shot::Wizard(i) => {

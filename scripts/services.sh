@@ -1,6 +1,7 @@
 # Test services, sourced by scripts/test (and usable by hand: set root, work and venv first).
 # start_sshd: OpenSSH on 127.0.0.1 with its own host key and a test user (password + ed25519 key
 # with passphrase), internal-sftp; exports EDLAKE_TEST_SFTP_*.
+# start_cron: the system's cron daemon (for the schedule test), when none runs.
 # start_azurite: Azurite 3.35 blob service on 127.0.0.1 with container `oea`; exports
 # EDLAKE_TEST_AZURITE.
 
@@ -79,4 +80,14 @@ conn = f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={
 BlobServiceClient.from_connection_string(conn).create_container("oea")
 PY
   echo "scripts/test: Azurite on $EDLAKE_TEST_AZURITE"
+}
+
+# --- a real cron daemon: the schedule test sets a run a minute ahead and waits for it -----------
+cron_pid=""
+start_cron() {
+  if pgrep -x cron >/dev/null; then echo "scripts/test: cron is already running"; return; fi
+  [ "$(id -u)" = 0 ] || { echo "scripts/test: not root, so no cron daemon; the schedule test will fail"; return; }
+  /usr/sbin/cron -f -L 15 >"$work/cron.log" 2>&1 &
+  cron_pid=$!
+  echo "scripts/test: cron daemon started"
 }

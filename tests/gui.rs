@@ -391,7 +391,7 @@ fn home_groups_tables_and_hides_empty_quarantine_tables() {
     h.get_by_label("Pseudonymized (for analysis)");
     assert!(h.query_all_by_label_contains("stage2").next().is_none());
     click(&mut h, "Ingestion");
-    h.get_by_label("Run all 3 sources");
+    h.get_by_label("Run all 5 sources");
 }
 
 /// Closing the demo deletes it, so the app asks first; a school chosen in the demo's charts

@@ -3,7 +3,11 @@
 //! desktop app and the demo all run jobs through here.
 
 pub mod run;
+pub mod runlog;
 pub mod saved;
+pub mod schedule;
+pub mod scheduler;
+pub mod status;
 
 use crate::pipeline::{Outcome, PipelineError};
 use crate::sources::saved::SavedError;
@@ -30,6 +34,16 @@ pub enum AppError {
          server's fingerprint and accept it"
     )]
     HostKeyNotPinned(String),
+    #[error(
+        "no source called `{0}` is set up in this lake (see `edlake source list`; a source is \
+         named by its own name or its module's)"
+    )]
+    NotSetUp(String),
+    #[error(
+        "no source is set up in this lake yet: add one with `edlake source add` or in the app's \
+         Setup"
+    )]
+    NothingSetUp,
     #[error("the source `{name}` is {what}; the {module} module reads {wants}")]
     WrongKind {
         name: String,
@@ -50,7 +64,9 @@ impl AppError {
             | AppError::UnknownModule(_)
             | AppError::NoModule(_)
             | AppError::HostKeyNotPinned(_)
-            | AppError::WrongKind { .. } => Outcome::BadInput,
+            | AppError::WrongKind { .. }
+            | AppError::NotSetUp(_)
+            | AppError::NothingSetUp => Outcome::BadInput,
         }
     }
 }

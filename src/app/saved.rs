@@ -199,3 +199,85 @@ pub fn run_order(setup: &std::collections::BTreeMap<String, SavedSource>) -> Vec
     );
     out
 }
+
+/// Runs every source set up in the lake, or those named in `only` (by source or module name), as
+/// one job: the roster first (synced from its folder), then the others in [`run_order`],
+/// ingested under one lock and derived once. What `edlake run`, the app's "Run all" and a
+/// scheduled run do.
+pub fn run_configured(
+    lake: &Lake,
+    only: Option<&[String]>,
+    secrets: &Secrets,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<Vec<JobOutcome>, AppError> {
+    let setup = SavedSource::setup(lake)?;
+    let mut chosen: Vec<SavedSource> = run_order(&setup).into_iter().cloned().collect();
+    if let Some(names) = only {
+        for n in names {
+            if !chosen.iter().any(|s| s.name == *n || s.module() == Some(n)) {
+                return Err(AppError::NotSetUp(n.clone()));
+            }
+        }
+        chosen.retain(|s| names.iter().any(|n| s.name == *n || s.module() == Some(n)));
+    }
+    if chosen.is_empty() {
+        return Err(AppError::NothingSetUp);
+    }
+    let roster = chosen
+        .iter()
+        .position(|s| s.module() == Some("roster"))
+        .map(|i| chosen.remove(i));
+    let Some(roster) = roster else {
+        return Ok(run_all(lake, &chosen, secrets, salt, progress, cancel));
+    };
+    let SourceDef::Folder { path } = &roster.def else {
+        return Err(AppError::WrongKind {
+            name: roster.name.clone(),
+            what: "not a folder",
+            module: "roster".into(),
+            wants: "a folder of roster files or dated snapshot folders",
+        });
+    };
+    if chosen.is_empty() {
+        return Ok(roster_outcomes(super::run::sync_roster(
+            lake, path, salt, progress, cancel,
+        )));
+    }
+    // One lock for the roster and the sources after it (taken again, nested, by each); the
+    // lake stays marked out of date until the sources' job has rebuilt the derived tables.
+    let _lock = lake.lock("run").map_err(PipelineError::from)?;
+    lake.mark_derived_stale().map_err(PipelineError::from)?;
+    let synced = crate::derive::roster::sync(lake, path, None, salt, progress, cancel);
+    let failed = synced.error.is_some();
+    let mut outs = roster_outcomes(synced);
+    if !failed {
+        outs.extend(run_all(lake, &chosen, secrets, salt, progress, cancel));
+    }
+    Ok(outs)
+}
+
+/// A roster sync's runs as job outcomes (its error on the last).
+fn roster_outcomes(out: crate::derive::roster::SyncOutcome) -> Vec<JobOutcome> {
+    let mut outs: Vec<JobOutcome> = out
+        .reports
+        .into_iter()
+        .map(|report| JobOutcome {
+            report,
+            error: None,
+            stage3: None,
+        })
+        .collect();
+    if let Some(e) = out.error {
+        match outs.last_mut() {
+            Some(last) => last.error = Some(e.into()),
+            None => outs.push(JobOutcome {
+                report: RunReport::start("ingest clever_roster"),
+                error: Some(e.into()),
+                stage3: None,
+            }),
+        }
+    }
+    outs
+}

@@ -49,6 +49,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Salt { action } => salt_cmd(&ctx, action),
         Command::Ingest { source } => super::ingest::ingest_cmd(&ctx, source),
         Command::Runs { limit } => runs(&ctx, limit),
+        Command::Run { sources, scheduled } => super::ops::run_cmd(&ctx, &sources, scheduled),
+        Command::Schedule { action } => super::schedule::schedule_cmd(&ctx, action),
+        Command::Status { stale_after } => super::ops::status_cmd(&ctx, stale_after),
         Command::Audit { verify } => audit_cmd(&ctx, verify),
         Command::Access { group, private } => super::access::access_cmd(&ctx, group, private),
         Command::Program { action } => super::program::program_cmd(&ctx, action),
@@ -379,6 +382,7 @@ fn runs(ctx: &Ctx, limit: Option<usize>) -> Result<ExitCode> {
             edlake::pipeline::RunStatus::Succeeded => "ok".to_string(),
             edlake::pipeline::RunStatus::Cancelled => "cancelled".to_string(),
             edlake::pipeline::RunStatus::Failed(_) => "failed".to_string(),
+            edlake::pipeline::RunStatus::Skipped(_) => "skipped".to_string(),
         };
         println!(
             "{:<24}  {:<19}  {:<14}  {:<10}  {:>8.1}  {:>6}  {:>7}  {:>10}  {:>11}",
@@ -394,8 +398,10 @@ fn runs(ctx: &Ctx, limit: Option<usize>) -> Result<ExitCode> {
             r.rows_ingested,
             r.rows_quarantined
         );
-        if let edlake::pipeline::RunStatus::Failed(m) = &r.status {
-            println!("    error: {m}");
+        match &r.status {
+            edlake::pipeline::RunStatus::Failed(m) => println!("    error: {m}"),
+            edlake::pipeline::RunStatus::Skipped(m) => println!("    skipped: {m}"),
+            _ => {}
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@ use super::ctx::{Ctx, print_json};
 use super::progress::Bars;
 use super::{Coded, EXIT_BAD_INPUT};
 
-fn print_report(r: &RunReport) {
+pub(super) fn print_report(r: &RunReport) {
     println!(
         "Landed {} file(s); {} skipped as already ingested.",
         r.files_landed, r.files_skipped
@@ -362,7 +362,7 @@ pub(super) fn stage3(ctx: &Ctx, lake: &Lake, cancel: &edlake::pipeline::Cancel) 
 }
 
 /// The stage3 rebuild's figures (nothing in --json mode, whose report says it all).
-fn print_stage3(ctx: &Ctx, r: &edlake::derive::Stage3Report, t: std::time::Instant) {
+pub(super) fn print_stage3(ctx: &Ctx, r: &edlake::derive::Stage3Report, t: std::time::Instant) {
     if !ctx.json {
         if let Some(n) = r.digital_activity_rows {
             println!("stage3: digital_activity rebuilt with {n} events");

@@ -6,11 +6,14 @@ mod access;
 mod commands;
 mod ctx;
 mod ingest;
+mod ops;
 mod outcome;
 mod program;
 mod progress;
 mod reports;
 mod roster;
+mod schedule;
+mod scheduled;
 mod sources;
 
 use std::path::PathBuf;
@@ -20,6 +23,7 @@ use clap::{Parser, Subcommand};
 pub use commands::run;
 pub(crate) use outcome::cancel_on_ctrl_c;
 pub use outcome::{Coded, exit_code_for};
+pub use schedule::ScheduleAction;
 
 /// Exit code: some input was bad (arguments, missing folders, wrong file formats).
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -119,6 +123,31 @@ pub enum Command {
         /// Make the lake owner-only again.
         #[arg(long)]
         private: bool,
+    },
+    /// Run every source set up in the lake (or those named) as one job: the roster first, then
+    /// Clever, Insights, SIS, edX and custom modules, under the lake lock, derived once. What a
+    /// schedule runs.
+    Run {
+        /// Only these sources (by source or module name), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        sources: Vec<String>,
+        /// Run as the schedule does: log to _edlake/logs/, wait for a busy lake (then record
+        /// "skipped: busy"), record every reason it could not run.
+        #[arg(long)]
+        scheduled: bool,
+    },
+    /// The lake's daily run: set it (installed into the OS scheduler, so it runs with the app
+    /// closed), show it, remove it.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+    /// How current each source is: last run, last success, newest day of data, school days
+    /// behind. Exits 5 when a source's last run failed, its data is stale or it never ran.
+    Status {
+        /// School days the newest data may be behind today before it counts as stale.
+        #[arg(long)]
+        stale_after: Option<u32>,
     },
     /// The history of runs.
     Runs {

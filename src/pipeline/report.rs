@@ -11,6 +11,8 @@ pub enum RunStatus {
     Succeeded,
     Cancelled,
     Failed(String),
+    /// Not run at all (a scheduled run that found the lake busy), with why.
+    Skipped(String),
 }
 
 /// How a run ended, as a script sees it: the CLI's exit code.
@@ -178,6 +180,7 @@ impl RunReport {
             RunStatus::Succeeded => Outcome::Done,
             RunStatus::Cancelled => Outcome::Cancelled,
             RunStatus::Failed(_) => Outcome::Failed,
+            RunStatus::Skipped(_) => Outcome::Busy,
         }
     }
 
@@ -187,6 +190,7 @@ impl RunReport {
             RunStatus::Succeeded => "finished".to_string(),
             RunStatus::Cancelled => "cancelled".to_string(),
             RunStatus::Failed(m) => format!("failed: {m}"),
+            RunStatus::Skipped(m) => format!("skipped: {m}"),
         };
         format!(
             "{} {status} in {:.1} s: {} file(s) landed, {} skipped as already ingested, {} rows ingested, {} quarantined",

@@ -165,6 +165,8 @@ pub struct Overview {
     pub tables: Vec<(TableRef, i64, i64, Option<i64>)>,
     pub runs: Vec<RunReport>,
     pub coverage: Coverage,
+    /// How current each source is (none when the lake's settings could not be read).
+    pub status: Option<crate::app::status::LakeStatus>,
 }
 
 fn overview(lake: &Lake) -> anyhow::Result<Overview> {
@@ -176,10 +178,14 @@ fn overview(lake: &Lake) -> anyhow::Result<Overview> {
     }
     let runs = RunReport::history(lake)?;
     let coverage = coverage(lake)?;
+    let ops = crate::app::schedule::Operations::load(lake)?;
+    let now = chrono::Local::now().naive_local();
+    let status = crate::app::status::status(lake, now, &ops).ok();
     Ok(Overview {
         tables,
         runs,
         coverage,
+        status,
     })
 }
 
@@ -189,6 +195,8 @@ pub struct HomePage {
     pub overview: Task<Overview>,
     /// The audit log panel (read when opened).
     pub audit: super::audit_view::AuditView,
+    /// Whether failed or skipped runs found on opening were announced (once per opening).
+    announced: bool,
 }
 
 impl HomePage {
@@ -233,6 +241,12 @@ impl HomePage {
                 return;
             }
         };
+        if !self.announced {
+            self.announced = true;
+            if let Some(st) = &ov.status {
+                super::home_status::announce_failures(sh, st);
+            }
+        }
         // The whole page scrolls, wherever the pointer is.
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
@@ -258,6 +272,7 @@ impl HomePage {
                                     RunStatus::Succeeded => ("done".to_string(), false),
                                     RunStatus::Cancelled => ("cancelled".to_string(), true),
                                     RunStatus::Failed(e) => (format!("failed: {e}"), true),
+                                    RunStatus::Skipped(e) => (format!("skipped: {e}"), true),
                                 };
                                 if bad {
                                     ui.colored_label(ui.visuals().warn_fg_color, txt);
@@ -286,6 +301,10 @@ impl HomePage {
                         sh.nav.push(Nav::Refresh);
                     }
                 });
+                if let Some(st) = &ov.status {
+                    ui.add_space(8.0);
+                    super::home_status::attention(ui, sh, st);
+                }
                 ui.add_space(12.0);
                 ui.heading("School days with data");
                 gap_strip(ui, &ov.coverage);

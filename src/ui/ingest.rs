@@ -8,7 +8,7 @@ use super::setup_state::SourceSetup;
 use super::task::{Task, TaskState, stage_bars};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
-use crate::app::saved::run_all;
+use crate::app::saved::{run_configured, run_order};
 use crate::lake::{Lake, TableRef};
 use crate::pipeline::{RunReport, RunStatus};
 use crate::pseudo::Salt;
@@ -23,11 +23,14 @@ pub struct IngestPage {
     history: Task<Vec<RunReport>>,
     /// The last history read (kept on screen while a fresh read runs).
     shown: Option<Vec<RunReport>>,
+    /// The daily schedule panel.
+    pub schedule: super::schedule_panel::SchedulePanel,
 }
 
 impl IngestPage {
     /// Starts a job that runs the lake's saved `sources` one after another, as the CLI's
-    /// `ingest --source` does. Fails (with the message to show) when the lake has no salt yet.
+    /// `edlake run --sources` does (the roster first, the rest derived once). Fails (with the
+    /// message to show) when the lake has no salt yet.
     pub fn start(
         &mut self,
         lake: &Lake,
@@ -42,13 +45,14 @@ impl IngestPage {
         let (lake, secrets) = (lake.clone(), secrets.clone());
         self.job = Task::spawn(repaint.clone(), move |p, c| {
             // One job: every source ingested in turn, the derived tables rebuilt once.
-            let outs = run_all(&lake, &sources, &secrets, &salt, p, c);
+            let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+            let outs = run_configured(&lake, Some(&names), &secrets, &salt, p, c)?;
             let mut reports = Vec::new();
-            for (out, src) in outs.into_iter().zip(&sources) {
-                reports.push(out.report);
+            for out in outs {
                 if let Some(e) = out.error {
-                    return Err(anyhow::anyhow!("{}: {e}", src.name));
+                    return Err(anyhow::anyhow!("{}: {e}", out.report.job));
                 }
+                reports.push(out.report);
             }
             Ok(reports)
         });
@@ -154,8 +158,13 @@ impl IngestPage {
                 1 => "Run the 1 source".to_string(),
                 n => format!("Run all {n} sources"),
             };
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
             if ui
                 .add_enabled(!running && !all.is_empty(), egui::Button::new(label))
+                .on_hover_text(format!(
+                    "Runs {} in turn, then rebuilds the charts' data once (the same job as edlake run)",
+                    names.join(", ")
+                ))
                 .on_disabled_hover_text(
                     "No source is set up yet: choose a folder above, or set up a server in Setup.",
                 )
@@ -170,6 +179,8 @@ impl IngestPage {
                 );
             }
         });
+        ui.separator();
+        self.schedule.ui(ui, sh);
         if let Some(k) = start
             && let Err(e) = self.start(sh.lake, sh.salt.as_ref(), sh.secrets, sh.repaint, k)
         {
@@ -278,6 +289,9 @@ impl IngestPage {
                                 RunStatus::Failed(e) => ui
                                     .colored_label(ui.visuals().error_fg_color, "failed")
                                     .on_hover_text(e),
+                                RunStatus::Skipped(e) => ui
+                                    .colored_label(ui.visuals().warn_fg_color, "skipped")
+                                    .on_hover_text(e),
                             };
                             ui.label(format!("{:.1}", r.seconds));
                             ui.label(r.files_landed.to_string());
@@ -318,13 +332,13 @@ fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
     }
 }
 
-/// The built-in sources set up in the lake, in the order "Run all" runs them (folders that
-/// are gone are left out; the page shows them as missing).
+/// The sources set up in the lake, in the order "Run all" (and `edlake run`) runs them: the
+/// roster, Clever, Insights, SIS, edX, custom modules. Folders that are gone are left out; the
+/// page shows them as missing.
 pub fn configured(sources: &SourceSetup) -> Vec<SavedSource> {
-    SourceKind::ALL
-        .iter()
-        .filter(|k| sources.runnable(k.name()))
-        .filter_map(|k| sources.map.get(k.name()))
+    run_order(&sources.map)
+        .into_iter()
+        .filter(|s| s.module().is_some_and(|m| sources.runnable(m)))
         .cloned()
         .collect()
 }

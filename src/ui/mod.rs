@@ -7,12 +7,14 @@ pub mod column_stats;
 pub mod custom_form;
 pub mod dialogs;
 pub mod home;
+mod home_status;
 pub mod ingest;
 pub mod more;
 pub mod path_field;
 pub mod program_page;
 pub mod review;
 pub mod roster_page;
+mod schedule_panel;
 pub mod screenshot;
 pub mod settings;
 pub mod setup_state;
@@ -75,6 +77,8 @@ pub enum Nav {
     CloseLake,
     /// Open the ingestion page and run every configured source.
     RunAll,
+    /// Open the ingestion page and run this saved source ("Run now" on Home).
+    RunNow(String),
     /// Read this module's files from this folder (saved in the lake's configuration).
     SetFolder(String, PathBuf),
 }
@@ -314,6 +318,32 @@ impl App {
         });
     }
 
+    /// Opens the Ingestion page and runs every configured source, or the one named.
+    fn run_sources(&mut self, only: Option<String>) {
+        self.saved.page = Page::Ingest;
+        let Screen::Open(v) = &mut self.screen else {
+            return;
+        };
+        let mut sources = ingest::configured(&v.sources);
+        if let Some(name) = &only {
+            sources.retain(|s| s.name == *name);
+        }
+        let started = if sources.is_empty() {
+            Err("No source is set up yet: choose at least one folder or server.")
+        } else {
+            v.ingest.start(
+                &v.lake,
+                v.salt.as_ref(),
+                &self.secrets,
+                &self.repaint,
+                sources,
+            )
+        };
+        if let Err(e) = started {
+            self.toast(e, false);
+        }
+    }
+
     fn apply(&mut self, nav: Nav) {
         match nav {
             Nav::Page(p) => {
@@ -339,26 +369,8 @@ impl App {
                     v.charts.invalidate();
                 }
             }
-            Nav::RunAll => {
-                self.saved.page = Page::Ingest;
-                if let Screen::Open(v) = &mut self.screen {
-                    let sources = ingest::configured(&v.sources);
-                    let started = if sources.is_empty() {
-                        Err("No source is set up yet: choose at least one folder or server.")
-                    } else {
-                        v.ingest.start(
-                            &v.lake,
-                            v.salt.as_ref(),
-                            &self.secrets,
-                            &self.repaint,
-                            sources,
-                        )
-                    };
-                    if let Err(e) = started {
-                        self.toast(e, false);
-                    }
-                }
-            }
+            Nav::RunAll => self.run_sources(None),
+            Nav::RunNow(name) => self.run_sources(Some(name)),
             Nav::SetFolder(module, path) => {
                 if let Screen::Open(v) = &mut self.screen {
                     v.sources.set_folder(&v.lake, &self.repaint, &module, path);

@@ -196,6 +196,15 @@ impl WizardPage {
                 {
                     sh.nav.push(Nav::RunAll);
                 }
+                // The daily run is the last thing to set up: the schedule panel sits on the
+                // Ingestion page, beside the runs it repeats.
+                if ui
+                    .button("Set a daily schedule…")
+                    .on_hover_text("Run the sources every day or every school day, with edlake closed")
+                    .clicked()
+                {
+                    sh.nav.push(Nav::Page(super::Page::Ingest));
+                }
                 if !has_salt {
                     ui.label(egui::RichText::new(why).weak());
                 }

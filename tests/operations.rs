@@ -1,0 +1,211 @@
+//! Daily operations from the command line, as a schedule or IT's monitoring runs them:
+//! `edlake run` runs every source set up in the lake as one job, `edlake status` says how
+//! current each one is and exits 5 when one needs attention. The salt comes on standard input
+//! (`--session-secrets`), so no keyring is needed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::cli::{general_rows, said};
+use edlake::lake::Lake;
+use edlake::pipeline::{RunReport, RunStatus};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data")
+}
+
+fn edlake(lake: &Path, args: &[&str]) -> Output {
+    common::cli::run(lake, args)
+}
+
+/// A lake with the bundled Clever, SIS and roster folders saved as its sources.
+fn lake_with_sources(dir: &Path) -> PathBuf {
+    let lake = dir.join("lake");
+    Lake::init(&lake).unwrap();
+    for (name, folder) in [
+        ("clever", "clever"),
+        ("sis", "sis"),
+        ("roster", "clever_roster"),
+    ] {
+        let path = data().join(folder);
+        let o = edlake(
+            &lake,
+            &[
+                "source",
+                "add",
+                "folder",
+                name,
+                "--module",
+                name,
+                "--path",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", said(&o));
+    }
+    lake
+}
+
+#[test]
+fn run_runs_every_source_set_up_roster_first_then_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+
+    let o = edlake(&lake, &["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let jobs: Vec<&str> = history.iter().map(|r| r.job.as_str()).collect();
+    let first = |job: &str| jobs.iter().position(|j| *j == job).expect(job);
+    // The roster first, so the day's activity is matched against the newest roster.
+    assert!(
+        first("ingest clever_roster") < first("ingest clever"),
+        "{jobs:?}"
+    );
+    assert!(
+        first("ingest clever") < first("ingest contoso_sis"),
+        "{jobs:?}"
+    );
+    assert!(history.iter().all(|r| r.status == RunStatus::Succeeded));
+    let clever_rows = general_rows(&lake, "clever", "daily_participation");
+    assert_eq!(
+        clever_rows,
+        common::cli::csv_rows(&data().join("clever/daily-participation"))
+    );
+    // The derived tables were rebuilt: the charts' data answers.
+    let o = edlake(&lake, &["metrics", "daily-active", "--format", "csv"]);
+    assert!(o.status.success(), "{}", said(&o));
+
+    // The same files again: every source runs, nothing new lands, the tables stay as they are.
+    let o = edlake(&lake, &["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let after = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let new: Vec<&RunReport> = after[history.len()..].iter().collect();
+    assert!(new.iter().any(|r| r.job == "ingest clever"), "{new:?}");
+    assert!(new.iter().all(|r| r.files_landed == 0), "{new:?}");
+    assert_eq!(
+        general_rows(&lake, "clever", "daily_participation"),
+        clever_rows
+    );
+}
+
+#[test]
+fn run_sources_picks_by_name_and_refuses_one_not_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+    let o = edlake(&lake, &["run", "--sources", "sis"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    let jobs: Vec<String> = RunReport::history(&Lake::open(&lake).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.job)
+        .collect();
+    assert_eq!(jobs, ["ingest contoso_sis"]);
+
+    let o = edlake(&lake, &["run", "--sources", "sis,insights"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(
+        said(&o).contains("no source called `insights`"),
+        "{}",
+        said(&o)
+    );
+
+    let empty = dir.path().join("empty");
+    Lake::init(&empty).unwrap();
+    let o = edlake(&empty, &["run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", said(&o));
+    assert!(said(&o).contains("no source is set up"), "{}", said(&o));
+}
+
+#[test]
+fn status_names_stale_and_never_run_sources_and_exits_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+
+    // Nothing has run yet: every source needs attention.
+    let o = edlake(&lake, &["status", "--json"]);
+    assert_eq!(o.status.code(), Some(5), "{}", said(&o));
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sources = st["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 3);
+    assert!(
+        sources
+            .iter()
+            .all(|s| s["problems"][0]["kind"] == "never_run")
+    );
+
+    let o = edlake(&lake, &["run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    // The bundled data ends on 2025-09-15: far behind today, so Clever and SIS are stale.
+    let o = edlake(&lake, &["status", "--json"]);
+    assert_eq!(o.status.code(), Some(5), "{}", said(&o));
+    let st: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let clever = st["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "clever")
+        .unwrap()
+        .clone();
+    assert_eq!(clever["newest_day"], "2025-09-15");
+    assert_eq!(clever["last_status"], "done");
+    assert_eq!(clever["problems"][0]["kind"], "stale");
+    let behind = clever["school_days_behind"].as_u64().unwrap();
+    assert!(behind > 200, "{behind}");
+    // The roster has no dated activity: it is never stale, and it ran.
+    let roster = st["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "roster")
+        .unwrap()
+        .clone();
+    assert_eq!(roster["problems"], serde_json::json!([]));
+
+    // With a limit beyond that, nothing needs attention: exit 0, and the text table says ok.
+    let limit = (behind + 1).to_string();
+    let o = edlake(&lake, &["status", "--stale-after", &limit]);
+    assert_eq!(o.status.code(), Some(0), "{}", said(&o));
+    assert!(said(&o).contains("2025-09-15"), "{}", said(&o));
+}
+
+#[test]
+fn a_run_without_the_salt_is_recorded_as_failed_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+    // No salt on standard input: what a scheduled run meets when the keyring cannot answer.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .arg("--lake")
+        .arg(&lake)
+        .args(["--session-secrets", "run"])
+        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
+        .env_remove("EDLAKE_LAKE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let last = history.last().expect("the failed run is recorded");
+    assert_eq!(last.job, "run");
+    match &last.status {
+        RunStatus::Failed(reason) => assert!(reason.contains("salt"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(general_rows_or_zero(&lake), 0);
+}
+
+/// Rows of Clever's general table, 0 when it does not exist.
+fn general_rows_or_zero(lake: &Path) -> i64 {
+    let t = edlake::lake::TableRef::new(
+        edlake::lake::Layer::General,
+        "clever",
+        "v1.0",
+        "daily_participation",
+    );
+    Lake::open(lake)
+        .unwrap()
+        .table_state(&t)
+        .map(|s| s.rows())
+        .unwrap_or(0)
+}
