@@ -209,3 +209,82 @@ fn general_rows_or_zero(lake: &Path) -> i64 {
         .map(|s| s.rows())
         .unwrap_or(0)
 }
+
+/// Holds the lake's lock from another thread for the duration of `f`, as another run would.
+fn while_busy<T>(lake: &Path, f: impl FnOnce() -> T) -> T {
+    let lake = Lake::open(lake).unwrap();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _held = lake.lock("a long backfill").unwrap();
+        held_tx.send(()).unwrap();
+        let _ = done_rx.recv();
+    });
+    held_rx.recv().unwrap();
+    let out = f();
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    out
+}
+
+#[test]
+fn a_scheduled_run_that_finds_the_lake_busy_is_recorded_as_skipped_with_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+    // No waiting (the default is 20 minutes).
+    let ops = edlake::app::schedule::Operations {
+        busy_wait_minutes: 0,
+        ..Default::default()
+    };
+    ops.save(&Lake::open(&lake).unwrap()).unwrap();
+    let o = while_busy(&lake, || edlake(&lake, &["run", "--scheduled"]));
+    assert_eq!(o.status.code(), Some(4), "{}", said(&o));
+    let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let last = history.last().expect("the skipped run is recorded");
+    match &last.status {
+        RunStatus::Skipped(why) => assert!(why.contains("a long backfill"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let logs = edlake::app::runlog::list(&Lake::open(&lake).unwrap());
+    let log = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(log.contains("skipped: the lake was busy"), "{log}");
+    // Status says so, and exits 5.
+    let o = edlake(&lake, &["status"]);
+    assert_eq!(o.status.code(), Some(5), "{}", said(&o));
+    assert!(
+        said(&o).contains("the last run was skipped"),
+        "{}",
+        said(&o)
+    );
+}
+
+#[test]
+fn a_scheduled_run_without_a_keyring_fails_fast_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_with_sources(dir.path());
+    // The OS keyring (no --session-secrets), but no session bus to reach it: what a scheduled
+    // run on a server without a keyring daemon meets. It must not wait, nor look elsewhere.
+    let t = std::time::Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_edlake"))
+        .arg("--lake")
+        .arg(&lake)
+        .args(["run", "--scheduled"])
+        .env("EDLAKE_CONFIG_DIR", lake.with_extension("config"))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/edlake-test-bus",
+        )
+        .env_remove("EDLAKE_LAKE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(t.elapsed().as_secs() < 30, "took {:?}", t.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{}", said(&o));
+    let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let last = history.last().expect("recorded");
+    match &last.status {
+        RunStatus::Failed(why) => assert!(why.contains("OS keyring"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(general_rows_or_zero(&lake), 0);
+}

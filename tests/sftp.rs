@@ -343,3 +343,86 @@ fn a_hostile_remote_name_is_refused_alone_and_the_source_still_lists() {
         "{said}"
     );
 }
+
+/// Clever's Secure Sync roster on its SFTP server, as a saved source of the `roster` module:
+/// `run_configured` (what `edlake run` and a schedule do) syncs each dated snapshot once, a
+/// second run fetches nothing, and a new day's snapshot is synced alone.
+#[test]
+fn a_roster_on_the_sftp_server_syncs_each_snapshot_once() {
+    use edlake::app::saved::run_configured;
+    use edlake::secrets::Secrets;
+    use edlake::sources::saved::{SavedSource, SourceDef};
+    let Some(s) = server() else { return };
+    let remote = s.data.join("roster");
+    let _ = std::fs::remove_dir_all(&remote);
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever_roster");
+    for day in ["2025-08-25", "2025-09-04"] {
+        copy_tree(&bundled.join(day), &remote.join(day));
+    }
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&s.data)
+        .status();
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let (lake, _) = Lake::init(dir.path()).expect("lake");
+    let saved = SavedSource {
+        name: "roster".into(),
+        module: Some("roster".into()),
+        def: SourceDef::Sftp(s.cfg("roster")),
+    };
+    saved.save(&lake).expect("save");
+    let secrets = Secrets::session_only();
+    secrets.set(&saved.key(&lake), &s.password).expect("secret");
+    let salt = Salt::from_secret("roster-sftp-test-salt-0123456789").expect("salt");
+    let run = || {
+        let only = ["roster".to_string()];
+        run_configured(
+            &lake,
+            Some(&only),
+            &secrets,
+            &salt,
+            &Progress::default(),
+            &Cancel::default(),
+        )
+        .expect("run")
+    };
+
+    let outs = run();
+    assert!(
+        outs.iter().all(|o| o.error.is_none()),
+        "{:?}",
+        outs.last().map(|o| &o.error)
+    );
+    let log = edlake::derive::roster::operations(&lake).expect("log");
+    let days: Vec<String> = log.iter().map(|e| e.snapshot.to_string()).collect();
+    assert_eq!(days, ["2025-08-25", "2025-09-04"]);
+    let students = bundled.join("2025-09-04/students.csv");
+    let roster_rows = std::fs::read_to_string(students)
+        .expect("csv")
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(log[1].counts.active as usize, roster_rows);
+
+    // Again: both snapshots are already synced; nothing is fetched.
+    let outs = run();
+    assert!(outs.iter().all(|o| o.report.files_landed == 0));
+    assert_eq!(
+        edlake::derive::roster::operations(&lake)
+            .expect("log")
+            .len(),
+        2
+    );
+
+    // The next day's snapshot arrives: it alone is synced.
+    copy_tree(&bundled.join("2025-09-15"), &remote.join("2025-09-15"));
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&s.data)
+        .status();
+    run();
+    let log = edlake::derive::roster::operations(&lake).expect("log");
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2].snapshot.to_string(), "2025-09-15");
+}

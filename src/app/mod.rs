@@ -2,6 +2,7 @@
 //! roster and derive, with progress, cancel and the lake lock held throughout. The CLI, the
 //! desktop app and the demo all run jobs through here.
 
+pub mod notify;
 pub mod run;
 pub mod runlog;
 pub mod saved;

@@ -238,7 +238,7 @@ fn derive_into(lake: &Lake, out: &mut JobOutcome, progress: &Progress, cancel: &
 /// until stage3 is rebuilt (reporting to `progress`, stopping at `cancel`).
 pub fn sync_roster(
     lake: &Lake,
-    dir: &Path,
+    source: &dyn Source,
     salt: &Salt,
     progress: &Progress,
     cancel: &Cancel,
@@ -256,7 +256,7 @@ pub fn sync_roster(
             return out;
         }
     };
-    out = roster::sync(lake, dir, None, salt, progress, cancel);
+    out = roster::sync_from(lake, source, None, salt, progress, cancel);
     if out.error.is_some() {
         return out;
     }

@@ -232,24 +232,29 @@ pub fn run_configured(
     let Some(roster) = roster else {
         return Ok(run_all(lake, &chosen, secrets, salt, progress, cancel));
     };
-    let SourceDef::Folder { path } = &roster.def else {
-        return Err(AppError::WrongKind {
-            name: roster.name.clone(),
-            what: "not a folder",
-            module: "roster".into(),
-            wants: "a folder of roster files or dated snapshot folders",
-        });
-    };
+    // A folder, or Clever's Secure Sync drop on its SFTP server (its password from the keyring).
+    if let SourceDef::Sftp(c) = &roster.def
+        && c.host_key.is_none()
+    {
+        return Err(AppError::HostKeyNotPinned(roster.name.clone()));
+    }
+    let source = roster.open(lake, secrets)?;
+    progress.log(format!("{}: reading {}", roster.name, source.origin()));
     if chosen.is_empty() {
         return Ok(roster_outcomes(super::run::sync_roster(
-            lake, path, salt, progress, cancel,
+            lake,
+            source.as_ref(),
+            salt,
+            progress,
+            cancel,
         )));
     }
     // One lock for the roster and the sources after it (taken again, nested, by each); the
     // lake stays marked out of date until the sources' job has rebuilt the derived tables.
     let _lock = lake.lock("run").map_err(PipelineError::from)?;
     lake.mark_derived_stale().map_err(PipelineError::from)?;
-    let synced = crate::derive::roster::sync(lake, path, None, salt, progress, cancel);
+    let synced =
+        crate::derive::roster::sync_from(lake, source.as_ref(), None, salt, progress, cancel);
     let failed = synced.error.is_some();
     let mut outs = roster_outcomes(synced);
     if !failed {

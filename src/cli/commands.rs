@@ -49,7 +49,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Salt { action } => salt_cmd(&ctx, action),
         Command::Ingest { source } => super::ingest::ingest_cmd(&ctx, source),
         Command::Runs { limit } => runs(&ctx, limit),
-        Command::Run { sources, scheduled } => super::ops::run_cmd(&ctx, &sources, scheduled),
+        Command::Run { sources, scheduled } => match scheduled {
+            true => super::scheduled::scheduled_run(&ctx, &sources),
+            false => super::ops::run_cmd(&ctx, &sources),
+        },
         Command::Schedule { action } => super::schedule::schedule_cmd(&ctx, action),
         Command::Status { stale_after } => super::ops::status_cmd(&ctx, stale_after),
         Command::Audit { verify } => audit_cmd(&ctx, verify),

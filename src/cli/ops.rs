@@ -17,12 +17,9 @@ use super::progress::Bars;
 /// Exit code of `status`: a source needs attention (stale, failed, never run).
 pub const EXIT_ATTENTION: u8 = 5;
 
-/// `edlake run [--sources a,b] [--scheduled]`.
-pub(super) fn run_cmd(ctx: &Ctx, sources: &[String], scheduled: bool) -> Result<ExitCode> {
+/// `edlake run [--sources a,b]` (with `--scheduled`, see [`super::scheduled`]).
+pub(super) fn run_cmd(ctx: &Ctx, sources: &[String]) -> Result<ExitCode> {
     let lake = ctx.lake()?;
-    if scheduled {
-        return super::scheduled::scheduled_run(ctx, &lake, sources);
-    }
     // Without the salt nothing can run: the reason goes into the run history too, so a
     // scheduled run with a locked keyring is seen failed, not missing.
     let salt = match ctx.salt(&lake) {

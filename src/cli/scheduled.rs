@@ -18,13 +18,26 @@ use super::ctx::Ctx;
 /// How often a scheduled run looks again at a busy lake.
 const BUSY_POLL: Duration = Duration::from_secs(10);
 
-/// Records a scheduled run that did not happen, in the history and the log.
+/// Records a scheduled run that did not happen, in the history and the log, and says so on the
+/// desktop.
 fn record(lake: &Lake, log: &mut RunLog, status: RunStatus) -> Result<()> {
     let mut report = RunReport::start("run");
-    log.line(&report_line(&status));
+    let line = report_line(&status);
+    log.line(&line);
+    notify(lake, log, &line);
     report.status = status;
     report.save(lake)?;
     Ok(())
+}
+
+/// A desktop notification that the scheduled run of `lake` did not go well (best effort: where
+/// no notification service runs, the log says so).
+fn notify(lake: &Lake, log: &mut RunLog, what: &str) {
+    let body = format!("{what}\nLake: {}", lake.root().display());
+    if let Err(e) = edlake::app::notify::desktop("edlake: the scheduled run did not finish", &body)
+    {
+        log.line(&e.to_string());
+    }
 }
 
 fn report_line(status: &RunStatus) -> String {
@@ -37,7 +50,8 @@ fn report_line(status: &RunStatus) -> String {
 }
 
 /// The scheduled run of `lake`'s sources (all, or those named).
-pub(super) fn scheduled_run(ctx: &Ctx, lake: &Lake, sources: &[String]) -> Result<ExitCode> {
+pub(super) fn scheduled_run(ctx: &Ctx, sources: &[String]) -> Result<ExitCode> {
+    let lake = &ctx.lake()?;
     let ops = Operations::load(lake)?;
     let mut log = RunLog::start(lake, ops.keep_logs_days)?;
     log.line(&format!(
@@ -95,6 +109,13 @@ pub(super) fn scheduled_run(ctx: &Ctx, lake: &Lake, sources: &[String]) -> Resul
             return Err(e.into());
         }
     };
+    let failed: Vec<String> = outs
+        .iter()
+        .filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.report.job)))
+        .collect();
+    if !failed.is_empty() {
+        notify(lake, &mut log, &failed.join("; "));
+    }
     for o in &outs {
         log.line(&o.report.summary());
         for w in &o.report.warnings {

@@ -43,52 +43,79 @@ pub struct SyncOutcome {
     pub error: Option<PipelineError>,
 }
 
+/// Whether a file name is a roster's students file (`students.csv`, `Students.json`…).
+fn is_students(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    crate::formats::records::FileFormat::stem(&name) == Some("students")
+}
+
 /// The roster snapshots in `dir`: the folder itself when it holds a students file, else its
 /// dated subfolders (`2024-09-03`, `2024-09-03T06-00-00`) that do, oldest first.
 pub fn snapshots(dir: &Path) -> Result<Vec<(Option<NaiveDate>, String)>, PipelineError> {
-    let has_students = |d: &Path| {
-        std::fs::read_dir(d)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| {
-                let name = e.file_name().to_string_lossy().to_ascii_lowercase();
-                crate::formats::records::FileFormat::stem(&name) == Some("students")
-            })
-    };
-    if has_students(dir) {
+    let files = FolderSource::new(dir).list().map_err(PipelineError::from)?;
+    snapshots_in(&files, &dir.display().to_string())
+}
+
+/// The roster snapshots among a source's files (see [`snapshots`]); `origin` names the source
+/// in the error when there is none.
+pub fn snapshots_in(
+    files: &[RemoteFile],
+    origin: &str,
+) -> Result<Vec<(Option<NaiveDate>, String)>, PipelineError> {
+    if files
+        .iter()
+        .any(|f| !f.path.contains('/') && is_students(&f.path))
+    {
         return Ok(vec![(None, String::new())]);
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| PipelineError::io(dir, e))?;
-    let mut out = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let date = name
+    let mut out: Vec<(Option<NaiveDate>, String)> = Vec::new();
+    for f in files {
+        let Some((folder, name)) = f.path.split_once('/') else {
+            continue;
+        };
+        let date = folder
             .get(..10)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         if let Some(d) = date
-            && e.path().is_dir()
-            && has_students(&e.path())
+            && !name.contains('/')
+            && is_students(name)
+            && !out.iter().any(|(_, p)| p == folder)
         {
-            out.push((Some(d), name));
+            out.push((Some(d), folder.to_string()));
         }
     }
     out.sort();
     if out.is_empty() {
         return Err(PipelineError::Input(format!(
-            "found no Clever roster in {}: expected students.csv (with schools, teachers, sections and \
-             enrollments) in it, or in dated subfolders such as 2024-09-03/",
-            dir.display()
+            "found no Clever roster in {origin}: expected students.csv (with schools, teachers, \
+             sections and enrollments) in it, or in dated subfolders such as 2024-09-03/"
         )));
     }
     Ok(out)
 }
 
-/// The files of one subfolder of a folder source, keeping their paths (so each snapshot's
-/// files are distinct in the landing manifest).
+/// The files of one snapshot folder of a source, keeping their paths (so each snapshot's files
+/// are distinct in the landing manifest). The source is listed once for every snapshot.
 struct Subfolder<'a> {
-    inner: &'a FolderSource,
-    prefix: &'a str,
+    inner: &'a dyn Source,
+    files: Vec<RemoteFile>,
+}
+
+impl<'a> Subfolder<'a> {
+    fn new(inner: &'a dyn Source, all: &[RemoteFile], prefix: &str) -> Self {
+        let files = all
+            .iter()
+            .filter(|f| {
+                if prefix.is_empty() {
+                    !f.path.contains('/')
+                } else {
+                    f.path.starts_with(&format!("{prefix}/"))
+                }
+            })
+            .cloned()
+            .collect();
+        Subfolder { inner, files }
+    }
 }
 
 impl Source for Subfolder<'_> {
@@ -96,11 +123,7 @@ impl Source for Subfolder<'_> {
         self.inner.origin()
     }
     fn list(&self) -> Result<Vec<RemoteFile>, SourceError> {
-        let mut v = self.inner.list()?;
-        if !self.prefix.is_empty() {
-            v.retain(|f| f.path.starts_with(&format!("{}/", self.prefix)));
-        }
-        Ok(v)
+        Ok(self.files.clone())
     }
     fn fetch(&self, file: &RemoteFile, out: &mut dyn Write) -> Result<u64, SourceError> {
         self.inner.fetch(file, out)
@@ -126,16 +149,29 @@ pub fn sync(
     progress: &Progress,
     cancel: &Cancel,
 ) -> SyncOutcome {
+    sync_from(lake, &FolderSource::new(dir), date, salt, progress, cancel)
+}
+
+/// Syncs every roster snapshot of `source` not synced yet — a folder, or Clever's Secure Sync
+/// drop on its SFTP server. Files already landed are not fetched again.
+pub fn sync_from(
+    lake: &Lake,
+    source: &dyn Source,
+    date: Option<NaiveDate>,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> SyncOutcome {
     let mut out = SyncOutcome::default();
     // One lock for the whole sync: each snapshot's ingest, the status table, the identity map.
     let mut run = || -> Result<(), PipelineError> {
         let _lock = lake.lock("roster sync")?;
         let module = roster::module()?;
-        let folder = FolderSource::new(dir);
+        let files = source.list().map_err(PipelineError::from)?;
         let mut last = operations(lake)?.last().map(|e| e.snapshot);
         // The sources do not change during a sync: their ids are read once, at the first snapshot.
         let mut known: Option<identity::SourceIds> = None;
-        for (d, prefix) in snapshots(dir)? {
+        for (d, prefix) in snapshots_in(&files, &source.origin())? {
             let when = d
                 .or(date)
                 .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -152,12 +188,9 @@ pub fn sync(
             }
             cancel.check()?;
             progress.log(format!("roster snapshot of {when}"));
-            let source = Subfolder {
-                inner: &folder,
-                prefix: &prefix,
-            };
+            let snapshot = Subfolder::new(source, &files, &prefix);
             let RunOutcome { report, error } =
-                job::ingest(lake, &module, &source, salt, progress, cancel);
+                job::ingest(lake, &module, &snapshot, salt, progress, cancel);
             let run_id = report.run_id.clone();
             out.reports.push(report);
             if let Some(e) = error {

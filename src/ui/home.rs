@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
-
 use super::dialogs::Dialogs;
 use super::task::{Task, TaskState};
 use super::{Nav, Page, Shared};
@@ -307,7 +305,7 @@ impl HomePage {
                 }
                 ui.add_space(12.0);
                 ui.heading("School days with data");
-                gap_strip(ui, &ov.coverage);
+                super::gap_strip::gap_strip(ui, &ov.coverage, &ov.runs);
                 ui.add_space(12.0);
                 ui.heading("Tables by stage");
                 tables_by_stage(ui, sh, &ov.tables);
@@ -315,84 +313,6 @@ impl HomePage {
                 self.audit.ui(ui, sh.lake, sh.repaint);
             });
     }
-}
-
-fn gap_strip(ui: &mut egui::Ui, cov: &Coverage) {
-    let days = cov.weekdays();
-    if days.is_empty() {
-        ui.label("No dated data yet.");
-        return;
-    }
-    let cell = egui::vec2(12.0, 16.0);
-    // Weekdays no source has are closures, drawn grey rather than as gaps.
-    let school: std::collections::BTreeSet<NaiveDate> = cov.school_days().into_iter().collect();
-    for s in &cov.sources {
-        let missing = cov.missing(s);
-        ui.horizontal(|ui| {
-            ui.add_sized([130.0, cell.y], egui::Label::new(s.source));
-            let (rect, resp) = ui.allocate_exact_size(
-                egui::vec2(cell.x * days.len() as f32, cell.y),
-                egui::Sense::hover(),
-            );
-            let painter = ui.painter_at(rect);
-            let ok = ui.visuals().selection.bg_fill;
-            let gap = ui.visuals().error_fg_color;
-            let closed = ui.visuals().widgets.noninteractive.bg_stroke.color;
-            for (i, d) in days.iter().enumerate() {
-                let r = egui::Rect::from_min_size(
-                    rect.min + egui::vec2(i as f32 * cell.x, 0.0),
-                    cell - egui::vec2(2.0, 0.0),
-                );
-                let c = if s.days.contains(d) {
-                    ok
-                } else if school.contains(d) {
-                    gap
-                } else {
-                    closed
-                };
-                painter.rect_filled(r, 1.0, c);
-            }
-            if let Some(pos) = resp.hover_pos() {
-                let i = ((pos.x - rect.min.x) / cell.x) as usize;
-                if let Some(d) = days.get(i) {
-                    let has = if s.days.contains(d) {
-                        "data"
-                    } else if school.contains(d) {
-                        "no data, while other sources have this day: a gap"
-                    } else {
-                        "no source has data (holiday or closure?)"
-                    };
-                    resp.on_hover_text(format!("{} {}: {has}", d.weekday(), d));
-                }
-            }
-            if missing.is_empty() {
-                ui.label("complete");
-            } else {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!(
-                        "{} school day(s) missing{}",
-                        missing.len(),
-                        first_few(&missing)
-                    ),
-                );
-            }
-        });
-    }
-    if let (Some(a), Some(b)) = (days.first(), days.last()) {
-        ui.label(
-            egui::RichText::new(format!(
-                "{a} to {b}, weekdays; grey: no source has data that day (holiday or closure)"
-            ))
-            .weak(),
-        );
-    }
-}
-
-fn first_few(days: &[NaiveDate]) -> String {
-    let shown: Vec<String> = days.iter().take(3).map(|d| d.to_string()).collect();
-    let more = if days.len() > 3 { ", …" } else { "" };
-    format!(": {}{more}", shown.join(", "))
 }
 
 fn tables_by_stage(

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod column_stats;
 pub mod custom_form;
 pub mod dialogs;
+mod gap_strip;
 pub mod home;
 mod home_status;
 pub mod ingest;

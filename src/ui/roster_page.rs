@@ -66,7 +66,13 @@ impl RosterPage {
         if let Some((dir, salt)) = folder_action(ui, sh, run, "Sync roster", busy) {
             let lake = sh.lake.clone();
             self.sync = Task::spawn(sh.repaint.clone(), move |p, c| {
-                let out = crate::app::run::sync_roster(&lake, &dir, &salt, p, c);
+                let out = crate::app::run::sync_roster(
+                    &lake,
+                    &crate::sources::FolderSource::new(&dir),
+                    &salt,
+                    p,
+                    c,
+                );
                 for s in &out.skipped {
                     p.log(s.clone());
                 }
