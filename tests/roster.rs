@@ -457,3 +457,98 @@ fn insights_links_through_person_identifiers_and_never_on_blank_ids() {
         .unwrap();
     assert_eq!(r.matched, actors.len() as u64);
 }
+
+/// Writes a roster snapshot folder: the bundled first snapshot's students and schools, and the
+/// given teachers and staff (ids only matter here).
+fn snapshot(root: &Path, day: &str, teachers: &[&str], staff: &[&str]) {
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/clever_roster/2025-08-25");
+    let dir = root.join(day);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["students.csv", "schools.csv"] {
+        std::fs::copy(bundled.join(f), dir.join(f)).unwrap();
+    }
+    let mut t = String::from(
+        "School_id,Teacher_id,Teacher_number,State_teacher_id,Last_name,Middle_name,First_name,Teacher_email,Title,Username,Password\n",
+    );
+    for id in teachers {
+        t.push_str(&format!(
+            "sch1,{id},{id}n,ST{id},Doe,,Jo,{id}@district.example,Teacher,{id},\n"
+        ));
+    }
+    std::fs::write(dir.join("teachers.csv"), t).unwrap();
+    let mut s = String::from(
+        "School_id,Staff_id,Staff_email,First_name,Last_name,Department,Title,Username,Password,Role\n",
+    );
+    for id in staff {
+        s.push_str(&format!(
+            "sch1,{id},{id}@district.example,Al,Roe,Office,Counsellor,{id},,staff\n"
+        ));
+    }
+    std::fs::write(dir.join("staff.csv"), s).unwrap();
+}
+
+/// A role's status table: pseudonym → (status, status date).
+fn role_status(lake: &Lake, table: &str) -> BTreeMap<String, (String, String)> {
+    let t = TableRef::new(edlake::lake::Layer::General, "clever_roster", "v1.0", table);
+    let df = delta::read_table(&lake.table_dir(&t), None).unwrap();
+    let ids = text_col(&df, "person");
+    let status = text_col(&df, "status");
+    let since = df
+        .column("status_date")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let since: Vec<Option<String>> = since
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect();
+    ids.into_iter()
+        .zip(status)
+        .zip(since)
+        .map(|((i, s), d)| (i.unwrap(), (s.unwrap(), d.unwrap())))
+        .collect()
+}
+
+#[test]
+fn teachers_and_staff_get_transfers_too_and_a_role_can_be_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("roster");
+    snapshot(&root, "2025-09-01", &["T1", "T2"], &["S1"]);
+    snapshot(&root, "2025-09-08", &["T2", "T3"], &["S2"]);
+    let salt = Salt::from_secret("roster-roles-salt").unwrap();
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let out = sync(&lake, &root, &salt);
+    assert_eq!(out.entries.len(), 2);
+    let t = &out.entries[1].roles["teachers"];
+    assert_eq!((t.new, t.transferred, t.unchanged, t.active), (1, 1, 1, 2));
+    let s = &out.entries[1].roles["staff"];
+    assert_eq!((s.new, s.transferred, s.active), (1, 1, 1));
+
+    let p = |id: &str| hash_value(id, &salt);
+    let teachers = role_status(&lake, "teacher_status");
+    let expect = |st: &str, d: &str| (st.to_string(), d.to_string());
+    assert_eq!(teachers.len(), 3);
+    assert_eq!(teachers[&p("T1")], expect("transferred", "2025-09-08"));
+    assert_eq!(teachers[&p("T2")], expect("active", "2025-09-01"));
+    assert_eq!(teachers[&p("T3")], expect("active", "2025-09-08"));
+    let staff = role_status(&lake, "staff_status");
+    assert_eq!(staff[&p("S1")], expect("transferred", "2025-09-08"));
+    assert_eq!(staff[&p("S2")], expect("active", "2025-09-08"));
+    // Only pseudonyms: no raw id is in the table.
+    assert!(!teachers.keys().any(|k| k.starts_with('T')));
+
+    // A district that does not sync staff: staff.csv is neither landed nor tracked.
+    let (lake2, _) = Lake::init(&dir.path().join("lake2")).unwrap();
+    edlake::derive::people_status::RosterRoles {
+        teachers: true,
+        staff: false,
+    }
+    .save(&lake2)
+    .unwrap();
+    let out = sync(&lake2, &root, &salt);
+    assert!(out.entries.iter().all(|e| !e.roles.contains_key("staff")));
+    assert!(out.entries[1].roles.contains_key("teachers"));
+    assert!(!lake2.tables().iter().any(|t| t.entity.starts_with("staff")));
+}

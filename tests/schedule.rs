@@ -211,9 +211,18 @@ fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
         edlake::pipeline::RunStatus::Succeeded,
         "{scheduled:?}"
     );
+    let new_files = common::files_under(&clever)
+        .iter()
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&last))
+        })
+        .count() as u64;
+    assert!(new_files >= 2);
     assert_eq!(
-        scheduled.files_landed, 2,
-        "the new day's two reports: {scheduled:?}"
+        (scheduled.files_landed, scheduled.files_skipped),
+        (new_files, 2 * new_files),
+        "the new day's reports, and the two days before already landed: {scheduled:?}"
     );
     let day3 = csv_rows(&clever.join("daily-participation")) - two_days;
     assert!(day3 > 0);

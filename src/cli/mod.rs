@@ -285,6 +285,16 @@ pub enum RosterAction {
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
     },
+    /// Which roles a sync takes besides students (always synced: identity matching needs
+    /// them). Without options, shows the choice.
+    Roles {
+        /// Sync teachers (teachers.csv) and keep their status.
+        #[arg(long)]
+        teachers: Option<bool>,
+        /// Sync other staff (staff.csv) and keep their status.
+        #[arg(long)]
+        staff: Option<bool>,
+    },
     /// Show the operations log (counts per sync, match rates, unmatched examples as pseudonyms).
     Log {
         /// Write the log as CSV to this file instead.

@@ -60,6 +60,25 @@ fn print_entry(e: &SyncEntry) {
 pub(super) fn roster_cmd(ctx: &Ctx, action: RosterAction) -> Result<ExitCode> {
     let lake = ctx.lake()?;
     match action {
+        RosterAction::Roles { teachers, staff } => {
+            let mut roles = edlake::derive::people_status::RosterRoles::load(&lake)?;
+            roles.teachers = teachers.unwrap_or(roles.teachers);
+            roles.staff = staff.unwrap_or(roles.staff);
+            if teachers.is_some() || staff.is_some() {
+                roles.save(&lake)?;
+            }
+            if ctx.json {
+                print_json(&roles)?;
+            } else {
+                let word = |b: bool| if b { "synced" } else { "not synced" };
+                println!(
+                    "students: synced (always) · teachers: {} · staff: {}",
+                    word(roles.teachers),
+                    word(roles.staff)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         RosterAction::Sync { from, date } => {
             if !from.is_dir() {
                 return Err(Coded(

@@ -4,6 +4,7 @@
 
 pub mod identity;
 pub mod micromasters;
+pub mod people_status;
 pub mod program;
 pub mod roster;
 mod roster_status;

@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::people_status::RosterRoles;
 pub use super::roster_status::SyncCounts;
 use super::roster_status::update_status;
 use crate::derive::identity::{self, IdentityConfig, MatchRate};
@@ -29,6 +30,9 @@ pub struct SyncEntry {
     pub folder: String,
     pub run_id: String,
     pub counts: SyncCounts,
+    /// The same counts for the other roles synced (`teachers`, `staff`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, SyncCounts>,
     /// Match rates of the identity map after the sync (unmatched examples are pseudonyms).
     pub rates: Vec<MatchRate>,
 }
@@ -102,7 +106,8 @@ struct Subfolder<'a> {
 }
 
 impl<'a> Subfolder<'a> {
-    fn new(inner: &'a dyn Source, all: &[RemoteFile], prefix: &str) -> Self {
+    /// The snapshot under `prefix`, without the files of roles the district does not sync.
+    fn new(inner: &'a dyn Source, all: &[RemoteFile], prefix: &str, roles: &RosterRoles) -> Self {
         let files = all
             .iter()
             .filter(|f| {
@@ -111,6 +116,10 @@ impl<'a> Subfolder<'a> {
                 } else {
                     f.path.starts_with(&format!("{prefix}/"))
                 }
+            })
+            .filter(|f| {
+                let name = f.path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                crate::formats::records::FileFormat::stem(&name).is_none_or(|e| roles.takes(e))
             })
             .cloned()
             .collect();
@@ -168,6 +177,7 @@ pub fn sync_from(
         let _lock = lake.lock("roster sync")?;
         let module = roster::module()?;
         let files = source.list().map_err(PipelineError::from)?;
+        let roles = RosterRoles::load(lake)?;
         let mut last = operations(lake)?.last().map(|e| e.snapshot);
         // The sources do not change during a sync: their ids are read once, at the first snapshot.
         let mut known: Option<identity::SourceIds> = None;
@@ -188,7 +198,7 @@ pub fn sync_from(
             }
             cancel.check()?;
             progress.log(format!("roster snapshot of {when}"));
-            let snapshot = Subfolder::new(source, &files, &prefix);
+            let snapshot = Subfolder::new(source, &files, &prefix, &roles);
             let RunOutcome { report, error } =
                 job::ingest(lake, &module, &snapshot, salt, progress, cancel);
             let run_id = report.run_id.clone();
@@ -197,6 +207,12 @@ pub fn sync_from(
                 return Err(e);
             }
             let counts = update_status(lake, when, salt)?;
+            let mut by_role = std::collections::BTreeMap::new();
+            for role in roles.chosen() {
+                if let Some(c) = super::people_status::update(lake, role, when, salt)? {
+                    by_role.insert(role.entity.to_string(), c);
+                }
+            }
             let ids = match &known {
                 Some(k) => k.clone(),
                 None => identity::SourceIds::read(lake)
@@ -212,6 +228,7 @@ pub fn sync_from(
                 folder: prefix.clone(),
                 run_id,
                 counts,
+                roles: by_role,
                 rates,
             };
             progress.log(format!(
@@ -222,6 +239,12 @@ pub fn sync_from(
                 entry.counts.reactivated,
                 entry.counts.active
             ));
+            for (role, c) in &entry.roles {
+                progress.log(format!(
+                    "roster {when}, {role}: {} new, {} transferred, {} reactivated, {} active",
+                    c.new, c.transferred, c.reactivated, c.active
+                ));
+            }
             known = Some(ids);
             crate::lake::jsonfile::append_line(&log_path(lake), &entry)?;
             out.entries.push(entry);

@@ -1,4 +1,4 @@
-//! Clever roster files in Clever's SFTP roster CSV format (schools, students, teachers,
+//! Clever roster files in Clever's SFTP roster CSV format (schools, students, teachers, staff,
 //! sections, enrollments), each a snapshot of the whole roster. A preset of the
 //! metadata-driven module; `pipeline::roster` adds the sync semantics (transfers, reactivations).
 
@@ -26,6 +26,7 @@ pub fn module() -> Result<MetadataModule, super::ModuleError> {
         def("schools", &["School_id"]),
         def("students", &["Student_id"]),
         def("teachers", &["Teacher_id"]),
+        def("staff", &["Staff_id"]),
         def("sections", &["Section_id"]),
         def("enrollments", &["Section_id", "Student_id"]),
     ];

@@ -7,6 +7,7 @@ use super::{Nav, Shared};
 use crate::derive::identity::{
     self, IdSource, IdentityBuild, IdentityConfig, InsightsId, RosterKey,
 };
+use crate::derive::people_status::RosterRoles;
 use crate::derive::roster::{self, SyncEntry};
 
 /// What the section shows about the lake.
@@ -15,6 +16,8 @@ pub struct RosterInfo {
     pub config: IdentityConfig,
     pub log: Vec<SyncEntry>,
     pub builds: Vec<IdentityBuild>,
+    /// Which roles a sync takes besides students.
+    pub roles: RosterRoles,
 }
 
 /// The section's runtime state.
@@ -25,6 +28,8 @@ pub struct RosterPage {
     keys: Option<IdentityConfig>,
     pub sync: Task<Vec<SyncEntry>>,
     pub apply: Task<Option<IdentityBuild>>,
+    /// Saving a change of roles.
+    roles_save: Task<()>,
 }
 
 fn load(lake: &crate::lake::Lake) -> anyhow::Result<RosterInfo> {
@@ -32,6 +37,7 @@ fn load(lake: &crate::lake::Lake) -> anyhow::Result<RosterInfo> {
         config: IdentityConfig::load(lake)?,
         log: roster::operations(lake)?,
         builds: identity::history(lake)?,
+        roles: RosterRoles::load(lake)?,
     })
 }
 
@@ -43,7 +49,7 @@ impl RosterPage {
 
     /// Takes in the running sync's or key change's news (every frame, whatever page is open).
     pub fn poll(&mut self, sh: &mut Shared) {
-        if self.sync.poll() || self.apply.poll() {
+        if self.sync.poll() || self.apply.poll() || self.roles_save.poll() {
             self.refresh(sh);
             sh.nav.push(Nav::Refresh);
         }
@@ -57,10 +63,34 @@ impl RosterPage {
         self.info.poll();
         ui.heading("Clever roster");
         ui.label(
-            "Clever's SFTP roster files (schools, students, teachers, sections, enrollments .csv), in the \
-             folder itself or in dated subfolders such as 2025-09-01/. Each sync replaces the roster; a \
-             student missing from it is marked transferred (not deleted) and becomes active again on return.",
+            "Clever's SFTP roster files (schools, students, teachers, staff, sections, enrollments \
+             .csv), in the folder itself or in dated subfolders such as 2025-09-01/. Each sync \
+             replaces the roster; a student, teacher or staff member missing from it is marked \
+             transferred (not deleted) and becomes active again on return.",
         );
+        let saving = self.roles_save.is_running();
+        if let TaskState::Done(info) = &mut self.info.state {
+            // Shown as chosen at once; saved off the UI thread.
+            let roles = &mut info.roles;
+            let mut changed = false;
+            ui.horizontal(|ui| {
+                ui.label("Besides students, sync:");
+                changed |= ui
+                    .add_enabled(
+                        !saving,
+                        egui::Checkbox::new(&mut roles.teachers, "teachers"),
+                    )
+                    .changed();
+                changed |= ui
+                    .add_enabled(!saving, egui::Checkbox::new(&mut roles.staff, "staff"))
+                    .changed();
+            });
+            if changed {
+                let (lake, roles) = (sh.lake.clone(), *roles);
+                self.roles_save =
+                    Task::spawn(sh.repaint.clone(), move |_, _| Ok(roles.save(&lake)?));
+            }
+        }
         let busy = self.sync.is_running() || self.apply.is_running();
         let run = ("roster", "Roster folder:");
         if let Some((dir, salt)) = folder_action(ui, sh, run, "Sync roster", busy) {
