@@ -225,6 +225,19 @@ pub fn run_configured(
     if chosen.is_empty() {
         return Err(AppError::NothingSetUp);
     }
+    run_sources(lake, chosen, secrets, salt, progress, cancel)
+}
+
+/// Runs these saved sources as one job (see [`run_configured`]): a roster among them first,
+/// then the others in the order given, under one lock, derived once.
+pub fn run_sources(
+    lake: &Lake,
+    mut chosen: Vec<SavedSource>,
+    secrets: &Secrets,
+    salt: &Salt,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<Vec<JobOutcome>, AppError> {
     let roster = chosen
         .iter()
         .position(|s| s.module() == Some("roster"))

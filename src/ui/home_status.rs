@@ -43,8 +43,15 @@ pub fn attention(ui: &mut egui::Ui, sh: &mut Shared, st: &LakeStatus) {
                 _ => p.to_string(),
             })
             .collect();
+        let last_ok = match s.last_success {
+            Some(t) => format!(
+                "; last successful run {}",
+                t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+            ),
+            None => "; no successful run yet".to_string(),
+        };
         ui.horizontal(|ui| {
-            let text = super::widgets::plain(&texts.join("; "));
+            let text = super::widgets::plain(&(texts.join("; ") + &last_ok));
             ui.colored_label(
                 if failed { error } else { warn },
                 format!("{} needs attention: {text}", s.name),

@@ -8,7 +8,7 @@ use super::setup_state::SourceSetup;
 use super::task::{Task, TaskState, stage_bars};
 use super::{Nav, Page, Shared};
 use crate::app::run::SourceKind;
-use crate::app::saved::{run_configured, run_order};
+use crate::app::saved::{run_order, run_sources};
 use crate::lake::{Lake, TableRef};
 use crate::pipeline::{RunReport, RunStatus};
 use crate::pseudo::Salt;
@@ -45,8 +45,7 @@ impl IngestPage {
         let (lake, secrets) = (lake.clone(), secrets.clone());
         self.job = Task::spawn(repaint.clone(), move |p, c| {
             // One job: every source ingested in turn, the derived tables rebuilt once.
-            let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-            let outs = run_configured(&lake, Some(&names), &secrets, &salt, p, c)?;
+            let outs = run_sources(&lake, sources, &secrets, &salt, p, c)?;
             let mut reports = Vec::new();
             for out in outs {
                 if let Some(e) = out.error {
