@@ -52,6 +52,8 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
         clever.contains("school day(s) old (newest day 2025-09-15"),
         "{clever}"
     );
+    // The demo's own ingest of Clever is its last success.
+    assert!(clever.contains("; last successful run 20"), "{clever}");
 
     // Run it now: the failure goes (the source ran since), the staleness stays.
     click(&mut h, "Run clever now");
