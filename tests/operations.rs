@@ -288,3 +288,68 @@ fn a_scheduled_run_without_a_keyring_fails_fast_and_says_why() {
     }
     assert_eq!(general_rows_or_zero(&lake), 0);
 }
+
+fn found(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A real locked keyring: GNOME Keyring in a private D-Bus session holds the lake's salt, then is
+/// restarted without being unlocked (as after a reboot with nobody logged in). The scheduled run
+/// must not wait for someone to type the password: it fails at once, and the history says why.
+#[test]
+fn a_scheduled_run_with_a_locked_keyring_fails_fast_with_the_reason() {
+    if !found("dbus-run-session") || !found("gnome-keyring-daemon") {
+        common::unmet("dbus-run-session and gnome-keyring-daemon (scripts/test installs them)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    let sis = data().join("sis");
+    // Its own bus, keyring files and runtime folder: scripts/test's keyring is not touched.
+    let script = r#"
+set -e
+printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+"$EDLAKE" --lake "$LAKE" init >/dev/null
+"$EDLAKE" --lake "$LAKE" source add folder sis --module sis --path "$SIS" >/dev/null
+gnome-keyring-daemon --replace --components=secrets >/dev/null 2>&1
+sleep 1
+start=$(date +%s%N)
+set +e
+"$EDLAKE" --lake "$LAKE" run --scheduled
+echo "rc=$?"
+echo "ms=$(( ($(date +%s%N) - start) / 1000000 ))"
+"#;
+    let o = std::process::Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", script])
+        .env("EDLAKE", env!("CARGO_BIN_EXE_edlake"))
+        .env("LAKE", &lake)
+        .env("SIS", &sis)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("EDLAKE_CONFIG_DIR", dir.path().join("config"))
+        .env_remove("DISPLAY")
+        .env_remove("EDLAKE_LAKE")
+        .output()
+        .unwrap();
+    let out = said(&o);
+    assert!(out.contains("rc=1"), "{out}");
+    let ms: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ms="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("timing");
+    assert!(ms < 20_000, "took {ms} ms: {out}");
+    let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
+    let last = history.last().expect("the failed run is recorded");
+    match &last.status {
+        RunStatus::Failed(why) => assert!(why.contains("the OS keyring is locked"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(history.len(), 1, "nothing ran: {history:?}");
+}
