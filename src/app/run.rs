@@ -52,6 +52,22 @@ impl SourceKind {
         }
     }
 
+    /// Its name in the school-day coverage (`metrics::gaps::coverage`).
+    pub fn coverage_name(self) -> &'static str {
+        match self {
+            SourceKind::Clever => "Clever",
+            SourceKind::Insights => "Insights",
+            SourceKind::Sis => "SIS attendance",
+        }
+    }
+
+    /// The built-in source a module name or a coverage name stands for.
+    pub fn named(name: &str) -> Option<SourceKind> {
+        SourceKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name || k.coverage_name() == name)
+    }
+
     /// What the folder must look like, in one or two sentences.
     pub fn expected_layout(self) -> &'static str {
         match self {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc, Weekday};
 use serde::Serialize;
 
 use super::AppError;
+use super::run::SourceKind;
 use super::schedule::Operations;
 use crate::lake::Lake;
 use crate::pipeline::{PipelineError, RunReport, RunStatus};
@@ -97,8 +98,13 @@ pub fn status(lake: &Lake, now: NaiveDateTime, ops: &Operations) -> Result<LakeS
             .filter(|r| r.status == RunStatus::Succeeded)
             .map(|r| r.started)
             .max();
-        let newest_day = coverage_name(&module)
-            .and_then(|n| coverage.sources.iter().find(|s| s.source == n))
+        let newest_day = SourceKind::named(&module)
+            .and_then(|k| {
+                coverage
+                    .sources
+                    .iter()
+                    .find(|s| s.source == k.coverage_name())
+            })
             .and_then(|s| s.days.iter().next_back().copied());
         let school_days_behind = newest_day.map(|d| weekdays_between(d, today));
         let mut problems = Vec::new();
@@ -141,12 +147,10 @@ pub fn status(lake: &Lake, now: NaiveDateTime, ops: &Operations) -> Result<LakeS
 /// the pipeline records), its own name (what a run that could not open it records), and `run`
 /// (an `edlake run` that could not start, e.g. without the salt, stopped every source).
 fn job_names(saved: &SavedSource, module: &str) -> Vec<String> {
-    let folder = match module {
-        "clever" => "clever",
-        "insights" => "ms_insights",
-        "sis" => "contoso_sis",
-        "roster" => "clever_roster",
-        other => other,
+    let folder = match (SourceKind::named(module), module) {
+        (Some(k), _) => k.lake_source(),
+        (None, "roster") => crate::modules::roster::SOURCE,
+        (None, other) => other,
     };
     vec![
         format!("ingest {folder}"),
@@ -162,16 +166,6 @@ fn status_words(s: &RunStatus) -> String {
         RunStatus::Cancelled => "cancelled".into(),
         RunStatus::Failed(m) => format!("failed: {m}"),
         RunStatus::Skipped(m) => format!("skipped: {m}"),
-    }
-}
-
-/// The source's name in the school-day coverage ([`crate::metrics::gaps::coverage`]).
-fn coverage_name(module: &str) -> Option<&'static str> {
-    match module {
-        "clever" => Some("Clever"),
-        "insights" => Some("Insights"),
-        "sis" => Some("SIS attendance"),
-        _ => None,
     }
 }
 

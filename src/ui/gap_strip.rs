@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::app::run::SourceKind;
 use crate::metrics::gaps::Coverage;
 use crate::pipeline::{RunReport, RunStatus};
 
@@ -28,15 +29,6 @@ pub fn why_missing(day: NaiveDate, last_ok: Option<NaiveDate>) -> Missing {
     }
 }
 
-/// The run-history job of a coverage source ([`crate::metrics::gaps::coverage`] names).
-fn job_of(source: &str) -> &'static str {
-    match source {
-        "Clever" => "ingest clever",
-        "Insights" => "ingest ms_insights",
-        _ => "ingest contoso_sis",
-    }
-}
-
 /// Draws the strip.
 pub fn gap_strip(ui: &mut egui::Ui, cov: &Coverage, runs: &[RunReport]) {
     let days = cov.weekdays();
@@ -48,9 +40,10 @@ pub fn gap_strip(ui: &mut egui::Ui, cov: &Coverage, runs: &[RunReport]) {
     let school: BTreeSet<NaiveDate> = cov.school_days().into_iter().collect();
     for s in &cov.sources {
         let missing = cov.missing(s);
+        let job = SourceKind::named(s.source).map(|k| format!("ingest {}", k.lake_source()));
         let last_ok = runs
             .iter()
-            .filter(|r| r.job == job_of(s.source) && r.status == RunStatus::Succeeded)
+            .filter(|r| Some(&r.job) == job.as_ref() && r.status == RunStatus::Succeeded)
             .map(|r| r.started.date_naive())
             .max();
         ui.horizontal(|ui| {
