@@ -22,23 +22,6 @@ fn code(o: &Output) -> Option<i32> {
     o.status.code()
 }
 
-/// Holds the lake's lock from another thread for the duration of `f`, as another run would.
-fn while_busy<T>(lake: &Path, f: impl FnOnce() -> T) -> T {
-    let lake = Lake::open(lake).unwrap();
-    let (held_tx, held_rx) = std::sync::mpsc::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let _held = lake.lock("a scheduled run").unwrap();
-        held_tx.send(()).unwrap();
-        let _ = done_rx.recv();
-    });
-    held_rx.recv().unwrap();
-    let out = f();
-    done_tx.send(()).unwrap();
-    holder.join().unwrap();
-    out
-}
-
 #[test]
 fn ingest_exit_codes_0_1_2_3_4() {
     let dir = tempfile::tempdir().unwrap();
@@ -71,7 +54,7 @@ fn ingest_exit_codes_0_1_2_3_4() {
     assert_eq!(code(&o), Some(3), "{}", said(&o));
     assert!(said(&o).contains("empty.csv"), "{}", said(&o));
 
-    let o = while_busy(&lake, || {
+    let o = common::cli::while_busy(&lake, "a scheduled run", || {
         edlake(&lake, &["ingest", "clever", "--from", clever_s])
     });
     assert_eq!(code(&o), Some(4), "{}", said(&o));
@@ -108,7 +91,7 @@ fn every_job_command_says_busy_with_4_and_bad_input_with_2() {
         vec!["program", "set", "--file", &program],
     ];
     for args in &jobs {
-        let o = while_busy(&lake, || edlake(&lake, args));
+        let o = common::cli::while_busy(&lake, "a scheduled run", || edlake(&lake, args));
         assert_eq!(code(&o), Some(4), "{args:?}: {}", said(&o));
     }
     for args in &jobs[..4] {

@@ -210,23 +210,6 @@ fn general_rows_or_zero(lake: &Path) -> i64 {
         .unwrap_or(0)
 }
 
-/// Holds the lake's lock from another thread for the duration of `f`, as another run would.
-fn while_busy<T>(lake: &Path, f: impl FnOnce() -> T) -> T {
-    let lake = Lake::open(lake).unwrap();
-    let (held_tx, held_rx) = std::sync::mpsc::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let _held = lake.lock("a long backfill").unwrap();
-        held_tx.send(()).unwrap();
-        let _ = done_rx.recv();
-    });
-    held_rx.recv().unwrap();
-    let out = f();
-    done_tx.send(()).unwrap();
-    holder.join().unwrap();
-    out
-}
-
 #[test]
 fn a_scheduled_run_that_finds_the_lake_busy_is_recorded_as_skipped_with_its_log() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,7 +220,9 @@ fn a_scheduled_run_that_finds_the_lake_busy_is_recorded_as_skipped_with_its_log(
         ..Default::default()
     };
     ops.save(&Lake::open(&lake).unwrap()).unwrap();
-    let o = while_busy(&lake, || edlake(&lake, &["run", "--scheduled"]));
+    let o = common::cli::while_busy(&lake, "a long backfill", || {
+        edlake(&lake, &["run", "--scheduled"])
+    });
     assert_eq!(o.status.code(), Some(4), "{}", said(&o));
     let history = RunReport::history(&Lake::open(&lake).unwrap()).unwrap();
     let last = history.last().expect("the skipped run is recorded");

@@ -73,6 +73,18 @@ pub(crate) fn text_values(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<St
         .collect())
 }
 
+/// A date column's values (nulls stay `None`).
+pub(crate) fn date_values(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<chrono::NaiveDate>>> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    Ok(df
+        .column(c)?
+        .date()?
+        .physical()
+        .iter()
+        .map(|d| d.map(|d| epoch + chrono::Days::new(d as u64)))
+        .collect())
+}
+
 /// A lazy scan of a table, or `None` when the lake does not have it.
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, DeriveError> {
     let dir = lake.table_dir(t);

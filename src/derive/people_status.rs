@@ -10,7 +10,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::roster_status::SyncCounts;
-use crate::derive::text_values;
+use crate::derive::{date_values, text_values};
 use crate::lake::{Lake, LakeError, Layer, TableRef, jsonfile};
 use crate::modules::roster;
 use crate::pipeline::PipelineError;
@@ -147,17 +147,11 @@ fn read(lake: &Lake, t: &TableRef) -> Result<HashMap<String, Person>, PipelineEr
         text_values(&df, "status")?,
         text_values(&df, "fingerprint")?,
     );
-    let day = |c: &str| -> PolarsResult<Vec<Option<NaiveDate>>> {
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        Ok(df
-            .column(c)?
-            .date()?
-            .physical()
-            .iter()
-            .map(|d| d.map(|d| epoch + chrono::Days::new(d as u64)))
-            .collect())
-    };
-    let (since, first, last) = (day("status_date")?, day("first_seen")?, day("last_seen")?);
+    let (since, first, last) = (
+        date_values(&df, "status_date")?,
+        date_values(&df, "first_seen")?,
+        date_values(&df, "last_seen")?,
+    );
     for i in 0..df.height() {
         let (Some(id), Some(since), Some(first), Some(last)) =
             (ids[i].clone(), since[i], first[i], last[i])

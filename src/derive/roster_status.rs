@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::derive::identity;
-use crate::derive::text_values;
+use crate::derive::{date_values, text_values};
 use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::roster;
 use crate::pipeline::PipelineError;
@@ -42,17 +42,6 @@ struct Status {
     first_seen: NaiveDate,
     last_seen: NaiveDate,
     fingerprint: String,
-}
-
-fn dates(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<NaiveDate>>> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    Ok(df
-        .column(c)?
-        .date()?
-        .physical()
-        .iter()
-        .map(|d| d.map(|d| epoch + chrono::Days::new(d as u64)))
-        .collect())
 }
 
 /// Compares the current students snapshot with the status table and writes the new status.
@@ -92,9 +81,9 @@ fn read_status(
             text_values(&df, "fingerprint")?,
         );
         let (since, first, lastd) = (
-            dates(&df, "status_date")?,
-            dates(&df, "first_seen")?,
-            dates(&df, "last_seen")?,
+            date_values(&df, "status_date")?,
+            date_values(&df, "first_seen")?,
+            date_values(&df, "last_seen")?,
         );
         for i in 0..df.height() {
             let Some(id) = ids[i].clone() else { continue };

@@ -101,3 +101,22 @@ pub fn is_root() -> bool {
     let o = Command::new("id").arg("-u").output().unwrap();
     String::from_utf8_lossy(&o.stdout).trim() == "0"
 }
+
+/// Holds the lake's lock from another thread for the duration of `f`, as another run named
+/// `holder` would.
+pub fn while_busy<T>(lake: &Path, holder: &str, f: impl FnOnce() -> T) -> T {
+    let lake = edlake::lake::Lake::open(lake).unwrap();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let holder = holder.to_string();
+    let thread = std::thread::spawn(move || {
+        let _held = lake.lock(&holder).unwrap();
+        held_tx.send(()).unwrap();
+        let _ = done_rx.recv();
+    });
+    held_rx.recv().unwrap();
+    let out = f();
+    done_tx.send(()).unwrap();
+    thread.join().unwrap();
+    out
+}
