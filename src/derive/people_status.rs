@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::roster_status::SyncCounts;
+use super::roster_status::{Described, SyncCounts};
 use crate::derive::{date_values, text_values};
 use crate::lake::{Lake, LakeError, Layer, TableRef, jsonfile};
 use crate::modules::roster;
@@ -182,17 +182,8 @@ fn compare(
     date: NaiveDate,
     salt: &Salt,
 ) -> Result<(HashMap<String, Person>, SyncCounts), PipelineError> {
-    let described: Vec<String> = current
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .filter(|c| c != "rundate")
-        .collect();
-    let values: Vec<Vec<Option<String>>> = described
-        .iter()
-        .map(|c| text_values(current, c))
-        .collect::<PolarsResult<_>>()?;
-    let col = |name: &str| described.iter().position(|c| c == name);
+    let d = Described::of(current)?;
+    let col = |name: &str| d.col(name);
     let (Some(id_col), school_col) = (col(role.id), col("School_id")) else {
         return Err(PipelineError::Input(format!(
             "the roster's {} file has no {} column",
@@ -203,23 +194,22 @@ fn compare(
     let mut seen = HashSet::new();
     let mut next = HashMap::new();
     for row in 0..current.height() {
-        let Some(id) = values[id_col][row].as_deref().map(|v| hash_value(v, salt)) else {
+        let Some(id) = d.values[id_col][row]
+            .as_deref()
+            .map(|v| hash_value(v, salt))
+        else {
             continue;
         };
         if !seen.insert(id.clone()) {
             continue;
         }
-        let joined: Vec<String> = values
-            .iter()
-            .map(|c| c[row].clone().unwrap_or_default())
-            .collect();
         let mut p = Person {
-            school: school_col.and_then(|c| values[c][row].clone()),
+            school: school_col.and_then(|c| d.values[c][row].clone()),
             status: "active".into(),
             since: date,
             first_seen: date,
             last_seen: date,
-            fingerprint: hash_value(&joined.join("\u{1f}"), salt),
+            fingerprint: d.fingerprint(row, salt),
         };
         match prev.remove(&id) {
             None => counts.new += 1,

@@ -44,6 +44,44 @@ struct Status {
     fingerprint: String,
 }
 
+/// A roster snapshot's columns as text, without edlake's own (`rundate`, so a re-landing is not
+/// an update); shared by the students' and the other roles' status tables.
+pub(super) struct Described {
+    names: Vec<String>,
+    pub(super) values: Vec<Vec<Option<String>>>,
+}
+
+impl Described {
+    pub(super) fn of(df: &DataFrame) -> PolarsResult<Described> {
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .filter(|c| c != "rundate")
+            .collect();
+        let values = names
+            .iter()
+            .map(|c| text_values(df, c))
+            .collect::<PolarsResult<_>>()?;
+        Ok(Described { names, values })
+    }
+
+    /// The position of a column.
+    pub(super) fn col(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|c| c == name)
+    }
+
+    /// A row's fingerprint: any change of any detail changes it.
+    pub(super) fn fingerprint(&self, row: usize, salt: &Salt) -> String {
+        let joined: Vec<String> = self
+            .values
+            .iter()
+            .map(|c| c[row].clone().unwrap_or_default())
+            .collect();
+        hash_value(&joined.join("\u{1f}"), salt)
+    }
+}
+
 /// Compares the current students snapshot with the status table and writes the new status.
 pub(super) fn update_status(
     lake: &Lake,
@@ -116,34 +154,21 @@ fn compare(
 ) -> Result<(HashMap<String, Status>, SyncCounts), PipelineError> {
     // The columns that describe a student (edlake's own columns left out, so a re-landing is
     // not an update).
-    let described: Vec<String> = current
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .filter(|c| c != "rundate")
-        .collect();
-    let values: Vec<Vec<Option<String>>> = described
-        .iter()
-        .map(|c| text_values(current, c))
-        .collect::<PolarsResult<_>>()?;
-    let col_of = |name: &str| described.iter().position(|c| c == name);
+    let d = Described::of(current)?;
+
     let pseud = |v: &Option<String>| v.as_deref().map(|v| hash_value(v, salt));
     let mut counts = SyncCounts::default();
     let mut seen = std::collections::HashSet::new();
     let mut next: HashMap<String, Status> = HashMap::new();
     for row in 0..current.height() {
-        let get = |name: &str| col_of(name).and_then(|c| values[c][row].clone());
+        let get = |name: &str| d.col(name).and_then(|c| d.values[c][row].clone());
         let Some(id) = pseud(&get("Student_id")) else {
             continue;
         };
         if !seen.insert(id.clone()) {
             continue;
         }
-        let joined: Vec<String> = values
-            .iter()
-            .map(|c| c[row].clone().unwrap_or_default())
-            .collect();
-        let fingerprint = hash_value(&joined.join("\u{1f}"), salt);
+        let fingerprint = d.fingerprint(row, salt);
         let mut s = Status {
             student_number: pseud(&get("Student_number")),
             state_id: pseud(&get("State_id")),
