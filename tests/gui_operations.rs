@@ -40,7 +40,7 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
     h.get_by_label("Change the schedule…");
     // Every source: the failed run with its reason; Clever also stale, with its newest day.
     let clever = h
-        .query_all_by_label_contains("clever needs attention:")
+        .query_all_by_label_contains("Clever participation reports needs attention:")
         .next()
         .map(|n| all_text(&n))
         .expect("a warning for clever");
@@ -49,7 +49,7 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
         "{clever}"
     );
     assert!(
-        clever.contains("school day(s) old (newest day 2025-09-15"),
+        clever.contains("school days old (newest day 2025-09-15"),
         "{clever}"
     );
     // The demo's own ingest of Clever is its last success.
@@ -65,7 +65,7 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
     });
     h.run_steps(3);
     let clever = h
-        .query_all_by_label_contains("clever needs attention:")
+        .query_all_by_label_contains("Clever participation reports needs attention:")
         .next()
         .map(|n| all_text(&n))
         .expect("clever is still stale");
@@ -73,7 +73,7 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
     assert!(clever.contains("newest day 2025-09-15"), "{clever}");
     // SIS did not run: still failed.
     let sis = h
-        .query_all_by_label_contains("sis needs attention:")
+        .query_all_by_label_contains("SIS attendance and students needs attention:")
         .next()
         .map(|n| all_text(&n))
         .expect("sis");

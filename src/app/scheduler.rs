@@ -129,14 +129,12 @@ pub fn install(lake: &Lake, s: &Schedule, exe: &Path) -> Result<String, Schedule
             output(c, "load the launchd agent", None)?;
         }
         Backend::TaskScheduler => {
-            let xml = task_xml(s, &command, &s.describe())?;
             let path = std::env::temp_dir().join(format!("{name}.xml"));
-            // Task Scheduler reads its XML as UTF-16.
-            let mut bytes = vec![0xFF, 0xFE];
-            bytes.extend(xml.encode_utf16().flat_map(|u| u.to_le_bytes()));
-            std::fs::write(&path, bytes).map_err(|e| ScheduleError::System {
-                what: "write the task file".into(),
-                why: e.to_string(),
+            std::fs::write(&path, task_file(s, &command, &s.describe())?).map_err(|e| {
+                ScheduleError::System {
+                    what: "write the task file".into(),
+                    why: e.to_string(),
+                }
             })?;
             let mut c = Command::new("schtasks");
             c.args(["/Create", "/TN", &format!("edlake\\{name}"), "/XML"])
@@ -350,6 +348,19 @@ pub fn task_xml(
         xml_escape(exe),
         xml_escape(&args.join(" "))
     ))
+}
+
+/// The task file `schtasks /Create /XML` reads: [`task_xml`] in UTF-16 (little-endian, with
+/// its byte-order mark), the encoding its declaration names.
+pub fn task_file(
+    s: &Schedule,
+    command: &[String],
+    description: &str,
+) -> Result<Vec<u8>, ScheduleError> {
+    let xml = task_xml(s, command, description)?;
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(xml.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    Ok(bytes)
 }
 
 /// Quotes an argument for a Windows command line.

@@ -33,10 +33,23 @@ impl std::fmt::Display for Problem {
             Problem::Failed { reason } => write!(f, "the last run failed: {reason}"),
             Problem::Skipped { reason } => write!(f, "the last run was skipped: {reason}"),
             Problem::Stale { school_days } => {
-                write!(f, "the newest data is {school_days} school day(s) old")
+                write!(
+                    f,
+                    "the newest data is {} old",
+                    school_days_text(*school_days)
+                )
             }
             Problem::NeverRun => f.write_str("it has not run yet"),
         }
+    }
+}
+
+/// "1 school day", "3 school days".
+pub fn school_days_text(n: u32) -> String {
+    if n == 1 {
+        "1 school day".to_string()
+    } else {
+        format!("{n} school days")
     }
 }
 

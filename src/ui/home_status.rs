@@ -3,7 +3,8 @@
 //! (with the newest day), no run yet — each with "Run now". The same facts as `edlake status`.
 
 use super::{Nav, Page, Shared};
-use crate::app::status::{LakeStatus, Problem};
+use crate::app::run::SourceKind;
+use crate::app::status::{LakeStatus, Problem, school_days_text};
 
 /// Draws the panel.
 pub fn attention(ui: &mut egui::Ui, sh: &mut Shared, st: &LakeStatus) {
@@ -36,9 +37,9 @@ pub fn attention(ui: &mut egui::Ui, sh: &mut Shared, st: &LakeStatus) {
             .iter()
             .map(|p| match p {
                 Problem::Stale { .. } => format!(
-                    "{p} (newest day {}; stale after {} school day(s))",
+                    "{p} (newest day {}; stale after {})",
                     s.newest_day.map(|d| d.to_string()).unwrap_or_default(),
-                    st.stale_after
+                    school_days_text(st.stale_after)
                 ),
                 _ => p.to_string(),
             })
@@ -50,12 +51,9 @@ pub fn attention(ui: &mut egui::Ui, sh: &mut Shared, st: &LakeStatus) {
             ),
             None => "; no successful run yet".to_string(),
         };
+        // The button first: the text wraps beside it, so a long reason never pushes the
+        // button out of the window.
         ui.horizontal(|ui| {
-            let text = super::widgets::plain(&(texts.join("; ") + &last_ok));
-            ui.colored_label(
-                if failed { error } else { warn },
-                format!("{} needs attention: {text}", s.name),
-            );
             if ui
                 .button(format!("Run {} now", s.name))
                 .on_hover_text("Runs this source now, as the schedule would")
@@ -63,13 +61,30 @@ pub fn attention(ui: &mut egui::Ui, sh: &mut Shared, st: &LakeStatus) {
             {
                 sh.nav.push(Nav::RunNow(s.name.clone()));
             }
+            let text = super::widgets::plain(&(texts.join("; ") + &last_ok));
+            let text = format!(
+                "{} needs attention: {text}",
+                display_name(&s.name, &s.module)
+            );
+            let color = if failed { error } else { warn };
+            ui.add(egui::Label::new(egui::RichText::new(text).color(color)).wrap());
         });
     }
     if st.healthy() && !st.sources.is_empty() {
         ui.label(format!(
-            "Every source is current (data at most {} school day(s) old, last runs done).",
-            st.stale_after
+            "Every source is current (data at most {} old, last runs done).",
+            school_days_text(st.stale_after)
         ));
+    }
+}
+
+/// A saved source as users know it: the built-in source's title ("Clever participation
+/// reports (clever)"), or the name it was saved under.
+fn display_name(name: &str, module: &str) -> String {
+    match SourceKind::named(name).or_else(|| SourceKind::named(module)) {
+        Some(k) if k.name() == name => k.title().to_string(),
+        Some(k) => format!("{name} ({})", k.title()),
+        None => name.to_string(),
     }
 }
 
@@ -80,7 +95,11 @@ pub fn announce_failures(sh: &mut Shared, st: &LakeStatus) {
         for p in &s.problems {
             if matches!(p, Problem::Failed { .. } | Problem::Skipped { .. }) {
                 sh.toast(
-                    format!("{}: {}", s.name, super::widgets::plain(&p.to_string())),
+                    format!(
+                        "{}: {}",
+                        display_name(&s.name, &s.module),
+                        super::widgets::plain(&p.to_string())
+                    ),
                     false,
                 );
             }
