@@ -332,8 +332,11 @@ fn insights_weekly_groups_match_the_generated_activity() {
         &salt,
     );
     derive::build_stage3(&lake).unwrap();
-    // Independent count of events per (week, group) from the headerless activity files.
+    // Independent count of events, distinct students per (week, group) and days with activity
+    // per week from the headerless activity files.
     let mut want: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut want_students: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut want_days: BTreeMap<String, BTreeSet<chrono::NaiveDate>> = BTreeMap::new();
     for e in std::fs::read_dir(export.join("activity")).unwrap() {
         let p = e.unwrap().path().join("ApplicationUsage.csv");
         let mut r = csv::ReaderBuilder::new()
@@ -349,18 +352,28 @@ fn insights_weekly_groups_match_the_generated_activity() {
                 );
             let (app, signal) = (&rec[7], &rec[0]);
             let group = match () {
-                _ if app == "Assignments" => "assignments",
+                _ if app == "Assignments" => "Assignments",
                 _ if app == "OneNote" => "OneNote",
-                _ if app.starts_with("Reading") => "reading",
-                _ if signal.starts_with("File") => "file activity",
+                _ if app.starts_with("Reading") => "Reading Progress",
+                _ if app.starts_with("Reflect") => "Reflect",
+                _ if signal.starts_with("File") => "File activity",
                 _ if app.starts_with("Teams") => "Teams visits",
-                _ => "other",
+                _ => "Other",
             };
             *want
                 .entry((week.to_string(), group.to_string()))
                 .or_default() += 1;
+            want_students
+                .entry((week.to_string(), group.to_string()))
+                .or_default()
+                .insert(rec[8].to_string());
+            want_days.entry(week.to_string()).or_default().insert(day);
         }
     }
+    assert!(
+        want.keys().any(|(_, g)| g == "Reflect"),
+        "the generated export has Reflect activity"
+    );
     let m = metrics::compute(
         &lake,
         "insights-weekly",
@@ -374,15 +387,29 @@ fn insights_weekly_groups_match_the_generated_activity() {
     let weeks = str_col(&m, "week");
     let groups = str_col(&m, "group");
     let events = f64_col(&m, "events");
+    let students = f64_col(&m, "students");
+    let days = f64_col(&m, "days");
+    let key = |i: usize| (weeks[i].clone().unwrap(), groups[i].clone().unwrap());
     let got: BTreeMap<(String, String), usize> = (0..m.height())
-        .map(|i| {
-            (
-                (weeks[i].clone().unwrap(), groups[i].clone().unwrap()),
-                events[i].unwrap() as usize,
-            )
-        })
+        .map(|i| (key(i), events[i].unwrap() as usize))
         .collect();
     assert_eq!(got, want);
+    let got: BTreeMap<(String, String), usize> = (0..m.height())
+        .map(|i| (key(i), students[i].unwrap() as usize))
+        .collect();
+    let want: BTreeMap<(String, String), usize> = want_students
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect();
+    assert_eq!(got, want);
+    for i in 0..m.height() {
+        assert_eq!(
+            days[i].unwrap() as usize,
+            want_days[&weeks[i].clone().unwrap()].len(),
+            "days with activity in the week of {}",
+            weeks[i].clone().unwrap()
+        );
+    }
 
     // With Clever and SIS too, the stage3 tables hold every source's rows.
     ingest(&lake, &Clever::default(), &out.join("clever"), &salt);

@@ -87,10 +87,3 @@ fn home_shows_the_next_run_stale_sources_and_the_last_failure_and_runs_one_now()
     );
     h.get_by_label("Remove schedule");
 }
-
-/// A node's text (labels keep it in their value).
-fn all_text(n: &egui_kittest::Node<'_>) -> String {
-    use egui_kittest::kittest::NodeT;
-    let a = n.accesskit_node();
-    a.value().or_else(|| a.label()).unwrap_or_default()
-}

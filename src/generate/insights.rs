@@ -112,7 +112,7 @@ const ROSTER: [(&str, &[(&str, &str)]); 5] = [
 ];
 
 /// The (app, signal type) pairs students produce, with weights.
-pub const SIGNALS: [(&str, &str, u32); 9] = [
+pub const SIGNALS: [(&str, &str, u32); 10] = [
     ("Teams", "VisitTeamChannel", 30),
     ("Teams", "PostChannelMessage", 10),
     ("Teams", "CallRecordSummarized", 8),
@@ -122,6 +122,7 @@ pub const SIGNALS: [(&str, &str, u32); 9] = [
     ("Assignments", "VisitAssignment", 10),
     ("OneNote", "FileAccessed", 8),
     ("Reading Progress", "ReadingSubmission", 5),
+    ("Reflect", "ReflectCheckInResponse", 4),
 ];
 
 const FIRST: [&str; 16] = [

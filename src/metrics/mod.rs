@@ -88,51 +88,84 @@ pub struct MetricOutput {
     pub notes: Vec<String>,
 }
 
-/// One metric: its name (as the CLI spells it) and what it shows.
+/// One metric: its name (as the CLI spells it), the title and group the app lists it under,
+/// and what it shows.
 pub struct MetricInfo {
     pub name: &'static str,
+    /// The chart's name in the app, in an analyst's words.
+    pub title: &'static str,
+    /// The source it belongs to in the app's list ([`GROUPS`]).
+    pub group: &'static str,
     pub about: &'static str,
 }
+
+/// The headings the app groups the charts under, in order.
+pub const GROUPS: &[&str] = &["Clever", "Insights", "In person and digital"];
 
 /// Every metric, in the order charts show them.
 pub const METRICS: &[MetricInfo] = &[
     MetricInfo {
         name: "daily-active",
+        title: "Active students and logins per day",
+        group: "Clever",
         about: "Clever: students active and logins per school day and school",
     },
     MetricInfo {
         name: "clever-by-school",
+        title: "Logins and resources per student, by school",
+        group: "Clever",
         about: "Clever: average logins and resources per student per day, by school",
     },
     MetricInfo {
         name: "top-resources",
-        about: "Clever: resources by distinct students who used them",
+        title: "Top resources",
+        group: "Clever",
+        about: "Clever: resources ranked by the distinct students who used them",
     },
     MetricInfo {
         name: "resource-types",
-        about: "Clever: accesses and students by resource type",
+        title: "Students by resource type",
+        group: "Clever",
+        about: "Clever: distinct students by resource type (the accesses are in the CSV export)",
     },
     MetricInfo {
         name: "insights-weekly",
-        about: "Insights: activity per week by signal group (Teams visits, file activity, assignments, OneNote, reading)",
+        title: "Students per week by activity type",
+        group: "Insights",
+        about: "Insights: distinct students active per week by activity type (Teams visits, file \
+                activity, Assignments, OneNote, Reading Progress, Reflect), and their events",
     },
     MetricInfo {
         name: "insights-apps",
-        about: "Insights: activity and students by app",
+        title: "Apps by students",
+        group: "Insights",
+        about: "Insights: apps ranked by the distinct students who used them (events in the CSV \
+                export)",
     },
     MetricInfo {
         name: "attendance-vs-digital",
+        title: "In-person vs digital attendance by school",
+        group: "In person and digital",
         about: "Hybrid: in-person vs digital attendance per school (students per school)",
     },
     MetricInfo {
         name: "engagement-by-grade",
-        about: "Hybrid: in-person and digital attendance per grade",
+        title: "Attendance by grade",
+        group: "In person and digital",
+        about: "Hybrid: in-person and digital attendance per grade, with the 90 % target",
     },
     MetricInfo {
         name: "below-threshold",
+        title: "Students below the attendance threshold",
+        group: "In person and digital",
         about: "Hybrid: students below the attendance threshold per school (counts only)",
     },
 ];
+
+/// A metric's entry by its CLI name.
+pub fn info(name: &str) -> Option<&'static MetricInfo> {
+    METRICS.iter().find(|m| m.name == name)
+}
 
 /// A lazy scan of a table, or `None` when the lake does not have it.
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, MetricError> {

@@ -211,16 +211,40 @@ pub fn insights_weekly(
     f: &Filter,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
-    let df = activity(lake, f, "insights-weekly")?
-        .with_column(week_of(col("date")).alias("week"))
-        .group_by([col("week"), col("group")])
-        .agg([
-            col("student").n_unique().alias("students"),
-            len().cast(DataType::Int64).alias("events"),
-        ])
-        .sort(["week", "group"], SortMultipleOptions::default())
-        .collect()?;
+    let act = activity(lake, f, "insights-weekly")?.with_column(week_of(col("date")).alias("week"));
+    let df = act.clone().group_by([col("week"), col("group")]).agg([
+        col("student").n_unique().alias("students"),
+        len().cast(DataType::Int64).alias("events"),
+    ]);
+    let df = weekly_rows(df, week_active_days(act)).collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Per week, the days with any activity (`week`, `days`): a week with fewer days than the
+/// others is drawn as partial.
+pub(crate) fn week_active_days(events: LazyFrame) -> LazyFrame {
+    events
+        .group_by([col("week")])
+        .agg([col("date").n_unique().cast(DataType::Int64).alias("days")])
+}
+
+/// The weekly rows (`week`, `group`, `students`, `events`) with the week's active `days`,
+/// sorted by week and group.
+pub(crate) fn weekly_rows(rows: LazyFrame, days: LazyFrame) -> LazyFrame {
+    rows.join(
+        days,
+        [col("week")],
+        [col("week")],
+        JoinArgs::new(JoinType::Left),
+    )
+    .select([
+        col("week"),
+        col("group"),
+        col("students"),
+        col("events"),
+        col("days"),
+    ])
+    .sort(["week", "group"], SortMultipleOptions::default())
 }
 
 /// Insights events and students by app.
@@ -239,10 +263,10 @@ pub fn insights_apps(
     Ok(suppress(df, "students", f.min_group, notes)?)
 }
 
-/// Busiest app first, ties by name.
+/// The app most students used first, then the busiest, ties by name.
 pub(crate) fn sort_apps(lf: LazyFrame) -> LazyFrame {
     lf.sort(
-        ["events", "app"],
-        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        ["students", "events", "app"],
+        SortMultipleOptions::default().with_order_descending_multi([true, true, false]),
     )
 }

@@ -9,7 +9,8 @@ use polars::prelude::*;
 use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::metrics::engagement::{count_below, group_students};
 use crate::metrics::queries::{
-    clever_by_school_from, daily_active_rows, filtered, sort_apps, sort_resources, week_of,
+    clever_by_school_from, daily_active_rows, filtered, sort_apps, sort_resources,
+    week_active_days, week_of, weekly_rows,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -183,8 +184,9 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
     let Some((events, sets, only)) = insights_inputs(s, f, "insights_groups")? else {
         return Ok(None);
     };
+    let events = events.with_column(week_of(col("date")).alias("week"));
+    let active_days = week_active_days(events.clone());
     let events = events
-        .with_column(week_of(col("date")).alias("week"))
         .group_by([col("week"), col("group")])
         .agg([col("events").sum()])
         .collect()?;
@@ -232,10 +234,8 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
     let df = events
         .lazy()
         .with_column(lit(Series::new("students".into(), students)).alias("students"))
-        .select([col("week"), col("group"), col("students"), col("events")])
-        .sort(["week", "group"], SortMultipleOptions::default())
-        .collect()?;
-    Ok(Some(df))
+        .select([col("week"), col("group"), col("students"), col("events")]);
+    Ok(Some(weekly_rows(df, active_days).collect()?))
 }
 
 fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {

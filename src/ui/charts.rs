@@ -1,15 +1,11 @@
 //! Engagement charts (egui_plot) drawn from the library's aggregates, with school/date filters,
 //! hover values, small-group notes, "Export CSV" and "Save as PNG".
 
-use std::sync::Arc;
-
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, Points};
-
 use super::path_field::{PathKind, path_row};
 use super::task::{Task, TaskState};
 use super::{ChartFilter, Shared};
 use crate::metrics::chart::{ChartSpec, charts};
-use crate::metrics::{METRICS, MetricOutput, compute};
+use crate::metrics::{GROUPS, METRICS, MetricOutput, compute};
 
 /// A computed metric and its charts.
 pub struct Computed {
@@ -110,15 +106,19 @@ impl ChartsPage {
             .resizable(false)
             .exact_size(230.0)
             .show(ui, |ui| {
-                ui.heading("Engagement");
-                for m in METRICS {
-                    let sel = sh.saved.chart == m.name;
-                    if ui
-                        .selectable_label(sel, m.name)
-                        .on_hover_text(m.about)
-                        .clicked()
-                    {
-                        sh.saved.chart = m.name.to_string();
+                ui.heading("Charts");
+                for g in GROUPS {
+                    ui.add_space(6.0);
+                    ui.strong(*g);
+                    for m in METRICS.iter().filter(|m| m.group == *g) {
+                        let sel = sh.saved.chart == m.name;
+                        if ui
+                            .selectable_label(sel, m.title)
+                            .on_hover_text(m.about)
+                            .clicked()
+                        {
+                            sh.saved.chart = m.name.to_string();
+                        }
                     }
                 }
             });
@@ -174,11 +174,11 @@ impl ChartsPage {
     }
 
     fn body(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
-        let about = METRICS
-            .iter()
-            .find(|m| m.name == sh.saved.chart)
-            .map_or("", |m| m.about);
-        ui.label(about);
+        if let Some(m) = crate::metrics::info(&sh.saved.chart) {
+            // The group first: the heading never reads exactly as the list entry.
+            ui.heading(format!("{} · {}", m.group, m.title));
+            ui.label(m.about);
+        }
         let Some(c) = super::widgets::task_value(ui, &self.current) else {
             return;
         };
@@ -218,7 +218,8 @@ impl ChartsPage {
                     let ask = (format!("Save the chart “{title}”"), "Save as PNG…");
                     png = path_row(ui, sh.dialogs, (&ask.0, ask.1), PathKind::Save(&name), None);
                 });
-                let rect = draw(ui, i, spec, h);
+                let rect = super::chart_draw::draw(ui, i, spec, h);
+                partial_note(ui, spec);
                 if let Some(p) = png {
                     let (tx, rx) = crossbeam_channel::bounded(1);
                     self.png_result = Some(rx);
@@ -250,132 +251,22 @@ impl ChartsPage {
     }
 }
 
-/// Series colors that stay apart in light and dark themes and for common color blindness
-/// (Okabe–Ito).
-fn color(i: usize) -> egui::Color32 {
-    const P: [(u8, u8, u8); 7] = [
-        (0, 114, 178),
-        (230, 159, 0),
-        (0, 158, 115),
-        (204, 121, 167),
-        (86, 180, 233),
-        (213, 94, 0),
-        (240, 228, 66),
-    ];
-    let (r, g, b) = P[i % P.len()];
-    egui::Color32::from_rgb(r, g, b)
-}
-
-fn day_label(x: f64) -> String {
-    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|d| d.checked_add_signed(chrono::Duration::days(x.round() as i64)))
-        .map(|d| d.format("%b %d").to_string())
-        .unwrap_or_default()
-}
-
-/// Draws one chart; returns its rectangle on screen.
-fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui::Rect {
-    let plot = Plot::new(("chart", i))
-        .height(height)
-        .legend(Legend::default())
-        .allow_scroll(false);
-    let resp = match spec {
-        ChartSpec::Lines { y_label, series } => {
-            let y_label = y_label.clone();
-            plot.x_axis_formatter(|m, _| day_label(m.value))
-                .y_axis_label(y_label.clone())
-                .label_formatter(move |pos| {
-                    let (name, p) = match pos {
-                        egui_plot::HoverPosition::NearDataPoint {
-                            plot_name,
-                            position,
-                            ..
-                        } => (plot_name.to_string(), position),
-                        egui_plot::HoverPosition::Elsewhere { position } => {
-                            (String::new(), position)
-                        }
-                    };
-                    Some(format!("{name}\n{}: {:.0} {y_label}", day_label(p.x), p.y))
-                })
-                .show(ui, |p| {
-                    for (i, (name, pts)) in series.iter().enumerate() {
-                        let c = color(i);
-                        p.line(Line::new(name.clone(), pts.clone()).color(c));
-                        p.points(Points::new(name.clone(), pts.clone()).radius(2.5).color(c));
-                    }
-                })
-                .response
-        }
-        ChartSpec::Bars {
-            y_label,
-            categories,
-            series,
-        } => {
-            let cats = Arc::new(categories.clone());
-            let k = series.len().max(1) as f64;
-            let width = 0.8 / k;
-            let c2 = cats.clone();
-            plot.y_axis_label(y_label.clone())
-                .x_axis_formatter(move |m, _| {
-                    let idx = m.value.round();
-                    if (m.value - idx).abs() < 1e-6 && idx >= 0.0 {
-                        c2.get(idx as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
-                .show(ui, |p| {
-                    for (si, s) in series.iter().enumerate() {
-                        let offset = (si as f64 - (k - 1.0) / 2.0) * width;
-                        let bars: Vec<Bar> = s
-                            .values
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, v)| v.is_finite())
-                            .map(|(ci, v)| {
-                                Bar::new(ci as f64 + offset, *v)
-                                    .width(width * 0.95)
-                                    .name(cats.get(ci).cloned().unwrap_or_default())
-                            })
-                            .collect();
-                        let series = s.name.clone();
-                        p.bar_chart(
-                            BarChart::new(s.name.clone(), bars)
-                                .color(color(si))
-                                .element_formatter(Box::new(move |b, _| {
-                                    format!("{}\n{series}: {:.2}", b.name, b.value)
-                                })),
-                        );
-                    }
-                })
-                .response
-        }
-        ChartSpec::Scatter {
-            x_label,
-            y_label,
-            dots,
-        } => {
-            let max_w = dots.iter().map(|d| d.weight).fold(1.0, f64::max);
-            plot.x_axis_label(x_label.clone())
-                .y_axis_label(y_label.clone())
-                .include_x(0.0)
-                .include_x(100.0)
-                .include_y(0.0)
-                .include_y(100.0)
-                .show(ui, |p| {
-                    for d in dots.iter().filter(|d| d.x.is_finite() && d.y.is_finite()) {
-                        let r = 3.0 + 12.0 * (d.weight / max_w).sqrt() as f32;
-                        p.points(
-                            Points::new(
-                                format!("{} ({} students)", d.label, d.weight),
-                                vec![[d.x, d.y]],
-                            )
-                            .radius(r),
-                        );
-                    }
-                })
-                .response
-        }
-    };
-    resp.rect
+/// Says which points cover only part of their period (drawn dashed and hollow).
+fn partial_note(ui: &mut egui::Ui, spec: &ChartSpec) {
+    if let ChartSpec::Lines { partial, .. } = spec
+        && !partial.is_empty()
+    {
+        let weeks: Vec<String> = partial
+            .iter()
+            .map(|x| super::chart_draw::day_label(*x))
+            .collect();
+        ui.label(
+            egui::RichText::new(format!(
+                "Dashed, hollow points: the week of {} has data on fewer days than a full week \
+                 (the range or the data ends mid-week), so it is not comparable with the others.",
+                weeks.join(", ")
+            ))
+            .weak(),
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! library on worker threads ([`task::Task`]) that report events and ask for a repaint.
 
 pub mod audit_view;
+pub mod chart_draw;
 pub mod charts;
 pub mod column_stats;
 pub mod custom_form;

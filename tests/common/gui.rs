@@ -118,3 +118,10 @@ pub fn wait_label(h: &mut Harness<'static, App>, text: &str) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A node's text (labels keep it in their value).
+pub fn all_text(n: &egui_kittest::Node<'_>) -> String {
+    use egui_kittest::kittest::NodeT;
+    let a = n.accesskit_node();
+    a.value().or_else(|| a.label()).unwrap_or_default()
+}

@@ -29,7 +29,7 @@ use super::{DeriveError, tables};
 use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The general tables the serving data is derived from.
 fn inputs() -> Vec<TableRef> {
@@ -218,19 +218,22 @@ pub fn clever_day_sums() -> Vec<Expr> {
     ]
 }
 
-/// Which signal group an Insights event belongs to.
+/// Which activity type (signal group) an Insights event belongs to: Reflect and Reading
+/// Progress are their own types, as in Insights' own reports.
 pub fn signal_group() -> Expr {
     when(col("AppName").eq(lit("Assignments")))
-        .then(lit("assignments"))
+        .then(lit("Assignments"))
         .when(col("AppName").eq(lit("OneNote")))
         .then(lit("OneNote"))
         .when(col("AppName").str().starts_with(lit("Reading")))
-        .then(lit("reading"))
+        .then(lit("Reading Progress"))
+        .when(col("AppName").str().starts_with(lit("Reflect")))
+        .then(lit("Reflect"))
         .when(col("SignalType").str().starts_with(lit("File")))
-        .then(lit("file activity"))
+        .then(lit("File activity"))
         .when(col("AppName").str().starts_with(lit("Teams")))
         .then(lit("Teams visits"))
-        .otherwise(lit("other"))
+        .otherwise(lit("Other"))
 }
 
 /// Per-student rows (as the direct query's `per_student`, with the student's serving number

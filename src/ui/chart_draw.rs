@@ -1,0 +1,480 @@
+//! Draws a [`ChartSpec`]: lines (small multiples when there are too many to tell apart, the
+//! partial periods dashed), grouped bars with an optional target line, rankings as labelled
+//! horizontal bars, and a scatter zoomed to its data. Quantities start at zero.
+
+use std::sync::Arc;
+
+use egui_plot::{
+    Bar, BarChart, GridInput, GridMark, HLine, Legend, Line, LineStyle, Plot, PlotPoint, Points,
+    Text,
+};
+
+use crate::metrics::chart::{ChartSpec, Dot};
+
+/// More lines than this on one chart become small multiples (one panel per line).
+const MAX_LINES: usize = 4;
+
+/// Series colors that stay apart in light and dark themes and for common color blindness
+/// (Okabe–Ito).
+pub fn color(i: usize) -> egui::Color32 {
+    const P: [(u8, u8, u8); 7] = [
+        (0, 114, 178),
+        (230, 159, 0),
+        (0, 158, 115),
+        (204, 121, 167),
+        (86, 180, 233),
+        (213, 94, 0),
+        (240, 228, 66),
+    ];
+    let (r, g, b) = P[i % P.len()];
+    egui::Color32::from_rgb(r, g, b)
+}
+
+/// A day number (days since 1970-01-01) as "Sep 15".
+pub fn day_label(x: f64) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(x.round() as i64)))
+        .map(|d| d.format("%b %d").to_string())
+        .unwrap_or_default()
+}
+
+/// Draws one chart; returns its rectangle on screen.
+pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui::Rect {
+    match spec {
+        ChartSpec::Lines {
+            y_label,
+            series,
+            partial,
+        } => {
+            if series.len() > MAX_LINES {
+                small_multiples(ui, i, y_label, series, partial, height)
+            } else {
+                let plot = Plot::new(("chart", i))
+                    .height(height)
+                    .legend(Legend::default().follow_insertion_order(true));
+                lines_plot(ui, plot, y_label, series, partial, None)
+            }
+        }
+        ChartSpec::Bars {
+            y_label,
+            categories,
+            series,
+            target,
+        } => bars(ui, i, y_label, categories, series, target.as_ref(), height),
+        ChartSpec::Ranking { value_label, items } => ranking(ui, value_label, items),
+        ChartSpec::Scatter {
+            x_label,
+            y_label,
+            dots,
+        } => scatter(ui, i, x_label, y_label, dots, height),
+    }
+}
+
+/// The span of the `x` values, widened so the last point and its date are not at the edge.
+fn x_span(series: &[(String, Vec<[f64; 2]>)]) -> Option<(f64, f64)> {
+    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|p| p[0]));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    (lo <= hi).then(|| {
+        let pad = ((hi - lo) * 0.04).max(0.5);
+        (lo - pad, hi + pad)
+    })
+}
+
+/// Lines over days from zero up; points in `partial` periods hollow, joined by dashes.
+/// `focus`: draw only that series in color, the others thin and grey behind it.
+fn lines_plot(
+    ui: &mut egui::Ui,
+    plot: Plot<'_>,
+    y_label: &str,
+    series: &[(String, Vec<[f64; 2]>)],
+    partial: &[f64],
+    focus: Option<usize>,
+) -> egui::Rect {
+    let y = y_label.to_string();
+    let mut plot = plot
+        .allow_scroll(false)
+        .include_y(0.0)
+        .x_axis_formatter(|m, _| day_label(m.value))
+        .y_axis_label(y_label.to_string())
+        .label_formatter(move |pos| {
+            let (name, p) = match pos {
+                egui_plot::HoverPosition::NearDataPoint {
+                    plot_name,
+                    position,
+                    ..
+                } => (format!("{plot_name}\n"), position),
+                egui_plot::HoverPosition::Elsewhere { position } => (String::new(), position),
+            };
+            Some(format!("{name}{}: {:.0} {y}", day_label(p.x), p.y))
+        });
+    if let Some((lo, hi)) = x_span(series) {
+        plot = plot.include_x(lo).include_x(hi);
+    }
+    // Few dates (weeks): a mark and a label at each; otherwise Mondays or months.
+    let mut xs: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p[0]))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    if xs.len() <= 12 {
+        plot = plot.x_grid_spacer(move |input| {
+            xs.iter()
+                .filter(|x| **x >= input.bounds.0 && **x <= input.bounds.1)
+                .map(|x| GridMark {
+                    value: *x,
+                    step_size: 7.0,
+                })
+                .collect()
+        });
+    } else {
+        plot = plot.x_grid_spacer(date_marks);
+    }
+    let is_partial = |x: f64| partial.iter().any(|p| (p - x).abs() < 0.5);
+    let grey = ui.visuals().weak_text_color().gamma_multiply(0.5);
+    plot.show(ui, |p| {
+        for (i, (name, pts)) in series.iter().enumerate() {
+            let (c, width) = match focus {
+                Some(f) if f != i => (grey, 1.0),
+                _ => (color(i), 2.0),
+            };
+            if focus.is_some_and(|f| f != i) {
+                p.line(Line::new(name.clone(), pts.clone()).color(c).width(width));
+                continue;
+            }
+            // Solid runs of full periods; a segment touching a partial period is dashed.
+            let mut run: Vec<[f64; 2]> = Vec::new();
+            for w in pts.windows(2) {
+                if is_partial(w[0][0]) || is_partial(w[1][0]) {
+                    if run.len() > 1 {
+                        p.line(Line::new(name.clone(), std::mem::take(&mut run)).color(c));
+                    }
+                    run.clear();
+                    p.line(
+                        Line::new(name.clone(), vec![w[0], w[1]])
+                            .color(c)
+                            .style(LineStyle::dashed_loose()),
+                    );
+                } else {
+                    if run.is_empty() {
+                        run.push(w[0]);
+                    }
+                    run.push(w[1]);
+                }
+            }
+            if run.len() > 1 {
+                p.line(Line::new(name.clone(), run).color(c).width(width));
+            }
+            let (part, full): (Vec<[f64; 2]>, Vec<[f64; 2]>) =
+                pts.iter().partition(|q| is_partial(q[0]));
+            p.points(Points::new(name.clone(), full).radius(2.5).color(c));
+            if !part.is_empty() {
+                p.points(
+                    Points::new(name.clone(), part)
+                        .radius(3.5)
+                        .filled(false)
+                        .color(c),
+                );
+            }
+        }
+    })
+    .response
+    .rect
+}
+
+/// Grid marks on dates an analyst reads: every day, every Monday, every other Monday, or the
+/// first of each month (every 1, 2, 3 or 6 months), whichever gives at most ten labels.
+fn date_marks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    let days = |step: i64, align: &dyn Fn(i64) -> bool| -> Vec<GridMark> {
+        (lo.ceil() as i64..=hi.floor() as i64)
+            .filter(|d| align(*d))
+            .map(|d| GridMark {
+                value: d as f64,
+                step_size: step as f64,
+            })
+            .collect()
+    };
+    // Day 0 (1970-01-01) was a Thursday: day + 3 is a multiple of 7 on Mondays.
+    let monday = |d: i64| (d + 3).rem_euclid(7) == 0;
+    if span <= 10.0 {
+        return days(1, &|_| true);
+    }
+    if span <= 70.0 {
+        return days(7, &monday);
+    }
+    if span <= 140.0 {
+        return days(14, &|d| monday(d) && (d + 3).div_euclid(7) % 2 == 0);
+    }
+    let months = [1u32, 2, 3, 6]
+        .into_iter()
+        .find(|m| span / (30.4 * f64::from(*m)) <= 10.0)
+        .unwrap_or(12);
+    let first_of = |d: i64| {
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|e| e.checked_add_signed(chrono::Duration::days(d)))
+            .is_some_and(|x| {
+                use chrono::Datelike;
+                x.day() == 1 && x.month0() % months == 0
+            })
+    };
+    days(30 * i64::from(months), &first_of)
+}
+
+/// One small panel per line (its line in color, the others grey behind it), axes linked, so
+/// five schools never become spaghetti.
+fn small_multiples(
+    ui: &mut egui::Ui,
+    i: usize,
+    y_label: &str,
+    series: &[(String, Vec<[f64; 2]>)],
+    partial: &[f64],
+    height: f32,
+) -> egui::Rect {
+    let cols = if ui.available_width() > 900.0 { 3 } else { 2 };
+    let cell_w = (ui.available_width() - 12.0 * cols as f32) / cols as f32;
+    let rows = series.len().div_ceil(cols);
+    let cell_h = (height / rows as f32).clamp(130.0, 220.0);
+    let link = egui::Id::unique(("multiples", i));
+    let top = ui.cursor().min;
+    egui::Grid::new(("multiples-grid", i))
+        .num_columns(cols)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            for (k, (name, _)) in series.iter().enumerate() {
+                ui.vertical(|ui| {
+                    ui.set_width(cell_w);
+                    ui.colored_label(color(k), egui::RichText::new(name).strong());
+                    let plot = Plot::new(("chart", i, k))
+                        .height(cell_h)
+                        .width(cell_w)
+                        .link_axis(link, [true, true])
+                        .link_cursor(link, [true, false]);
+                    lines_plot(ui, plot, y_label, series, partial, Some(k));
+                });
+                if k % cols == cols - 1 {
+                    ui.end_row();
+                }
+            }
+        });
+    egui::Rect::from_min_max(
+        top,
+        egui::pos2(top.x + ui.available_width(), ui.cursor().min.y),
+    )
+}
+
+/// Marks at every whole number: each category of a bar chart gets its label.
+fn every_category(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    (lo.ceil() as i64..=hi.floor() as i64)
+        .map(|v| GridMark {
+            value: v as f64,
+            step_size: 1.0,
+        })
+        .collect()
+}
+
+fn bars(
+    ui: &mut egui::Ui,
+    i: usize,
+    y_label: &str,
+    categories: &[String],
+    series: &[crate::metrics::chart::Series],
+    target: Option<&(String, f64)>,
+    height: f32,
+) -> egui::Rect {
+    let cats = Arc::new(categories.to_vec());
+    let k = series.len().max(1) as f64;
+    let width = 0.8 / k;
+    let c2 = cats.clone();
+    let target_color = ui.visuals().error_fg_color;
+    Plot::new(("chart", i))
+        .height(height)
+        .legend(Legend::default().follow_insertion_order(true))
+        .allow_scroll(false)
+        .include_y(0.0)
+        .y_axis_label(y_label.to_string())
+        .x_grid_spacer(every_category)
+        .x_axis_formatter(move |m, _| {
+            let idx = m.value.round();
+            if (m.value - idx).abs() < 1e-6 && idx >= 0.0 {
+                c2.get(idx as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |p| {
+            for (si, s) in series.iter().enumerate() {
+                let offset = (si as f64 - (k - 1.0) / 2.0) * width;
+                let bars: Vec<Bar> = s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(ci, v)| {
+                        Bar::new(ci as f64 + offset, *v)
+                            .width(width * 0.95)
+                            .name(cats.get(ci).cloned().unwrap_or_default())
+                    })
+                    .collect();
+                let name = s.name.clone();
+                p.bar_chart(
+                    BarChart::new(s.name.clone(), bars)
+                        .color(color(si))
+                        .element_formatter(Box::new(move |b, _| {
+                            format!("{}\n{name}: {:.2}", b.name, b.value)
+                        })),
+                );
+            }
+            if let Some((name, y)) = target {
+                p.hline(
+                    HLine::new(name.clone(), *y)
+                        .color(target_color)
+                        .style(LineStyle::dashed_dense()),
+                );
+            }
+        })
+        .response
+        .rect
+}
+
+/// Horizontal bars, one row per item with its name and value written out (none left
+/// unlabelled however many there are); the full name on hover.
+fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) -> egui::Rect {
+    const ROW: f32 = 24.0;
+    let width = ui.available_width();
+    let size = egui::vec2(width, ROW * items.len() as f32 + ROW);
+    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let summary: Vec<String> = items.iter().map(|(n, v)| format!("{n} {v:.0}")).collect();
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, summary.join(", ")));
+    let painter = ui.painter_at(rect);
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let text = ui.visuals().text_color();
+    let label_w = (width * 0.38).min(320.0);
+    let max = items.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0);
+    let bar_room = (width - label_w - 70.0).max(40.0);
+    let hover = resp.hover_pos();
+    for (k, (name, v)) in items.iter().enumerate() {
+        let y = rect.top() + ROW * k as f32;
+        let row = egui::Rect::from_min_size(egui::pos2(rect.left(), y), egui::vec2(width, ROW));
+        let shown = elide(ui, name, label_w - 10.0, &font);
+        painter.text(
+            egui::pos2(rect.left() + label_w - 8.0, row.center().y),
+            egui::Align2::RIGHT_CENTER,
+            shown,
+            font.clone(),
+            text,
+        );
+        let len = (bar_room as f64 * v / max) as f32;
+        let bar = egui::Rect::from_min_size(
+            egui::pos2(rect.left() + label_w, y + 3.0),
+            egui::vec2(len.max(1.0), ROW - 6.0),
+        );
+        let hovered = hover.is_some_and(|p| row.contains(p));
+        let fill = if hovered {
+            color(0).gamma_multiply(0.7)
+        } else {
+            color(0)
+        };
+        painter.rect_filled(bar, 2.0, fill);
+        painter.text(
+            egui::pos2(bar.right() + 6.0, row.center().y),
+            egui::Align2::LEFT_CENTER,
+            format!("{v:.0}"),
+            font.clone(),
+            text,
+        );
+        if hovered {
+            resp.clone()
+                .on_hover_text(format!("{name}\n{v:.0} {value_label}"));
+        }
+    }
+    painter.text(
+        egui::pos2(rect.left() + label_w, rect.bottom() - ROW / 2.0),
+        egui::Align2::LEFT_CENTER,
+        format!("{value_label} (bars to scale from zero)"),
+        egui::TextStyle::Small.resolve(ui.style()),
+        ui.visuals().weak_text_color(),
+    );
+    rect
+}
+
+/// `s`, shortened with "…" to fit `width` points.
+fn elide(ui: &egui::Ui, s: &str, width: f32, font: &egui::FontId) -> String {
+    let fits = |t: &str| {
+        ui.fonts_mut(|f| f.layout_no_wrap(t.to_string(), font.clone(), egui::Color32::WHITE))
+            .size()
+            .x
+            <= width
+    };
+    if fits(s) {
+        return s.to_string();
+    }
+    let mut chars: Vec<char> = s.chars().collect();
+    while chars.len() > 1 {
+        chars.pop();
+        let t: String = chars.iter().collect::<String>() + "…";
+        if fits(&t) {
+            return t;
+        }
+    }
+    "…".to_string()
+}
+
+/// A scatter of rates zoomed to where the dots are (never past 0–100 %), each dot named.
+fn scatter(
+    ui: &mut egui::Ui,
+    i: usize,
+    x_label: &str,
+    y_label: &str,
+    dots: &[Dot],
+    height: f32,
+) -> egui::Rect {
+    let shown: Vec<&Dot> = dots
+        .iter()
+        .filter(|d| d.x.is_finite() && d.y.is_finite())
+        .collect();
+    let span = |v: &dyn Fn(&Dot) -> f64| {
+        let (lo, hi) = shown
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), d| {
+                (a.min(v(d)), b.max(v(d)))
+            });
+        let pad = ((hi - lo) * 0.15).max(2.0);
+        ((lo - pad).max(0.0), (hi + pad).min(100.0))
+    };
+    let (x0, x1) = span(&|d| d.x);
+    let (y0, y1) = span(&|d| d.y);
+    let max_w = shown.iter().map(|d| d.weight).fold(1.0, f64::max);
+    let text = ui.visuals().text_color();
+    Plot::new(("chart", i))
+        .height(height)
+        .allow_scroll(false)
+        .x_axis_label(x_label.to_string())
+        .y_axis_label(y_label.to_string())
+        .include_x(x0)
+        .include_x(x1)
+        .include_y(y0)
+        .include_y(y1)
+        .show(ui, |p| {
+            for (k, d) in shown.iter().enumerate() {
+                let r = 3.0 + 12.0 * (d.weight / max_w).sqrt() as f32;
+                let name = format!("{} ({} students)", d.label, d.weight);
+                p.points(
+                    Points::new(name.clone(), vec![[d.x, d.y]])
+                        .radius(r)
+                        .color(color(k)),
+                );
+                p.text(
+                    Text::new(name, PlotPoint::new(d.x, d.y), format!("  {}", d.label))
+                        .anchor(egui::Align2::LEFT_BOTTOM)
+                        .color(text),
+                );
+            }
+        })
+        .response
+        .rect
+}
