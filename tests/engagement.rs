@@ -178,6 +178,71 @@ fn hybrid_engagement_matches_an_independent_computation() {
         assert!((clv[i].unwrap() - sc / n as f64).abs() < 1e-9);
     }
 
+    // Attendance over time: per day, of the students recorded, the shares present and with
+    // Clever activity.
+    let m = metrics::compute(&lake, "attendance-over-time", &f)
+        .unwrap()
+        .frame;
+    let mut per_day: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for (s, d) in &days {
+        for day in d {
+            let e = per_day.entry(day.clone()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(present.get(s).is_some_and(|p| p.contains(day)));
+            e.2 += usize::from(active.get(s).is_some_and(|a| a.contains(day)));
+        }
+    }
+    let shown: Vec<_> = per_day.iter().filter(|(_, c)| c.0 >= floor).collect();
+    assert_eq!(m.height(), shown.len());
+    let dates = str_col(&m, "date");
+    let (inp, clv) = (
+        f64_col(&m, "in_person_rate"),
+        f64_col(&m, "digital_rate_clever"),
+    );
+    for i in 0..m.height() {
+        let (n, p, a) = per_day[dates[i].as_deref().unwrap()];
+        assert!((inp[i].unwrap() - p as f64 / n as f64).abs() < 1e-12);
+        assert!((clv[i].unwrap() - a as f64 / n as f64).abs() < 1e-12);
+    }
+
+    // The school × grade matrix: these SIS samples have no grades, so one cell per school
+    // ("grade not recorded") with the school's students and mean rate.
+    let m = metrics::compute(&lake, "school-by-grade", &f)
+        .unwrap()
+        .frame;
+    assert_eq!(
+        m.height(),
+        by_school.values().filter(|s| s.0 >= floor).count()
+    );
+    let names = str_col(&m, "school");
+    let grades = str_col(&m, "grade");
+    let counts = f64_col(&m, "students");
+    let inp = f64_col(&m, "in_person_rate");
+    for i in 0..m.height() {
+        let (n, sp, _) = by_school[names[i].as_deref().unwrap()];
+        assert_eq!(grades[i], None);
+        assert_eq!(counts[i], Some(n as f64));
+        assert!((inp[i].unwrap() - sp / n as f64).abs() < 1e-9);
+    }
+
+    // The cards: students, schools, average rates, students at or above 90 %.
+    let m = metrics::compute(&lake, "hybrid-summary", &f).unwrap().frame;
+    assert_eq!(m.height(), 1);
+    let n = expected.len() as f64;
+    let schools: BTreeSet<&str> = expected.values().map(|r| r.school.as_str()).collect();
+    let mean = |v: &dyn Fn(&Rates) -> f64| expected.values().map(v).sum::<f64>() / n;
+    let above = expected.values().filter(|r| r.in_person >= 0.9).count();
+    assert_eq!(f64_col(&m, "students")[0], Some(n));
+    assert_eq!(f64_col(&m, "schools")[0], Some(schools.len() as f64));
+    assert!((f64_col(&m, "in_person_rate")[0].unwrap() - mean(&|r| r.in_person)).abs() < 1e-9);
+    assert!((f64_col(&m, "digital_rate_clever")[0].unwrap() - mean(&|r| r.clever)).abs() < 1e-9);
+    let shown = f64_col(&m, "at_or_above_target")[0];
+    if small_part(above, expected.len()) {
+        assert_eq!(shown, None);
+    } else {
+        assert_eq!(shown, Some(above as f64));
+    }
+
     // Below threshold: counts per school.
     let m = metrics::compute(
         &lake,
@@ -261,6 +326,50 @@ fn clever_aggregates_match_the_raw_reports_and_small_groups_are_hidden() {
         "daily-active: {} shown, {blanked} active counts blank",
         m.height()
     );
+    // clever-summary (the cards): distinct active students, school days, schools, logins;
+    // for the whole district and for each school.
+    let all_schools: BTreeSet<String> = dp.iter().map(|r| r["school_name"].clone()).collect();
+    for school in std::iter::once(None).chain(all_schools.iter().map(Some)) {
+        let mine: Vec<_> = dp
+            .iter()
+            .filter(|r| school.is_none_or(|s| &r["school_name"] == s))
+            .collect();
+        let active: BTreeSet<&str> = mine
+            .iter()
+            .filter(|r| r["active"] == "True")
+            .map(|r| r["sis_id"].as_str())
+            .collect();
+        let days: BTreeSet<&str> = mine.iter().map(|r| r["date"].as_str()).collect();
+        let names: BTreeSet<&str> = mine.iter().map(|r| r["school_name"].as_str()).collect();
+        let logins: i64 = mine
+            .iter()
+            .map(|r| r["num_logins"].parse::<i64>().unwrap())
+            .sum();
+        let f = Filter {
+            min_group: 1,
+            school: school.cloned(),
+            ..Filter::default()
+        };
+        let m = metrics::compute(&lake, "clever-summary", &f).unwrap().frame;
+        if small(active.len()) {
+            assert_eq!(
+                m.height(),
+                0,
+                "{school:?}: {} active students",
+                active.len()
+            );
+            continue;
+        }
+        assert_eq!(m.height(), 1);
+        assert_eq!(
+            f64_col(&m, "students")[0],
+            Some(active.len() as f64),
+            "{school:?}"
+        );
+        assert_eq!(f64_col(&m, "school_days")[0], Some(days.len() as f64));
+        assert_eq!(f64_col(&m, "schools")[0], Some(names.len() as f64));
+        assert_eq!(f64_col(&m, "logins")[0], Some(logins as f64));
+    }
     // top-resources: distinct students per resource.
     let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
     let mut per: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -337,6 +446,7 @@ fn insights_weekly_groups_match_the_generated_activity() {
     let mut want: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut want_students: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let mut want_days: BTreeMap<String, BTreeSet<chrono::NaiveDate>> = BTreeMap::new();
+    let mut apps_seen: BTreeSet<String> = BTreeSet::new();
     for e in std::fs::read_dir(export.join("activity")).unwrap() {
         let p = e.unwrap().path().join("ApplicationUsage.csv");
         let mut r = csv::ReaderBuilder::new()
@@ -368,12 +478,33 @@ fn insights_weekly_groups_match_the_generated_activity() {
                 .or_default()
                 .insert(rec[8].to_string());
             want_days.entry(week.to_string()).or_default().insert(day);
+            apps_seen.insert(app.to_string());
         }
     }
     assert!(
         want.keys().any(|(_, g)| g == "Reflect"),
         "the generated export has Reflect activity"
     );
+    // The cards, counted from the same files.
+    let all_students: BTreeSet<&String> = want_students.values().flatten().collect();
+    let m = metrics::compute(
+        &lake,
+        "insights-summary",
+        &Filter {
+            min_group: 1,
+            ..Filter::default()
+        },
+    )
+    .unwrap()
+    .frame;
+    assert_eq!(f64_col(&m, "students")[0], Some(all_students.len() as f64));
+    let all_days: BTreeSet<&chrono::NaiveDate> = want_days.values().flatten().collect();
+    assert_eq!(f64_col(&m, "days")[0], Some(all_days.len() as f64));
+    assert_eq!(
+        f64_col(&m, "events")[0],
+        Some(want.values().sum::<usize>() as f64)
+    );
+    assert_eq!(f64_col(&m, "apps")[0], Some(apps_seen.len() as f64));
     let m = metrics::compute(
         &lake,
         "insights-weekly",
@@ -448,4 +579,10 @@ fn a_minimum_group_below_the_floor_is_refused() {
             common::cli::said(&o)
         );
     }
+}
+
+/// Whether a part of a group (or the rest of it) is small enough to be blanked.
+fn small_part(part: usize, group: usize) -> bool {
+    let small = |n: usize| n > 0 && n < metrics::MIN_GROUP_FLOOR as usize;
+    small(part) || small(group - part)
 }

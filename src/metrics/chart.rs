@@ -45,6 +45,16 @@ pub enum ChartSpec {
         value_label: String,
         items: Vec<(String, f64)>,
     },
+    /// A matrix of values (rows × columns), each cell shaded by its value; `None` where a
+    /// cell has no students (or too few to show).
+    Matrix {
+        value_label: String,
+        rows: Vec<String>,
+        columns: Vec<String>,
+        cells: Vec<Vec<Option<f64>>>,
+    },
+    /// Big numbers with a caption each (a report's cards).
+    Cards { items: Vec<(String, String)> },
     /// Points with a size.
     Scatter {
         x_label: String,
@@ -154,6 +164,17 @@ fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Cards of whole numbers from the first row: (column, caption); blank values left out.
+fn count_cards(df: &DataFrame, cols: &[(&str, &str)]) -> PolarsResult<ChartSpec> {
+    let mut items = Vec::new();
+    for (c, caption) in cols {
+        if let Some(v) = floats(df, c)?.first().filter(|v| v.is_finite()) {
+            items.push((caption.to_string(), format!("{v:.0}")));
+        }
+    }
+    Ok(ChartSpec::Cards { items })
+}
+
 /// The first and last weeks of the weekly frame when they have fewer days of data than the
 /// fullest week: the range or the data starts or ends mid-week. (A week in between with
 /// fewer days had a holiday: it is complete.)
@@ -177,6 +198,71 @@ fn partial_weeks(df: &DataFrame) -> PolarsResult<Vec<f64>> {
 pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
     let df = &out.frame;
     Ok(match out.name.as_str() {
+        "clever-summary" => vec![(
+            "Clever at a glance".into(),
+            count_cards(
+                df,
+                &[
+                    ("students", "students active"),
+                    ("school_days", "school days"),
+                    ("schools", "schools"),
+                    ("logins", "logins"),
+                ],
+            )?,
+        )],
+        "insights-summary" => vec![(
+            "Insights at a glance".into(),
+            count_cards(
+                df,
+                &[
+                    ("students", "students active"),
+                    ("days", "days with activity"),
+                    ("events", "events"),
+                    ("apps", "apps used"),
+                ],
+            )?,
+        )],
+        "hybrid-summary" => {
+            let pct = |c: &str| -> PolarsResult<Option<String>> {
+                Ok(floats(df, c)?
+                    .first()
+                    .filter(|v| v.is_finite())
+                    .map(|v| format!("{:.1} %", v * 100.0)))
+            };
+            let count = |c: &str| -> PolarsResult<Option<String>> {
+                Ok(floats(df, c)?
+                    .first()
+                    .filter(|v| v.is_finite())
+                    .map(|v| format!("{v:.0}")))
+            };
+            let mut items = Vec::new();
+            for (caption, value) in [
+                ("students", count("students")?),
+                ("schools", count("schools")?),
+                ("grades", count("grades")?),
+                ("average in-person attendance", pct("in_person_rate")?),
+                (
+                    "students at or above the target",
+                    count("at_or_above_target")?,
+                ),
+                (
+                    "average digital attendance (Insights)",
+                    pct("digital_rate_insights")?,
+                ),
+                (
+                    "average digital attendance (Clever)",
+                    pct("digital_rate_clever")?,
+                ),
+            ] {
+                if let Some(v) = value {
+                    items.push((caption.to_string(), v));
+                }
+            }
+            vec![(
+                "In person and digital at a glance".into(),
+                ChartSpec::Cards { items },
+            )]
+        }
         "daily-active" => {
             let (g, x) = (texts(df, "school")?, days(df, "date")?);
             let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
@@ -231,6 +317,33 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         }
         "insights-apps" => vec![ranking(df, "app", "students", "apps")?],
         "attendance-vs-digital" => attendance_scatter(df)?,
+        "attendance-over-time" => {
+            let x = days(df, "date")?;
+            let mut series = Vec::new();
+            for (c, name) in [
+                ("in_person_rate", "in person"),
+                ("digital_rate_clever", "Clever"),
+                ("digital_rate_insights", "Insights"),
+            ] {
+                let y: Vec<f64> = floats(df, c)?.into_iter().map(|v| v * 100.0).collect();
+                if y.iter().any(|v| v.is_finite()) {
+                    let pts = x.iter().zip(&y).filter(|(_, y)| y.is_finite());
+                    series.push((name.to_string(), pts.map(|(x, y)| [*x, *y]).collect()));
+                }
+            }
+            vec![(
+                "Students present in person and active online, per school day".into(),
+                ChartSpec::Lines {
+                    y_label: "% of students".into(),
+                    series,
+                    partial: Vec::new(),
+                },
+            )]
+        }
+        "school-by-grade" => vec![(
+            "In-person attendance % by school and grade".into(),
+            matrix(df)?,
+        )],
         "engagement-by-grade" => vec![(
             "In-person and digital attendance by grade".into(),
             grade_bars(df)?,
@@ -328,114 +441,36 @@ fn grade_bars(df: &DataFrame) -> PolarsResult<ChartSpec> {
     })
 }
 
+/// Schools down, grades across (in school order), in-person attendance % in the cells.
+fn matrix(df: &DataFrame) -> PolarsResult<ChartSpec> {
+    let schools = texts(df, "school")?;
+    let grades = texts_or(df, "grade", GRADE_MISSING)?;
+    let rates = floats(df, "in_person_rate")?;
+    let mut rows: Vec<String> = schools.clone();
+    rows.sort();
+    rows.dedup();
+    let mut columns: Vec<String> = grades.clone();
+    columns.sort_by_key(|g| (g.trim().parse::<i64>().unwrap_or(i64::MAX), g.clone()));
+    columns.dedup();
+    let mut cells = vec![vec![None; columns.len()]; rows.len()];
+    for ((s, g), v) in schools.iter().zip(&grades).zip(rates) {
+        if let (Ok(r), Some(c)) = (rows.binary_search(s), columns.iter().position(|x| x == g))
+            && v.is_finite()
+        {
+            cells[r][c] = Some(v * 100.0);
+        }
+    }
+    Ok(ChartSpec::Matrix {
+        value_label: "in-person attendance %".into(),
+        rows,
+        columns,
+        cells,
+    })
+}
+
 /// How a student without a recorded grade is shown.
 pub const GRADE_MISSING: &str = "grade not recorded";
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn daily_active_draws_one_line_per_school_sorted_by_day() {
-        let frame = df!(
-            "date" => [2i32, 1, 1],
-            "school" => ["A", "A", "B"],
-            "students" => [20i64, 20, 30],
-            "active_students" => [12i64, 10, 25],
-            "logins" => [30i64, 20, 40],
-        )
-        .expect("frame")
-        .lazy()
-        .with_column(col("date").cast(DataType::Date))
-        .collect()
-        .expect("dates");
-        let out = MetricOutput {
-            name: "daily-active".into(),
-            frame,
-            notes: vec![],
-        };
-        let c = charts(&out).expect("charts");
-        assert_eq!(c.len(), 2);
-        let ChartSpec::Lines { series, .. } = &c[0].1 else {
-            panic!("lines expected")
-        };
-        assert_eq!(series[0], ("A".to_string(), vec![[1.0, 10.0], [2.0, 12.0]]));
-        assert_eq!(series[1], ("B".to_string(), vec![[1.0, 25.0]]));
-    }
-
-    #[test]
-    fn a_ranking_labels_every_bar_and_says_how_many_it_shows() {
-        let n = 20;
-        let names: Vec<String> = (0..n).map(|i| format!("resource {i}")).collect();
-        let students: Vec<i64> = (0..n).map(|i| 100 - i).collect();
-        let frame = df!("resource_name" => names, "students" => students).expect("frame");
-        let out = MetricOutput {
-            name: "top-resources".into(),
-            frame,
-            notes: vec![],
-        };
-        let c = charts(&out).expect("charts");
-        assert_eq!(c[0].0, "Top 15 of 20 resources by distinct students");
-        let ChartSpec::Ranking { items, .. } = &c[0].1 else {
-            panic!("a ranking")
-        };
-        assert_eq!(items.len(), RANKING_TOP);
-        assert_eq!(items[0], ("resource 0".to_string(), 100.0));
-        assert_eq!(items[14], ("resource 14".to_string(), 86.0));
-    }
-
-    #[test]
-    fn a_short_last_week_is_partial_and_a_missing_grade_is_named() {
-        let frame = df!(
-            "week" => [0i32, 0, 7, 7, 14],
-            "group" => ["Reflect", "OneNote", "Reflect", "OneNote", "Reflect"],
-            "students" => [10i64, 12, 11, 13, 10],
-            "events" => [30i64, 40, 31, 41, 12],
-            // The middle week had a holiday (4 days): complete; the last has 1 day so far.
-            "days" => [5i64, 5, 4, 4, 1],
-        )
-        .expect("frame")
-        .lazy()
-        .with_column(col("week").cast(DataType::Date))
-        .collect()
-        .expect("dates");
-        let out = MetricOutput {
-            name: "insights-weekly".into(),
-            frame,
-            notes: vec![],
-        };
-        let c = charts(&out).expect("charts");
-        assert_eq!(c[0].0, "Students active per week by activity type");
-        let ChartSpec::Lines {
-            series, partial, ..
-        } = &c[0].1
-        else {
-            panic!("lines")
-        };
-        assert_eq!(partial, &vec![14.0]);
-        assert_eq!(series[0].0, "Reflect");
-        assert_eq!(series[0].1, vec![[0.0, 10.0], [7.0, 11.0], [14.0, 10.0]]);
-
-        let frame = df!(
-            "grade" => [Some("7"), None, Some("6")],
-            "students" => [20i64, 15, 30],
-            "in_person_rate" => [0.9, 0.8, 0.95],
-            "digital_rate_clever" => [0.5, 0.4, 0.6],
-            "digital_rate_insights" => [None::<f64>, None, None],
-        )
-        .expect("frame");
-        let ChartSpec::Bars {
-            categories,
-            series,
-            target,
-            ..
-        } = grade_bars(&frame).expect("bars")
-        else {
-            panic!("bars")
-        };
-        assert_eq!(categories, ["6", "7", GRADE_MISSING]);
-        // Insights has no data: no bars for it; the target line is there.
-        assert_eq!(series.len(), 2);
-        assert_eq!(target, Some(("90 % target".to_string(), 90.0)));
-    }
-}
+#[path = "chart_tests.rs"]
+mod tests;

@@ -56,7 +56,7 @@ pub fn attendance_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError>
     Ok(Some(lf.select([col("student"), col("school")])))
 }
 
-fn in_range(e: Expr, f: &Filter) -> Expr {
+pub(crate) fn in_range(e: Expr, f: &Filter) -> Expr {
     let mut cond = lit(true);
     if let Some(d) = f.from {
         cond = cond.and(e.clone().gt_eq(lit(d).cast(DataType::Date)));
@@ -213,17 +213,37 @@ pub(crate) fn group_students(
     key: &str,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
+    group_students_by(per_student, f, &[key], notes)
+}
+
+/// [`group_students`] per combination of `keys` (school × grade for the matrix).
+pub(crate) fn group_students_by(
+    per_student: LazyFrame,
+    f: &Filter,
+    keys: &[&str],
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
     let df = per_student
-        .group_by([col(key)])
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
         .agg([
             len().cast(DataType::Int64).alias("students"),
             col("in_person_rate").mean(),
             col("digital_rate_clever").mean(),
             col("digital_rate_insights").mean(),
         ])
-        .sort([key], SortMultipleOptions::default())
+        .sort(keys.to_vec(), SortMultipleOptions::default())
         .collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// In-person and digital attendance per school and grade (the matrix).
+pub fn by_school_and_grade(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let p = per_student(lake, f, "school-by-grade")?;
+    group_students_by(p, f, &["school", "grade"], notes)
 }
 
 /// In-person vs digital attendance per school (the scatter; point size = students).
@@ -277,4 +297,50 @@ pub(crate) fn count_below(
         f.threshold * 100.0
     ));
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Hybrid engagement: the report's first-page cards for the range.
+pub fn summary(lake: &Lake, f: &Filter, notes: &mut Vec<String>) -> Result<DataFrame, MetricError> {
+    summarize(per_student(lake, f, "hybrid-summary")?, f, notes)
+}
+
+/// The cards from per-student rows (shared with the serving data): students, schools,
+/// grades, mean in-person attendance, students at or above the target (the filter's
+/// threshold, 90 % unless changed; a part of the students, suppressed as such) and mean
+/// digital attendance from each source.
+pub(crate) fn summarize(
+    per_student: LazyFrame,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let df = per_student
+        .select([
+            len().cast(DataType::Int64).alias("students"),
+            col("school")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("schools"),
+            col("grade")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("grades"),
+            col("in_person_rate").mean(),
+            col("in_person_rate")
+                .gt_eq(lit(f.threshold))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("at_or_above_target"),
+            col("digital_rate_clever").mean(),
+            col("digital_rate_insights").mean(),
+        ])
+        .collect()?;
+    // An empty range has no students: no row (not a row of blanks).
+    let df = df.filter(&df.column("students")?.as_materialized_series().gt(0)?)?;
+    Ok(super::suppress_with_parts(
+        df,
+        "students",
+        &["at_or_above_target"],
+        f.min_group,
+        notes,
+    )?)
 }

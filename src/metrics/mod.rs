@@ -3,6 +3,7 @@
 //! 10) and says how many it hid, so a chart can never single out a student.
 
 pub mod chart;
+pub mod daily_attendance;
 pub mod engagement;
 pub mod gaps;
 pub mod queries;
@@ -105,6 +106,13 @@ pub const GROUPS: &[&str] = &["Clever", "Insights", "In person and digital"];
 /// Every metric, in the order charts show them.
 pub const METRICS: &[MetricInfo] = &[
     MetricInfo {
+        name: "clever-summary",
+        title: "Students, school days, schools, logins",
+        group: "Clever",
+        about: "Clever: distinct students active, school days with data, schools and logins in \
+                the range (the report's cards)",
+    },
+    MetricInfo {
         name: "daily-active",
         title: "Active students and logins per day",
         group: "Clever",
@@ -129,6 +137,13 @@ pub const METRICS: &[MetricInfo] = &[
         about: "Clever: distinct students by resource type (the accesses are in the CSV export)",
     },
     MetricInfo {
+        name: "insights-summary",
+        title: "Students, days, events, apps",
+        group: "Insights",
+        about: "Insights: distinct students active, days with activity, events and apps used in \
+                the range (the report's cards)",
+    },
+    MetricInfo {
         name: "insights-weekly",
         title: "Students per week by activity type",
         group: "Insights",
@@ -143,6 +158,14 @@ pub const METRICS: &[MetricInfo] = &[
                 export)",
     },
     MetricInfo {
+        name: "hybrid-summary",
+        title: "Students, attendance and digital engagement",
+        group: "In person and digital",
+        about: "Hybrid: students, schools, grades, average in-person attendance, students at or \
+                above the threshold (90 %), average digital attendance from Clever and Insights \
+                (the report's first page)",
+    },
+    MetricInfo {
         name: "attendance-vs-digital",
         title: "In-person vs digital attendance by school",
         group: "In person and digital",
@@ -153,6 +176,20 @@ pub const METRICS: &[MetricInfo] = &[
         title: "Attendance by grade",
         group: "In person and digital",
         about: "Hybrid: in-person and digital attendance per grade, with the 90 % target",
+    },
+    MetricInfo {
+        name: "attendance-over-time",
+        title: "Attendance over time",
+        group: "In person and digital",
+        about: "Hybrid: per school day, the share of students present in person and the shares \
+                with Clever or Insights activity",
+    },
+    MetricInfo {
+        name: "school-by-grade",
+        title: "Attendance by school and grade",
+        group: "In person and digital",
+        about: "Hybrid: in-person attendance per school and grade (a matrix; digital rates in \
+                the CSV export)",
     },
     MetricInfo {
         name: "below-threshold",
@@ -282,9 +319,9 @@ pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, Metr
 /// Why the serving data has no part for `name`: the source table it is computed from.
 fn missing(lake: &Lake, name: &str) -> MetricError {
     let t = match name {
-        "daily-active" | "clever-by-school" => tables::clever_dp(),
+        "clever-summary" | "daily-active" | "clever-by-school" => tables::clever_dp(),
         "top-resources" | "resource-types" => tables::clever_ru(),
-        "insights-weekly" | "insights-apps" => tables::activity(),
+        "insights-summary" | "insights-weekly" | "insights-apps" => tables::activity(),
         _ => tables::attendance(),
     };
     match require(lake, &t, name) {
@@ -299,12 +336,17 @@ fn missing(lake: &Lake, name: &str) -> MetricError {
 pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
     let mut notes = Vec::new();
     let frame = match name {
+        "clever-summary" => queries::clever_summary(lake, f, &mut notes)?,
         "daily-active" => queries::daily_active(lake, f, &mut notes)?,
         "clever-by-school" => queries::clever_by_school(lake, f, &mut notes)?,
         "top-resources" => queries::top_resources(lake, f, &mut notes)?,
         "resource-types" => queries::resource_types(lake, f, &mut notes)?,
         "insights-weekly" => queries::insights_weekly(lake, f, &mut notes)?,
         "insights-apps" => queries::insights_apps(lake, f, &mut notes)?,
+        "insights-summary" => queries::insights_summary(lake, f, &mut notes)?,
+        "hybrid-summary" => engagement::summary(lake, f, &mut notes)?,
+        "attendance-over-time" => daily_attendance::direct(lake, f, &mut notes)?,
+        "school-by-grade" => engagement::by_school_and_grade(lake, f, &mut notes)?,
         "attendance-vs-digital" => engagement::by_school(lake, f, &mut notes)?,
         "engagement-by-grade" => engagement::by_grade(lake, f, &mut notes)?,
         "below-threshold" => engagement::below_threshold(lake, f, &mut notes)?,

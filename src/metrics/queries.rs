@@ -51,6 +51,60 @@ pub fn daily_active(
     Ok(suppress(df, "students", f.min_group, notes)?)
 }
 
+/// Clever's cards: distinct students active, school days with data, schools and logins in
+/// the range (one row; hidden when fewer students than the smallest group were active).
+pub fn clever_summary(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let lf = filtered(
+        clever_students(lake, &tables::clever_dp(), "clever-summary")?,
+        f,
+        Some("school_name"),
+    );
+    let lf = Resolver::load(lake)?.apply(lf, IdSource::Clever, "sis_id_pseudonym");
+    let students = lf
+        .clone()
+        .filter(col("active"))
+        .select([col("sis_id_pseudonym")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("students")])
+        .collect()?;
+    let rest = summary_rest(lf.rename(["school_name"], ["school"], true), "num_logins");
+    Ok(suppress(
+        summary_row(students, rest)?,
+        "students",
+        f.min_group,
+        notes,
+    )?)
+}
+
+/// The cards other than students: school days, schools and logins from rows with `date`,
+/// `school` and a logins column (shared with the serving data).
+pub(crate) fn summary_rest(lf: LazyFrame, logins: &str) -> LazyFrame {
+    lf.select([
+        col("date")
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("school_days"),
+        col("school")
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("schools"),
+        col(logins).cast(DataType::Int64).sum().alias("logins"),
+    ])
+}
+
+/// The one summary row: `students` then the other cards.
+pub(crate) fn summary_row(mut students: DataFrame, rest: LazyFrame) -> PolarsResult<DataFrame> {
+    let rest = rest.collect()?;
+    students.hstack_mut(rest.columns())?;
+    Ok(students)
+}
+
 /// The daily-active columns, by date and school (from the direct query and the serving data).
 pub(crate) fn daily_active_rows(lf: LazyFrame) -> LazyFrame {
     lf.select([
@@ -245,6 +299,45 @@ pub(crate) fn weekly_rows(rows: LazyFrame, days: LazyFrame) -> LazyFrame {
         col("days"),
     ])
     .sort(["week", "group"], SortMultipleOptions::default())
+}
+
+/// Insights' cards: distinct students active, days with activity, events and apps used in
+/// the range (one row; hidden when fewer students than the smallest group were active).
+pub fn insights_summary(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let act = activity(lake, f, "insights-summary")?;
+    let students = act
+        .clone()
+        .select([col("student")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("students")])
+        .collect()?;
+    let rest = insights_rest(act.with_column(lit(1i64).alias("events")));
+    Ok(suppress(
+        summary_row(students, rest)?,
+        "students",
+        f.min_group,
+        notes,
+    )?)
+}
+
+/// The Insights cards other than students, from rows with `date`, `AppName` and `events`
+/// (shared with the serving data).
+pub(crate) fn insights_rest(lf: LazyFrame) -> LazyFrame {
+    lf.select([
+        col("date").n_unique().cast(DataType::Int64).alias("days"),
+        col("events").cast(DataType::Int64).sum().alias("events"),
+        col("AppName")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias("apps"),
+    ])
 }
 
 /// Insights events and students by app.

@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use crate::derive::serving::{Serving, intersects, read_sets};
-use crate::metrics::engagement::{count_below, group_students};
+use crate::metrics::engagement::{count_below, group_students, group_students_by, summarize};
 use crate::metrics::queries::{
-    clever_by_school_from, daily_active_rows, filtered, sort_apps, sort_resources,
-    week_active_days, week_of, weekly_rows,
+    clever_by_school_from, daily_active_rows, filtered, insights_rest, sort_apps, sort_resources,
+    summary_rest, summary_row, week_active_days, week_of, weekly_rows,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -23,18 +23,29 @@ pub fn compute(
     notes: &mut Vec<String>,
 ) -> Result<Option<DataFrame>, MetricError> {
     let df = match name {
+        "clever-summary" => clever_summary(s, f)?,
         "daily-active" => daily_active(s, f)?,
         "clever-by-school" => clever_by_school(s, f)?,
         "top-resources" => resources(s, f, "resource_name", "resource_names")?,
         "resource-types" => resources(s, f, "resource_type", "resource_types")?,
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
+        "insights-summary" => insights_summary(s, f)?,
         "attendance-vs-digital" => match per_student(s, f)? {
             Some(p) => return Ok(Some(group_students(p, f, "school", notes)?)),
             None => None,
         },
         "engagement-by-grade" => match per_student(s, f)? {
             Some(p) => return Ok(Some(group_students(p, f, "grade", notes)?)),
+            None => None,
+        },
+        "attendance-over-time" => return crate::metrics::daily_attendance::served(s, f, notes),
+        "school-by-grade" => match per_student(s, f)? {
+            Some(p) => return Ok(Some(group_students_by(p, f, &["school", "grade"], notes)?)),
+            None => None,
+        },
+        "hybrid-summary" => match per_student(s, f)? {
+            Some(p) => return Ok(Some(summarize(p, f, notes)?)),
             None => None,
         },
         "below-threshold" => match per_student(s, f)? {
@@ -56,6 +67,29 @@ fn daily_active(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErro
     Ok(Some(
         daily_active_rows(filtered(daily.lazy(), f, Some("school"))).collect()?,
     ))
+}
+
+fn clever_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let (Some(daily), Some(sets)) = (s.part("clever_daily")?, s.part("clever_active")?) else {
+        return Ok(None);
+    };
+    let rest = summary_rest(filtered(daily.lazy(), f, Some("school")), "logins");
+    let (words, mask) = (s.words(), s.range_mask(f.from, f.to));
+    let schools = sets.column("school")?.str()?.clone();
+    let sids = sets.column("sid")?.u64()?.clone();
+    let days = read_sets(&sets, "days", words)?;
+    let mut seen: HashSet<u64> = HashSet::new();
+    for (r, (school, sid)) in schools.iter().zip(sids.iter()).enumerate() {
+        let Some(sid) = sid else { continue };
+        if f.school.as_deref().is_some_and(|want| school != Some(want)) {
+            continue;
+        }
+        if intersects(&days[r * words..(r + 1) * words], &mask) {
+            seen.insert(sid);
+        }
+    }
+    let students = df!("students" => [seen.len() as i64])?;
+    Ok(Some(summary_row(students, rest)?))
 }
 
 fn clever_by_school(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
@@ -236,6 +270,28 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
         .with_column(lit(Series::new("students".into(), students)).alias("students"))
         .select([col("week"), col("group"), col("students"), col("events")]);
     Ok(Some(weekly_rows(df, active_days).collect()?))
+}
+
+fn insights_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+    let Some((events, sets, only)) = insights_inputs(s, f, "insights_groups")? else {
+        return Ok(None);
+    };
+    let rest = insights_rest(events);
+    let (words, mask) = (s.words(), s.range_mask(f.from, f.to));
+    let sids = sets.column("sid")?.u64()?.clone();
+    let days = read_sets(&sets, "days", words)?;
+    let mut seen: HashSet<u64> = HashSet::new();
+    for (r, sid) in sids.iter().enumerate() {
+        let Some(sid) = sid else { continue };
+        if only.as_ref().is_some_and(|o| !o.contains(&sid)) {
+            continue;
+        }
+        if intersects(&days[r * words..(r + 1) * words], &mask) {
+            seen.insert(sid);
+        }
+    }
+    let students = df!("students" => [seen.len() as i64])?;
+    Ok(Some(summary_row(students, rest)?))
 }
 
 fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {

@@ -9,6 +9,7 @@ use egui_plot::{
     Text,
 };
 
+use super::chart_shapes as shapes;
 use crate::metrics::chart::{ChartSpec, Dot};
 
 /// More lines than this on one chart become small multiples (one panel per line).
@@ -61,7 +62,14 @@ pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui:
             series,
             target,
         } => bars(ui, i, y_label, categories, series, target.as_ref(), height),
-        ChartSpec::Ranking { value_label, items } => ranking(ui, value_label, items),
+        ChartSpec::Ranking { value_label, items } => shapes::ranking(ui, value_label, items),
+        ChartSpec::Cards { items } => shapes::cards(ui, items),
+        ChartSpec::Matrix {
+            value_label,
+            rows,
+            columns,
+            cells,
+        } => shapes::matrix(ui, value_label, rows, columns, cells),
         ChartSpec::Scatter {
             x_label,
             y_label,
@@ -339,89 +347,6 @@ fn bars(
         })
         .response
         .rect
-}
-
-/// Horizontal bars, one row per item with its name and value written out (none left
-/// unlabelled however many there are); the full name on hover.
-fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) -> egui::Rect {
-    const ROW: f32 = 24.0;
-    let width = ui.available_width();
-    let size = egui::vec2(width, ROW * items.len() as f32 + ROW);
-    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::hover());
-    let summary: Vec<String> = items.iter().map(|(n, v)| format!("{n} {v:.0}")).collect();
-    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, summary.join(", ")));
-    let painter = ui.painter_at(rect);
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let text = ui.visuals().text_color();
-    let label_w = (width * 0.38).min(320.0);
-    let max = items.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0);
-    let bar_room = (width - label_w - 70.0).max(40.0);
-    let hover = resp.hover_pos();
-    for (k, (name, v)) in items.iter().enumerate() {
-        let y = rect.top() + ROW * k as f32;
-        let row = egui::Rect::from_min_size(egui::pos2(rect.left(), y), egui::vec2(width, ROW));
-        let shown = elide(ui, name, label_w - 10.0, &font);
-        painter.text(
-            egui::pos2(rect.left() + label_w - 8.0, row.center().y),
-            egui::Align2::RIGHT_CENTER,
-            shown,
-            font.clone(),
-            text,
-        );
-        let len = (bar_room as f64 * v / max) as f32;
-        let bar = egui::Rect::from_min_size(
-            egui::pos2(rect.left() + label_w, y + 3.0),
-            egui::vec2(len.max(1.0), ROW - 6.0),
-        );
-        let hovered = hover.is_some_and(|p| row.contains(p));
-        let fill = if hovered {
-            color(0).gamma_multiply(0.7)
-        } else {
-            color(0)
-        };
-        painter.rect_filled(bar, 2.0, fill);
-        painter.text(
-            egui::pos2(bar.right() + 6.0, row.center().y),
-            egui::Align2::LEFT_CENTER,
-            format!("{v:.0}"),
-            font.clone(),
-            text,
-        );
-        if hovered {
-            resp.clone()
-                .on_hover_text(format!("{name}\n{v:.0} {value_label}"));
-        }
-    }
-    painter.text(
-        egui::pos2(rect.left() + label_w, rect.bottom() - ROW / 2.0),
-        egui::Align2::LEFT_CENTER,
-        format!("{value_label} (bars to scale from zero)"),
-        egui::TextStyle::Small.resolve(ui.style()),
-        ui.visuals().weak_text_color(),
-    );
-    rect
-}
-
-/// `s`, shortened with "…" to fit `width` points.
-fn elide(ui: &egui::Ui, s: &str, width: f32, font: &egui::FontId) -> String {
-    let fits = |t: &str| {
-        ui.fonts_mut(|f| f.layout_no_wrap(t.to_string(), font.clone(), egui::Color32::WHITE))
-            .size()
-            .x
-            <= width
-    };
-    if fits(s) {
-        return s.to_string();
-    }
-    let mut chars: Vec<char> = s.chars().collect();
-    while chars.len() > 1 {
-        chars.pop();
-        let t: String = chars.iter().collect::<String>() + "…";
-        if fits(&t) {
-            return t;
-        }
-    }
-    "…".to_string()
 }
 
 /// A scatter of rates zoomed to where the dots are (never past 0–100 %), each dot named.

@@ -166,9 +166,14 @@ impl ChartsPage {
                 "Groups with fewer students are hidden, and counts of fewer students left \
                      blank, so no student can be singled out (5 at least).",
             );
-            if sh.saved.chart == "below-threshold" {
+            if matches!(
+                sh.saved.chart.as_str(),
+                "below-threshold" | "hybrid-summary"
+            ) {
                 ui.label("Threshold %");
-                ui.add(egui::DragValue::new(&mut f.threshold_pct).range(1..=100));
+                ui.add(egui::DragValue::new(&mut f.threshold_pct).range(1..=100))
+                    .accessible_name("Threshold %")
+                    .on_hover_text("The attendance target: 90 % in OEA's hybrid report");
             }
         });
     }

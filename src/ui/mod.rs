@@ -3,6 +3,7 @@
 
 pub mod audit_view;
 pub mod chart_draw;
+mod chart_shapes;
 pub mod charts;
 pub mod column_stats;
 pub mod custom_form;

@@ -173,6 +173,8 @@ impl<'a> Builder<'a> {
     /// Clever daily participation: per-school day sums, students' days and schools.
     fn clever_daily(&mut self) -> Result<(), DeriveError> {
         let mut daily = Vec::new();
+        // Active days per (school, student): the "students active" card, by school.
+        let mut by_school = Sets::new(self.words);
         let (ids, cal) = (&self.ids, &self.cal);
         let (clever, map, map_schools, names) = (
             &mut self.clever,
@@ -193,9 +195,24 @@ impl<'a> Builder<'a> {
             let active = lf
                 .clone()
                 .filter(col("active").and(students.clone()))
-                .select([student_key("sis_id_pseudonym"), col("date").alias("day")])
+                .select([
+                    student_key("sis_id_pseudonym"),
+                    col("date").alias("day"),
+                    col("school_name"),
+                ])
                 .collect()?;
             add_days(clever, cal, &active)?;
+            let (sid, day, school) = (
+                sids(&active)?,
+                days(&active, "day")?,
+                strs(&active, "school_name")?,
+            );
+            for i in 0..active.height() {
+                if let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) {
+                    let sc = by_school.schools.id(school.get(i));
+                    by_school.add(0, sc, sid, bit);
+                }
+            }
             let pairs = lf
                 .clone()
                 .filter(students)
@@ -230,6 +247,8 @@ impl<'a> Builder<'a> {
                 &["students", "active_students", "logins", "resources"],
             )?;
             self.parts.push(("clever_daily", df));
+            self.parts
+                .push(("clever_active", by_school.frame("days", true)?));
             self.steps.mark("Clever daily participation");
         }
         Ok(())
