@@ -337,7 +337,7 @@ fn preview_timings(lake: &Lake) -> Vec<(String, f64)> {
     let mut b = Browser::new(t);
     let sorted = Query {
         sort: Some(("num_logins".into(), true)),
-        filter: None,
+        ..Query::default()
     };
     let mut out = Vec::new();
     for (what, q, offset) in [

@@ -17,11 +17,16 @@ pub struct Query {
     pub sort: Option<(String, bool)>,
     /// Column and text every shown row's value contains (case-insensitive).
     pub filter: Option<(String, String)>,
+    /// Columns and the values every shown row has (a chart's drill-through, a run's rows): the
+    /// value's text exactly, or for a date-time the day it falls on ("2025-09-02").
+    pub exact: Vec<(String, String)>,
 }
 
 impl Query {
     fn is_plain(&self) -> bool {
-        self.sort.is_none() && self.filter.as_ref().is_none_or(|(_, t)| t.is_empty())
+        self.sort.is_none()
+            && self.exact.is_empty()
+            && self.filter.as_ref().is_none_or(|(_, t)| t.is_empty())
     }
 }
 
@@ -107,6 +112,10 @@ impl Browser {
             Source::Table(state) => scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?,
             Source::Quarantine(tables) => quarantine_union(lake, &tables)?,
         };
+        for (c, value) in &query.exact {
+            let mask = equal_mask(&df, c, value)?;
+            df = df.filter(&mask)?;
+        }
         if let Some((c, text)) = &query.filter
             && !text.is_empty()
         {
@@ -184,6 +193,31 @@ fn contains_mask(df: &DataFrame, column: &str, text: &str) -> PolarsResult<Boole
         _ => s
             .iter()
             .map(|v| Some(!v.is_null() && cell_text(&v).to_lowercase().contains(&needle)))
+            .collect(),
+    };
+    Ok(mask)
+}
+
+/// Rows whose `column` reads `value`, or a date-time on day `value` (see [`Query::exact`]).
+fn equal_mask(df: &DataFrame, column: &str, value: &str) -> PolarsResult<BooleanChunked> {
+    let s = df.column(column)?.as_materialized_series();
+    let day_of = |t: &str| {
+        t.strip_prefix(value)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', 'T']))
+    };
+    let mask: BooleanChunked = match s.dtype() {
+        DataType::String => s
+            .str()?
+            .iter()
+            .map(|v| Some(v.is_some_and(day_of)))
+            .collect(),
+        DataType::Datetime(..) | DataType::Date => s
+            .iter()
+            .map(|v| Some(!v.is_null() && day_of(&cell_text(&v))))
+            .collect(),
+        _ => s
+            .iter()
+            .map(|v| Some(!v.is_null() && cell_text(&v) == value))
             .collect(),
     };
     Ok(mask)
@@ -347,6 +381,34 @@ mod tests {
         assert_eq!(got.height(), 2);
         let mask = contains_mask(&df, "n", "3").expect("mask");
         assert_eq!(df.filter(&mask).expect("filter").height(), 2);
+    }
+
+    #[test]
+    fn an_exact_filter_matches_whole_values_and_days() {
+        let df = frame();
+        let got = df
+            .filter(&equal_mask(&df, "school", "Mitchell High").expect("mask"))
+            .expect("filter");
+        assert_eq!(got.height(), 1);
+        assert_eq!(
+            df.filter(&equal_mask(&df, "n", "3").expect("mask"))
+                .expect("filter")
+                .height(),
+            2
+        );
+        let days = df!("d" => ["2025-09-02T08:00:00", "2025-09-02", "2025-09-12"])
+            .expect("frame")
+            .lazy()
+            .with_column(col("d").str().to_datetime(
+                Some(TimeUnit::Microseconds),
+                None,
+                StrptimeOptions::default(),
+                lit("raise"),
+            ))
+            .collect()
+            .expect("dates");
+        let mask = equal_mask(&days, "d", "2025-09-02").expect("mask");
+        assert_eq!(days.filter(&mask).expect("filter").height(), 2);
     }
 
     #[test]

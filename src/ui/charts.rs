@@ -1,6 +1,10 @@
 //! Engagement charts (egui_plot) drawn from the library's aggregates, with school/date filters,
 //! hover values, small-group notes, "Export CSV" and "Save as PNG".
 
+pub mod draw;
+mod drill;
+mod shapes;
+
 use super::path_field::{PathKind, path_row};
 use super::task::{Task, TaskState};
 use super::{ChartFilter, Shared};
@@ -223,7 +227,12 @@ impl ChartsPage {
                     let ask = (format!("Save the chart “{title}”"), "Save as PNG…");
                     png = path_row(ui, sh.dialogs, (&ask.0, ask.1), PathKind::Save(&name), None);
                 });
-                let rect = super::chart_draw::draw(ui, i, spec, h);
+                let (rect, clicked) = draw::draw(ui, i, spec, h);
+                if let Some((t, exact, sort)) =
+                    clicked.and_then(|k| drill::target(&c.output.name, spec, &k))
+                {
+                    sh.nav.push(super::Nav::OpenWhere(t, exact, sort));
+                }
                 partial_note(ui, spec);
                 if let Some(p) = png {
                     let (tx, rx) = crossbeam_channel::bounded(1);
@@ -261,10 +270,7 @@ fn partial_note(ui: &mut egui::Ui, spec: &ChartSpec) {
     if let ChartSpec::Lines { partial, .. } = spec
         && !partial.is_empty()
     {
-        let weeks: Vec<String> = partial
-            .iter()
-            .map(|x| super::chart_draw::day_label(*x))
-            .collect();
+        let weeks: Vec<String> = partial.iter().map(|x| draw::day_label(*x)).collect();
         ui.label(
             egui::RichText::new(format!(
                 "Dashed, hollow points: the week of {} has data on fewer days than a full week \

@@ -326,8 +326,11 @@ fn quarantine_link(ui: &mut egui::Ui, sh: &mut Shared, r: &RunReport) {
         .link(format!("{} (open)", r.rows_quarantined))
         .on_hover_text(format!("This run's quarantined rows — {}", list.join(", ")));
     if link.clicked() {
-        sh.nav
-            .push(Nav::OpenRun(TableRef::all_quarantine(), r.run_id.clone()));
+        sh.nav.push(Nav::OpenWhere(
+            TableRef::all_quarantine(),
+            vec![("run_id".into(), r.run_id.clone())],
+            None,
+        ));
     }
 }
 

@@ -2,8 +2,6 @@
 //! library on worker threads ([`task::Task`]) that report events and ask for a repaint.
 
 pub mod audit_view;
-pub mod chart_draw;
-mod chart_shapes;
 pub mod charts;
 pub mod column_stats;
 pub mod custom_form;
@@ -74,8 +72,9 @@ pub use widgets::Toast;
 pub enum Nav {
     Page(Page),
     OpenTable(TableRef),
-    /// Open a quarantine table at the rows one run sent there (by run id).
-    OpenRun(TableRef, String),
+    /// Open a table at the rows with these values, sorted (a run's quarantined rows, a chart's
+    /// drill-through).
+    OpenWhere(TableRef, Vec<(String, String)>, Option<(String, bool)>),
     Refresh,
     CloseLake,
     /// Open the ingestion page and run every configured source.
@@ -358,10 +357,10 @@ impl App {
                     v.tables.select(t);
                 }
             }
-            Nav::OpenRun(t, run) => {
+            Nav::OpenWhere(t, exact, sort) => {
                 self.saved.page = Page::Tables;
                 if let Screen::Open(v) = &mut self.screen {
-                    v.tables.select_run(t, &run);
+                    v.tables.select_where(t, exact, sort);
                 }
             }
             Nav::Refresh => {

@@ -72,13 +72,18 @@ impl TablesPage {
         self.scroll_top = true;
     }
 
-    /// Shows the rows of quarantine table `t` (or of all of them, [`TableRef::all_quarantine`])
-    /// that run `run_id` sent there.
-    pub fn select_run(&mut self, t: TableRef, run_id: &str) {
+    /// Shows the rows of `t` that have these values (`Query::exact`): a chart's drill-through,
+    /// or the rows a run sent to quarantine (`run_id`, in one table or in all of them,
+    /// [`TableRef::all_quarantine`]); `sort` puts the rows that matter first.
+    pub fn select_where(
+        &mut self,
+        t: TableRef,
+        exact: Vec<(String, String)>,
+        sort: Option<(String, bool)>,
+    ) {
         self.select(t);
-        self.filter_col = "run_id".into();
-        self.filter_text = run_id.into();
-        self.query.filter = Some((self.filter_col.clone(), self.filter_text.clone()));
+        self.query.exact = exact;
+        self.query.sort = sort;
     }
 
     /// The filter and sort of the preview.
@@ -371,11 +376,22 @@ impl TablesPage {
                     ..self.query.clone()
                 });
             }
-            if (self.query.filter.is_some() || self.query.sort.is_some())
+            if (self.query.filter.is_some()
+                || self.query.sort.is_some()
+                || !self.query.exact.is_empty())
                 && ui.button("Clear").clicked()
             {
                 self.filter_text.clear();
                 self.set_query(Query::default());
+            }
+            if !self.query.exact.is_empty() {
+                let which: Vec<String> = self
+                    .query
+                    .exact
+                    .iter()
+                    .map(|(c, v)| format!("{c} is {v}"))
+                    .collect();
+                ui.label(format!("Rows where {}", which.join(" and ")));
             }
             ui.separator();
             let (ask, name) = (

@@ -9,7 +9,7 @@ use egui_plot::{
     Text,
 };
 
-use super::chart_shapes as shapes;
+use super::shapes;
 use crate::metrics::chart::{ChartSpec, Dot};
 
 /// More lines than this on one chart become small multiples (one panel per line).
@@ -39,8 +39,41 @@ pub fn day_label(x: f64) -> String {
         .unwrap_or_default()
 }
 
-/// Draws one chart; returns its rectangle on screen.
-pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui::Rect {
+/// What a click on a chart picked (indexes into the chart's spec).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clicked {
+    /// A bar (or ranking row) of this category.
+    Category(usize),
+    /// A line's point: the series and the `x` (day) nearest the click.
+    Point { series: usize, x: f64 },
+    /// A scatter's dot.
+    Dot(usize),
+    /// A matrix cell (row, column).
+    Cell(usize, usize),
+}
+
+/// A drawn chart: where it is on screen, and what was clicked this frame.
+pub type Drawn = (egui::Rect, Option<Clicked>);
+
+/// Where a click on a plot landed, in plot coordinates.
+fn click_at(r: &egui_plot::PlotResponse<()>) -> Option<PlotPoint> {
+    if !r.response.clicked() {
+        return None;
+    }
+    let pos = r.response.interact_pointer_pos()?;
+    Some(r.transform.value_from_position(pos))
+}
+
+/// A day number as "2025-09-15" (how the tables write dates).
+pub fn day_label_iso(x: f64) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(x.round() as i64)))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Draws one chart; returns its rectangle on screen and what a click picked.
+pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> Drawn {
     match spec {
         ChartSpec::Lines {
             y_label,
@@ -63,7 +96,7 @@ pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> egui:
             target,
         } => bars(ui, i, y_label, categories, series, target.as_ref(), height),
         ChartSpec::Ranking { value_label, items } => shapes::ranking(ui, value_label, items),
-        ChartSpec::Cards { items } => shapes::cards(ui, items),
+        ChartSpec::Cards { items } => (shapes::cards(ui, items), None),
         ChartSpec::Matrix {
             value_label,
             rows,
@@ -99,7 +132,7 @@ fn lines_plot(
     series: &[(String, Vec<[f64; 2]>)],
     partial: &[f64],
     focus: Option<usize>,
-) -> egui::Rect {
+) -> Drawn {
     let y = y_label.to_string();
     let mut plot = plot
         .allow_scroll(false)
@@ -142,7 +175,7 @@ fn lines_plot(
     }
     let is_partial = |x: f64| partial.iter().any(|p| (p - x).abs() < 0.5);
     let grey = ui.visuals().weak_text_color().gamma_multiply(0.5);
-    plot.show(ui, |p| {
+    let r = plot.show(ui, |p| {
         for (i, (name, pts)) in series.iter().enumerate() {
             let (c, width) = match focus {
                 Some(f) if f != i => (grey, 1.0),
@@ -187,9 +220,31 @@ fn lines_plot(
                 );
             }
         }
-    })
-    .response
-    .rect
+    });
+    let clicked = click_at(&r).and_then(|at| nearest_point(series, focus, at));
+    (r.response.rect, clicked)
+}
+
+/// The point nearest a click: the day nearest it, then (without a focus) the line whose
+/// value that day is nearest.
+fn nearest_point(
+    series: &[(String, Vec<[f64; 2]>)],
+    focus: Option<usize>,
+    at: PlotPoint,
+) -> Option<Clicked> {
+    let candidates = series
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| focus.is_none_or(|f| f == *k))
+        .flat_map(|(k, (_, pts))| pts.iter().map(move |p| (k, *p)));
+    let x = candidates
+        .clone()
+        .map(|(_, p)| p[0])
+        .min_by(|a, b| (a - at.x).abs().total_cmp(&(b - at.x).abs()))?;
+    let (series, _) = candidates
+        .filter(|(_, p)| p[0] == x)
+        .min_by(|a, b| (a.1[1] - at.y).abs().total_cmp(&(b.1[1] - at.y).abs()))?;
+    Some(Clicked::Point { series, x })
 }
 
 /// Grid marks on dates an analyst reads: every day, every Monday, every other Monday, or the
@@ -241,8 +296,9 @@ fn small_multiples(
     series: &[(String, Vec<[f64; 2]>)],
     partial: &[f64],
     height: f32,
-) -> egui::Rect {
+) -> Drawn {
     let cols = if ui.available_width() > 900.0 { 3 } else { 2 };
+    let mut clicked = None;
     let cell_w = (ui.available_width() - 12.0 * cols as f32) / cols as f32;
     let rows = series.len().div_ceil(cols);
     let cell_h = (height / rows as f32).clamp(130.0, 220.0);
@@ -261,17 +317,16 @@ fn small_multiples(
                         .width(cell_w)
                         .link_axis(link, [true, true])
                         .link_cursor(link, [true, false]);
-                    lines_plot(ui, plot, y_label, series, partial, Some(k));
+                    let (_, c) = lines_plot(ui, plot, y_label, series, partial, Some(k));
+                    clicked = clicked.take().or(c);
                 });
                 if k % cols == cols - 1 {
                     ui.end_row();
                 }
             }
         });
-    egui::Rect::from_min_max(
-        top,
-        egui::pos2(top.x + ui.available_width(), ui.cursor().min.y),
-    )
+    let end = egui::pos2(top.x + ui.available_width(), ui.cursor().min.y);
+    (egui::Rect::from_min_max(top, end), clicked)
 }
 
 /// Marks at every whole number: each category of a bar chart gets its label.
@@ -293,13 +348,13 @@ fn bars(
     series: &[crate::metrics::chart::Series],
     target: Option<&(String, f64)>,
     height: f32,
-) -> egui::Rect {
+) -> Drawn {
     let cats = Arc::new(categories.to_vec());
     let k = series.len().max(1) as f64;
     let width = 0.8 / k;
     let c2 = cats.clone();
     let target_color = ui.visuals().error_fg_color;
-    Plot::new(("chart", i))
+    let r = Plot::new(("chart", i))
         .height(height)
         .legend(Legend::default().follow_insertion_order(true))
         .allow_scroll(false)
@@ -344,9 +399,12 @@ fn bars(
                         .style(LineStyle::dashed_dense()),
                 );
             }
-        })
-        .response
-        .rect
+        });
+    let clicked = click_at(&r)
+        .map(|at| at.x.round())
+        .filter(|x| *x >= 0.0 && (*x as usize) < categories.len())
+        .map(|x| Clicked::Category(x as usize));
+    (r.response.rect, clicked)
 }
 
 /// A scatter of rates zoomed to where the dots are (never past 0–100 %), each dot named.
@@ -357,7 +415,7 @@ fn scatter(
     y_label: &str,
     dots: &[Dot],
     height: f32,
-) -> egui::Rect {
+) -> Drawn {
     let shown: Vec<&Dot> = dots
         .iter()
         .filter(|d| d.x.is_finite() && d.y.is_finite())
@@ -375,7 +433,7 @@ fn scatter(
     let (y0, y1) = span(&|d| d.y);
     let max_w = shown.iter().map(|d| d.weight).fold(1.0, f64::max);
     let text = ui.visuals().text_color();
-    Plot::new(("chart", i))
+    let r = Plot::new(("chart", i))
         .height(height)
         .allow_scroll(false)
         .x_axis_label(x_label.to_string())
@@ -399,7 +457,20 @@ fn scatter(
                         .color(text),
                 );
             }
-        })
-        .response
-        .rect
+        });
+    // The dot nearest the click, within 24 points on screen.
+    let clicked = click_at(&r).and_then(|_| {
+        let pos = r.response.interact_pointer_pos()?;
+        dots.iter()
+            .enumerate()
+            .filter(|(_, d)| d.x.is_finite() && d.y.is_finite())
+            .map(|(k, d)| {
+                let at = r.transform.position_from_point(&PlotPoint::new(d.x, d.y));
+                (k, at.distance(pos))
+            })
+            .filter(|(_, dist)| *dist <= 24.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(k, _)| Clicked::Dot(k))
+    });
+    (r.response.rect, clicked)
 }

@@ -1,7 +1,7 @@
 //! The chart shapes drawn without a plot: rankings (labelled horizontal bars), cards (big
 //! numbers) and matrices (shaded cells), each value written out.
 
-use super::chart_draw::color;
+use super::draw::{Clicked, Drawn, color};
 
 /// A table of shaded cells (darker = higher), each value written in it; blank cells have no
 /// students or too few to show.
@@ -11,7 +11,8 @@ pub fn matrix(
     rows: &[String],
     columns: &[String],
     cells: &[Vec<Option<f64>>],
-) -> egui::Rect {
+) -> Drawn {
+    let mut clicked = None;
     let values = cells.iter().flatten().flatten().copied();
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
@@ -33,7 +34,7 @@ pub fn matrix(
             ui.end_row();
             for (r, name) in rows.iter().enumerate() {
                 ui.strong(name);
-                for v in &cells[r] {
+                for (c, v) in cells[r].iter().enumerate() {
                     let (text, fill) = match v {
                         Some(v) => {
                             let t = if hi > lo { (v - lo) / (hi - lo) } else { 1.0 };
@@ -47,13 +48,20 @@ pub fn matrix(
                     } else {
                         egui::Color32::WHITE
                     };
-                    egui::Frame::new()
+                    let cell = egui::Frame::new()
                         .fill(fill)
                         .inner_margin(egui::Margin::symmetric(10, 6))
                         .show(ui, |ui| {
                             ui.set_min_width(56.0);
                             ui.colored_label(fg, text);
-                        });
+                        })
+                        .response
+                        .interact(egui::Sense::click())
+                        .on_hover_cursor(egui::CursorIcon::PointingHand)
+                        .on_hover_text("Click to see the students' rows behind this cell");
+                    if v.is_some() && cell.clicked() {
+                        clicked = Some(Clicked::Cell(r, c));
+                    }
                 }
                 ui.end_row();
             }
@@ -64,7 +72,7 @@ pub fn matrix(
         ))
         .weak(),
     );
-    inner.response.rect
+    (inner.response.rect, clicked)
 }
 
 /// Rows of cards: a big number over its caption, as many per row as fit.
@@ -116,11 +124,11 @@ fn elide(ui: &egui::Ui, s: &str, width: f32, font: &egui::FontId) -> String {
 
 /// Horizontal bars, one row per item with its name and value written out (none left
 /// unlabelled however many there are); the full name on hover.
-pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) -> egui::Rect {
+pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) -> Drawn {
     const ROW: f32 = 24.0;
     let width = ui.available_width();
     let size = egui::vec2(width, ROW * items.len() as f32 + ROW);
-    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click());
     let summary: Vec<String> = items.iter().map(|(n, v)| format!("{n} {v:.0}")).collect();
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, summary.join(", ")));
     let painter = ui.painter_at(rect);
@@ -172,5 +180,12 @@ pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) ->
         egui::TextStyle::Small.resolve(ui.style()),
         ui.visuals().weak_text_color(),
     );
-    rect
+    let clicked = resp
+        .clicked()
+        .then(|| resp.interact_pointer_pos())
+        .flatten()
+        .map(|p| ((p.y - rect.top()) / ROW) as usize)
+        .filter(|k| *k < items.len())
+        .map(Clicked::Category);
+    (rect, clicked)
 }

@@ -1,0 +1,127 @@
+//! The Charts page driven as an analyst would (egui_kittest on the demo lake): a filter changes
+//! the cards to the chosen school's figures, and clicking a cell of the school × grade matrix
+//! opens the table browser at exactly the students behind it.
+
+mod common;
+#[path = "common/gui.rs"]
+mod gui;
+
+use std::sync::Arc;
+
+use edlake::metrics::{self, Filter};
+use edlake::ui::Page;
+use edlake::ui::dialogs::QueuedDialogs;
+use egui_kittest::kittest::Queryable;
+use gui::*;
+
+/// Waits until the charts page shows metric `name`.
+fn shown(h: &mut egui_kittest::Harness<'static, edlake::ui::App>, name: &'static str) {
+    wait(h, name, move |a| {
+        view(a)
+            .charts
+            .current
+            .done()
+            .is_some_and(|c| c.output.name == name)
+    });
+    h.run_steps(2);
+}
+
+fn ints(df: &polars::prelude::DataFrame, c: &str) -> Vec<Option<i64>> {
+    df.column(c)
+        .expect("column")
+        .cast(&polars::prelude::DataType::Int64)
+        .expect("ints")
+        .i64()
+        .expect("ints")
+        .iter()
+        .collect()
+}
+
+#[test]
+fn a_school_filter_changes_the_cards_to_that_school() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Charts");
+    click(&mut h, "Students, school days, schools, logins");
+    shown(&mut h, "clever-summary");
+    let lake = view(h.state()).lake.clone();
+    let all = metrics::compute_direct(&lake, "clever-summary", &Filter::default())
+        .expect("district")
+        .frame;
+    h.get_by_label(&ints(&all, "students")[0].expect("students").to_string());
+    h.get_by_label("2"); // schools
+
+    // Choose one school in the filter bar: the cards become that school's.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "School")
+        .click();
+    h.run_steps(3);
+    click(&mut h, "Mitchell High");
+    wait(&mut h, "the school's cards", |a| {
+        view(a)
+            .charts
+            .current
+            .done()
+            .is_some_and(|c| c.output.name == "clever-summary" && a.saved.filter.school.is_some())
+    });
+    h.run_steps(2);
+    let one = metrics::compute_direct(
+        &lake,
+        "clever-summary",
+        &Filter {
+            school: Some("Mitchell High".into()),
+            ..Filter::default()
+        },
+    )
+    .expect("school")
+    .frame;
+    let students = ints(&one, "students")[0].expect("students");
+    assert!(students < ints(&all, "students")[0].expect("students"));
+    let shown = view(h.state()).charts.current.done().expect("computed");
+    assert_eq!(ints(&shown.output.frame, "students")[0], Some(students));
+    h.get_by_label(&students.to_string());
+    h.get_by_label("1"); // one school
+}
+
+#[test]
+fn clicking_a_matrix_cell_opens_the_students_behind_it() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Charts");
+    click(&mut h, "Attendance by school and grade");
+    shown(&mut h, "school-by-grade");
+    let c = view(h.state()).charts.current.done().expect("computed");
+    let df = c.output.frame.clone();
+    let schools = common::text_col(&df, "school");
+    let grades = common::text_col(&df, "grade");
+    let students = ints(&df, "students");
+    let rates: Vec<String> = df
+        .column("in_person_rate")
+        .expect("rates")
+        .f64()
+        .expect("f64")
+        .iter()
+        .map(|v| format!("{:.1}", v.expect("a rate") * 100.0))
+        .collect();
+    // A cell whose text is unique on the page, so the click lands on it.
+    let i = (0..df.height())
+        .find(|i| rates.iter().filter(|r| **r == rates[*i]).count() == 1)
+        .expect("a cell with a unique value");
+    click(&mut h, &rates[i]);
+    assert_eq!(h.state().saved.page, Page::Tables);
+    let (school, grade) = (schools[i].clone().unwrap(), grades[i].clone().unwrap());
+    let tables = &view(h.state()).tables;
+    assert_eq!(tables.selected, Some(edlake::derive::hybrid_table()));
+    assert_eq!(
+        tables.query().exact,
+        [
+            ("school".to_string(), school.clone()),
+            ("grade".to_string(), grade.clone())
+        ]
+    );
+    let want = students[i].expect("students") as usize;
+    wait(&mut h, "the cell's rows", move |a| {
+        view(a).tables.total_rows == Some(want)
+    });
+    wait_label(
+        &mut h,
+        &format!("Rows where school is {school} and grade is {grade}"),
+    );
+}
