@@ -125,3 +125,54 @@ fn clicking_a_matrix_cell_opens_the_students_behind_it() {
         &format!("Rows where school is {school} and grade is {grade}"),
     );
 }
+
+#[test]
+fn two_periods_and_schools_side_by_side() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Charts");
+    click(&mut h, "Students, school days, schools, logins");
+    shown(&mut h, "clever-summary");
+    click(&mut h, "Compare with");
+    // The compared side: the last week, at Maple Ridge High.
+    h.get_by_label("Compare from date").focus();
+    h.run_steps(1);
+    h.get_by_label("Compare from date").type_text("2025-09-08");
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Compare school")
+        .click();
+    h.run_steps(3);
+    click(&mut h, "Maple Ridge High");
+    wait(&mut h, "both sides", |a| {
+        view(a)
+            .charts
+            .current
+            .done()
+            .and_then(|c| c.compare.as_ref())
+            .is_some_and(|m| m.labels[1] == "from 2025-09-08, Maple Ridge High")
+    });
+    h.run_steps(2);
+    debug_shot(&mut h, "compare");
+    wait_label(&mut h, "all dates, all schools");
+    wait_label(&mut h, "from 2025-09-08, Maple Ridge High");
+    let lake = view(h.state()).lake.clone();
+    let want = |f: Filter| {
+        let df = metrics::compute_direct(&lake, "clever-summary", &f)
+            .expect("direct")
+            .frame;
+        (ints(&df, "students")[0], ints(&df, "school_days")[0])
+    };
+    let c = view(h.state()).charts.current.done().expect("computed");
+    let m = c.compare.as_ref().expect("compared");
+    let got =
+        |df: &polars::prelude::DataFrame| (ints(df, "students")[0], ints(df, "school_days")[0]);
+    assert_eq!(got(&c.output.frame), want(Filter::default()));
+    let second = want(Filter {
+        from: chrono::NaiveDate::from_ymd_opt(2025, 9, 8),
+        school: Some("Maple Ridge High".into()),
+        ..Filter::default()
+    });
+    assert_eq!(got(&m.output.frame), second);
+    // The last week has 6 school days of data (Sep 8–12 and 15), fewer than the whole range.
+    assert_eq!(second.1, Some(6));
+    assert!(second.0 < got(&c.output.frame).0);
+}

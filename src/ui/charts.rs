@@ -11,10 +11,18 @@ use super::{ChartFilter, Shared};
 use crate::metrics::chart::{ChartSpec, charts};
 use crate::metrics::{GROUPS, METRICS, MetricOutput, compute};
 
-/// A computed metric and its charts.
+/// The second side of a comparison: its filter in words, the metric and its charts.
+pub struct Compared {
+    pub labels: [String; 2],
+    pub output: MetricOutput,
+    pub charts: Vec<(String, ChartSpec)>,
+}
+
+/// A computed metric and its charts (and the compared side's, when comparing).
 pub struct Computed {
     pub output: MetricOutput,
     pub charts: Vec<(String, ChartSpec)>,
+    pub compare: Option<Compared>,
     pub schools: Vec<String>,
     pub millis: u128,
 }
@@ -67,7 +75,16 @@ impl ChartsPage {
             return;
         }
         self.computed_for = Some(key.clone());
-        let filter = match key.1.to_filter() {
+        let second = key.1.second();
+        let labels = [
+            key.1.describe(),
+            second.as_ref().map(|s| s.describe()).unwrap_or_default(),
+        ];
+        let filters = key
+            .1
+            .to_filter()
+            .and_then(|f| Ok((f, second.map(|s| s.to_filter()).transpose()?)));
+        let (filter, filter2) = match filters {
             Ok(f) => f,
             Err(e) => {
                 self.current = Task::default();
@@ -81,6 +98,18 @@ impl ChartsPage {
             let t = std::time::Instant::now();
             let output = compute(&lake, &key.0, &filter)?;
             let charts = charts(&output)?;
+            let compare = match filter2 {
+                Some(f) => {
+                    let output = compute(&lake, &key.0, &f)?;
+                    let charts = crate::metrics::chart::charts(&output)?;
+                    Some(Compared {
+                        labels,
+                        output,
+                        charts,
+                    })
+                }
+                None => None,
+            };
             let millis = t.elapsed().as_millis();
             let schools = if want_schools {
                 schools_of(&lake)
@@ -90,6 +119,7 @@ impl ChartsPage {
             Ok(Computed {
                 output,
                 charts,
+                compare,
                 schools,
                 millis,
             })
@@ -135,32 +165,10 @@ impl ChartsPage {
 
     fn filters(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         let f = &mut sh.saved.filter;
+        let schools = &self.schools;
         ui.horizontal_wrapped(|ui| {
-            ui.label("From");
-            ui.add(
-                egui::TextEdit::singleline(&mut f.from)
-                    .hint_text("YYYY-MM-DD")
-                    .desired_width(90.0),
-            )
-            .accessible_name("From date");
-            ui.label("To");
-            ui.add(
-                egui::TextEdit::singleline(&mut f.to)
-                    .hint_text("YYYY-MM-DD")
-                    .desired_width(90.0),
-            )
-            .accessible_name("To date");
-            ui.label("School");
-            egui::ComboBox::from_id_salt("school")
-                .selected_text(f.school.clone().unwrap_or_else(|| "all schools".into()))
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut f.school, None, "all schools");
-                    for s in &self.schools {
-                        ui.selectable_value(&mut f.school, Some(s.clone()), s);
-                    }
-                })
-                .response
-                .accessible_name("School");
+            let names = ["From", "To", "School"];
+            period(ui, [&mut f.from, &mut f.to], &mut f.school, schools, names);
             ui.label("Smallest group");
             ui.add(
                 egui::DragValue::new(&mut f.min_group).range(crate::metrics::MIN_GROUP_FLOOR..=100),
@@ -178,6 +186,22 @@ impl ChartsPage {
                 ui.add(egui::DragValue::new(&mut f.threshold_pct).range(1..=100))
                     .accessible_name("Threshold %")
                     .on_hover_text("The attendance target: 90 % in OEA's hybrid report");
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut f.compare, "Compare with").on_hover_text(
+                "Draws a second period or school beside the first (this term vs last term, \
+                     one school vs another)",
+            );
+            if f.compare {
+                let names = ["Compare from", "Compare to", "Compare school"];
+                period(
+                    ui,
+                    [&mut f.from2, &mut f.to2],
+                    &mut f.school2,
+                    schools,
+                    names,
+                );
             }
         });
     }
@@ -212,6 +236,12 @@ impl ChartsPage {
         for n in &c.output.notes {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {n}"));
         }
+        if let Some(cmp) = &c.compare {
+            for n in &cmp.output.notes {
+                let text = format!("Note ({}): {n}", cmp.labels[1]);
+                ui.colored_label(ui.visuals().warn_fg_color, text);
+            }
+        }
         if c.charts.is_empty() || c.output.frame.height() == 0 {
             ui.label("Nothing to draw for these filters.");
             return;
@@ -227,13 +257,24 @@ impl ChartsPage {
                     let ask = (format!("Save the chart “{title}”"), "Save as PNG…");
                     png = path_row(ui, sh.dialogs, (&ask.0, ask.1), PathKind::Save(&name), None);
                 });
-                let (rect, clicked) = draw::draw(ui, i, spec, h);
+                let other = c.compare.as_ref().and_then(|m| {
+                    m.charts
+                        .get(i)
+                        .map(|(_, s)| (&m.labels, (&m.output.name, s)))
+                });
+                let (rect, clicked) = match other {
+                    None => {
+                        let drawn = draw::draw(ui, i, spec, h);
+                        partial_note(ui, spec);
+                        (drawn.0, drawn.1.map(|k| (spec, k)))
+                    }
+                    Some((labels, (_, spec2))) => side_by_side(ui, i, [spec, spec2], labels, h),
+                };
                 if let Some((t, exact, sort)) =
-                    clicked.and_then(|k| drill::target(&c.output.name, spec, &k))
+                    clicked.and_then(|(s, k)| drill::target(&c.output.name, s, &k))
                 {
                     sh.nav.push(super::Nav::OpenWhere(t, exact, sort));
                 }
-                partial_note(ui, spec);
                 if let Some(p) = png {
                     let (tx, rx) = crossbeam_channel::bounded(1);
                     self.png_result = Some(rx);
@@ -280,4 +321,64 @@ fn partial_note(ui: &mut egui::Ui, spec: &ChartSpec) {
             .weak(),
         );
     }
+}
+
+/// Two charts side by side, each under its filter in words; their joint rectangle and what a
+/// click on either picked.
+fn side_by_side<'a>(
+    ui: &mut egui::Ui,
+    i: usize,
+    specs: [&'a ChartSpec; 2],
+    labels: &[String; 2],
+    height: f32,
+) -> (egui::Rect, Option<(&'a ChartSpec, draw::Clicked)>) {
+    let mut rects = Vec::new();
+    let mut clicked = None;
+    ui.columns(2, |cols| {
+        for (k, col) in cols.iter_mut().enumerate() {
+            col.push_id(("side", k), |ui| {
+                ui.label(egui::RichText::new(&labels[k]).strong());
+                let (rect, c) = draw::draw(ui, i, specs[k], height);
+                partial_note(ui, specs[k]);
+                rects.push(rect);
+                clicked = clicked.take().or(c.map(|c| (specs[k], c)));
+            });
+        }
+    });
+    let rect = rects
+        .into_iter()
+        .reduce(|a, b| a.union(b))
+        .unwrap_or(egui::Rect::NOTHING);
+    (rect, clicked)
+}
+
+/// A period's dates and school: `names` are the accessible names of the from and to fields and
+/// the school list (each field is labelled with its last word).
+fn period(
+    ui: &mut egui::Ui,
+    dates: [&mut String; 2],
+    school: &mut Option<String>,
+    schools: &[String],
+    names: [&str; 3],
+) {
+    for (d, name) in dates.into_iter().zip(names) {
+        ui.label(name.rsplit(' ').next().unwrap_or(name));
+        ui.add(
+            egui::TextEdit::singleline(d)
+                .hint_text("YYYY-MM-DD")
+                .desired_width(90.0),
+        )
+        .accessible_name(format!("{name} date"));
+    }
+    ui.label("School");
+    egui::ComboBox::from_id_salt(names[2])
+        .selected_text(school.clone().unwrap_or_else(|| "all schools".into()))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(school, None, "all schools");
+            for s in schools {
+                ui.selectable_value(school, Some(s.clone()), s);
+            }
+        })
+        .response
+        .accessible_name(names[2]);
 }

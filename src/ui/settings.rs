@@ -56,6 +56,11 @@ pub struct ChartFilter {
     pub school: Option<String>,
     pub min_group: u32,
     pub threshold_pct: u32,
+    /// Whether a second period or school is drawn beside the first ("this term vs last").
+    pub compare: bool,
+    pub from2: String,
+    pub to2: String,
+    pub school2: Option<String>,
 }
 
 impl Default for ChartFilter {
@@ -68,11 +73,39 @@ impl Default for ChartFilter {
             school: f.school,
             min_group: f.min_group,
             threshold_pct: (f.threshold * 100.0).round() as u32,
+            compare: false,
+            from2: String::new(),
+            to2: String::new(),
+            school2: None,
         }
     }
 }
 
 impl ChartFilter {
+    /// The filter of the compared side (its dates and school, the rest shared), when
+    /// comparing.
+    pub fn second(&self) -> Option<ChartFilter> {
+        self.compare.then(|| ChartFilter {
+            from: self.from2.clone(),
+            to: self.to2.clone(),
+            school: self.school2.clone(),
+            compare: false,
+            ..self.clone()
+        })
+    }
+
+    /// Its dates and school in words: "2025-08-25 to 2025-09-05, Mitchell High".
+    pub fn describe(&self) -> String {
+        let dates = match (self.from.trim(), self.to.trim()) {
+            ("", "") => "all dates".to_string(),
+            (f, "") => format!("from {f}"),
+            ("", t) => format!("up to {t}"),
+            (f, t) => format!("{f} to {t}"),
+        };
+        let school = self.school.as_deref().unwrap_or("all schools");
+        format!("{dates}, {school}")
+    }
+
     /// The library filter, or what is wrong with the typed dates.
     pub fn to_filter(&self) -> anyhow::Result<Filter> {
         let date = |s: &str, what: &str| -> anyhow::Result<Option<chrono::NaiveDate>> {
