@@ -176,3 +176,45 @@ fn two_periods_and_schools_side_by_side() {
     assert_eq!(second.1, Some(6));
     assert!(second.0 < got(&c.output.frame).0);
 }
+
+#[test]
+fn a_report_holds_the_charts_filters_notes_and_numbers_and_no_student() {
+    let out = tempfile::tempdir().expect("tmp");
+    let path = out.path().join("report.html");
+    let mut h = demo(Arc::new(QueuedDialogs::new([path.clone()])));
+    click(&mut h, "Charts");
+    click(&mut h, "Top resources");
+    shown(&mut h, "top-resources");
+    click(&mut h, "Export report…");
+    let t = std::time::Instant::now();
+    while !path.exists() && t.elapsed() < std::time::Duration::from_secs(60) {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let html = std::fs::read_to_string(&path).expect("the report was written");
+    assert!(html.contains("<h1>Clever · Top resources</h1>"), "{html}");
+    assert!(html.contains("<li>all dates, all schools</li>"));
+    assert!(html.contains("groups of fewer than 10 students are hidden"));
+    // The chart as an inline PNG.
+    let start = html.find("data:image/png;base64,").expect("an image") + 22;
+    let end = start + html[start..].find('"').expect("end of the image");
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&html[start..end])
+        .expect("base64");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 2000, "an image of the chart, not an empty one");
+    // The numbers: every resource of the chart with its students.
+    let c = view(h.state()).charts.current.done().expect("computed");
+    let names = common::text_col(&c.output.frame, "resource_name");
+    let students = ints(&c.output.frame, "students");
+    for (n, s) in names.iter().zip(&students) {
+        let row = format!("<td>{}</td>", n.as_deref().expect("a name"));
+        assert!(html.contains(&row), "{row}");
+        assert!(html.contains(&format!("<td>{}</td>", s.expect("students"))));
+    }
+    // Aggregates only: no raw student id.
+    for id in raw_ids() {
+        assert!(!html.contains(&id), "a raw id in the report");
+    }
+}

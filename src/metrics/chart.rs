@@ -222,47 +222,7 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
                 ],
             )?,
         )],
-        "hybrid-summary" => {
-            let pct = |c: &str| -> PolarsResult<Option<String>> {
-                Ok(floats(df, c)?
-                    .first()
-                    .filter(|v| v.is_finite())
-                    .map(|v| format!("{:.1} %", v * 100.0)))
-            };
-            let count = |c: &str| -> PolarsResult<Option<String>> {
-                Ok(floats(df, c)?
-                    .first()
-                    .filter(|v| v.is_finite())
-                    .map(|v| format!("{v:.0}")))
-            };
-            let mut items = Vec::new();
-            for (caption, value) in [
-                ("students", count("students")?),
-                ("schools", count("schools")?),
-                ("grades", count("grades")?),
-                ("average in-person attendance", pct("in_person_rate")?),
-                (
-                    "students at or above the target",
-                    count("at_or_above_target")?,
-                ),
-                (
-                    "average digital attendance (Insights)",
-                    pct("digital_rate_insights")?,
-                ),
-                (
-                    "average digital attendance (Clever)",
-                    pct("digital_rate_clever")?,
-                ),
-            ] {
-                if let Some(v) = value {
-                    items.push((caption.to_string(), v));
-                }
-            }
-            vec![(
-                "In person and digital at a glance".into(),
-                ChartSpec::Cards { items },
-            )]
-        }
+        "hybrid-summary" => hybrid_cards(df)?,
         "daily-active" => {
             let (g, x) = (texts(df, "school")?, days(df, "date")?);
             let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
@@ -294,52 +254,10 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         )],
         "top-resources" => vec![ranking(df, "resource_name", "students", "resources")?],
         "resource-types" => vec![ranking(df, "resource_type", "students", "resource types")?],
-        "insights-weekly" => {
-            let (g, x) = (texts(df, "group")?, days(df, "week")?);
-            let partial = partial_weeks(df)?;
-            let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
-                Ok(ChartSpec::Lines {
-                    y_label: y.into(),
-                    series: lines(&g, &x, &floats(df, c)?),
-                    partial: partial.clone(),
-                })
-            };
-            vec![
-                (
-                    "Students active per week by activity type".into(),
-                    line("students", "students")?,
-                ),
-                (
-                    "Events per week by activity type".into(),
-                    line("events", "events")?,
-                ),
-            ]
-        }
+        "insights-weekly" => weekly_lines(df)?,
         "insights-apps" => vec![ranking(df, "app", "students", "apps")?],
         "attendance-vs-digital" => attendance_scatter(df)?,
-        "attendance-over-time" => {
-            let x = days(df, "date")?;
-            let mut series = Vec::new();
-            for (c, name) in [
-                ("in_person_rate", "in person"),
-                ("digital_rate_clever", "Clever"),
-                ("digital_rate_insights", "Insights"),
-            ] {
-                let y: Vec<f64> = floats(df, c)?.into_iter().map(|v| v * 100.0).collect();
-                if y.iter().any(|v| v.is_finite()) {
-                    let pts = x.iter().zip(&y).filter(|(_, y)| y.is_finite());
-                    series.push((name.to_string(), pts.map(|(x, y)| [*x, *y]).collect()));
-                }
-            }
-            vec![(
-                "Students present in person and active online, per school day".into(),
-                ChartSpec::Lines {
-                    y_label: "% of students".into(),
-                    series,
-                    partial: Vec::new(),
-                },
-            )]
-        }
+        "attendance-over-time" => attendance_lines(df)?,
         "school-by-grade" => vec![(
             "In-person attendance % by school and grade".into(),
             matrix(df)?,
@@ -359,6 +277,97 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         )],
         _ => Vec::new(),
     })
+}
+
+/// The hybrid report's cards.
+fn hybrid_cards(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let pct = |c: &str| -> PolarsResult<Option<String>> {
+        Ok(floats(df, c)?
+            .first()
+            .filter(|v| v.is_finite())
+            .map(|v| format!("{:.1} %", v * 100.0)))
+    };
+    let count = |c: &str| -> PolarsResult<Option<String>> {
+        Ok(floats(df, c)?
+            .first()
+            .filter(|v| v.is_finite())
+            .map(|v| format!("{v:.0}")))
+    };
+    let mut items = Vec::new();
+    for (caption, value) in [
+        ("students", count("students")?),
+        ("schools", count("schools")?),
+        ("grades", count("grades")?),
+        ("average in-person attendance", pct("in_person_rate")?),
+        (
+            "students at or above the target",
+            count("at_or_above_target")?,
+        ),
+        (
+            "average digital attendance (Insights)",
+            pct("digital_rate_insights")?,
+        ),
+        (
+            "average digital attendance (Clever)",
+            pct("digital_rate_clever")?,
+        ),
+    ] {
+        if let Some(v) = value {
+            items.push((caption.to_string(), v));
+        }
+    }
+    Ok(vec![(
+        "In person and digital at a glance".into(),
+        ChartSpec::Cards { items },
+    )])
+}
+
+/// In-person and digital attendance per school day, in %.
+fn attendance_lines(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let x = days(df, "date")?;
+    let mut series = Vec::new();
+    for (c, name) in [
+        ("in_person_rate", "in person"),
+        ("digital_rate_clever", "Clever"),
+        ("digital_rate_insights", "Insights"),
+    ] {
+        let y: Vec<f64> = floats(df, c)?.into_iter().map(|v| v * 100.0).collect();
+        if y.iter().any(|v| v.is_finite()) {
+            let pts = x.iter().zip(&y).filter(|(_, y)| y.is_finite());
+            series.push((name.to_string(), pts.map(|(x, y)| [*x, *y]).collect()));
+        }
+    }
+    Ok(vec![(
+        "Students present in person and active online, per school day".into(),
+        ChartSpec::Lines {
+            y_label: "% of students".into(),
+            series,
+            partial: Vec::new(),
+        },
+    )])
+}
+
+/// Students and events per week by activity type, partial weeks marked.
+fn weekly_lines(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let (g, x) = (texts(df, "group")?, days(df, "week")?);
+    let partial = partial_weeks(df)?;
+    let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
+        Ok(ChartSpec::Lines {
+            y_label: y.into(),
+            series: lines(&g, &x, &floats(df, c)?),
+            partial: partial.clone(),
+        })
+    };
+    Ok(vec![
+        (
+            "Students active per week by activity type".into(),
+            line("students", "students")?,
+        ),
+        (
+            "Events per week by activity type".into(),
+            line("events", "events")?,
+        ),
+    ])
 }
 
 /// One scatter per digital source: each school's in-person rate against its digital rate.

@@ -3,6 +3,7 @@
 
 pub mod draw;
 mod drill;
+mod report;
 mod shapes;
 
 use super::path_field::{PathKind, path_row};
@@ -215,24 +216,7 @@ impl ChartsPage {
         let Some(c) = super::widgets::task_value(ui, &self.current) else {
             return;
         };
-        ui.horizontal(|ui| {
-            ui.label(
-                egui::RichText::new(format!(
-                    "{} rows, computed in {} ms",
-                    c.output.frame.height(),
-                    c.millis
-                ))
-                .weak(),
-            );
-            let name = format!("{}.csv", c.output.name);
-            let ask = ("Export the chart's numbers", "Export CSV…");
-            if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None) {
-                match crate::browse::export(&c.output.frame, &p, crate::browse::ExportFormat::Csv) {
-                    Ok(n) => sh.toast(format!("Saved {n} rows to {}", p.display()), true),
-                    Err(e) => sh.toast(format!("Export failed: {e}"), false),
-                }
-            }
-        });
+        let report_to = toolbar(ui, sh, c);
         for n in &c.output.notes {
             ui.colored_label(ui.visuals().warn_fg_color, format!("Note: {n}"));
         }
@@ -248,6 +232,7 @@ impl ChartsPage {
         }
         let n = c.charts.len() as f32;
         let h = ((ui.available_height() - 40.0 * n) / n).max(180.0);
+        let mut shown = Vec::new();
         egui::ScrollArea::vertical().show(ui, |ui| {
             for (i, (title, spec)) in c.charts.iter().enumerate() {
                 let mut png = None;
@@ -270,6 +255,7 @@ impl ChartsPage {
                     }
                     Some((labels, (_, spec2))) => side_by_side(ui, i, [spec, spec2], labels, h),
                 };
+                shown.push((title.clone(), rect));
                 if let Some((t, exact, sort)) =
                     clicked.and_then(|(s, k)| drill::target(&c.output.name, s, &k))
                 {
@@ -292,6 +278,9 @@ impl ChartsPage {
                 }
             }
         });
+        if let Some(p) = report_to {
+            self.png_result = Some(export_report(ui, sh, c, shown, p));
+        }
     }
 
     fn save_png(&mut self, _ui: &egui::Ui, sh: &mut Shared) {
@@ -381,4 +370,82 @@ fn period(
         })
         .response
         .accessible_name(names[2]);
+}
+
+/// The row above the charts: rows and time, "Export CSV…" (done here) and "Export report…"
+/// (returns where to write it: the report needs this frame's pixels).
+fn toolbar(ui: &mut egui::Ui, sh: &mut Shared, c: &Computed) -> Option<std::path::PathBuf> {
+    ui.horizontal(|ui| {
+        ui.label(
+            egui::RichText::new(format!(
+                "{} rows, computed in {} ms",
+                c.output.frame.height(),
+                c.millis
+            ))
+            .weak(),
+        );
+        let name = format!("{}.csv", c.output.name);
+        let ask = ("Export the chart's numbers", "Export CSV…");
+        if let Some(p) = path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None) {
+            match crate::browse::export(&c.output.frame, &p, crate::browse::ExportFormat::Csv) {
+                Ok(n) => sh.toast(format!("Saved {n} rows to {}", p.display()), true),
+                Err(e) => sh.toast(format!("Export failed: {e}"), false),
+            }
+        }
+        let name = format!("{}-report.html", c.output.name);
+        let ask = (
+            "Save a report of this page (charts, filters, notes and numbers in one HTML file)",
+            "Export report…",
+        );
+        path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None)
+    })
+    .inner
+}
+
+/// Writes the report of the page drawn this frame to `path`, off the UI thread; the receiver
+/// gets where it went or why it failed.
+fn export_report(
+    ui: &egui::Ui,
+    sh: &Shared,
+    c: &Computed,
+    charts: Vec<(String, egui::Rect)>,
+    path: std::path::PathBuf,
+) -> crossbeam_channel::Receiver<anyhow::Result<String>> {
+    let info = crate::metrics::info(&c.output.name);
+    let f = &sh.saved.filter;
+    let mut filters = vec![f.describe()];
+    let mut notes = c.output.notes.clone();
+    let mut tables = vec![(f.describe(), c.output.frame.clone())];
+    if let Some(m) = &c.compare {
+        filters.push(m.labels[1].clone());
+        notes.extend(
+            m.output
+                .notes
+                .iter()
+                .map(|n| format!("{}: {n}", m.labels[1])),
+        );
+        tables.push((m.labels[1].clone(), m.output.frame.clone()));
+    }
+    let r = report::Report {
+        title: info.map_or(c.output.name.clone(), |m| {
+            format!("{} · {}", m.group, m.title)
+        }),
+        about: info.map_or(String::new(), |m| m.about.to_string()),
+        filters,
+        notes,
+        min_group: crate::metrics::effective_min_group(f.min_group),
+        charts,
+        tables,
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let ppp = ui.pixels_per_point();
+    let repaint = sh.repaint.clone();
+    ui.ctx().request_screenshot(move |img| {
+        std::thread::spawn(move || {
+            let done = report::write(&img, ppp, &r, &path).map(|()| path.display().to_string());
+            let _ = tx.send(done);
+            repaint();
+        });
+    });
+    rx
 }
