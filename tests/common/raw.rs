@@ -124,7 +124,7 @@ pub fn hybrid(root: &Path, salt: &Salt) -> Hybrid {
                 .cloned()
                 .unwrap_or_else(|| school_of[s].clone());
             (
-                hash_value(s, &salt),
+                hash_value(s, salt),
                 Rates {
                     school,
                     in_person: p / n,
