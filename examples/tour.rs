@@ -83,6 +83,8 @@ enum Shot {
     /// A wide table (Insights activity), scrolled sideways to its last columns.
     TablesWide,
     Chart(&'static str),
+    /// The hybrid cards, one school beside the other ("Compare with").
+    Compare,
     More(more::Section),
 }
 
@@ -103,6 +105,7 @@ impl Shot {
             Shot::Tables => "preview.png".into(),
             Shot::TablesWide => "preview-wide.png".into(),
             Shot::Chart(m) => format!("chart-{m}.png"),
+            Shot::Compare => "chart-compare.png".into(),
             Shot::More(s) => match s {
                 more::Section::Roster => "more-roster-identity.png".into(),
                 more::Section::Custom => "more-custom-source.png".into(),
@@ -138,6 +141,7 @@ impl Tour {
         shots.extend(wizard::Step::ALL.map(Shot::Wizard));
         shots.extend([Shot::Tables, Shot::TablesWide]);
         shots.extend(METRICS.iter().map(|m| Shot::Chart(m.name)));
+        shots.push(Shot::Compare);
         {
             use more::Section;
             shots.extend([Section::Roster, Section::Custom, Section::Program].map(Shot::More));
@@ -225,6 +229,13 @@ impl Tour {
                 saved.page = Page::Charts;
                 saved.chart = m.to_string();
             }
+            Shot::Compare => {
+                saved.page = Page::Charts;
+                saved.chart = "hybrid-summary".into();
+                saved.filter.school = Some("Maple Ridge High".into());
+                saved.filter.compare = true;
+                saved.filter.school2 = Some("Mitchell High".into());
+            }
             Shot::More(s) => {
                 saved.page = Page::More;
                 v.more.section = *s;
@@ -262,7 +273,7 @@ impl Tour {
                 v.ingest.job.state,
                 task::TaskState::Done(_) | task::TaskState::Failed(_)
             ),
-            Shot::Chart(_) => !v.charts.current.is_running(),
+            Shot::Chart(_) | Shot::Compare => !v.charts.current.is_running(),
             Shot::More(more::Section::Roster) => v.more.roster.info.done().is_some(),
             Shot::More(more::Section::Program) => v.more.program.counts.done().is_some(),
             Shot::More(more::Section::Custom) => v.more.custom.preview.done().is_some(),

@@ -375,6 +375,8 @@ fn period(
 /// The row above the charts: rows and time, "Export CSV…" (done here) and "Export report…"
 /// (returns where to write it: the report needs this frame's pixels).
 fn toolbar(ui: &mut egui::Ui, sh: &mut Shared, c: &Computed) -> Option<std::path::PathBuf> {
+    // Two lines: two path rows side by side would run past the window's edge (widening the
+    // page and cutting the charts off on the right).
     ui.horizontal(|ui| {
         ui.label(
             egui::RichText::new(format!(
@@ -392,14 +394,13 @@ fn toolbar(ui: &mut egui::Ui, sh: &mut Shared, c: &Computed) -> Option<std::path
                 Err(e) => sh.toast(format!("Export failed: {e}"), false),
             }
         }
-        let name = format!("{}-report.html", c.output.name);
-        let ask = (
-            "Save a report of this page (charts, filters, notes and numbers in one HTML file)",
-            "Export report…",
-        );
-        path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None)
-    })
-    .inner
+    });
+    let name = format!("{}-report.html", c.output.name);
+    let ask = (
+        "Save a report of this page (charts, filters, notes and numbers in one HTML file)",
+        "Export report…",
+    );
+    path_row(ui, sh.dialogs, ask, PathKind::Save(&name), None)
 }
 
 /// Writes the report of the page drawn this frame to `path`, off the UI thread; the receiver
