@@ -202,3 +202,66 @@ fn insights_cards_match_the_generated_activity() {
     );
     assert_eq!(f64_col(&m, "apps")[0], Some(apps_seen.len() as f64));
 }
+
+#[test]
+fn top_five_resources_per_school_match_the_raw_report() {
+    let Some(root) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, _) = Lake::init(dir.path()).unwrap();
+    ingest(
+        &lake,
+        &Clever::default(),
+        &root.join("clever"),
+        &Salt::generate(),
+    );
+    derive::build_stage3(&lake).unwrap();
+    // Distinct students per (school, resource), from the raw file.
+    let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
+    let mut by: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for r in &ru {
+        by.entry(r["school_name"].clone())
+            .or_default()
+            .entry(r["resource_name"].clone())
+            .or_default()
+            .insert(r["sis_id"].clone());
+    }
+    let k = metrics::MIN_GROUP_FLOOR as usize;
+    let mut want: Vec<(String, String, usize)> = Vec::new();
+    for (school, res) in &by {
+        // Most students first, ties by name; resources used by 1 to k-1 students hidden.
+        let mut list: Vec<(String, usize)> = res
+            .iter()
+            .map(|(n, s)| (n.clone(), s.len()))
+            .filter(|(_, n)| *n == 0 || *n >= k)
+            .collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.extend(
+            list.into_iter()
+                .take(5)
+                .map(|(n, c)| (school.clone(), n, c)),
+        );
+    }
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    let m = metrics::compute(&lake, "top-resources-by-school", &f)
+        .unwrap()
+        .frame;
+    let (schools, names) = (str_col(&m, "school"), str_col(&m, "resource_name"));
+    let students = f64_col(&m, "students");
+    let got: Vec<(String, String, usize)> = (0..m.height())
+        .map(|i| {
+            (
+                schools[i].clone().unwrap(),
+                names[i].clone().unwrap(),
+                students[i].unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        by.len() > 1 && got.len() > 5,
+        "more than one school's top 5"
+    );
+}

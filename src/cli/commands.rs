@@ -80,8 +80,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             metrics_cmd(&ctx, name.as_deref(), &f, format)
         }
-        Command::Stage3 => {
+        Command::Stage3 { present_codes } => {
             let lake = ctx.lake()?;
+            if let Some(codes) = present_codes {
+                let codes = edlake::derive::attendance::PresentCodes::new(codes)
+                    .map_err(|e| Coded(EXIT_BAD_INPUT, e.to_string()))?;
+                codes.save(&lake)?;
+                println!("Present codes: {}", codes.codes.join(", "));
+            }
             stage3(&ctx, &lake, &super::cancel_on_ctrl_c())?;
             Ok(ExitCode::SUCCESS)
         }

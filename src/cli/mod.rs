@@ -22,15 +22,8 @@ use clap::{Parser, Subcommand};
 
 pub use commands::run;
 pub(crate) use outcome::cancel_on_ctrl_c;
-pub use outcome::{Coded, exit_code_for};
+pub use outcome::{Coded, EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_PARTIAL, exit_code_for};
 pub use schedule::ScheduleAction;
-
-/// Exit code: some input was bad (arguments, missing folders, wrong file formats).
-pub const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code: finished, but rows went to quarantine or files were rejected.
-pub const EXIT_PARTIAL: u8 = 3;
-/// Exit code: cancelled (Ctrl-C).
-pub const EXIT_CANCELLED: u8 = 130;
 
 /// edlake: your district's education data lake, on your own machine.
 #[derive(Debug, Parser)]
@@ -193,7 +186,12 @@ pub enum Command {
         format: Format,
     },
     /// Rebuild the stage3 engagement tables (also done after every ingest).
-    Stage3,
+    Stage3 {
+        /// SIS AttendanceCode values that count as present where a row has no PresenceFlag
+        /// (comma-separated; kept in the lake; default P).
+        #[arg(long, value_delimiter = ',')]
+        present_codes: Option<Vec<String>>,
+    },
     /// Time a district year (75,000 students x 180 days) through land + ingest + refine.
     Bench {
         #[arg(long, default_value_t = 75_000)]

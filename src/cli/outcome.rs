@@ -3,6 +3,13 @@
 
 use std::process::ExitCode;
 
+/// Exit code: some input was bad (arguments, missing folders, wrong file formats).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: finished, but rows went to quarantine or files were rejected.
+pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code: cancelled (Ctrl-C).
+pub const EXIT_CANCELLED: u8 = 130;
+
 /// A cancel token that Ctrl-C sets: the job stops at its next safe point and the command exits
 /// 130, with the lake at its last version.
 pub(crate) fn cancel_on_ctrl_c() -> edlake::pipeline::Cancel {

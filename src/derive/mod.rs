@@ -2,6 +2,7 @@
 //! sources, the roster status, the MicroMasters reports and the chart serving data. Each is
 //! replaced in one commit under the lake lock; the aggregates in `metrics` read them.
 
+pub mod attendance;
 pub mod identity;
 pub mod micromasters;
 pub mod people_status;

@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use super::engagement::{attendance_schools, in_range};
 use super::{Filter, MetricError, require, suppress, table, tables};
+use crate::derive::attendance::PresentCodes;
 use crate::derive::identity::{IdSource, Resolver};
 use crate::derive::serving::{Serving, read_sets, word_col};
 use crate::lake::Lake;
@@ -48,7 +49,7 @@ pub fn direct(lake: &Lake, f: &Filter, notes: &mut Vec<String>) -> Result<DataFr
         .select([
             col("student_id_pseudonym").alias("student"),
             col("attendance_date").cast(DataType::Date).alias("day"),
-            col("PresenceFlag").fill_null(lit(false)).alias("present"),
+            PresentCodes::load(lake)?.present().alias("present"),
         ])
         .filter(in_range(col("day"), f).and(col("student").is_not_null()));
     if let Some(school) = &f.school {

@@ -5,6 +5,7 @@
 use polars::prelude::*;
 
 use super::{Filter, MetricError, require, suppress, table, tables};
+use crate::derive::attendance::PresentCodes;
 use crate::derive::identity::{IdSource, Resolver};
 use crate::lake::Lake;
 
@@ -114,7 +115,7 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
         .select([
             col("student_id_pseudonym").alias("student"),
             col("attendance_date").cast(DataType::Date).alias("day"),
-            col("PresenceFlag").alias("present"),
+            PresentCodes::load(lake)?.present().alias("present"),
         ])
         .filter(in_range(col("day"), f).and(col("student").is_not_null()));
     let days = att

@@ -131,6 +131,12 @@ pub const METRICS: &[MetricInfo] = &[
         about: "Clever: resources ranked by the distinct students who used them",
     },
     MetricInfo {
+        name: "top-resources-by-school",
+        title: "Top 5 resources per school",
+        group: "Clever",
+        about: "Clever: at each school, the five resources the most students used",
+    },
+    MetricInfo {
         name: "resource-types",
         title: "Students by resource type",
         group: "Clever",
@@ -320,7 +326,7 @@ pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, Metr
 fn missing(lake: &Lake, name: &str) -> MetricError {
     let t = match name {
         "clever-summary" | "daily-active" | "clever-by-school" => tables::clever_dp(),
-        "top-resources" | "resource-types" => tables::clever_ru(),
+        "top-resources" | "top-resources-by-school" | "resource-types" => tables::clever_ru(),
         "insights-summary" | "insights-weekly" | "insights-apps" => tables::activity(),
         _ => tables::attendance(),
     };
@@ -341,6 +347,7 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         "clever-by-school" => queries::clever_by_school(lake, f, &mut notes)?,
         "top-resources" => queries::top_resources(lake, f, &mut notes)?,
         "resource-types" => queries::resource_types(lake, f, &mut notes)?,
+        "top-resources-by-school" => queries::top_resources_by_school(lake, f, &mut notes)?,
         "insights-weekly" => queries::insights_weekly(lake, f, &mut notes)?,
         "insights-apps" => queries::insights_apps(lake, f, &mut notes)?,
         "insights-summary" => queries::insights_summary(lake, f, &mut notes)?,

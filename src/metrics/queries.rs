@@ -194,6 +194,63 @@ pub fn top_resources(
     resources_by(lake, f, "resource_name", "top-resources", notes)
 }
 
+/// The five resources the most students used at each school (the Clever report's top 5 per
+/// school), with the school first.
+pub fn top_resources_by_school(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let metric = "top-resources-by-school";
+    let rows = clever_students(lake, &tables::clever_ru(), metric)?;
+    let schools = school_list(filtered(rows, f, Some("school_name")), "school_name")?;
+    per_school_top(schools, f, notes, |g, notes| {
+        resources_by(lake, g, "resource_name", metric, notes)
+    })
+}
+
+/// The schools in column `c` of `lf`, sorted (no blank one: it cannot be filtered on).
+pub(crate) fn school_list(lf: LazyFrame, c: &str) -> PolarsResult<Vec<String>> {
+    let df = lf
+        .select([col(c)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()?;
+    let s = df.column(c)?.cast(&DataType::String)?;
+    let mut out: Vec<String> = s.str()?.iter().flatten().map(str::to_string).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Per school, the first five rows of `one` (the aggregate under that school's filter, small
+/// groups already hidden), behind a `school` column.
+pub(crate) fn per_school_top(
+    schools: Vec<String>,
+    f: &Filter,
+    notes: &mut Vec<String>,
+    mut one: impl FnMut(&Filter, &mut Vec<String>) -> Result<DataFrame, MetricError>,
+) -> Result<DataFrame, MetricError> {
+    let mut out: Option<DataFrame> = None;
+    for school in schools {
+        let g = Filter {
+            school: Some(school.clone()),
+            ..f.clone()
+        };
+        let top = one(&g, notes)?.head(Some(5));
+        let mut df = DataFrame::new(
+            top.height(),
+            vec![Column::new("school".into(), vec![school; top.height()])],
+        )?;
+        df.hstack_mut(top.columns())?;
+        match &mut out {
+            Some(o) => {
+                o.vstack_mut(&df)?;
+            }
+            None => out = Some(df),
+        }
+    }
+    Ok(out.unwrap_or_default())
+}
+
 /// Accesses and students by resource type.
 pub fn resource_types(
     lake: &Lake,

@@ -9,8 +9,8 @@ use polars::prelude::*;
 use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::metrics::engagement::{count_below, group_students, group_students_by, summarize};
 use crate::metrics::queries::{
-    clever_by_school_from, daily_active_rows, filtered, insights_rest, sort_apps, sort_resources,
-    summary_rest, summary_row, week_active_days, week_of, weekly_rows,
+    clever_by_school_from, daily_active_rows, filtered, insights_rest, per_school_top, school_list,
+    sort_apps, sort_resources, summary_rest, summary_row, week_active_days, week_of, weekly_rows,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -28,6 +28,18 @@ pub fn compute(
         "clever-by-school" => clever_by_school(s, f)?,
         "top-resources" => resources(s, f, "resource_name", "resource_names")?,
         "resource-types" => resources(s, f, "resource_type", "resource_types")?,
+        "top-resources-by-school" => {
+            let Some(acc) = s.part("resource_accesses")? else {
+                return Ok(None);
+            };
+            let schools = school_list(filtered(acc.lazy(), f, Some("school")), "school")?;
+            // Each school's rows are suppressed as they are picked (as the direct query does).
+            return Ok(Some(per_school_top(schools, f, notes, |g, notes| {
+                let df = resources(s, g, "resource_name", "resource_names")?
+                    .ok_or(MetricError::NotBuilt)?;
+                Ok(suppress(df, "students", g.min_group, notes)?)
+            })?));
+        }
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
         "insights-summary" => insights_summary(s, f)?,

@@ -5,6 +5,7 @@ pub mod draw;
 mod drill;
 mod report;
 mod shapes;
+pub mod style;
 
 use super::path_field::{PathKind, path_row};
 use super::task::{Task, TaskState};
@@ -300,7 +301,7 @@ fn partial_note(ui: &mut egui::Ui, spec: &ChartSpec) {
     if let ChartSpec::Lines { partial, .. } = spec
         && !partial.is_empty()
     {
-        let weeks: Vec<String> = partial.iter().map(|x| draw::day_label(*x)).collect();
+        let weeks: Vec<String> = partial.iter().map(|x| style::day_label(*x)).collect();
         ui.label(
             egui::RichText::new(format!(
                 "Dashed, hollow points: the week of {} has data on fewer days than a full week \
@@ -320,7 +321,7 @@ fn side_by_side<'a>(
     specs: [&'a ChartSpec; 2],
     labels: &[String; 2],
     height: f32,
-) -> (egui::Rect, Option<(&'a ChartSpec, draw::Clicked)>) {
+) -> (egui::Rect, Option<(&'a ChartSpec, style::Clicked)>) {
     let mut rects = Vec::new();
     let mut clicked = None;
     ui.columns(2, |cols| {

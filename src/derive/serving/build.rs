@@ -128,6 +128,8 @@ pub(super) struct Builder<'a> {
     pub(super) has_dp: bool,
     pub(super) has_att: bool,
     pub(super) has_act: bool,
+    /// Which attendance rows count as present.
+    pub(super) present_codes: crate::derive::attendance::PresentCodes,
 }
 
 impl<'a> Builder<'a> {
@@ -160,6 +162,7 @@ impl<'a> Builder<'a> {
             has_dp: false,
             has_att: false,
             has_act: false,
+            present_codes: crate::derive::attendance::PresentCodes::load(lake)?,
             cal,
         })
     }
@@ -321,6 +324,7 @@ impl<'a> Builder<'a> {
     /// SIS attendance: the hybrid day sets, each student's first school and pseudonym.
     fn attendance(&mut self) -> Result<(), DeriveError> {
         let (ids, cal) = (&self.ids, &self.cal);
+        let present_expr = self.present_codes.present();
         let (enrolled, present, first_school, pseudonyms) = (
             &mut self.enrolled,
             &mut self.present,
@@ -334,7 +338,7 @@ impl<'a> Builder<'a> {
                     student_key("student_id_pseudonym"),
                     col("student_id_pseudonym").alias("student"),
                     col("attendance_date").cast(DataType::Date).alias("day"),
-                    col("PresenceFlag").alias("present"),
+                    present_expr.clone().alias("present"),
                     col("school_id").cast(DataType::String),
                 ])
                 .filter(col("student").is_not_null())

@@ -51,6 +51,9 @@ fn input_versions(lake: &Lake) -> Result<BTreeMap<String, i64>, LakeError> {
         let v = crate::lake::delta::read_state(&lake.table_dir(&t))?.map_or(-1, |s| s.version);
         out.insert(t.id(), v);
     }
+    // The present codes decide the attendance sets: other codes, another build.
+    let codes = super::attendance::PresentCodes::load(lake)?.codes.join(",");
+    out.insert(format!("attendance present codes: {codes}"), 0);
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 //! behind the bar, point, dot or cell, already filtered (a school's Clever rows on a day, the
 //! students of a school and grade, a school's students lowest attendance first).
 
-use super::draw::Clicked;
+use super::style::Clicked;
 use crate::derive::{hybrid_table, tables};
 use crate::lake::TableRef;
 use crate::metrics::chart::ChartSpec;
@@ -16,7 +16,7 @@ fn recorded(v: &str) -> Option<String> {
 }
 
 fn day(x: f64) -> String {
-    super::draw::day_label_iso(x)
+    super::style::day_label_iso(x)
 }
 
 /// The rows behind what was clicked on chart `spec` of metric `metric`, if it has any.

@@ -1,7 +1,7 @@
 //! The chart shapes drawn without a plot: rankings (labelled horizontal bars), cards (big
 //! numbers) and matrices (shaded cells), each value written out.
 
-use super::draw::{Clicked, Drawn, color};
+use super::style::{Clicked, Drawn, color};
 
 /// A table of shaded cells (darker = higher), each value written in it; blank cells have no
 /// students or too few to show.
@@ -170,7 +170,7 @@ pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) ->
         );
         if hovered {
             resp.clone()
-                .on_hover_text(format!("{name}\n{v:.0} {value_label}"));
+                .on_hover_text_at_pointer(format!("{name}\n{v:.0} {value_label}"));
         }
     }
     painter.text(
