@@ -213,3 +213,37 @@ fn a_damaged_privacy_review_is_an_error_naming_the_file() {
     };
     assert!(err.contains("clever.json"), "{err}");
 }
+
+#[test]
+fn a_table_whose_first_commit_never_landed_is_made_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src/daily-participation/Students");
+    write(
+        &src.join("2025-09-01-daily-participation-students.csv"),
+        &good_day(1, 12),
+    );
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    // What a kill -9 in the middle of creating the tables leaves: their folders and empty
+    // transaction logs (with a half-written commit), no commit.
+    let lookup = TableRef::new(
+        Layer::Sensitive,
+        "clever",
+        "v1.0",
+        "daily_participation_lookup",
+    );
+    for t in [dp(Layer::Ingested), dp(Layer::General), lookup.clone()] {
+        write(
+            &lake.table_dir(&t).join("_delta_log/_commit_7f3a.json.tmp"),
+            "{\"commitInfo\"",
+        );
+    }
+    assert!(lake.tables().is_empty(), "{:?}", lake.tables());
+    assert!(!delta::is_table(&lake.table_dir(&lookup)));
+    let out = clever(&lake, &dir.path().join("src"));
+    assert!(out.error.is_none(), "{:?}", out.error);
+    for t in [dp(Layer::Ingested), dp(Layer::General), lookup] {
+        let df = delta::read_table(&lake.table_dir(&t), None)
+            .unwrap_or_else(|e| panic!("{} does not read: {e}", t.id()));
+        assert_eq!(df.height(), 12, "{}", t.id());
+    }
+}
