@@ -14,6 +14,7 @@ use polars::prelude::*;
 use serde_json::json;
 
 use super::LakeError;
+pub use super::delta_log::is_table;
 use super::schema::TableSchema;
 
 /// One data file as recorded in the Delta log.
@@ -88,20 +89,6 @@ fn delta_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> LakeError + '_ 
         table: path.display().to_string(),
         message: e.to_string(),
     }
-}
-
-/// Whether a folder holds a Delta table: a `_delta_log` with a commit (without one, the first
-/// commit never landed — a crash while creating it — and the next write creates the table).
-pub fn is_table(path: &Path) -> bool {
-    let commit = |n: &str| {
-        n.strip_suffix(".json")
-            .or_else(|| n.strip_suffix(".checkpoint.parquet"))
-            .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-    };
-    std::fs::read_dir(path.join("_delta_log")).is_ok_and(|rd| {
-        rd.flatten()
-            .any(|e| commit(&e.file_name().to_string_lossy()))
-    })
 }
 
 fn struct_type(schema: &TableSchema, path: &Path) -> Result<StructType, LakeError> {

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod delta;
+mod delta_log;
 pub mod jsonfile;
 pub mod layout;
 pub mod manifest;
