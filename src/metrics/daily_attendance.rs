@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::engagement::{attendance_schools, in_range};
-use super::{Filter, MetricError, require, suppress, table, tables};
-use crate::derive::attendance::PresentCodes;
-use crate::derive::identity::{IdSource, Resolver};
-use crate::derive::serving::{Serving, read_sets, word_col};
+use super::engagement::{attendance_rows, attendance_schools, digital_days};
+use super::{Filter, MetricError, suppress};
+use crate::derive::identity::Resolver;
+use crate::derive::serving::{Serving, read_optional_sets, read_sets};
 use crate::lake::Lake;
 
 /// Per day: students recorded, present, with Clever activity, with Insights activity (the
@@ -40,18 +39,7 @@ fn frame(counts: DayCounts, f: &Filter, notes: &mut Vec<String>) -> Result<DataF
 pub fn direct(lake: &Lake, f: &Filter, notes: &mut Vec<String>) -> Result<DataFrame, MetricError> {
     let metric = "attendance-over-time";
     let ids = Resolver::load(lake)?;
-    let mut att = ids
-        .apply(
-            require(lake, &tables::attendance(), metric)?,
-            IdSource::Sis,
-            "student_id_pseudonym",
-        )
-        .select([
-            col("student_id_pseudonym").alias("student"),
-            col("attendance_date").cast(DataType::Date).alias("day"),
-            PresentCodes::load(lake)?.present().alias("present"),
-        ])
-        .filter(in_range(col("day"), f).and(col("student").is_not_null()));
+    let mut att = attendance_rows(lake, &ids, f, metric)?;
     if let Some(school) = &f.school {
         let Some(map) = attendance_schools(lake)? else {
             return frame(DayCounts::new(), f, notes);
@@ -68,21 +56,7 @@ pub fn direct(lake: &Lake, f: &Filter, notes: &mut Vec<String>) -> Result<DataFr
     let mut days = att
         .group_by([col("student"), col("day")])
         .agg([col("present").max()]);
-    let clever = table(lake, &tables::clever_dp())?.map(|dp| {
-        ids.apply(dp, IdSource::Clever, "sis_id_pseudonym")
-            .filter(col("active").and(col("role").eq(lit("students"))))
-            .select([
-                col("sis_id_pseudonym").alias("student"),
-                col("date").alias("day"),
-            ])
-    });
-    let insights = table(lake, &tables::activity())?.map(|act| {
-        ids.apply(act, IdSource::Insights, "ActorId_pseudonym")
-            .select([
-                col("ActorId_pseudonym").alias("student"),
-                col("StartTime").dt().date().alias("day"),
-            ])
-    });
+    let (clever, insights) = digital_days(lake, &ids)?;
     let (has_clever, has_insights) = (clever.is_some(), insights.is_some());
     for (active, flag) in [(clever, "clever"), (insights, "insights")] {
         let flagged = match active {
@@ -161,14 +135,8 @@ pub fn served(
     let (words, mask) = (s.words(), s.range_mask(f.from, f.to));
     let enrolled = read_sets(&h, "enrolled", words)?;
     let present = read_sets(&h, "present", words)?;
-    let optional = |set: &str| -> PolarsResult<Option<Vec<u64>>> {
-        if h.column(&word_col(set, 0)).is_ok() {
-            Ok(Some(read_sets(&h, set, words)?))
-        } else {
-            Ok(None)
-        }
-    };
-    let (clever, insights) = (optional("clever")?, optional("insights")?);
+    let clever = read_optional_sets(&h, "clever", words)?;
+    let insights = read_optional_sets(&h, "insights", words)?;
     let schools = h.column("school")?.str()?.clone();
     let epoch = chrono::NaiveDate::default();
     let mut counts = DayCounts::new();

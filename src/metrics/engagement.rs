@@ -103,10 +103,15 @@ fn with_digital(
     )
 }
 
-/// One row per student: school, grade, days recorded, in-person rate and digital rates.
-pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
-    let ids = Resolver::load(lake)?;
-    let att = ids
+/// SIS attendance rows in the filter's dates: `student`, `day` and whether the student was
+/// `present` (by flag, or by the lake's present codes).
+pub(crate) fn attendance_rows(
+    lake: &Lake,
+    ids: &Resolver,
+    f: &Filter,
+    metric: &str,
+) -> Result<LazyFrame, MetricError> {
+    Ok(ids
         .apply(
             require(lake, &tables::attendance(), metric)?,
             IdSource::Sis,
@@ -117,7 +122,37 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
             col("attendance_date").cast(DataType::Date).alias("day"),
             PresentCodes::load(lake)?.present().alias("present"),
         ])
-        .filter(in_range(col("day"), f).and(col("student").is_not_null()));
+        .filter(in_range(col("day"), f).and(col("student").is_not_null())))
+}
+
+/// Each source's (`student`, `day`) rows of digital activity: Clever days a student was
+/// active, Insights days with any signal (`None` where the lake has no such table).
+pub(crate) fn digital_days(
+    lake: &Lake,
+    ids: &Resolver,
+) -> Result<(Option<LazyFrame>, Option<LazyFrame>), MetricError> {
+    let clever = table(lake, &tables::clever_dp())?.map(|dp| {
+        ids.apply(dp, IdSource::Clever, "sis_id_pseudonym")
+            .filter(col("active").and(col("role").eq(lit("students"))))
+            .select([
+                col("sis_id_pseudonym").alias("student"),
+                col("date").alias("day"),
+            ])
+    });
+    let insights = table(lake, &tables::activity())?.map(|act| {
+        ids.apply(act, IdSource::Insights, "ActorId_pseudonym")
+            .select([
+                col("ActorId_pseudonym").alias("student"),
+                col("StartTime").dt().date().alias("day"),
+            ])
+    });
+    Ok((clever, insights))
+}
+
+/// One row per student: school, grade, days recorded, in-person rate and digital rates.
+pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
+    let ids = Resolver::load(lake)?;
+    let att = attendance_rows(lake, &ids, f, metric)?;
     let days = att
         .clone()
         .select([col("student"), col("day")])
@@ -136,22 +171,8 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
                 / col("school_days").cast(DataType::Float64))
             .alias("in_person_rate"),
         );
-    let clever = table(lake, &tables::clever_dp())?.map(|dp| {
-        ids.apply(dp, IdSource::Clever, "sis_id_pseudonym")
-            .filter(col("active").and(col("role").eq(lit("students"))))
-            .select([
-                col("sis_id_pseudonym").alias("student"),
-                col("date").alias("day"),
-            ])
-    });
+    let (clever, insights) = digital_days(lake, &ids)?;
     out = with_digital(out, &days, clever, "clever_days", "digital_rate_clever");
-    let insights = table(lake, &tables::activity())?.map(|act| {
-        ids.apply(act, IdSource::Insights, "ActorId_pseudonym")
-            .select([
-                col("ActorId_pseudonym").alias("student"),
-                col("StartTime").dt().date().alias("day"),
-            ])
-    });
     out = with_digital(
         out,
         &days,

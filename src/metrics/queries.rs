@@ -64,15 +64,7 @@ pub fn clever_summary(
         Some("school_name"),
     );
     let lf = Resolver::load(lake)?.apply(lf, IdSource::Clever, "sis_id_pseudonym");
-    let students = lf
-        .clone()
-        .filter(col("active"))
-        .select([col("sis_id_pseudonym")
-            .drop_nulls()
-            .n_unique()
-            .cast(DataType::Int64)
-            .alias("students")])
-        .collect()?;
+    let students = distinct_students(lf.clone().filter(col("active")), "sis_id_pseudonym")?;
     let rest = summary_rest(lf.rename(["school_name"], ["school"], true), "num_logins");
     Ok(suppress(
         summary_row(students, rest)?,
@@ -80,6 +72,16 @@ pub fn clever_summary(
         f.min_group,
         notes,
     )?)
+}
+
+/// The `students` card: distinct non-blank values of column `c`.
+fn distinct_students(lf: LazyFrame, c: &str) -> PolarsResult<DataFrame> {
+    lf.select([col(c)
+        .drop_nulls()
+        .n_unique()
+        .cast(DataType::Int64)
+        .alias("students")])
+        .collect()
 }
 
 /// The cards other than students: school days, schools and logins from rows with `date`,
@@ -366,14 +368,7 @@ pub fn insights_summary(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     let act = activity(lake, f, "insights-summary")?;
-    let students = act
-        .clone()
-        .select([col("student")
-            .drop_nulls()
-            .n_unique()
-            .cast(DataType::Int64)
-            .alias("students")])
-        .collect()?;
+    let students = distinct_students(act.clone(), "student")?;
     let rest = insights_rest(act.with_column(lit(1i64).alias("events")));
     Ok(suppress(
         summary_row(students, rest)?,

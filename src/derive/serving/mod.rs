@@ -150,6 +150,19 @@ pub fn read_sets(df: &DataFrame, set: &str, words: usize) -> PolarsResult<Vec<u6
     Ok(out)
 }
 
+/// [`read_sets`], or `None` when the part has no such sets (a source the lake lacks).
+pub fn read_optional_sets(
+    df: &DataFrame,
+    set: &str,
+    words: usize,
+) -> PolarsResult<Option<Vec<u64>>> {
+    if df.column(&word_col(set, 0)).is_ok() {
+        Ok(Some(read_sets(df, set, words)?))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Whether two day sets share a day.
 pub fn intersects(a: &[u64], b: &[u64]) -> bool {
     a.iter().zip(b).any(|(x, y)| x & y != 0)
@@ -255,15 +268,8 @@ pub fn per_student(
     let mask = s.range_mask(from, to);
     let enrolled = read_sets(&h, "enrolled", words)?;
     let present = read_sets(&h, "present", words)?;
-    let optional = |set: &str| -> PolarsResult<Option<Vec<u64>>> {
-        if h.column(&word_col(set, 0)).is_ok() {
-            Ok(Some(read_sets(&h, set, words)?))
-        } else {
-            Ok(None)
-        }
-    };
-    let clever = optional("clever")?;
-    let insights = optional("insights")?;
+    let clever = read_optional_sets(&h, "clever", words)?;
+    let insights = read_optional_sets(&h, "insights", words)?;
     let n = h.height();
     let (mut keep, mut days, mut in_person) = (Vec::new(), Vec::new(), Vec::new());
     let (mut rc, mut ri) = (Vec::new(), Vec::new());
