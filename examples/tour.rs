@@ -110,6 +110,7 @@ impl Shot {
                 more::Section::Roster => "more-roster-identity.png".into(),
                 more::Section::Custom => "more-custom-source.png".into(),
                 more::Section::Program => "more-micromasters.png".into(),
+                more::Section::Schools => "more-schools.png".into(),
             },
         }
     }
@@ -144,7 +145,15 @@ impl Tour {
         shots.push(Shot::Compare);
         {
             use more::Section;
-            shots.extend([Section::Roster, Section::Custom, Section::Program].map(Shot::More));
+            shots.extend(
+                [
+                    Section::Roster,
+                    Section::Custom,
+                    Section::Program,
+                    Section::Schools,
+                ]
+                .map(Shot::More),
+            );
         }
         // Last: it adds a bigger generated Clever set to the demo lake to show a run in progress.
         shots.extend([Shot::Ingest, Shot::IngestDone]);
@@ -277,6 +286,7 @@ impl Tour {
             Shot::More(more::Section::Roster) => v.more.roster.info.done().is_some(),
             Shot::More(more::Section::Program) => v.more.program.counts.done().is_some(),
             Shot::More(more::Section::Custom) => v.more.custom.preview.done().is_some(),
+            Shot::More(more::Section::Schools) => v.more.schools.rows.done().is_some(),
             // A run in progress with rows flowing.
             Shot::Ingest => {
                 v.ingest

@@ -80,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             metrics_cmd(&ctx, name.as_deref(), &f, format)
         }
+        Command::Schools(args) => super::sites::schools_cmd(&ctx, args),
         Command::Stage3 { present_codes } => {
             let lake = ctx.lake()?;
             if let Some(codes) = present_codes {

@@ -14,11 +14,11 @@ mod reports;
 mod roster;
 mod schedule;
 mod scheduled;
+mod sites;
 mod sources;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 pub use commands::run;
 pub(crate) use outcome::cancel_on_ctrl_c;
@@ -192,6 +192,8 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         present_codes: Option<Vec<String>>,
     },
+    /// School names across SIS, Clever and Insights (the site mapping); --set names one.
+    Schools(sites::SchoolsArgs),
     /// Time a district year (75,000 students x 180 days) through land + ingest + refine.
     Bench {
         #[arg(long, default_value_t = 75_000)]

@@ -10,6 +10,7 @@ pub mod program;
 pub mod roster;
 mod roster_status;
 pub mod serving;
+pub mod sites;
 pub mod stage3;
 
 use polars::prelude::*;
@@ -90,7 +91,9 @@ pub(crate) fn date_values(df: &DataFrame, c: &str) -> PolarsResult<Vec<Option<ch
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, DeriveError> {
     let dir = lake.table_dir(t);
     match crate::lake::delta::read_state(&dir)? {
-        Some(st) => Ok(Some(scan::lazy(&dir, &st)?)),
+        Some(st) => Ok(Some(
+            sites::SiteMap::load(lake)?.apply(t, scan::lazy(&dir, &st)?),
+        )),
         None => Ok(None),
     }
 }

@@ -12,6 +12,15 @@ use crate::lake::Lake;
 /// School id → name, from Insights Organization or Clever.
 fn school_names(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
     let mut parts = Vec::new();
+    // An SIS id the district named comes first (the first name of an id wins below).
+    let sis: Vec<(String, String)> = crate::derive::sites::SiteMap::load(lake)?
+        .sis_names()
+        .map(|(id, n)| (id.to_string(), n.to_string()))
+        .collect();
+    if !sis.is_empty() {
+        let (ids, names): (Vec<String>, Vec<String>) = sis.into_iter().unzip();
+        parts.push(df!("school_id" => ids, "school" => names)?.lazy());
+    }
     if let Some(o) = table(lake, &tables::organization())? {
         parts.push(o.select([col("Id").alias("school_id"), col("Name").alias("school")]));
     }

@@ -14,7 +14,6 @@ pub(crate) use crate::derive::tables;
 use polars::prelude::*;
 
 use crate::derive::DeriveError;
-use crate::lake::scan;
 use crate::lake::{Lake, LakeError, TableRef};
 
 impl From<LakeError> for MetricError {
@@ -210,13 +209,10 @@ pub fn info(name: &str) -> Option<&'static MetricInfo> {
     METRICS.iter().find(|m| m.name == name)
 }
 
-/// A lazy scan of a table, or `None` when the lake does not have it.
+/// A lazy scan of a table as the charts read it (schools named by the site mapping), or
+/// `None` when the lake does not have it.
 pub fn table(lake: &Lake, t: &TableRef) -> Result<Option<LazyFrame>, MetricError> {
-    let dir = lake.table_dir(t);
-    match crate::lake::delta::read_state(&dir)? {
-        Some(st) => Ok(Some(scan::lazy(&dir, &st)?)),
-        None => Ok(None),
-    }
+    Ok(crate::derive::table(lake, t)?)
 }
 
 /// Like [`table`], but a clear error when the table is missing.

@@ -16,6 +16,7 @@ pub mod program_page;
 pub mod review;
 pub mod roster_page;
 mod schedule_panel;
+pub mod schools_page;
 pub mod screenshot;
 pub mod settings;
 pub mod setup_state;

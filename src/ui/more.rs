@@ -1,10 +1,12 @@
 //! The "More sources" page: custom sources from a metadata.csv, Clever rosters with identity
-//! matching, and edX MicroMasters reports — one section at a time.
+//! matching, edX MicroMasters reports and the schools' names (site mapping) — one section at
+//! a time.
 
 use super::Shared;
 use super::custom_form::CustomForm;
 use super::program_page::ProgramPage;
 use super::roster_page::RosterPage;
+use super::schools_page::SchoolsPage;
 
 /// Which section is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,6 +15,7 @@ pub enum Section {
     Roster,
     Custom,
     Program,
+    Schools,
 }
 
 /// The page's runtime state.
@@ -22,6 +25,7 @@ pub struct MorePage {
     pub roster: RosterPage,
     pub custom: CustomForm,
     pub program: ProgramPage,
+    pub schools: SchoolsPage,
 }
 
 impl MorePage {
@@ -30,6 +34,7 @@ impl MorePage {
         self.roster.poll(sh);
         self.custom.poll(sh);
         self.program.poll(sh);
+        self.schools.poll(sh);
     }
 
     /// Draws the page.
@@ -39,6 +44,7 @@ impl MorePage {
                 (Section::Roster, "Clever roster & identity"),
                 (Section::Custom, "Custom source (metadata.csv)"),
                 (Section::Program, "edX MicroMasters"),
+                (Section::Schools, "Schools"),
             ] {
                 ui.selectable_value(&mut self.section, s, label);
             }
@@ -56,6 +62,7 @@ impl MorePage {
                 Section::Roster => self.roster.ui(ui, sh),
                 Section::Custom => self.custom.ui(ui, sh),
                 Section::Program => self.program.ui(ui, sh),
+                Section::Schools => self.schools.ui(ui, sh),
             });
     }
 }

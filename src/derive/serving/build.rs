@@ -136,6 +136,10 @@ impl<'a> Builder<'a> {
     fn new(lake: &'a Lake, cal: Calendar, steps: Steps) -> Result<Self, DeriveError> {
         let words = cal.words();
         let mut names: HashMap<String, String> = HashMap::new();
+        // An SIS id the district named comes first, then Insights and Clever names of the id.
+        for (id, name) in crate::derive::sites::SiteMap::load(lake)?.sis_names() {
+            names.insert(id.into(), name.into());
+        }
         if let Some(o) = table(lake, &tables::organization())? {
             let df = o.select([col("Id"), col("Name")]).collect()?;
             for (id, name) in strs(&df, "Id")?.iter().zip(strs(&df, "Name")?.iter()) {

@@ -54,6 +54,9 @@ fn input_versions(lake: &Lake) -> Result<BTreeMap<String, i64>, LakeError> {
     // The present codes decide the attendance sets: other codes, another build.
     let codes = super::attendance::PresentCodes::load(lake)?.codes.join(",");
     out.insert(format!("attendance present codes: {codes}"), 0);
+    // The school mapping decides the names: another mapping, another build.
+    let sites = super::sites::SiteMap::load(lake)?.fingerprint();
+    out.insert(format!("school mapping: {sites}"), 0);
     Ok(out)
 }
 

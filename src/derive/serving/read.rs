@@ -29,12 +29,13 @@ pub(super) fn each_file(
     let Some(state) = delta::read_state(&dir)? else {
         return Ok(false);
     };
+    let sites = crate::derive::sites::SiteMap::load(lake)?;
     for file in &state.files {
         let one = TableState {
             files: vec![file.clone()],
             ..state.clone()
         };
-        f(scan::lazy(&dir, &one)?)?;
+        f(sites.apply(t, scan::lazy(&dir, &one)?))?;
     }
     Ok(true)
 }
