@@ -217,6 +217,8 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
                 &[
                     ("students", "students active"),
                     ("days", "days with activity"),
+                    ("schools", "schools"),
+                    ("classes", "classes"),
                     ("events", "events"),
                     ("apps", "apps used"),
                 ],
@@ -257,6 +259,38 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         "resource-types" => vec![ranking(df, "resource_type", "students", "resource types")?],
         "insights-weekly" => weekly_lines(df)?,
         "insights-apps" => vec![ranking(df, "app", "students", "apps")?],
+        "insights-daily" => {
+            let (g, x) = (texts(df, "group")?, days(df, "date")?);
+            let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
+                Ok(ChartSpec::Lines {
+                    y_label: y.into(),
+                    series: lines(&g, &x, &floats(df, c)?),
+                    partial: Vec::new(),
+                })
+            };
+            vec![
+                (
+                    "Signals per day by activity type".into(),
+                    line("events", "signals")?,
+                ),
+                (
+                    "Students active per day by activity type".into(),
+                    line("students", "students")?,
+                ),
+            ]
+        }
+        "teams-by-school" => vec![(
+            "Students who used Teams, and all students active in Insights, by school".into(),
+            bars(
+                df,
+                "school",
+                &[
+                    ("teams_students", "used Teams"),
+                    ("students", "active in Insights"),
+                ],
+                "students",
+            )?,
+        )],
         "attendance-vs-digital" => attendance_scatter(df)?,
         "attendance-over-time" => attendance_lines(df)?,
         "school-by-grade" => vec![(

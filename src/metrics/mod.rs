@@ -6,6 +6,7 @@ pub mod chart;
 pub mod daily_attendance;
 pub mod engagement;
 pub mod gaps;
+pub mod insights_views;
 pub mod queries;
 pub mod served;
 
@@ -156,6 +157,19 @@ pub const METRICS: &[MetricInfo] = &[
                 activity, Assignments, OneNote, Reading Progress, Reflect), and their events",
     },
     MetricInfo {
+        name: "insights-daily",
+        title: "Signals per day by activity type",
+        group: "Insights",
+        about: "Insights: signals (events) and distinct students per day by activity type",
+    },
+    MetricInfo {
+        name: "teams-by-school",
+        title: "Teams use by school",
+        group: "Insights",
+        about: "Insights: per school, students active in Insights, those who used Teams and \
+                their Teams events",
+    },
+    MetricInfo {
         name: "insights-apps",
         title: "Apps by students",
         group: "Insights",
@@ -231,7 +245,7 @@ pub fn effective_min_group(min: u32) -> u32 {
 }
 
 /// Columns of the aggregates that count part of a group's students.
-pub const STUDENT_PARTS: &[&str] = &["active_students", "below_threshold"];
+pub const STUDENT_PARTS: &[&str] = &["active_students", "below_threshold", "teams_students"];
 
 /// Hides rows whose `count_col` (a group's students) is between 1 and k − 1, noting how many
 /// were hidden, where k is [`effective_min_group`]`(min)`; blanks the small counts of the
@@ -323,7 +337,8 @@ fn missing(lake: &Lake, name: &str) -> MetricError {
     let t = match name {
         "clever-summary" | "daily-active" | "clever-by-school" => tables::clever_dp(),
         "top-resources" | "top-resources-by-school" | "resource-types" => tables::clever_ru(),
-        "insights-summary" | "insights-weekly" | "insights-apps" => tables::activity(),
+        "insights-summary" | "insights-weekly" | "insights-apps" | "insights-daily"
+        | "teams-by-school" => tables::activity(),
         _ => tables::attendance(),
     };
     match require(lake, &t, name) {
@@ -347,6 +362,8 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         "insights-weekly" => queries::insights_weekly(lake, f, &mut notes)?,
         "insights-apps" => queries::insights_apps(lake, f, &mut notes)?,
         "insights-summary" => queries::insights_summary(lake, f, &mut notes)?,
+        "insights-daily" => insights_views::daily(lake, f, &mut notes)?,
+        "teams-by-school" => insights_views::teams(lake, f, &mut notes)?,
         "hybrid-summary" => engagement::summary(lake, f, &mut notes)?,
         "attendance-over-time" => daily_attendance::direct(lake, f, &mut notes)?,
         "school-by-grade" => engagement::by_school_and_grade(lake, f, &mut notes)?,

@@ -279,7 +279,7 @@ pub fn student_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
 }
 
 /// Insights activity with `date`, `student` and `group` columns, filtered.
-fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
+pub(crate) fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
     let act = require(lake, &tables::activity(), metric)?;
     let mut lf = Resolver::load(lake)?
         .apply(act, IdSource::Insights, "ActorId_pseudonym")
@@ -370,12 +370,10 @@ pub fn insights_summary(
     let act = activity(lake, f, "insights-summary")?;
     let students = distinct_students(act.clone(), "student")?;
     let rest = insights_rest(act.with_column(lit(1i64).alias("events")));
-    Ok(suppress(
-        summary_row(students, rest)?,
-        "students",
-        f.min_group,
-        notes,
-    )?)
+    let more = super::insights_views::schools_and_classes(lake, f, "insights-summary")?;
+    let mut row = summary_row(students, rest)?;
+    row.hstack_mut(more.columns())?;
+    Ok(suppress(row, "students", f.min_group, notes)?)
 }
 
 /// The Insights cards other than students, from rows with `date`, `AppName` and `events`

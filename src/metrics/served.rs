@@ -43,6 +43,8 @@ pub fn compute(
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
         "insights-summary" => insights_summary(s, f)?,
+        "insights-daily" => crate::metrics::insights_views::daily_served(s, f)?,
+        "teams-by-school" => return crate::metrics::insights_views::teams_served(s, f, notes),
         "attendance-vs-digital" => match per_student(s, f)? {
             Some(p) => return Ok(Some(group_students(p, f, "school", notes)?)),
             None => None,
@@ -114,7 +116,7 @@ fn clever_by_school(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
 
 /// Distinct students per key among day-set rows sorted by (key, student), counting a row when
 /// it passes `keep` and its days meet `mask`.
-fn distinct_per_key(
+pub(crate) fn distinct_per_key(
     sets: &DataFrame,
     words: usize,
     mask: &[u64],
@@ -176,7 +178,10 @@ fn resources(
 }
 
 /// Students in the filter's school (from the student-to-school map); `None` = no school filter.
-fn school_students(s: &Serving, f: &Filter) -> Result<Option<Option<HashSet<u64>>>, MetricError> {
+pub(crate) fn school_students(
+    s: &Serving,
+    f: &Filter,
+) -> Result<Option<Option<HashSet<u64>>>, MetricError> {
     let Some(school) = &f.school else {
         return Ok(Some(None));
     };
@@ -207,9 +212,9 @@ fn insights_events(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricE
 
 /// What an Insights aggregate reads: the filtered event counts, the day sets of `part` and the
 /// students of the filter's school (`None` inside when there is no school filter).
-type InsightsInputs = (LazyFrame, DataFrame, Option<HashSet<u64>>);
+pub(crate) type InsightsInputs = (LazyFrame, DataFrame, Option<HashSet<u64>>);
 
-fn insights_inputs(
+pub(crate) fn insights_inputs(
     s: &Serving,
     f: &Filter,
     part: &str,
@@ -303,7 +308,14 @@ fn insights_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
         }
     }
     let students = df!("students" => [seen.len() as i64])?;
-    Ok(Some(summary_row(students, rest)?))
+    let Some(more) =
+        crate::metrics::insights_views::schools_and_classes_served(s, f, &seen, &only)?
+    else {
+        return Ok(None);
+    };
+    let mut row = summary_row(students, rest)?;
+    row.hstack_mut(more.columns())?;
+    Ok(Some(row))
 }
 
 fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {

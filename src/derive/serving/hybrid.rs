@@ -25,6 +25,9 @@ impl Builder<'_> {
         let (ids, cal, insights) = (&self.ids, &self.cal, &mut self.insights);
         let mut groups = Sets::new(words);
         let mut apps = Sets::new(words);
+        // Students' days per class (section): the classes card counts the classes active in
+        // a range, of a school's students under a school filter.
+        let mut classes = Sets::new(words);
         let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
         let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
         let has_act = each_file(self.lake, &tables::activity(), |lf| {
@@ -41,10 +44,12 @@ impl Builder<'_> {
                         .alias("is_student"),
                     signal_group().alias("group"),
                     col("AppName"),
+                    col("ClassId").cast(DataType::String).alias("class"),
                 ])
                 .collect()?;
             let (sid, day) = (sids(&df)?, days(&df, "day")?);
             let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
+            let class = strs(&df, "class")?;
             let is_student = df.column("is_student")?.bool()?.clone();
             for i in 0..df.height() {
                 let d = day.get(i);
@@ -64,6 +69,10 @@ impl Builder<'_> {
                 if let Some(bit) = bit {
                     groups.add(g, 0, sid, bit);
                     apps.add(a, 0, sid, bit);
+                    if let Some(c) = class.get(i) {
+                        let c = classes.keys.id(Some(c));
+                        classes.add(c, 0, sid, bit);
+                    }
                 }
             }
             Ok(())
@@ -120,6 +129,8 @@ impl Builder<'_> {
                 .push(("insights_groups", groups.frame("days", false)?));
             self.parts
                 .push(("insights_apps", apps.frame("days", false)?));
+            self.parts
+                .push(("insights_classes", classes.frame("days", false)?));
             self.steps.mark("Insights activity");
         }
         Ok(())

@@ -29,7 +29,7 @@ use super::{DeriveError, tables};
 use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The general tables the serving data is derived from.
 fn inputs() -> Vec<TableRef> {

@@ -1,0 +1,236 @@
+//! The Insights views beyond the weekly chart — signals per day by activity type, Teams use by
+//! school, the schools and classes cards — checked against counts taken here straight from a
+//! generated export's headerless activity files and the Clever reports (the student-to-school
+//! map), suppression included.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use edlake::derive;
+use edlake::lake::Lake;
+use edlake::metrics::{self, Filter};
+use edlake::modules::clever::Clever;
+use edlake::modules::insights::Insights;
+use edlake::pseudo::Salt;
+
+mod common;
+#[path = "common/raw.rs"]
+mod raw;
+
+use common::{ingest, text_col};
+use raw::{f64_col, rows};
+
+/// One student event of the export: day, activity type, student, class.
+struct Event {
+    day: String,
+    group: &'static str,
+    student: String,
+    class: String,
+}
+
+fn events(export: &Path) -> Vec<Event> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(export.join("activity")).unwrap() {
+        let p = e.unwrap().path().join("ApplicationUsage.csv");
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&p)
+            .unwrap();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            assert_eq!(&rec[9], "Student");
+            let (app, signal) = (&rec[7], &rec[0]);
+            let group = match () {
+                _ if app == "Assignments" => "Assignments",
+                _ if app == "OneNote" => "OneNote",
+                _ if app.starts_with("Reading") => "Reading Progress",
+                _ if app.starts_with("Reflect") => "Reflect",
+                _ if signal.starts_with("File") => "File activity",
+                _ if app.starts_with("Teams") => "Teams visits",
+                _ => "Other",
+            };
+            out.push(Event {
+                day: rec[1][..10].to_string(),
+                group,
+                student: rec[8].to_string(),
+                class: rec[5].to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Each student's schools, from the Clever daily participation reports.
+fn schools_of(clever: &Path) -> HashMap<String, BTreeSet<String>> {
+    let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for f in common::files_under(&clever.join("daily-participation")) {
+        for r in rows(&f) {
+            out.entry(r["sis_id"].clone())
+                .or_default()
+                .insert(r["school_name"].clone());
+        }
+    }
+    out
+}
+
+fn setup(dir: &Path) -> (Lake, Vec<Event>, HashMap<String, BTreeSet<String>>) {
+    let out = dir.join("gen");
+    edlake::generate::generate(
+        &out,
+        &edlake::generate::GenOptions {
+            students: 90,
+            days: 10,
+            seed: 17,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
+    let salt = Salt::generate();
+    let export = out.join("insights");
+    ingest(
+        &lake,
+        &Insights::from_export(&export).unwrap(),
+        &export,
+        &salt,
+    );
+    ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
+    derive::build_stage3(&lake).unwrap();
+    (lake, events(&export), schools_of(&out.join("clever")))
+}
+
+fn floor() -> usize {
+    metrics::MIN_GROUP_FLOOR as usize
+}
+
+fn ints(df: &polars::prelude::DataFrame, c: &str) -> Vec<Option<i64>> {
+    f64_col(df, c)
+        .into_iter()
+        .map(|v| v.map(|v| v as i64))
+        .collect()
+}
+
+#[test]
+fn signals_per_day_and_cards_match_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, events, map) = setup(dir.path());
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    // Per (day, type): signals and distinct students; groups of 1 to k-1 students hidden.
+    let mut want: BTreeMap<(String, String), (BTreeSet<&str>, i64)> = BTreeMap::new();
+    for e in &events {
+        let w = want
+            .entry((e.day.clone(), e.group.to_string()))
+            .or_default();
+        w.0.insert(&e.student);
+        w.1 += 1;
+    }
+    let want: Vec<(String, String, i64, i64)> = want
+        .into_iter()
+        .filter(|(_, (s, _))| s.len() >= floor())
+        .map(|((d, g), (s, n))| (d, g, s.len() as i64, n))
+        .collect();
+    let m = metrics::compute(&lake, "insights-daily", &f).unwrap().frame;
+    let dates = m
+        .column("date")
+        .unwrap()
+        .cast(&polars::prelude::DataType::String)
+        .unwrap();
+    let got: Vec<(String, String, i64, i64)> = dates
+        .str()
+        .unwrap()
+        .iter()
+        .zip(text_col(&m, "group"))
+        .zip(ints(&m, "students").into_iter().zip(ints(&m, "events")))
+        .map(|((d, g), (s, n))| (d.unwrap().into(), g.unwrap(), s.unwrap(), n.unwrap()))
+        .collect();
+    assert!(want.len() > 20, "{}", want.len());
+    assert!(want.iter().any(|w| w.1 == "Reflect"));
+    assert_eq!(got, want);
+
+    // The cards: classes named by the events, schools of the active students.
+    let m = metrics::compute(&lake, "insights-summary", &f)
+        .unwrap()
+        .frame;
+    let classes: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| !e.class.is_empty())
+        .map(|e| e.class.as_str())
+        .collect();
+    let schools: BTreeSet<&String> = events
+        .iter()
+        .flat_map(|e| map.get(&e.student).into_iter().flatten())
+        .collect();
+    assert!(classes.len() > 3 && schools.len() >= 2);
+    assert_eq!(ints(&m, "classes")[0], Some(classes.len() as i64));
+    assert_eq!(ints(&m, "schools")[0], Some(schools.len() as i64));
+    // Under a school filter: that school's students' classes, and one school.
+    let school = schools.iter().next().unwrap().to_string();
+    let one = Filter {
+        school: Some(school.clone()),
+        ..f.clone()
+    };
+    let m = metrics::compute(&lake, "insights-summary", &one)
+        .unwrap()
+        .frame;
+    let at = |s: &str| map.get(s).is_some_and(|x| x.contains(&school));
+    let classes: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| !e.class.is_empty() && at(&e.student))
+        .map(|e| e.class.as_str())
+        .collect();
+    assert_eq!(ints(&m, "classes")[0], Some(classes.len() as i64));
+    assert_eq!(ints(&m, "schools")[0], Some(1));
+}
+
+#[test]
+fn teams_use_by_school_matches_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, events, map) = setup(dir.path());
+    // Per school: students active in Insights, those with Teams visits, their Teams events.
+    let mut want: BTreeMap<String, (BTreeSet<&str>, BTreeSet<&str>, i64)> = BTreeMap::new();
+    for e in &events {
+        for school in map.get(&e.student).into_iter().flatten() {
+            let w = want.entry(school.clone()).or_default();
+            w.0.insert(&e.student);
+            if e.group == "Teams visits" {
+                w.1.insert(&e.student);
+                w.2 += 1;
+            }
+        }
+    }
+    let k = floor() as i64;
+    let small = |n: i64| n > 0 && n < k;
+    let want: Vec<(String, i64, Option<i64>, i64)> = want
+        .into_iter()
+        .filter(|(_, (s, _, _))| !small(s.len() as i64))
+        .map(|(school, (s, t, n))| {
+            let (s, t) = (s.len() as i64, t.len() as i64);
+            (school, s, (!small(t) && !small(s - t)).then_some(t), n)
+        })
+        .collect();
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    let m = metrics::compute(&lake, "teams-by-school", &f)
+        .unwrap()
+        .frame;
+    let got: Vec<(String, i64, Option<i64>, i64)> = text_col(&m, "school")
+        .into_iter()
+        .zip(ints(&m, "students"))
+        .zip(
+            ints(&m, "teams_students")
+                .into_iter()
+                .zip(ints(&m, "teams_events")),
+        )
+        .map(|((s, n), (t, e))| (s.unwrap(), n.unwrap(), t, e.unwrap()))
+        .collect();
+    assert!(want.len() >= 2 && want.iter().all(|w| w.3 > 0), "{want:?}");
+    assert_eq!(got, want);
+    let drawn =
+        metrics::chart::charts(&metrics::compute(&lake, "teams-by-school", &f).unwrap()).unwrap();
+    assert_eq!(drawn.len(), 1, "one chart: {drawn:?}");
+}
