@@ -157,6 +157,37 @@ fn ranking(
     ))
 }
 
+/// Each app's share of accesses: the first [`RANKING_TOP`] − 1 apps, then the rest together,
+/// so the bars still sum to 100 %.
+fn share_ranking(df: &DataFrame) -> PolarsResult<(String, ChartSpec)> {
+    let rows: Vec<(String, f64)> = texts(df, "resource_name")?
+        .into_iter()
+        .zip(floats(df, "share")?)
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    let mut items: Vec<(String, f64)> = Vec::new();
+    let mut rest = (0usize, 0.0);
+    for (i, (name, v)) in rows.iter().enumerate() {
+        let is_other = name.starts_with("other apps (");
+        if i + 1 < RANKING_TOP && !is_other {
+            items.push((name.clone(), *v));
+        } else {
+            rest.0 += 1;
+            rest.1 += v;
+        }
+    }
+    if rest.0 > 0 {
+        items.push(("all other apps".to_string(), rest.1));
+    }
+    Ok((
+        "Share of all app accesses (%)".into(),
+        ChartSpec::Ranking {
+            value_label: "% of accesses".into(),
+            items,
+        },
+    ))
+}
+
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -257,6 +288,19 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         "top-resources" => vec![ranking(df, "resource_name", "students", "resources")?],
         "top-resources-by-school" => per_school_rankings(df)?,
         "resource-types" => vec![ranking(df, "resource_type", "students", "resource types")?],
+        "clever-app-share" => vec![share_ranking(df)?],
+        "clever-apps-daily" => vec![(
+            "Apps used per day".into(),
+            ChartSpec::Lines {
+                y_label: "apps".into(),
+                series: lines(
+                    &vec!["apps used".to_string(); df.height()],
+                    &days(df, "date")?,
+                    &floats(df, "apps")?,
+                ),
+                partial: Vec::new(),
+            },
+        )],
         "insights-weekly" => weekly_lines(df)?,
         "insights-apps" => vec![ranking(df, "app", "students", "apps")?],
         "insights-daily" => {

@@ -3,6 +3,7 @@
 //! 10) and says how many it hid, so a chart can never single out a student.
 
 pub mod chart;
+pub mod clever_views;
 pub mod daily_attendance;
 pub mod engagement;
 pub mod gaps;
@@ -135,6 +136,19 @@ pub const METRICS: &[MetricInfo] = &[
         title: "Top 5 resources per school",
         group: "Clever",
         about: "Clever: at each school, the five resources the most students used",
+    },
+    MetricInfo {
+        name: "clever-app-share",
+        title: "Share of app use",
+        group: "Clever",
+        about: "Clever: each app's share of all accesses (the report's treemap as shares); apps \
+                fewer students used than the smallest group are shown together",
+    },
+    MetricInfo {
+        name: "clever-apps-daily",
+        title: "Apps used per day",
+        group: "Clever",
+        about: "Clever: how many apps students used each day, and their accesses",
     },
     MetricInfo {
         name: "resource-types",
@@ -336,7 +350,11 @@ pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, Metr
 fn missing(lake: &Lake, name: &str) -> MetricError {
     let t = match name {
         "clever-summary" | "daily-active" | "clever-by-school" => tables::clever_dp(),
-        "top-resources" | "top-resources-by-school" | "resource-types" => tables::clever_ru(),
+        "top-resources"
+        | "top-resources-by-school"
+        | "resource-types"
+        | "clever-app-share"
+        | "clever-apps-daily" => tables::clever_ru(),
         "insights-summary" | "insights-weekly" | "insights-apps" | "insights-daily"
         | "teams-by-school" => tables::activity(),
         _ => tables::attendance(),
@@ -358,6 +376,8 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         "clever-by-school" => queries::clever_by_school(lake, f, &mut notes)?,
         "top-resources" => queries::top_resources(lake, f, &mut notes)?,
         "resource-types" => queries::resource_types(lake, f, &mut notes)?,
+        "clever-app-share" => clever_views::app_share(lake, f, &mut notes)?,
+        "clever-apps-daily" => clever_views::apps_daily(lake, f)?,
         "top-resources-by-school" => queries::top_resources_by_school(lake, f, &mut notes)?,
         "insights-weekly" => queries::insights_weekly(lake, f, &mut notes)?,
         "insights-apps" => queries::insights_apps(lake, f, &mut notes)?,

@@ -163,6 +163,17 @@ fn resources_by(
     metric: &str,
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
+    let df = resource_rows(lake, f, by, metric)?;
+    Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// Distinct students and accesses per `by` (resource name or type), before suppression.
+pub(crate) fn resource_rows(
+    lake: &Lake,
+    f: &Filter,
+    by: &str,
+    metric: &str,
+) -> Result<DataFrame, MetricError> {
     let lf = filtered(
         clever_students(lake, &tables::clever_ru(), metric)?,
         f,
@@ -175,8 +186,7 @@ fn resources_by(
             .cast(DataType::Int64)
             .alias("accesses"),
     ]);
-    let df = sort_resources(df, by).collect()?;
-    Ok(suppress(df, "students", f.min_group, notes)?)
+    Ok(sort_resources(df, by).collect()?)
 }
 
 /// Most-used first (by distinct students), ties by name.

@@ -40,6 +40,8 @@ pub fn compute(
                 Ok(suppress(df, "students", g.min_group, notes)?)
             })?));
         }
+        "clever-app-share" => return crate::metrics::clever_views::app_share_served(s, f, notes),
+        "clever-apps-daily" => return crate::metrics::clever_views::apps_daily_served(s, f),
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
         "insights-summary" => insights_summary(s, f)?,
@@ -146,7 +148,7 @@ pub(crate) fn distinct_per_key(
         .collect())
 }
 
-fn resources(
+pub(crate) fn resources(
     s: &Serving,
     f: &Filter,
     by: &str,

@@ -34,6 +34,10 @@ pub fn target(metric: &str, spec: &ChartSpec, clicked: &Clicked) -> Option<Targe
             let name = recorded(&items.get(*k)?.0);
             match metric {
                 "top-resources" => one(tables::clever_ru(), "resource_name", name),
+                // The folded row stands for many apps: nothing single to open.
+                "clever-app-share" if name.as_deref() != Some("all other apps") => {
+                    one(tables::clever_ru(), "resource_name", name)
+                }
                 "resource-types" => one(tables::clever_ru(), "resource_type", name),
                 "insights-apps" => one(tables::activity(), "AppName", name),
                 _ => None,

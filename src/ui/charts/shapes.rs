@@ -122,6 +122,16 @@ fn elide(ui: &egui::Ui, s: &str, width: f32, font: &egui::FontId) -> String {
     "…".to_string()
 }
 
+/// A ranking's value: whole numbers as they are, small fractions (shares under 10 %) with one
+/// decimal so they do not read as zero.
+fn num(v: f64) -> String {
+    if v.fract() != 0.0 && v.abs() < 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 /// Horizontal bars, one row per item with its name and value written out (none left
 /// unlabelled however many there are); the full name on hover.
 pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) -> Drawn {
@@ -129,7 +139,10 @@ pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) ->
     let width = ui.available_width();
     let size = egui::vec2(width, ROW * items.len() as f32 + ROW);
     let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click());
-    let summary: Vec<String> = items.iter().map(|(n, v)| format!("{n} {v:.0}")).collect();
+    let summary: Vec<String> = items
+        .iter()
+        .map(|(n, v)| format!("{n} {}", num(*v)))
+        .collect();
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, summary.join(", ")));
     let painter = ui.painter_at(rect);
     let font = egui::TextStyle::Body.resolve(ui.style());
@@ -164,13 +177,13 @@ pub fn ranking(ui: &mut egui::Ui, value_label: &str, items: &[(String, f64)]) ->
         painter.text(
             egui::pos2(bar.right() + 6.0, row.center().y),
             egui::Align2::LEFT_CENTER,
-            format!("{v:.0}"),
+            num(*v),
             font.clone(),
             text,
         );
         if hovered {
             resp.clone()
-                .on_hover_text_at_pointer(format!("{name}\n{v:.0} {value_label}"));
+                .on_hover_text_at_pointer(format!("{name}\n{} {value_label}", num(*v)));
         }
     }
     painter.text(
