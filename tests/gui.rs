@@ -103,7 +103,15 @@ fn every_chart_renders_with_data() {
             // A ranking writes every item's name and value on its bar (one accessible label
             // lists them, as a screen reader reads the chart).
             if let edlake::metrics::chart::ChartSpec::Ranking { items, .. } = spec {
-                let all: Vec<String> = items.iter().map(|(n, v)| format!("{n} {v:.0}")).collect();
+                // Whole numbers as they are, fractions under 10 (small shares) with a decimal.
+                let num = |v: f64| match v.fract() != 0.0 && v.abs() < 10.0 {
+                    true => format!("{v:.1}"),
+                    false => format!("{v:.0}"),
+                };
+                let all: Vec<String> = items
+                    .iter()
+                    .map(|(n, v)| format!("{n} {}", num(*v)))
+                    .collect();
                 h.get_by_label(&all.join(", "));
             }
         }
