@@ -11,7 +11,7 @@ use std::sync::Arc;
 use edlake::metrics::{self, Filter};
 use edlake::ui::Page;
 use edlake::ui::dialogs::QueuedDialogs;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use gui::*;
 
 /// Waits until the charts page shows metric `name`.
@@ -217,4 +217,60 @@ fn a_report_holds_the_charts_filters_notes_and_numbers_and_no_student() {
     for id in raw_ids() {
         assert!(!html.contains(&id), "a raw id in the report");
     }
+}
+
+#[test]
+fn a_grade_filter_narrows_the_hybrid_cards_and_not_the_clever_charts() {
+    let mut h = demo(Arc::new(QueuedDialogs::default()));
+    click(&mut h, "Charts");
+    click(&mut h, "Students, attendance and digital engagement");
+    shown(&mut h, "hybrid-summary");
+    let lake = view(h.state()).lake.clone();
+    let grade = |g: &str| Filter {
+        grade: Some(g.into()),
+        ..Filter::default()
+    };
+    let want = metrics::compute(&lake, "hybrid-summary", &grade("7"))
+        .expect("grade 7")
+        .frame;
+    let all = metrics::compute(&lake, "hybrid-summary", &Filter::default())
+        .expect("all")
+        .frame;
+    let n = ints(&want, "students")[0].expect("students");
+    assert!(n < ints(&all, "students")[0].expect("students"));
+
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Grade")
+        .click();
+    h.run_steps(3);
+    // "7" is also the grades card: the option is the popup's button.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "7")
+        .click();
+    h.run_steps(2);
+    wait(&mut h, "grade 7's cards", |a| {
+        a.saved.filter.grade.as_deref() == Some("7")
+            && view(a)
+                .charts
+                .current
+                .done()
+                .is_some_and(|c| c.output.name == "hybrid-summary")
+    });
+    h.run_steps(2);
+    let got = view(h.state()).charts.current.done().expect("computed");
+    assert_eq!(got.output.frame, want);
+    h.get_by_label(&n.to_string());
+
+    // A Clever chart does not take a grade: its numbers are the district's, and the chooser
+    // is disabled there.
+    click(&mut h, "Students, school days, schools, logins");
+    shown(&mut h, "clever-summary");
+    let district = metrics::compute(&lake, "clever-summary", &Filter::default())
+        .expect("district")
+        .frame;
+    let got = view(h.state()).charts.current.done().expect("computed");
+    assert_eq!(got.output.frame, district);
+    let combo = h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Grade");
+    assert!(
+        combo.accesskit_node().is_disabled(),
+        "the grade chooser is disabled on Clever charts"
+    );
 }

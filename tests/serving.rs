@@ -159,6 +159,102 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     ];
     let compared = check_all(&lake, &filters);
     assert!(compared > 300, "only {compared} rows compared");
+
+    // A grade and an app: served equals direct, alone and with dates and a school.
+    let first = |m: &str, c: &str| {
+        let out = metrics::compute_direct(&lake, m, &base).unwrap().frame;
+        let v = out.column(c).unwrap().cast(&DataType::String).unwrap();
+        v.str().unwrap().get(0).unwrap().to_string()
+    };
+    let (grade, app) = (
+        first("engagement-by-grade", "grade"),
+        first("top-resources", "resource_name"),
+    );
+    let narrowed = vec![
+        Filter {
+            grade: Some(grade.clone()),
+            ..base.clone()
+        },
+        Filter {
+            app: Some(app.clone()),
+            ..base.clone()
+        },
+        Filter {
+            grade: Some(grade.clone()),
+            app: Some(app.clone()),
+            school: Some(s.clone()),
+            from: mid(2),
+            to: mid(15),
+            ..base.clone()
+        },
+        Filter {
+            grade: Some("no such grade".into()),
+            app: Some("No Such App".into()),
+            ..base.clone()
+        },
+    ];
+    assert!(check_all(&lake, &narrowed) > 20);
+    // The grade's students are the grade's row of the unfiltered grade bars; the app's row of
+    // the ranking is the one row under the app filter.
+    let by_grade = metrics::compute(&lake, "engagement-by-grade", &base)
+        .unwrap()
+        .frame;
+    let of = |df: &DataFrame, c: &str, v: &str| -> Vec<Option<String>> {
+        let key = df.column(c).unwrap().cast(&DataType::String).unwrap();
+        let n = df
+            .column("students")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        key.str()
+            .unwrap()
+            .iter()
+            .zip(n.str().unwrap().iter())
+            .filter(|(k, _)| *k == Some(v))
+            .map(|(_, n)| n.map(str::to_string))
+            .collect()
+    };
+    let one_grade = Filter {
+        grade: Some(grade.clone()),
+        ..base.clone()
+    };
+    let summary = metrics::compute(&lake, "hybrid-summary", &one_grade)
+        .unwrap()
+        .frame;
+    let n = summary
+        .column("students")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    assert_eq!(
+        vec![n.str().unwrap().get(0).map(str::to_string)],
+        of(&by_grade, "grade", &grade)
+    );
+    let ranking = metrics::compute(&lake, "top-resources", &base)
+        .unwrap()
+        .frame;
+    let one_app = Filter {
+        app: Some(app.clone()),
+        ..base.clone()
+    };
+    let only = metrics::compute(&lake, "top-resources", &one_app)
+        .unwrap()
+        .frame;
+    assert_eq!(only.height(), 1);
+    assert_eq!(
+        of(&only, "resource_name", &app),
+        of(&ranking, "resource_name", &app)
+    );
+    // A chart that does not take the filter ignores it.
+    let weekly = |f: &Filter| metrics::compute(&lake, "insights-weekly", f).unwrap().frame;
+    assert_eq!(
+        weekly(&Filter {
+            grade: Some(grade.clone()),
+            app: Some(app),
+            ..base.clone()
+        }),
+        weekly(&base)
+    );
 }
 
 /// The serving files hold what the charts need and no pseudonym (#13: they were documented as

@@ -62,23 +62,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Identity { action } => super::roster::identity_cmd(&ctx, action),
         Command::Module { action } => module_cmd(&ctx, action),
         Command::Source { action } => super::sources::source_cmd(&ctx, action),
-        Command::Metrics {
-            name,
-            from,
-            to,
-            school,
-            min_group,
-            threshold,
-            format,
-        } => {
-            let f = edlake::metrics::Filter {
-                from,
-                to,
-                school,
-                min_group,
-                threshold,
-            };
-            metrics_cmd(&ctx, name.as_deref(), &f, format)
+        Command::Metrics(args) => {
+            metrics_cmd(&ctx, args.name.as_deref(), &args.filter(), args.format)
         }
         Command::Schools(args) => super::sites::schools_cmd(&ctx, args),
         Command::Stage3 { present_codes } => {

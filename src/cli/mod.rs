@@ -162,29 +162,7 @@ pub enum Command {
         seed: u64,
     },
     /// Engagement aggregates (the numbers behind the charts); without a name, lists them.
-    Metrics {
-        /// Which aggregate.
-        #[arg(value_parser = metric_names())]
-        name: Option<String>,
-        /// First day (YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<chrono::NaiveDate>,
-        /// Last day (YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<chrono::NaiveDate>,
-        /// Only this school (by name).
-        #[arg(long)]
-        school: Option<String>,
-        /// Hide groups with fewer students than this, and blank counts of fewer (at least 5:
-        /// smaller groups would single students out).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(5..))]
-        min_group: u32,
-        /// Attendance rate threshold for below-threshold (0-1).
-        #[arg(long, default_value_t = 0.9)]
-        threshold: f64,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    Metrics(reports::MetricsArgs),
     /// Rebuild the stage3 engagement tables (also done after every ingest).
     Stage3 {
         /// SIS AttendanceCode values that count as present where a row has no PresenceFlag
@@ -337,7 +315,7 @@ pub enum Format {
     Json,
 }
 
-fn metric_names() -> clap::builder::PossibleValuesParser {
+pub(crate) fn metric_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(
         edlake::metrics::METRICS
             .iter()

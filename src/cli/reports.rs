@@ -9,6 +9,54 @@ use super::ctx::{Ctx, print_json};
 use super::progress::Bars;
 use super::{Coded, EXIT_BAD_INPUT, EXIT_CANCELLED};
 
+/// `edlake metrics`' arguments: which aggregate and its filters.
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// Which aggregate.
+    #[arg(value_parser = super::metric_names())]
+    pub name: Option<String>,
+    /// First day (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this school (by name).
+    #[arg(long)]
+    pub school: Option<String>,
+    /// Only students of this grade (the in-person and digital aggregates).
+    #[arg(long)]
+    pub grade: Option<String>,
+    /// Only this Clever app (resource) (top-resources, top-resources-by-school,
+    /// clever-app-share, clever-apps-daily).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Hide groups with fewer students than this, and blank counts of fewer (at least 5:
+    /// smaller groups would single students out).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(5..))]
+    pub min_group: u32,
+    /// Attendance rate threshold for below-threshold (0-1).
+    #[arg(long, default_value_t = 0.9)]
+    pub threshold: f64,
+    #[arg(long, value_enum, default_value_t = super::Format::Table)]
+    pub format: super::Format,
+}
+
+impl MetricsArgs {
+    /// The library filter the arguments describe.
+    pub fn filter(&self) -> edlake::metrics::Filter {
+        edlake::metrics::Filter {
+            from: self.from,
+            to: self.to,
+            school: self.school.clone(),
+            min_group: self.min_group,
+            threshold: self.threshold,
+            grade: self.grade.clone(),
+            app: self.app.clone(),
+        }
+    }
+}
+
 pub(super) fn metrics_cmd(
     ctx: &Ctx,
     name: Option<&str>,

@@ -5,7 +5,7 @@
 
 use polars::prelude::*;
 
-use super::queries::{clever_students, filtered, resource_rows};
+use super::queries::{clever_students, filtered, of_app, resource_rows};
 use super::{Filter, MetricError, effective_min_group, tables};
 use crate::derive::serving::Serving;
 use crate::lake::Lake;
@@ -36,6 +36,7 @@ pub fn apps_daily(lake: &Lake, f: &Filter) -> Result<DataFrame, MetricError> {
         Some("school_name"),
     )
     .with_column(col("num_access").alias("accesses"));
+    let lf = of_app(lf, f, "resource_name");
     Ok(apps_per_day(lf).collect()?)
 }
 
@@ -45,7 +46,12 @@ pub fn apps_daily_served(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, M
         return Ok(None);
     };
     Ok(Some(
-        apps_per_day(filtered(acc.lazy(), f, Some("school"))).collect()?,
+        apps_per_day(of_app(
+            filtered(acc.lazy(), f, Some("school")),
+            f,
+            "resource_name",
+        ))
+        .collect()?,
     ))
 }
 

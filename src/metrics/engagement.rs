@@ -66,6 +66,14 @@ pub fn attendance_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError>
     Ok(Some(lf.select([col("student"), col("school")])))
 }
 
+/// Per-student rows of the filter's grade (all when none is chosen).
+pub(crate) fn of_grade(lf: LazyFrame, f: &Filter) -> LazyFrame {
+    match &f.grade {
+        Some(g) => lf.filter(col("grade").eq(lit(g.clone()))),
+        None => lf,
+    }
+}
+
 pub(crate) fn in_range(e: Expr, f: &Filter) -> Expr {
     let mut cond = lit(true);
     if let Some(d) = f.from {
@@ -215,7 +223,7 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
     if let Some(s) = &f.school {
         out = out.filter(col("school").eq(lit(s.clone())));
     }
-    Ok(out.select([
+    Ok(of_grade(out, f).select([
         col("student"),
         col("school"),
         col("grade"),

@@ -68,6 +68,52 @@ pub struct Filter {
     pub min_group: u32,
     /// Attendance rate below which a student counts for `below-threshold`.
     pub threshold: f64,
+    /// Only students of this grade (the hybrid charts; see [`applies`]).
+    pub grade: Option<String>,
+    /// Only this Clever app (resource) (the resource charts; see [`applies`]).
+    pub app: Option<String>,
+}
+
+/// Filters beyond dates and school, which only some charts take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Narrow {
+    Grade,
+    App,
+}
+
+/// Whether `metric` takes filter `n`: the grade filter the charts that count students with
+/// their grade (in person and digital), the app filter the charts of Clever resource use
+/// (resource types aggregate many apps, so not there).
+pub fn applies(metric: &str, n: Narrow) -> bool {
+    match n {
+        Narrow::Grade => matches!(
+            metric,
+            "hybrid-summary"
+                | "attendance-vs-digital"
+                | "engagement-by-grade"
+                | "school-by-grade"
+                | "below-threshold"
+        ),
+        Narrow::App => matches!(
+            metric,
+            "top-resources" | "top-resources-by-school" | "clever-app-share" | "clever-apps-daily"
+        ),
+    }
+}
+
+impl Filter {
+    /// This filter without what `metric` does not take (so every entry point treats an
+    /// inapplicable filter the same way: as absent).
+    pub fn for_metric(&self, metric: &str) -> Filter {
+        let mut f = self.clone();
+        if !applies(metric, Narrow::Grade) {
+            f.grade = None;
+        }
+        if !applies(metric, Narrow::App) {
+            f.app = None;
+        }
+        f
+    }
 }
 
 impl Default for Filter {
@@ -78,6 +124,8 @@ impl Default for Filter {
             school: None,
             min_group: 10,
             threshold: 0.9,
+            grade: None,
+            app: None,
         }
     }
 }
@@ -335,6 +383,7 @@ pub fn compute(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, Metr
         return Err(MetricError::Unknown(name.into()));
     }
     let s = crate::derive::serving::Serving::load(lake).ok_or(MetricError::NotBuilt)?;
+    let f = &f.for_metric(name);
     let mut notes = Vec::new();
     match served::compute(&s, name, f, &mut notes)? {
         Some(frame) => Ok(MetricOutput {
@@ -369,6 +418,7 @@ fn missing(lake: &Lake, name: &str) -> MetricError {
 /// queries, independently of the serving data (slow on a district year; neither the app nor
 /// the CLI uses it). The tests check the serving data against it under many filters.
 pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutput, MetricError> {
+    let f = &f.for_metric(name);
     let mut notes = Vec::new();
     let frame = match name {
         "clever-summary" => queries::clever_summary(lake, f, &mut notes)?,

@@ -25,6 +25,14 @@ pub(crate) fn filtered(mut lf: LazyFrame, f: &Filter, school_col: Option<&str>) 
     lf
 }
 
+/// Rows of the filter's Clever app (resource) in column `c` (all when none is chosen).
+pub(crate) fn of_app(lf: LazyFrame, f: &Filter, c: &str) -> LazyFrame {
+    match &f.app {
+        Some(a) => lf.filter(col(c).eq(lit(a.clone()))),
+        None => lf,
+    }
+}
+
 pub(crate) fn clever_students(
     lake: &Lake,
     t: &crate::lake::TableRef,
@@ -179,7 +187,7 @@ pub(crate) fn resource_rows(
         f,
         Some("school_name"),
     );
-    let df = lf.group_by([col(by)]).agg([
+    let df = of_app(lf, f, "resource_name").group_by([col(by)]).agg([
         col("sis_id_pseudonym").n_unique().alias("students"),
         col("num_access")
             .sum()
@@ -215,7 +223,8 @@ pub fn top_resources_by_school(
 ) -> Result<DataFrame, MetricError> {
     let metric = "top-resources-by-school";
     let rows = clever_students(lake, &tables::clever_ru(), metric)?;
-    let schools = school_list(filtered(rows, f, Some("school_name")), "school_name")?;
+    let rows = of_app(filtered(rows, f, Some("school_name")), f, "resource_name");
+    let schools = school_list(rows, "school_name")?;
     per_school_top(schools, f, notes, |g, notes| {
         resources_by(lake, g, "resource_name", metric, notes)
     })

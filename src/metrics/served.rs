@@ -9,8 +9,9 @@ use polars::prelude::*;
 use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::metrics::engagement::{count_below, group_students, group_students_by, summarize};
 use crate::metrics::queries::{
-    clever_by_school_from, daily_active_rows, filtered, insights_rest, per_school_top, school_list,
-    sort_apps, sort_resources, summary_rest, summary_row, week_active_days, week_of, weekly_rows,
+    clever_by_school_from, daily_active_rows, filtered, insights_rest, of_app, per_school_top,
+    school_list, sort_apps, sort_resources, summary_rest, summary_row, week_active_days, week_of,
+    weekly_rows,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -32,7 +33,8 @@ pub fn compute(
             let Some(acc) = s.part("resource_accesses")? else {
                 return Ok(None);
             };
-            let schools = school_list(filtered(acc.lazy(), f, Some("school")), "school")?;
+            let acc = of_app(filtered(acc.lazy(), f, Some("school")), f, "resource_name");
+            let schools = school_list(acc, "school")?;
             // Each school's rows are suppressed as they are picked (as the direct query does).
             return Ok(Some(per_school_top(schools, f, notes, |g, notes| {
                 let df = resources(s, g, "resource_name", "resource_names")?
@@ -157,15 +159,19 @@ pub(crate) fn resources(
     let (Some(acc), Some(sets)) = (s.part("resource_accesses")?, s.part(part)?) else {
         return Ok(None);
     };
-    let acc = filtered(acc.lazy(), f, Some("school"))
+    let acc = of_app(filtered(acc.lazy(), f, Some("school")), f, "resource_name")
         .group_by([col(by)])
         .agg([col("accesses").sum()])
         .collect()?;
     let schools = sets.column("school")?.str()?.clone();
     let mask = s.range_mask(f.from, f.to);
-    let counts = distinct_per_key(&sets, s.words(), &mask, |r, _| match &f.school {
-        Some(want) => schools.get(r) == Some(want.as_str()),
-        None => true,
+    let keys = sets.column("key")?.str()?.clone();
+    let counts = distinct_per_key(&sets, s.words(), &mask, |r, _| {
+        let app = f.app.as_deref().is_none_or(|a| keys.get(r) == Some(a));
+        app && f
+            .school
+            .as_deref()
+            .is_none_or(|want| schools.get(r) == Some(want))
     })?;
     let names = acc.column(by)?.str()?.clone();
     let students: Vec<u32> = names
@@ -348,10 +354,6 @@ fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErr
 /// Per-student rows from the hybrid day sets under `f`'s dates and school (see
 /// [`crate::derive::serving::per_student`]).
 pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
-    Ok(crate::derive::serving::per_student(
-        s,
-        f.from,
-        f.to,
-        f.school.as_deref(),
-    )?)
+    let p = crate::derive::serving::per_student(s, f.from, f.to, f.school.as_deref())?;
+    Ok(p.map(|p| crate::metrics::engagement::of_grade(p, f)))
 }

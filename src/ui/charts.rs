@@ -1,6 +1,7 @@
 //! Engagement charts (egui_plot) drawn from the library's aggregates, with school/date filters,
 //! hover values, small-group notes, "Export CSV" and "Save as PNG".
 
+mod choices;
 pub mod draw;
 mod drill;
 mod report;
@@ -25,7 +26,7 @@ pub struct Computed {
     pub output: MetricOutput,
     pub charts: Vec<(String, ChartSpec)>,
     pub compare: Option<Compared>,
-    pub schools: Vec<String>,
+    pub choices: choices::Choices,
     pub millis: u128,
 }
 
@@ -34,41 +35,16 @@ pub struct Computed {
 pub struct ChartsPage {
     pub current: Task<Computed>,
     computed_for: Option<(String, ChartFilter)>,
-    schools: Vec<String>,
+    choices: choices::Choices,
     /// The result of a "Save as PNG" in progress.
     png_result: Option<crossbeam_channel::Receiver<anyhow::Result<String>>>,
-}
-
-fn schools_of(lake: &crate::lake::Lake) -> Vec<String> {
-    let f = crate::metrics::Filter {
-        min_group: 1,
-        ..Default::default()
-    };
-    let mut out: Vec<String> = ["clever-by-school", "attendance-vs-digital"]
-        .iter()
-        .filter_map(|m| compute(lake, m, &f).ok())
-        .filter_map(|o| {
-            let c = o
-                .frame
-                .column("school")
-                .ok()?
-                .cast(&polars::prelude::DataType::String)
-                .ok()?;
-            let v: Vec<String> = c.str().ok()?.iter().flatten().map(String::from).collect();
-            Some(v)
-        })
-        .flatten()
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 impl ChartsPage {
     /// Forgets computed charts (the lake changed).
     pub fn invalidate(&mut self) {
         self.computed_for = None;
-        self.schools.clear();
+        self.choices = choices::Choices::default();
     }
 
     fn compute(&mut self, sh: &Shared) {
@@ -79,8 +55,11 @@ impl ChartsPage {
         self.computed_for = Some(key.clone());
         let second = key.1.second();
         let labels = [
-            key.1.describe(),
-            second.as_ref().map(|s| s.describe()).unwrap_or_default(),
+            key.1.describe(&key.0),
+            second
+                .as_ref()
+                .map(|s| s.describe(&key.0))
+                .unwrap_or_default(),
         ];
         let filters = key
             .1
@@ -95,7 +74,7 @@ impl ChartsPage {
             }
         };
         let lake = sh.lake.clone();
-        let want_schools = self.schools.is_empty();
+        let want_choices = self.choices.is_empty();
         self.current = Task::spawn(sh.repaint.clone(), move |_, _| {
             let t = std::time::Instant::now();
             let output = compute(&lake, &key.0, &filter)?;
@@ -113,16 +92,15 @@ impl ChartsPage {
                 None => None,
             };
             let millis = t.elapsed().as_millis();
-            let schools = if want_schools {
-                schools_of(&lake)
-            } else {
-                Vec::new()
+            let choices = match want_choices {
+                true => choices::choices_of(&lake),
+                false => choices::Choices::default(),
             };
             Ok(Computed {
                 output,
                 charts,
                 compare,
-                schools,
+                choices,
                 millis,
             })
         });
@@ -132,9 +110,9 @@ impl ChartsPage {
     pub fn ui(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         if self.current.poll()
             && let TaskState::Done(c) = &self.current.state
-            && !c.schools.is_empty()
+            && !c.choices.is_empty()
         {
-            self.schools = c.schools.clone();
+            self.choices = c.choices.clone();
         }
         self.compute(sh);
         self.save_png(ui, sh);
@@ -167,10 +145,11 @@ impl ChartsPage {
 
     fn filters(&mut self, ui: &mut egui::Ui, sh: &mut Shared) {
         let f = &mut sh.saved.filter;
-        let schools = &self.schools;
+        let schools = &self.choices.schools;
         ui.horizontal_wrapped(|ui| {
             let names = ["From", "To", "School"];
             period(ui, [&mut f.from, &mut f.to], &mut f.school, schools, names);
+            choices::narrow(ui, f, &self.choices, &sh.saved.chart);
             ui.label("Smallest group");
             ui.add(
                 egui::DragValue::new(&mut f.min_group).range(crate::metrics::MIN_GROUP_FLOOR..=100),
@@ -415,9 +394,9 @@ fn export_report(
 ) -> crossbeam_channel::Receiver<anyhow::Result<String>> {
     let info = crate::metrics::info(&c.output.name);
     let f = &sh.saved.filter;
-    let mut filters = vec![f.describe()];
+    let mut filters = vec![f.describe(&c.output.name)];
     let mut notes = c.output.notes.clone();
-    let mut tables = vec![(f.describe(), c.output.frame.clone())];
+    let mut tables = vec![(f.describe(&c.output.name), c.output.frame.clone())];
     if let Some(m) = &c.compare {
         filters.push(m.labels[1].clone());
         notes.extend(

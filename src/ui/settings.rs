@@ -61,6 +61,10 @@ pub struct ChartFilter {
     pub from2: String,
     pub to2: String,
     pub school2: Option<String>,
+    /// Only this grade, or this Clever app, on the charts that take them (shared by both
+    /// sides of a comparison).
+    pub grade: Option<String>,
+    pub app: Option<String>,
 }
 
 impl Default for ChartFilter {
@@ -77,6 +81,8 @@ impl Default for ChartFilter {
             from2: String::new(),
             to2: String::new(),
             school2: None,
+            grade: None,
+            app: None,
         }
     }
 }
@@ -94,8 +100,9 @@ impl ChartFilter {
         })
     }
 
-    /// Its dates and school in words: "2025-08-25 to 2025-09-05, Mitchell High".
-    pub fn describe(&self) -> String {
+    /// Its dates and school in words: "2025-08-25 to 2025-09-05, Mitchell High", and the grade
+    /// and app where `chart` takes them.
+    pub fn describe(&self, chart: &str) -> String {
         let dates = match (self.from.trim(), self.to.trim()) {
             ("", "") => "all dates".to_string(),
             (f, "") => format!("from {f}"),
@@ -103,7 +110,19 @@ impl ChartFilter {
             (f, t) => format!("{f} to {t}"),
         };
         let school = self.school.as_deref().unwrap_or("all schools");
-        format!("{dates}, {school}")
+        let mut out = format!("{dates}, {school}");
+        use crate::metrics::{Narrow, applies};
+        if let Some(g) = self
+            .grade
+            .as_ref()
+            .filter(|_| applies(chart, Narrow::Grade))
+        {
+            out.push_str(&format!(", grade {g}"));
+        }
+        if let Some(a) = self.app.as_ref().filter(|_| applies(chart, Narrow::App)) {
+            out.push_str(&format!(", {a}"));
+        }
+        out
     }
 
     /// The library filter, or what is wrong with the typed dates.
@@ -123,6 +142,8 @@ impl ChartFilter {
             school: self.school.clone(),
             min_group: crate::metrics::effective_min_group(self.min_group),
             threshold: f64::from(self.threshold_pct) / 100.0,
+            grade: self.grade.clone(),
+            app: self.app.clone(),
         })
     }
 }
