@@ -18,11 +18,24 @@ pub struct Query {
     /// Column and text every shown row's value contains (case-insensitive).
     pub filter: Option<(String, String)>,
     /// Columns and the values every shown row has (a chart's drill-through, a run's rows): the
-    /// value's text exactly, or for a date-time the day it falls on ("2025-09-02").
+    /// value's text exactly, or for a date-time the day it falls on ("2025-09-02"). A column
+    /// named twice takes either value (a school the site mapping names from two spellings).
     pub exact: Vec<(String, String)>,
 }
 
 impl Query {
+    /// The exact values grouped by column, columns in first-named order.
+    pub fn exact_by_column(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (c, v) in &self.exact {
+            match out.iter_mut().find(|(k, _)| k == c) {
+                Some((_, vs)) => vs.push(v),
+                None => out.push((c, vec![v])),
+            }
+        }
+        out
+    }
+
     fn is_plain(&self) -> bool {
         self.sort.is_none()
             && self.exact.is_empty()
@@ -112,8 +125,11 @@ impl Browser {
             Source::Table(state) => scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?,
             Source::Quarantine(tables) => quarantine_union(lake, &tables)?,
         };
-        for (c, value) in &query.exact {
-            let mask = equal_mask(&df, c, value)?;
+        for (c, values) in query.exact_by_column() {
+            let mut mask = equal_mask(&df, c, values[0])?;
+            for v in &values[1..] {
+                mask = &mask | &equal_mask(&df, c, v)?;
+            }
             df = df.filter(&mask)?;
         }
         if let Some((c, text)) = &query.filter

@@ -290,6 +290,19 @@ fn a_school_spelt_two_ways_in_clever_becomes_one_row_under_the_insights_name() {
             .iter()
             .all(|s| s.as_deref() == Some("Mitchell High"))
     );
+    // A drill-through names both spellings: the browser shows the school's rows under either.
+    let pair = |v: &str| ("school_name".to_string(), v.to_string());
+    let q = edlake::browse::Query {
+        exact: vec![pair("MITCHELL H.S."), pair("Mitchell High")],
+        ..Default::default()
+    };
+    let mut b = edlake::browse::Browser::new(derive::tables::clever_dp());
+    let rows = b.view(&lake, &q).unwrap();
+    let want_rows = original
+        .iter()
+        .filter(|r| r["school_name"] == "Mitchell High")
+        .count();
+    assert_eq!(rows.height(), want_rows);
 }
 
 fn int_col(df: &DataFrame, c: &str) -> Vec<Option<i64>> {

@@ -27,6 +27,8 @@ pub struct Computed {
     pub charts: Vec<(String, ChartSpec)>,
     pub compare: Option<Compared>,
     pub choices: choices::Choices,
+    /// The lake's school names, to drill from a chart's name to the sources' rows.
+    pub sites: crate::derive::sites::SiteMap,
     pub millis: u128,
 }
 
@@ -101,6 +103,7 @@ impl ChartsPage {
                 charts,
                 compare,
                 choices,
+                sites: crate::derive::sites::SiteMap::load(&lake)?,
                 millis,
             })
         });
@@ -237,7 +240,7 @@ impl ChartsPage {
                 };
                 shown.push((title.clone(), rect));
                 if let Some((t, exact, sort)) =
-                    clicked.and_then(|(s, k)| drill::target(&c.output.name, s, &k))
+                    clicked.and_then(|(s, k)| drill::target(&c.output.name, s, &k, &c.sites))
                 {
                     sh.nav.push(super::Nav::OpenWhere(t, exact, sort));
                 }

@@ -387,9 +387,9 @@ impl TablesPage {
             if !self.query.exact.is_empty() {
                 let which: Vec<String> = self
                     .query
-                    .exact
+                    .exact_by_column()
                     .iter()
-                    .map(|(c, v)| format!("{c} is {v}"))
+                    .map(|(c, v)| format!("{c} is {}", v.join(" or ")))
                     .collect();
                 ui.label(format!("Rows where {}", which.join(" and ")));
             }

@@ -3,6 +3,7 @@
 //! students of a school and grade, a school's students lowest attendance first).
 
 use super::style::Clicked;
+use crate::derive::sites::{SiteMap, SiteSource};
 use crate::derive::{hybrid_table, tables};
 use crate::lake::TableRef;
 use crate::metrics::chart::ChartSpec;
@@ -19,8 +20,39 @@ fn day(x: f64) -> String {
     super::style::day_label_iso(x)
 }
 
-/// The rows behind what was clicked on chart `spec` of metric `metric`, if it has any.
-pub fn target(metric: &str, spec: &ChartSpec, clicked: &Clicked) -> Option<Target> {
+/// Clever's spellings of school `name` as the charts show it (the site mapping may give one
+/// school several), as `school_name` conditions on a Clever table.
+fn clever_school(sites: &SiteMap, name: &str) -> Option<Vec<(String, String)>> {
+    let mut out: Vec<String> = sites
+        .sites
+        .iter()
+        .filter(|s| s.source == SiteSource::Clever && s.school == name)
+        .map(|s| s.key.clone())
+        .collect();
+    // The name itself, unless the mapping renames that spelling to another school.
+    if sites
+        .get(SiteSource::Clever, name)
+        .is_none_or(|s| s == name)
+        && !out.iter().any(|k| k == name)
+    {
+        out.push(name.to_string());
+    }
+    // No spelling (a name no longer shown): nothing to open rather than the whole table.
+    let on: Vec<(String, String)> = out
+        .into_iter()
+        .map(|k| ("school_name".to_string(), k))
+        .collect();
+    (!on.is_empty()).then_some(on)
+}
+
+/// The rows behind what was clicked on chart `spec` of metric `metric`, if it has any;
+/// `sites` turns the school names the charts show back into the sources' own.
+pub fn target(
+    metric: &str,
+    spec: &ChartSpec,
+    clicked: &Clicked,
+    sites: &SiteMap,
+) -> Option<Target> {
     let one = |t: TableRef, c: &str, v: Option<String>| Some((t, vec![(c.to_string(), v?)], None));
     let hybrid_sorted = |school: Option<String>| {
         Some((
@@ -46,21 +78,20 @@ pub fn target(metric: &str, spec: &ChartSpec, clicked: &Clicked) -> Option<Targe
         (ChartSpec::Bars { categories, .. }, Clicked::Category(k)) => {
             let cat = recorded(categories.get(*k)?);
             match metric {
-                "clever-by-school" => one(tables::clever_dp(), "school_name", cat),
+                "clever-by-school" => {
+                    Some((tables::clever_dp(), clever_school(sites, &cat?)?, None))
+                }
                 "engagement-by-grade" => one(hybrid_table(), "grade", cat),
                 "below-threshold" => hybrid_sorted(cat),
                 _ => None,
             }
         }
         (ChartSpec::Lines { series, .. }, Clicked::Point { series: k, x }) => match metric {
-            "daily-active" => Some((
-                tables::clever_dp(),
-                vec![
-                    ("school_name".into(), recorded(&series.get(*k)?.0)?),
-                    ("date".into(), day(*x)),
-                ],
-                None,
-            )),
+            "daily-active" => {
+                let mut on = clever_school(sites, &recorded(&series.get(*k)?.0)?)?;
+                on.push(("date".into(), day(*x)));
+                Some((tables::clever_dp(), on, None))
+            }
             "attendance-over-time" => one(tables::attendance(), "attendance_date", Some(day(*x))),
             _ => None,
         },
@@ -76,5 +107,42 @@ pub fn target(metric: &str, spec: &ChartSpec, clicked: &Clicked) -> Option<Targe
             Some(("in_person_rate".to_string(), false)),
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapped_school_opens_the_rows_of_each_of_its_spellings() {
+        let mut sites = SiteMap::default();
+        let on = |sites: &SiteMap, n: &str| clever_school(sites, n);
+        let cond = |v: &[&str]| {
+            Some(
+                v.iter()
+                    .map(|k| ("school_name".to_string(), k.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(on(&sites, "Mitchell High"), cond(&["Mitchell High"]));
+        sites.set(SiteSource::Clever, "MITCHELL H.S.", "Mitchell High");
+        assert_eq!(
+            on(&sites, "Mitchell High"),
+            cond(&["MITCHELL H.S.", "Mitchell High"])
+        );
+        sites.set(SiteSource::Clever, "Mitchell High", "Mitchell Campus");
+        // A Clever row could be spelt as the new name itself: both are opened.
+        assert_eq!(
+            on(&sites, "Mitchell Campus"),
+            cond(&["Mitchell High", "Mitchell Campus"])
+        );
+        assert_eq!(on(&sites, "Mitchell High"), cond(&["MITCHELL H.S."]));
+        // Insights names do not name Clever rows.
+        sites.set(SiteSource::Insights, "Hampton", "Hampton High");
+        assert_eq!(on(&sites, "Hampton High"), cond(&["Hampton High"]));
+        let mut gone = SiteMap::default();
+        gone.set(SiteSource::Clever, "Old Name", "New Name");
+        assert_eq!(on(&gone, "Old Name"), None);
     }
 }
