@@ -134,8 +134,11 @@ impl SchoolsPage {
                     if raw_id {
                         field = field.text_color(ui.visuals().warn_fg_color);
                     }
-                    ui.add_enabled(!busy, field)
-                        .on_hover_text("The name every chart shows for this school");
+                    // A grid cell gives a text field its minimum width unless told.
+                    ui.add_enabled_ui(!busy, |ui| {
+                        ui.add_sized([240.0, 20.0], field)
+                            .on_hover_text("The name every chart shows for this school")
+                    });
                     match &r.suggestion {
                         Some(s) if *edit != *s => {
                             if ui
