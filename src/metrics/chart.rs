@@ -289,40 +289,10 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         "top-resources-by-school" => per_school_rankings(df)?,
         "resource-types" => vec![ranking(df, "resource_type", "students", "resource types")?],
         "clever-app-share" => vec![share_ranking(df)?],
-        "clever-apps-daily" => vec![(
-            "Apps used per day".into(),
-            ChartSpec::Lines {
-                y_label: "apps".into(),
-                series: lines(
-                    &vec!["apps used".to_string(); df.height()],
-                    &days(df, "date")?,
-                    &floats(df, "apps")?,
-                ),
-                partial: Vec::new(),
-            },
-        )],
+        "clever-apps-daily" => apps_daily(df)?,
         "insights-weekly" => weekly_lines(df)?,
         "insights-apps" => vec![ranking(df, "app", "students", "apps")?],
-        "insights-daily" => {
-            let (g, x) = (texts(df, "group")?, days(df, "date")?);
-            let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
-                Ok(ChartSpec::Lines {
-                    y_label: y.into(),
-                    series: lines(&g, &x, &floats(df, c)?),
-                    partial: Vec::new(),
-                })
-            };
-            vec![
-                (
-                    "Signals per day by activity type".into(),
-                    line("events", "signals")?,
-                ),
-                (
-                    "Students active per day by activity type".into(),
-                    line("students", "students")?,
-                ),
-            ]
-        }
+        "insights-daily" => insights_daily(df)?,
         "teams-by-school" => vec![(
             "Students who used Teams, and all students active in Insights, by school".into(),
             bars(
@@ -356,6 +326,44 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
         )],
         _ => Vec::new(),
     })
+}
+
+/// Signals and students per day by activity type.
+fn insights_daily(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let (g, x) = (texts(df, "group")?, days(df, "date")?);
+    let line = |c: &str, y: &str| -> PolarsResult<ChartSpec> {
+        Ok(ChartSpec::Lines {
+            y_label: y.into(),
+            series: lines(&g, &x, &floats(df, c)?),
+            partial: Vec::new(),
+        })
+    };
+    Ok(vec![
+        (
+            "Signals per day by activity type".into(),
+            line("events", "signals")?,
+        ),
+        (
+            "Students active per day by activity type".into(),
+            line("students", "students")?,
+        ),
+    ])
+}
+
+/// Apps used per day, one line.
+fn apps_daily(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    Ok(vec![(
+        "Apps used per day".into(),
+        ChartSpec::Lines {
+            y_label: "apps".into(),
+            series: lines(
+                &vec!["apps used".to_string(); df.height()],
+                &days(df, "date")?,
+                &floats(df, "apps")?,
+            ),
+            partial: Vec::new(),
+        },
+    )])
 }
 
 /// One ranking per school (its rows in order: the aggregate comes sorted).

@@ -147,3 +147,17 @@ pub fn app_share_served(
         None => Ok(None),
     }
 }
+
+/// Served: the Clever views by name; `None` when the build cannot answer.
+pub fn served(
+    s: &Serving,
+    name: &str,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<Option<DataFrame>, MetricError> {
+    match name {
+        "clever-app-share" => app_share_served(s, f, notes),
+        "clever-apps-daily" => apps_daily_served(s, f),
+        _ => Ok(None),
+    }
+}

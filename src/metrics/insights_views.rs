@@ -246,13 +246,46 @@ pub fn teams_served(
     )?))
 }
 
+/// Direct: Insights' cards — students, days, events, apps, schools and classes.
+pub fn summary(lake: &Lake, f: &Filter, notes: &mut Vec<String>) -> Result<DataFrame, MetricError> {
+    let mut row = super::queries::insights_summary(lake, f)?;
+    let more = schools_and_classes(lake, f, "insights-summary")?;
+    row.hstack_mut(more.columns())?;
+    Ok(suppress(row, "students", f.min_group, notes)?)
+}
+
+/// Served: the Insights views by name (suppressed like the direct ones); `None` when the
+/// build cannot answer.
+pub fn served(
+    s: &Serving,
+    name: &str,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<Option<DataFrame>, MetricError> {
+    let df = match name {
+        "insights-summary" => {
+            let Some((mut row, seen, only)) = super::served::insights_summary(s, f)? else {
+                return Ok(None);
+            };
+            let Some(more) = schools_and_classes_served(s, f, &seen, &only)? else {
+                return Ok(None);
+            };
+            row.hstack_mut(more.columns())?;
+            Some(row)
+        }
+        "insights-daily" => daily_served(s, f)?,
+        "teams-by-school" => return teams_served(s, f, notes),
+        _ => None,
+    };
+    match df {
+        Some(df) => Ok(Some(suppress(df, "students", f.min_group, notes)?)),
+        None => Ok(None),
+    }
+}
+
 /// Direct: the schools of the students active in the range and the classes (sections) their
 /// events name, as two one-value columns (`schools` null without a student-to-school map).
-pub fn schools_and_classes(
-    lake: &Lake,
-    f: &Filter,
-    metric: &str,
-) -> Result<DataFrame, MetricError> {
+fn schools_and_classes(lake: &Lake, f: &Filter, metric: &str) -> Result<DataFrame, MetricError> {
     let act = activity(lake, f, metric)?;
     let classes = act
         .clone()
@@ -291,7 +324,7 @@ pub fn schools_and_classes(
 }
 
 /// Served: [`schools_and_classes`] for the students `seen` active in the range.
-pub fn schools_and_classes_served(
+fn schools_and_classes_served(
     s: &Serving,
     f: &Filter,
     seen: &HashSet<u64>,

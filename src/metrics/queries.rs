@@ -379,20 +379,13 @@ pub(crate) fn weekly_rows(rows: LazyFrame, days: LazyFrame) -> LazyFrame {
     .sort(["week", "group"], SortMultipleOptions::default())
 }
 
-/// Insights' cards: distinct students active, days with activity, events and apps used in
-/// the range (one row; hidden when fewer students than the smallest group were active).
-pub fn insights_summary(
-    lake: &Lake,
-    f: &Filter,
-    notes: &mut Vec<String>,
-) -> Result<DataFrame, MetricError> {
+/// Insights' cards' first columns: distinct students active, days with activity, events and
+/// apps used in the range (one row, before suppression).
+pub(crate) fn insights_summary(lake: &Lake, f: &Filter) -> Result<DataFrame, MetricError> {
     let act = activity(lake, f, "insights-summary")?;
     let students = distinct_students(act.clone(), "student")?;
     let rest = insights_rest(act.with_column(lit(1i64).alias("events")));
-    let more = super::insights_views::schools_and_classes(lake, f, "insights-summary")?;
-    let mut row = summary_row(students, rest)?;
-    row.hstack_mut(more.columns())?;
-    Ok(suppress(row, "students", f.min_group, notes)?)
+    Ok(summary_row(students, rest)?)
 }
 
 /// The Insights cards other than students, from rows with `date`, `AppName` and `events`

@@ -42,13 +42,8 @@ pub fn compute(
                 Ok(suppress(df, "students", g.min_group, notes)?)
             })?));
         }
-        "clever-app-share" => return crate::metrics::clever_views::app_share_served(s, f, notes),
-        "clever-apps-daily" => return crate::metrics::clever_views::apps_daily_served(s, f),
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
-        "insights-summary" => insights_summary(s, f)?,
-        "insights-daily" => crate::metrics::insights_views::daily_served(s, f)?,
-        "teams-by-school" => return crate::metrics::insights_views::teams_served(s, f, notes),
         "attendance-vs-digital" => match per_student(s, f)? {
             Some(p) => return Ok(Some(group_students(p, f, "school", notes)?)),
             None => None,
@@ -297,7 +292,15 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
     Ok(Some(weekly_rows(df, active_days).collect()?))
 }
 
-fn insights_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
+/// The Insights cards' first row (students, days, events, apps, before suppression), the
+/// students seen in the range and the school filter's students.
+pub(crate) type SummaryParts = (DataFrame, HashSet<u64>, Option<HashSet<u64>>);
+
+/// Served Insights cards' students, days, events and apps (see [`SummaryParts`]).
+pub(crate) fn insights_summary(
+    s: &Serving,
+    f: &Filter,
+) -> Result<Option<SummaryParts>, MetricError> {
     let Some((events, sets, only)) = insights_inputs(s, f, "insights_groups")? else {
         return Ok(None);
     };
@@ -316,14 +319,7 @@ fn insights_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
         }
     }
     let students = df!("students" => [seen.len() as i64])?;
-    let Some(more) =
-        crate::metrics::insights_views::schools_and_classes_served(s, f, &seen, &only)?
-    else {
-        return Ok(None);
-    };
-    let mut row = summary_row(students, rest)?;
-    row.hstack_mut(more.columns())?;
-    Ok(Some(row))
+    Ok(Some((summary_row(students, rest)?, seen, only)))
 }
 
 fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
