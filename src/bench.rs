@@ -65,6 +65,10 @@ pub struct Measured {
     /// Seconds each aggregate took on the benchmark lake (those its data supports).
     #[serde(default)]
     pub metrics: Vec<(String, f64, usize)>,
+    /// The same aggregates narrowed as an analyst narrows a chart ([`narrowed_filter`]):
+    /// the filter in words, then (name, seconds, rows).
+    #[serde(default)]
+    pub narrowed: (String, Vec<(String, f64, usize)>),
     /// Seconds for the app's preview pages on the benchmark table (what, seconds).
     #[serde(default)]
     pub preview: Vec<(String, f64)>,
@@ -220,21 +224,13 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         stage3_peak_rss_bytes = peak_rss();
         extra_sources(&lake, dir, &salt, progress, cancel, &mut other_sources)?;
     }
-    let mut metrics = Vec::new();
-    for m in crate::metrics::METRICS {
-        let t = Instant::now();
-        if let Ok(out) = crate::metrics::compute(&lake, m.name, &crate::metrics::Filter::default())
-        {
-            metrics.push((
-                m.name.to_string(),
-                t.elapsed().as_secs_f64(),
-                out.frame.height(),
-            ));
-        }
-    }
+    let metrics = metric_timings(&lake, &crate::metrics::Filter::default());
+    let narrow = narrowed_filter(&lake);
+    let narrowed = (format!("{narrow:?}"), metric_timings(&lake, &narrow));
     let preview = preview_timings(&lake);
     Ok(Measured {
         metrics,
+        narrowed,
         preview,
         other_sources,
         stage3_seconds,
@@ -352,4 +348,56 @@ fn preview_timings(lake: &Lake) -> Vec<(String, f64)> {
         }
     }
     out
+}
+
+/// Seconds and rows of every aggregate the lake's data supports, under `f`.
+fn metric_timings(lake: &Lake, f: &crate::metrics::Filter) -> Vec<(String, f64, usize)> {
+    let mut out = Vec::new();
+    for m in crate::metrics::METRICS {
+        let t = Instant::now();
+        if let Ok(r) = crate::metrics::compute(lake, m.name, f) {
+            out.push((
+                m.name.to_string(),
+                t.elapsed().as_secs_f64(),
+                r.frame.height(),
+            ));
+        }
+    }
+    out
+}
+
+/// What an analyst narrowing a chart asks: the middle 21 school days of the calendar, the
+/// first school, grade and app (each only where the aggregate takes it).
+fn narrowed_filter(lake: &Lake) -> crate::metrics::Filter {
+    use crate::metrics::{Filter, compute};
+    let all = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    let first = |m: &str, c: &str| -> Option<String> {
+        let out = compute(lake, m, &all).ok()?;
+        let v = out
+            .frame
+            .column(c)
+            .ok()?
+            .cast(&polars::prelude::DataType::String)
+            .ok()?;
+        let v = v.str().ok()?.iter().flatten().next().map(str::to_string);
+        v
+    };
+    let cal = crate::derive::serving::Serving::load(lake)
+        .map(|s| s.calendar().to_vec())
+        .unwrap_or_default();
+    let mid = cal.len() / 2;
+    Filter {
+        from: cal.get(mid.saturating_sub(10)).copied(),
+        to: cal
+            .get((mid + 10).min(cal.len().saturating_sub(1)))
+            .copied(),
+        school: first("clever-by-school", "school")
+            .or_else(|| first("attendance-vs-digital", "school")),
+        grade: first("engagement-by-grade", "grade"),
+        app: first("top-resources", "resource_name"),
+        ..Filter::default()
+    }
 }

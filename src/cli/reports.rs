@@ -244,7 +244,17 @@ pub(super) fn bench(
         println!("  stage3 peak RSS     {:.2} GB", b as f64 / 1e9);
     }
     for (name, secs, rows) in &m.metrics {
-        println!("  metric {name:<22} {:.0} ms ({rows} rows)", secs * 1000.0);
+        let narrowed = m.narrowed.1.iter().find(|(n, _, _)| n == name);
+        let also = narrowed.map_or(String::new(), |(_, s, r)| {
+            format!(" · narrowed {:.0} ms ({r} rows)", s * 1000.0)
+        });
+        println!(
+            "  metric {name:<24} {:.0} ms ({rows} rows){also}",
+            secs * 1000.0
+        );
+    }
+    if !m.narrowed.0.is_empty() {
+        println!("  narrowed = {}", m.narrowed.0);
     }
     for (what, secs) in &m.preview {
         println!("  preview {what:<32} {:.0} ms", secs * 1000.0);
