@@ -382,8 +382,7 @@ fn narrowed_filter(lake: &Lake) -> crate::metrics::Filter {
             .ok()?
             .cast(&polars::prelude::DataType::String)
             .ok()?;
-        let v = v.str().ok()?.iter().flatten().next().map(str::to_string);
-        v
+        v.str().ok()?.iter().flatten().next().map(str::to_string)
     };
     let cal = crate::derive::serving::Serving::load(lake)
         .map(|s| s.calendar().to_vec())
