@@ -8,7 +8,7 @@ mod gui;
 
 use std::sync::Arc;
 
-use edlake::derive::sites::{SiteMap, SiteSource};
+use edlake::derive::sites::{SiteMap, SiteRow, SiteSource};
 use edlake::metrics::{self, Filter};
 use edlake::ui::dialogs::QueuedDialogs;
 use edlake::ui::task::TaskState;
@@ -30,6 +30,21 @@ fn schools(lake: &edlake::lake::Lake) -> Vec<String> {
         .collect()
 }
 
+/// The schools the page lists, once it has them.
+fn listed(h: &mut egui_kittest::Harness<'static, edlake::ui::App>) -> Vec<SiteRow> {
+    wait(h, "the schools", |a| {
+        view(a).more.schools.rows.done().is_some()
+    });
+    h.run_steps(2);
+    view(h.state())
+        .more
+        .schools
+        .rows
+        .done()
+        .expect("rows")
+        .clone()
+}
+
 #[test]
 fn renaming_a_school_renames_it_in_every_chart() {
     let mut h = demo(Arc::new(QueuedDialogs::default()));
@@ -37,17 +52,7 @@ fn renaming_a_school_renames_it_in_every_chart() {
     assert!(schools(&lake).contains(&"Mitchell High".to_string()));
     click(&mut h, "More sources");
     click(&mut h, "Schools");
-    wait(&mut h, "the schools", |a| {
-        view(a).more.schools.rows.done().is_some()
-    });
-    h.run_steps(2);
-    let rows = view(h.state())
-        .more
-        .schools
-        .rows
-        .done()
-        .expect("rows")
-        .clone();
+    let rows = listed(&mut h);
     // Insights and Clever both name it; the SIS knows it by an id they share.
     let named: Vec<_> = rows.iter().filter(|r| r.shown == "Mitchell High").collect();
     assert!(
@@ -102,16 +107,7 @@ fn renaming_a_school_renames_it_in_every_chart() {
     assert!(now.contains(&"Mitchell High Campus".to_string()), "{now:?}");
     assert!(!now.contains(&"Mitchell High".to_string()), "{now:?}");
     // The page lists the new name for each identity.
-    wait(&mut h, "the refreshed list", |a| {
-        view(a).more.schools.rows.done().is_some()
-    });
-    let rows = view(h.state())
-        .more
-        .schools
-        .rows
-        .done()
-        .expect("rows")
-        .clone();
+    let rows = listed(&mut h);
     assert_eq!(
         rows.iter()
             .filter(|r| r.shown == "Mitchell High Campus")

@@ -6,18 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use edlake::derive;
 use edlake::lake::Lake;
 use edlake::metrics::{self, Filter};
-use edlake::modules::clever::Clever;
-use edlake::modules::insights::Insights;
-use edlake::pseudo::Salt;
 
 mod common;
 #[path = "common/raw.rs"]
 mod raw;
 
-use common::{ingest, text_col};
+use common::text_col;
 use raw::{f64_col, rows};
 
 /// One student event of the export: day, activity type, student, class.
@@ -39,16 +35,7 @@ fn events(export: &Path) -> Vec<Event> {
         for rec in r.records() {
             let rec = rec.unwrap();
             assert_eq!(&rec[9], "Student");
-            let (app, signal) = (&rec[7], &rec[0]);
-            let group = match () {
-                _ if app == "Assignments" => "Assignments",
-                _ if app == "OneNote" => "OneNote",
-                _ if app.starts_with("Reading") => "Reading Progress",
-                _ if app.starts_with("Reflect") => "Reflect",
-                _ if signal.starts_with("File") => "File activity",
-                _ if app.starts_with("Teams") => "Teams visits",
-                _ => "Other",
-            };
+            let group = raw::activity_type(&rec[7], &rec[0]);
             out.push(Event {
                 day: rec[1][..10].to_string(),
                 group,
@@ -74,29 +61,12 @@ fn schools_of(clever: &Path) -> HashMap<String, BTreeSet<String>> {
 }
 
 fn setup(dir: &Path) -> (Lake, Vec<Event>, HashMap<String, BTreeSet<String>>) {
-    let out = dir.join("gen");
-    edlake::generate::generate(
-        &out,
-        &edlake::generate::GenOptions {
-            students: 90,
-            days: 10,
-            seed: 17,
-            ..Default::default()
-        },
+    let (lake, out, _) = raw::generated_lake(dir, (90, 10, 17), true);
+    (
+        lake,
+        events(&out.join("insights")),
+        schools_of(&out.join("clever")),
     )
-    .unwrap();
-    let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
-    let salt = Salt::generate();
-    let export = out.join("insights");
-    ingest(
-        &lake,
-        &Insights::from_export(&export).unwrap(),
-        &export,
-        &salt,
-    );
-    ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
-    derive::build_stage3(&lake).unwrap();
-    (lake, events(&export), schools_of(&out.join("clever")))
 }
 
 fn floor() -> usize {

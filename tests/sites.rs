@@ -57,9 +57,8 @@ fn students_by_school(lake: &Lake, name: &str, direct: bool) -> BTreeMap<String,
         .collect()
 }
 
-#[test]
-fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids() {
-    let Some(root) = shared() else { return };
+/// A new lake with the real Insights roster (its Organizations name the schools).
+fn insights_lake(root: &Path) -> (tempfile::TempDir, Lake, Salt) {
     let dir = tempfile::tempdir().unwrap();
     let salt = Salt::from_secret("district-salt").unwrap();
     let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
@@ -70,6 +69,14 @@ fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids
         &insights,
         &salt,
     );
+    (dir, lake, salt)
+}
+
+#[test]
+fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids() {
+    let Some(root) = shared() else { return };
+    let (dir, lake, salt) = insights_lake(&root);
+    let insights = root.join("insights/k12_test_data");
     // The SIS identifies schools by the district's own ids, which SDS carries to Insights as
     // each Organization's ExternalId; the raw attendance rows, with those ids.
     let org_file = std::fs::read_dir(insights.join("roster"))
@@ -204,16 +211,7 @@ fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids
 #[test]
 fn a_school_spelt_two_ways_in_clever_becomes_one_row_under_the_insights_name() {
     let Some(root) = shared() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let salt = Salt::from_secret("district-salt").unwrap();
-    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
-    let insights = root.join("insights/k12_test_data");
-    ingest(
-        &lake,
-        &Insights::from_export(&insights).unwrap(),
-        &insights,
-        &salt,
-    );
+    let (dir, lake, salt) = insights_lake(&root);
     // Half of Mitchell High's days spelt as another export spells it.
     let dp_path = root.join("clever/daily-participation/Students/Students.csv");
     let original = rows(&dp_path);

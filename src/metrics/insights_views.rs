@@ -277,10 +277,9 @@ pub fn served(
         "teams-by-school" => return teams_served(s, f, notes),
         _ => None,
     };
-    match df {
-        Some(df) => Ok(Some(suppress(df, "students", f.min_group, notes)?)),
-        None => Ok(None),
-    }
+    Ok(df
+        .map(|df| suppress(df, "students", f.min_group, notes))
+        .transpose()?)
 }
 
 /// Direct: the schools of the students active in the range and the classes (sections) their

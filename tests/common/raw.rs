@@ -153,17 +153,24 @@ pub struct Weekly {
 /// A lake with a generated Insights export ingested (and its derived tables), the generated
 /// files (Clever, SIS and Insights folders) and the lake's salt.
 pub fn generated_insights(dir: &Path) -> (Lake, PathBuf, Salt) {
+    generated_lake(dir, (60, 8, 5), false)
+}
+
+/// [`generated_insights`] for (students, days, seed), with the Clever reports ingested too
+/// when `clever` (their student-to-school map).
+pub fn generated_lake(
+    dir: &Path,
+    (students, days, seed): (u32, u32, u64),
+    clever: bool,
+) -> (Lake, PathBuf, Salt) {
     let out = dir.join("gen");
-    edlake::generate::generate(
-        &out,
-        &edlake::generate::GenOptions {
-            students: 60,
-            days: 8,
-            seed: 5,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let opts = edlake::generate::GenOptions {
+        students,
+        days,
+        seed,
+        ..Default::default()
+    };
+    edlake::generate::generate(&out, &opts).unwrap();
     let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
     let salt = Salt::generate();
     let export = out.join("insights");
@@ -173,8 +180,24 @@ pub fn generated_insights(dir: &Path) -> (Lake, PathBuf, Salt) {
         &export,
         &salt,
     );
+    if clever {
+        ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
+    }
     derive::build_stage3(&lake).unwrap();
     (lake, out, salt)
+}
+
+/// The activity type of an Insights signal (app name, signal type), as OEA's report groups them.
+pub fn activity_type(app: &str, signal: &str) -> &'static str {
+    match () {
+        _ if app == "Assignments" => "Assignments",
+        _ if app == "OneNote" => "OneNote",
+        _ if app.starts_with("Reading") => "Reading Progress",
+        _ if app.starts_with("Reflect") => "Reflect",
+        _ if signal.starts_with("File") => "File activity",
+        _ if app.starts_with("Teams") => "Teams visits",
+        _ => "Other",
+    }
 }
 
 /// [`Weekly`] from `export`.
@@ -199,15 +222,7 @@ pub fn weekly(export: &Path) -> Weekly {
                     chrono::Datelike::weekday(&day).num_days_from_monday() as i64
                 );
             let (app, signal) = (&rec[7], &rec[0]);
-            let group = match () {
-                _ if app == "Assignments" => "Assignments",
-                _ if app == "OneNote" => "OneNote",
-                _ if app.starts_with("Reading") => "Reading Progress",
-                _ if app.starts_with("Reflect") => "Reflect",
-                _ if signal.starts_with("File") => "File activity",
-                _ if app.starts_with("Teams") => "Teams visits",
-                _ => "Other",
-            };
+            let group = activity_type(app, signal);
             *want
                 .entry((week.to_string(), group.to_string()))
                 .or_default() += 1;
