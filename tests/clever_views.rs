@@ -3,31 +3,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use edlake::derive;
-use edlake::lake::Lake;
 use edlake::metrics::{self, Filter};
-use edlake::modules::clever::Clever;
-use edlake::pseudo::Salt;
 
 mod common;
 #[path = "common/raw.rs"]
 mod raw;
 
-use common::{ingest, text_col};
+use common::text_col;
 use raw::{f64_col, rows, shared};
 
 #[test]
 fn apps_per_day_and_shares_match_the_raw_report() {
     let Some(root) = shared() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (lake, _) = Lake::init(dir.path()).unwrap();
-    ingest(
-        &lake,
-        &Clever::default(),
-        &root.join("clever"),
-        &Salt::generate(),
-    );
-    derive::build_stage3(&lake).unwrap();
+    let (_dir, lake) = raw::clever_lake(&root);
     let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
     let f = Filter {
         min_group: 1,

@@ -206,15 +206,7 @@ fn insights_cards_match_the_generated_activity() {
 #[test]
 fn top_five_resources_per_school_match_the_raw_report() {
     let Some(root) = shared() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (lake, _) = Lake::init(dir.path()).unwrap();
-    ingest(
-        &lake,
-        &Clever::default(),
-        &root.join("clever"),
-        &Salt::generate(),
-    );
-    derive::build_stage3(&lake).unwrap();
+    let (_dir, lake) = raw::clever_lake(&root);
     // Distinct students per (school, resource), from the raw file.
     let ru = rows(&root.join("clever/resource-usage/Students/Students.csv"));
     let mut by: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();

@@ -26,23 +26,15 @@ struct Event {
 
 fn events(export: &Path) -> Vec<Event> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(export.join("activity")).unwrap() {
-        let p = e.unwrap().path().join("ApplicationUsage.csv");
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_path(&p)
-            .unwrap();
-        for rec in r.records() {
-            let rec = rec.unwrap();
-            assert_eq!(&rec[9], "Student");
-            let group = raw::activity_type(&rec[7], &rec[0]);
-            out.push(Event {
-                day: rec[1][..10].to_string(),
-                group,
-                student: rec[8].to_string(),
-                class: rec[5].to_string(),
-            });
-        }
+    for rec in raw::activity_records(export) {
+        assert_eq!(&rec[9], "Student");
+        let group = raw::activity_type(&rec[7], &rec[0]);
+        out.push(Event {
+            day: rec[1][..10].to_string(),
+            group,
+            student: rec[8].to_string(),
+            class: rec[5].to_string(),
+        });
     }
     out
 }

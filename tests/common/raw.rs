@@ -187,6 +187,34 @@ pub fn generated_lake(
     (lake, out, salt)
 }
 
+/// Every record of a generated export's headerless activity files, in folder order.
+pub fn activity_records(export: &Path) -> Vec<csv::StringRecord> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(export.join("activity")).unwrap() {
+        let p = e.unwrap().path().join("ApplicationUsage.csv");
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&p)
+            .unwrap();
+        out.extend(r.records().map(|rec| rec.unwrap()));
+    }
+    out
+}
+
+/// A lake with the shared Clever sample ingested and its derived tables (the folder holds it).
+pub fn clever_lake(root: &Path) -> (tempfile::TempDir, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, _) = Lake::init(dir.path()).unwrap();
+    ingest(
+        &lake,
+        &Clever::default(),
+        &root.join("clever"),
+        &Salt::generate(),
+    );
+    derive::build_stage3(&lake).unwrap();
+    (dir, lake)
+}
+
 /// The activity type of an Insights signal (app name, signal type), as OEA's report groups them.
 pub fn activity_type(app: &str, signal: &str) -> &'static str {
     match () {
@@ -208,31 +236,21 @@ pub fn weekly(export: &Path) -> Weekly {
     let mut want_students: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let mut want_days: BTreeMap<String, BTreeSet<chrono::NaiveDate>> = BTreeMap::new();
     let mut apps_seen: BTreeSet<String> = BTreeSet::new();
-    for e in std::fs::read_dir(export.join("activity")).unwrap() {
-        let p = e.unwrap().path().join("ApplicationUsage.csv");
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_path(&p)
-            .unwrap();
-        for rec in r.records() {
-            let rec = rec.unwrap();
-            let day = chrono::NaiveDate::parse_from_str(&rec[1][..10], "%Y-%m-%d").unwrap();
-            let week = day
-                - chrono::Duration::days(
-                    chrono::Datelike::weekday(&day).num_days_from_monday() as i64
-                );
-            let (app, signal) = (&rec[7], &rec[0]);
-            let group = activity_type(app, signal);
-            *want
-                .entry((week.to_string(), group.to_string()))
-                .or_default() += 1;
-            want_students
-                .entry((week.to_string(), group.to_string()))
-                .or_default()
-                .insert(rec[8].to_string());
-            want_days.entry(week.to_string()).or_default().insert(day);
-            apps_seen.insert(app.to_string());
-        }
+    for rec in activity_records(export) {
+        let day = chrono::NaiveDate::parse_from_str(&rec[1][..10], "%Y-%m-%d").unwrap();
+        let week = day
+            - chrono::Duration::days(chrono::Datelike::weekday(&day).num_days_from_monday() as i64);
+        let (app, signal) = (&rec[7], &rec[0]);
+        let group = activity_type(app, signal);
+        *want
+            .entry((week.to_string(), group.to_string()))
+            .or_default() += 1;
+        want_students
+            .entry((week.to_string(), group.to_string()))
+            .or_default()
+            .insert(rec[8].to_string());
+        want_days.entry(week.to_string()).or_default().insert(day);
+        apps_seen.insert(app.to_string());
     }
     Weekly {
         want,
