@@ -367,7 +367,7 @@ fn metric_timings(lake: &Lake, f: &crate::metrics::Filter) -> Vec<(String, f64, 
 }
 
 /// What an analyst narrowing a chart asks: the middle 21 school days of the calendar, the
-/// first school, grade and app (each only where the aggregate takes it).
+/// first school, grade, app and class (each only where the aggregate takes it).
 fn narrowed_filter(lake: &Lake) -> crate::metrics::Filter {
     use crate::metrics::{Filter, compute};
     let all = Filter {
@@ -397,6 +397,9 @@ fn narrowed_filter(lake: &Lake) -> crate::metrics::Filter {
             .or_else(|| first("attendance-vs-digital", "school")),
         grade: first("engagement-by-grade", "grade"),
         app: first("top-resources", "resource_name"),
+        class: crate::metrics::classes::labels(lake)
+            .ok()
+            .and_then(|l| l.into_iter().next()),
         ..Filter::default()
     }
 }

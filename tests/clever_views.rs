@@ -1,7 +1,8 @@
 //! Clever's apps used per day and each app's share of use, checked against counts taken
-//! straight from the vendor's real resource-usage report (suppression included).
+//! straight from the vendor's real resource-usage report (suppression included); Clever's
+//! figures under a grade filter against a generated district's reports and SIS students file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use edlake::metrics::{self, Filter};
 
@@ -115,4 +116,75 @@ fn apps_per_day_and_shares_match_the_raw_report() {
     assert!(items.len() <= metrics::chart::RANKING_TOP);
     let drawn: f64 = items.iter().map(|(_, v)| v).sum();
     assert!((drawn - 100.0).abs() < 1e-9, "{items:?}");
+}
+
+#[test]
+fn a_grade_narrows_the_clever_figures_to_its_students() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, out) = raw::generated_hybrid(dir.path(), (150, 8, 31));
+    // Each student's grade from the SIS students file (SIS ID = Clever sis_id).
+    let mut grade_of: HashMap<String, String> = HashMap::new();
+    for f in common::files_under(&out.join("sis/students")) {
+        for r in rows(&f) {
+            grade_of.insert(r["SIS ID"].clone(), r["Grade"].clone());
+        }
+    }
+    // The grade of the first student of the file.
+    let grade = rows(&common::files_under(&out.join("sis/students"))[0])[0]["Grade"].clone();
+    let of_grade =
+        |r: &std::collections::HashMap<String, String>| grade_of.get(&r["sis_id"]) == Some(&grade);
+    let students = |sub: &str| -> Vec<std::collections::HashMap<String, String>> {
+        common::files_under(&out.join("clever").join(sub).join("Students"))
+            .iter()
+            .flat_map(|f| rows(f))
+            .filter(|r| of_grade(r))
+            .collect()
+    };
+    let f = Filter {
+        min_group: 1,
+        grade: Some(grade.clone()),
+        ..Filter::default()
+    };
+    // The cards: the grade's active students and their logins.
+    let dp = students("daily-participation");
+    let active: BTreeSet<&str> = dp
+        .iter()
+        .filter(|r| r["active"] == "True")
+        .map(|r| r["sis_id"].as_str())
+        .collect();
+    let logins: i64 = dp
+        .iter()
+        .map(|r| r["num_logins"].parse::<i64>().unwrap())
+        .sum();
+    assert!(
+        active.len() >= 10 && active.len() < grade_of.len() / 3,
+        "{}",
+        active.len()
+    );
+    let m = metrics::compute(&lake, "clever-summary", &f).unwrap().frame;
+    assert_eq!(f64_col(&m, "students")[0], Some(active.len() as f64));
+    assert_eq!(f64_col(&m, "logins")[0], Some(logins as f64));
+    // The resources the grade's students used: distinct students and accesses each.
+    let mut want: BTreeMap<String, (BTreeSet<String>, i64)> = BTreeMap::new();
+    for r in students("resource-usage") {
+        let e = want.entry(r["resource_name"].clone()).or_default();
+        e.0.insert(r["sis_id"].clone());
+        e.1 += r["num_access"].parse::<i64>().unwrap();
+    }
+    let floor = metrics::MIN_GROUP_FLOOR as usize;
+    let mut want: Vec<(String, f64, f64)> = want
+        .into_iter()
+        .filter(|(_, (s, _))| s.len() >= floor)
+        .map(|(k, (s, n))| (k, s.len() as f64, n as f64))
+        .collect();
+    want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let m = metrics::compute(&lake, "top-resources", &f).unwrap().frame;
+    let got: Vec<(String, f64, f64)> = text_col(&m, "resource_name")
+        .into_iter()
+        .zip(f64_col(&m, "students"))
+        .zip(f64_col(&m, "accesses"))
+        .map(|((k, s), n)| (k.unwrap(), s.unwrap(), n.unwrap()))
+        .collect();
+    assert!(want.len() >= 3, "{want:?}");
+    assert_eq!(got, want);
 }

@@ -220,7 +220,7 @@ fn a_report_holds_the_charts_filters_notes_and_numbers_and_no_student() {
 }
 
 #[test]
-fn a_grade_filter_narrows_the_hybrid_cards_and_not_the_clever_charts() {
+fn grade_and_class_filters_narrow_the_charts_that_take_them() {
     let mut h = demo(Arc::new(QueuedDialogs::default()));
     click(&mut h, "Charts");
     click(&mut h, "Students, attendance and digital engagement");
@@ -259,11 +259,20 @@ fn a_grade_filter_narrows_the_hybrid_cards_and_not_the_clever_charts() {
     assert_eq!(got.output.frame, want);
     h.get_by_label(&n.to_string());
 
-    // A Clever chart does not take a grade: its numbers are the district's, and the chooser
-    // is disabled there.
+    // Clever's cards take the grade too (the SIS grade of each student).
     click(&mut h, "Students, school days, schools, logins");
     shown(&mut h, "clever-summary");
-    let district = metrics::compute(&lake, "clever-summary", &Filter::default())
+    let clever = metrics::compute(&lake, "clever-summary", &grade("7"))
+        .expect("grade 7")
+        .frame;
+    let got = view(h.state()).charts.current.done().expect("computed");
+    assert_eq!(got.output.frame, clever);
+
+    // An Insights chart does not take a grade: its numbers are the district's and the grade
+    // chooser is disabled there; a class narrows it to the class's events.
+    click(&mut h, "Students, days, schools, classes, events, apps");
+    shown(&mut h, "insights-summary");
+    let district = metrics::compute(&lake, "insights-summary", &Filter::default())
         .expect("district")
         .frame;
     let got = view(h.state()).charts.current.done().expect("computed");
@@ -271,6 +280,36 @@ fn a_grade_filter_narrows_the_hybrid_cards_and_not_the_clever_charts() {
     let combo = h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Grade");
     assert!(
         combo.accesskit_node().is_disabled(),
-        "the grade chooser is disabled on Clever charts"
+        "the grade chooser is disabled on Insights charts"
     );
+    let class = metrics::classes::labels(&lake).expect("classes")[0].clone();
+    let one_class = metrics::compute(
+        &lake,
+        "insights-summary",
+        &Filter {
+            class: Some(class.clone()),
+            ..Filter::default()
+        },
+    )
+    .expect("one class")
+    .frame;
+    assert_eq!(ints(&one_class, "classes")[0], Some(1));
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Class")
+        .click();
+    h.run_steps(3);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, &class)
+        .click();
+    h.run_steps(2);
+    wait(&mut h, "the class's cards", |a| {
+        a.saved.filter.class.as_deref() == Some(class.as_str())
+            && view(a)
+                .charts
+                .current
+                .done()
+                .is_some_and(|c| c.output.name == "insights-summary" && c.output.frame == one_class)
+    });
+    h.run_steps(2);
+    let got = view(h.state()).charts.current.done().expect("computed");
+    assert_eq!(got.output.frame, one_class);
+    assert_ne!(got.output.frame, district);
 }

@@ -196,3 +196,121 @@ fn teams_use_by_school_matches_the_export() {
         metrics::chart::charts(&metrics::compute(&lake, "teams-by-school", &f).unwrap()).unwrap();
     assert_eq!(drawn.len(), 1, "one chart: {drawn:?}");
 }
+
+/// Each section's label as the charts show it, by its SIS id, from the generated roster's
+/// headerless Section and Organization files: the name, and the school where names repeat.
+fn class_labels(export: &Path) -> HashMap<String, String> {
+    let roster = std::fs::read_dir(export.join("roster"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let records = |entity: &str| -> Vec<csv::StringRecord> {
+        let p = roster
+            .join(entity)
+            .join(format!("{}.csv", entity.to_lowercase()));
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(p)
+            .unwrap();
+        r.records().map(|x| x.unwrap()).collect()
+    };
+    let orgs: HashMap<String, String> = records("Organization")
+        .iter()
+        .map(|o| (o[0].to_string(), o[4].to_string()))
+        .collect();
+    let sections = records("Section");
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for s in &sections {
+        *seen.entry(&s[4]).or_default() += 1;
+    }
+    sections
+        .iter()
+        .map(|s| {
+            let label = if seen[&s[4]] > 1 {
+                format!("{} · {}", &s[4], orgs[&s[5]])
+            } else {
+                s[4].to_string()
+            };
+            (s[1].to_string(), label)
+        })
+        .collect()
+}
+
+/// Each student's in-person rate from the generated SIS attendance files (PresenceFlag 1).
+fn in_person(sis: &Path) -> HashMap<String, f64> {
+    let mut days: HashMap<String, (u32, u32)> = HashMap::new();
+    for f in common::files_under(&sis.join("studentattendance")) {
+        for r in rows(&f) {
+            let d = days.entry(r["student_id"].clone()).or_default();
+            d.0 += 1;
+            d.1 += u32::from(r["PresenceFlag"] == "1");
+        }
+    }
+    days.into_iter()
+        .map(|(s, (n, p))| (s, f64::from(p) / f64::from(n)))
+        .collect()
+}
+
+#[test]
+fn a_class_is_its_events_on_insights_charts_and_its_students_on_the_hybrid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, out) = raw::generated_hybrid(dir.path(), (120, 8, 23));
+    let export = out.join("insights");
+    let labels = class_labels(&export);
+    let rate = in_person(&out.join("sis"));
+    // Per class: its students, and its events.
+    let mut want: BTreeMap<String, (BTreeSet<String>, i64)> = BTreeMap::new();
+    for rec in raw::activity_records(&export) {
+        let w = want.entry(labels[&rec[4]].clone()).or_default();
+        w.0.insert(rec[8].to_string());
+        w.1 += 1;
+    }
+    assert!(want.len() >= 8, "{:?}", want.keys());
+    assert!(want.keys().any(|k| k.contains(" · ")));
+    let f = Filter {
+        min_group: 1,
+        ..Filter::default()
+    };
+    // The chart of the classes: students (k or more) and their mean in-person rate.
+    let m = metrics::compute(&lake, "class-engagement", &f)
+        .unwrap()
+        .frame;
+    let got: Vec<(String, i64, f64)> = text_col(&m, "class")
+        .into_iter()
+        .zip(ints(&m, "students"))
+        .zip(f64_col(&m, "in_person_rate"))
+        .map(|((c, n), r)| (c.unwrap(), n.unwrap(), r.unwrap()))
+        .collect();
+    let expect: Vec<(String, i64, f64)> = want
+        .iter()
+        .filter(|(_, (s, _))| s.len() >= floor())
+        .map(|(c, (s, _))| {
+            let mean = s.iter().map(|x| rate[x]).sum::<f64>() / s.len() as f64;
+            (c.clone(), s.len() as i64, mean)
+        })
+        .collect();
+    assert_eq!(got.len(), expect.len(), "{got:?}\n{expect:?}");
+    for (g, e) in got.iter().zip(&expect) {
+        assert_eq!((&g.0, g.1), (&e.0, e.1));
+        assert!((g.2 - e.2).abs() < 1e-12, "{g:?} vs {e:?}");
+    }
+    // One class on the Insights cards: its students and events, one class.
+    let (class, (students, events)) = want.iter().next().unwrap();
+    let one = Filter {
+        class: Some(class.clone()),
+        ..f.clone()
+    };
+    let m = metrics::compute(&lake, "insights-summary", &one)
+        .unwrap()
+        .frame;
+    assert_eq!(ints(&m, "students")[0], Some(students.len() as i64));
+    assert_eq!(ints(&m, "events")[0], Some(*events));
+    assert_eq!(ints(&m, "classes")[0], Some(1));
+    // And on the hybrid cards: the class's students.
+    let m = metrics::compute(&lake, "hybrid-summary", &one)
+        .unwrap()
+        .frame;
+    assert_eq!(ints(&m, "students")[0], Some(students.len() as i64));
+}

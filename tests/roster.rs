@@ -372,6 +372,49 @@ fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
 }
 
 #[test]
+fn clever_figures_under_a_grade_take_the_sis_grade_through_the_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, 200);
+    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
+    let salt = Salt::from_secret("grades").unwrap();
+    common::ingest(
+        &lake,
+        &edlake::modules::clever::Clever::default(),
+        &data.join("clever"),
+        &salt,
+    );
+    let sis = edlake::modules::sis::module().unwrap();
+    common::ingest(&lake, &sis, &data.join("sis"), &salt);
+    sync(&lake, &data.join("clever_roster"), &salt);
+    edlake::derive::build_stage3(&lake).unwrap();
+    // Sources are read through the roster's identity map: each Clever student's grade is the
+    // SIS grade of the same roster student, served as the direct queries count it.
+    for grade in ["6", "9"] {
+        let f = edlake::metrics::Filter {
+            grade: Some(grade.into()),
+            min_group: 1,
+            ..Default::default()
+        };
+        for m in [
+            "clever-summary",
+            "top-resources",
+            "clever-by-school",
+            "clever-apps-daily",
+        ] {
+            let served = edlake::metrics::compute(&lake, m, &f).unwrap().frame;
+            let direct = edlake::metrics::compute_direct(&lake, m, &f).unwrap().frame;
+            let all = edlake::metrics::compute(&lake, m, &Default::default())
+                .unwrap()
+                .frame;
+            assert!(served.height() > 0, "{m} grade {grade}");
+            assert_eq!(served, direct, "{m} grade {grade}");
+            assert_ne!(served, all, "{m} grade {grade}");
+        }
+    }
+}
+
+#[test]
 fn insights_links_through_person_identifiers_and_never_on_blank_ids() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

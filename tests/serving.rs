@@ -245,6 +245,72 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
         of(&only, "resource_name", &app),
         of(&ranking, "resource_name", &app)
     );
+    // A class: its events on the Insights charts, its students on the hybrid ones; served
+    // equals direct alone, with a school and dates, with a grade, and for an unknown class.
+    let classes = metrics::classes::labels(&lake).unwrap();
+    assert!(classes.len() >= 4, "{classes:?}");
+    assert!(
+        classes.iter().all(|c| c.starts_with("Homeroom ")),
+        "{classes:?}"
+    );
+    let class = classes[0].clone();
+    let narrowed = vec![
+        Filter {
+            class: Some(class.clone()),
+            ..base.clone()
+        },
+        Filter {
+            class: Some(class.clone()),
+            school: Some(s.clone()),
+            from: mid(2),
+            to: mid(15),
+            ..base.clone()
+        },
+        Filter {
+            class: Some(class.clone()),
+            grade: Some(grade.clone()),
+            ..base.clone()
+        },
+        Filter {
+            class: Some("No Such Class".into()),
+            ..base.clone()
+        },
+    ];
+    assert!(check_all(&lake, &narrowed) > 20);
+    let one_class = Filter {
+        class: Some(class.clone()),
+        ..base.clone()
+    };
+    // The class's row of the per-class chart is the one row under its filter, and its
+    // students are the hybrid cards' students under the filter.
+    let by_class = metrics::compute(&lake, "class-engagement", &base)
+        .unwrap()
+        .frame;
+    assert!(by_class.height() >= 4, "{by_class}");
+    let only = metrics::compute(&lake, "class-engagement", &one_class)
+        .unwrap()
+        .frame;
+    assert_eq!(only.height(), 1);
+    assert_eq!(of(&only, "class", &class), of(&by_class, "class", &class));
+    let cards = metrics::compute(&lake, "hybrid-summary", &one_class)
+        .unwrap()
+        .frame;
+    let n = cards
+        .column("students")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    assert_eq!(
+        vec![n.str().unwrap().get(0).map(str::to_string)],
+        of(&by_class, "class", &class)
+    );
+    let insights = metrics::compute(&lake, "insights-summary", &one_class)
+        .unwrap()
+        .frame;
+    assert_eq!(
+        insights.column("classes").unwrap().i64().unwrap().get(0),
+        Some(1)
+    );
     // A chart that does not take the filter ignores it.
     let weekly = |f: &Filter| metrics::compute(&lake, "insights-weekly", f).unwrap().frame;
     assert_eq!(

@@ -31,6 +31,10 @@ pub struct MetricsArgs {
     /// clever-app-share, clever-apps-daily).
     #[arg(long)]
     pub app: Option<String>,
+    /// Only this class (section), as the charts name it: its events on the Insights
+    /// aggregates, its students on the in-person and digital ones.
+    #[arg(long)]
+    pub class: Option<String>,
     /// Hide groups with fewer students than this, and blank counts of fewer (at least 5:
     /// smaller groups would single students out).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(5..))]
@@ -53,6 +57,7 @@ impl MetricsArgs {
             threshold: self.threshold,
             grade: self.grade.clone(),
             app: self.app.clone(),
+            class: self.class.clone(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! replaced in one commit under the lake lock; the aggregates in `metrics` read them.
 
 pub mod attendance;
+pub mod classes;
 pub mod identity;
 pub mod micromasters;
 pub mod people_status;
@@ -55,6 +56,9 @@ pub mod tables {
     }
     pub fn organization() -> TableRef {
         TableRef::new(Layer::General, "ms_insights", "v0.2", "Organization")
+    }
+    pub fn section() -> TableRef {
+        TableRef::new(Layer::General, "ms_insights", "v0.2", "Section")
     }
     pub fn attendance() -> TableRef {
         TableRef::new(Layer::General, "contoso_sis", "v0.1", "studentattendance")

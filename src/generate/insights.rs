@@ -41,7 +41,7 @@ const ACTIVITY_COLUMNS: [(&str, &str); 19] = [
     ("MeetingDuration", "Integer"),
 ];
 
-const ROSTER: [(&str, &[(&str, &str)]); 5] = [
+const ROSTER: [(&str, &[(&str, &str)]); 6] = [
     (
         "AadUser",
         &[
@@ -98,6 +98,21 @@ const ROSTER: [(&str, &[(&str, &str)]); 5] = [
         ],
     ),
     (
+        "Section",
+        &[
+            ("Id", "String"),
+            ("ExternalId", "String"),
+            ("FirstSeenDateTime", "DateTime"),
+            ("LastSeenDateTime", "DateTime"),
+            ("Name", "String"),
+            ("OrganizationId", "String"),
+            ("SourceSystemId", "String"),
+            ("Code", "String"),
+            ("CourseId", "String"),
+            ("Location", "String"),
+        ],
+    ),
+    (
         "PersonIdentifier",
         &[
             ("Id", "String"),
@@ -110,6 +125,41 @@ const ROSTER: [(&str, &[(&str, &str)]); 5] = [
         ],
     ),
 ];
+
+/// Homeroom sections per school and grade (about 25 students or more each, at most 4, at
+/// least 1); a student is in one of them.
+fn sections(d: &District) -> usize {
+    let per_grade = d.students.len() / (d.schools.len() * 7).max(1);
+    (per_grade / 25).clamp(1, 4)
+}
+
+/// A homeroom section and its Microsoft 365 class group.
+pub struct Class {
+    /// The group's id (activity `ClassId`).
+    pub group: String,
+    /// The roster Section's `Id`.
+    pub id: String,
+    /// The section's SIS id (activity `SisClassId`, Section `ExternalId`).
+    pub sis: String,
+    pub name: String,
+}
+
+/// A student's class.
+pub fn class_of(d: &District, student: usize) -> Class {
+    let st = &d.students[student];
+    section(d, st.school, st.grade, student % sections(d))
+}
+
+fn section(d: &District, school: usize, grade: u32, k: usize) -> Class {
+    let label = ((school as u64) << 16) | (u64::from(grade) << 4) | k as u64;
+    let letter = char::from(b'A' + k as u8);
+    Class {
+        group: Rng::fork(d.seed ^ 0xC1A5, label).uuid(),
+        id: Rng::fork(d.seed ^ 0x5EC7, label).uuid(),
+        sis: format!("SEC{school:02}{grade:02}{letter}"),
+        name: format!("Homeroom {grade}{letter}"),
+    }
+}
 
 /// The (app, signal type) pairs students produce, with weights.
 pub const SIGNALS: [(&str, &str, u32); 10] = [
@@ -284,7 +334,26 @@ pub fn write(d: &District, out: &Path) -> Result<GenSummary, GenError> {
         rows += 1;
     }
     w.flush().map_err(io(&p))?;
-    s.files += 5;
+    // One homeroom section per school, grade and letter, under its school's Organization.
+    let p = roster.join("Section/section.csv");
+    let mut w = create(&p)?;
+    let grades: std::collections::BTreeSet<u32> = d.students.iter().map(|s| s.grade).collect();
+    for (i, sc) in d.schools.iter().enumerate() {
+        for g in &grades {
+            for k in 0..sections(d) {
+                let c = section(d, i, *g, k);
+                writeln!(
+                    w,
+                    "{},{},{seen},,{},{},sis,{},,",
+                    c.id, c.sis, c.name, sc.clever_id, c.sis
+                )
+                .map_err(io(&p))?;
+                rows += 1;
+            }
+        }
+    }
+    w.flush().map_err(io(&p))?;
+    s.files += 6;
     s.rows += rows;
 
     let parts: Vec<GenSummary> = (0..d.days.len())
@@ -308,14 +377,17 @@ fn write_activity_day(d: &District, out: &Path, day: usize) -> Result<GenSummary
     let mut w = create(&p)?;
     let mut s = GenSummary::default();
     for (i, st) in d.students.iter().enumerate() {
+        let Class {
+            group: class,
+            sis: sis_class,
+            ..
+        } = class_of(d, i);
         for (n, (k, secs)) in signals(d, i, day).into_iter().enumerate() {
             let (app, signal, _) = SIGNALS[k];
             let mut r = Rng::fork(
                 d.seed ^ 0x516,
                 ((i as u64) << 24) | ((day as u64) << 4) | n as u64,
             );
-            let class =
-                Rng::fork(d.seed ^ 0xC1A5, (st.school as u64) << 8 | (st.grade as u64)).uuid();
             let time = format!(
                 "{}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
                 date.year(),
@@ -344,7 +416,7 @@ fn write_activity_day(d: &District, out: &Path, day: usize) -> Result<GenSummary
             };
             writeln!(
                 w,
-                "{signal},{time},Mozilla/5.0,{},,{class},,{app},{},Student,1.0,{assignment},,{action},,,,,{meeting}",
+                "{signal},{time},Mozilla/5.0,{},{sis_class},{class},,{app},{},Student,1.0,{assignment},,{action},,,,,{meeting}",
                 r.uuid(),
                 st.sis_id
             )

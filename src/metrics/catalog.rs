@@ -69,7 +69,7 @@ pub const METRICS: &[MetricInfo] = &[
     },
     MetricInfo {
         name: "insights-summary",
-        title: "Students, days, events, apps",
+        title: "Students, days, schools, classes, events, apps",
         group: "Insights",
         about: "Insights: distinct students active, days with activity, events and apps used in \
                 the range (the report's cards)",
@@ -120,6 +120,13 @@ pub const METRICS: &[MetricInfo] = &[
         title: "Attendance by grade",
         group: "In person and digital",
         about: "Hybrid: in-person and digital attendance per grade, with the 90 % target",
+    },
+    MetricInfo {
+        name: "class-engagement",
+        title: "Attendance and digital engagement by class",
+        group: "In person and digital",
+        about: "Hybrid: per class (section), its students' in-person and digital attendance; a \
+                class's students are those its Insights activity names",
     },
     MetricInfo {
         name: "attendance-over-time",

@@ -315,6 +315,7 @@ pub fn charts(out: &MetricOutput) -> PolarsResult<Vec<(String, ChartSpec)>> {
             "In-person and digital attendance by grade".into(),
             grade_bars(df)?,
         )],
+        "class-engagement" => class_bars(df)?,
         "below-threshold" => vec![(
             "Students below the attendance threshold, and all students, by school".into(),
             bars(
@@ -417,7 +418,7 @@ fn weekly_lines(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
 #[path = "chart_hybrid.rs"]
 mod hybrid;
 pub use hybrid::GRADE_MISSING;
-use hybrid::{attendance_lines, attendance_scatter, grade_bars, hybrid_cards, matrix};
+use hybrid::{attendance_lines, attendance_scatter, class_bars, grade_bars, hybrid_cards, matrix};
 
 #[cfg(test)]
 #[path = "chart_tests.rs"]

@@ -1,5 +1,5 @@
 //! The shapes of the hybrid (in person and digital) charts: the report's cards, attendance
-//! over time, the scatter per school, the grade bars and the school × grade matrix.
+//! over time, the scatter per school, the grade and class bars and the school × grade matrix.
 
 use polars::prelude::*;
 
@@ -123,6 +123,12 @@ pub(super) fn grade_bars(df: &DataFrame) -> PolarsResult<ChartSpec> {
     let grades = texts_or(df, "grade", GRADE_MISSING)?;
     let mut order: Vec<usize> = (0..grades.len()).collect();
     order.sort_by_key(|&i| key(&grades[i]));
+    rate_bars(df, "grade", GRADE_MISSING, &order)
+}
+
+/// The rows `order` of per-group rates as bars: in person, Clever and Insights, in % of school
+/// days, with the 90 % target.
+fn rate_bars(df: &DataFrame, key: &str, missing: &str, order: &[usize]) -> PolarsResult<ChartSpec> {
     let df = &df.take(&IdxCa::from_vec(
         "idx".into(),
         order.iter().map(|&i| i as IdxSize).collect(),
@@ -147,10 +153,30 @@ pub(super) fn grade_bars(df: &DataFrame) -> PolarsResult<ChartSpec> {
     series.retain(|s| s.values.iter().any(|v| v.is_finite()));
     Ok(ChartSpec::Bars {
         y_label: "% of school days".into(),
-        categories: texts_or(df, "grade", GRADE_MISSING)?,
+        categories: texts_or(df, key, missing)?,
         series,
         target: Some(("90 % target".into(), 90.0)),
     })
+}
+
+/// Classes with the lowest in-person attendance first (the [`super::RANKING_TOP`] lowest when
+/// there are more; all are in the CSV export), titled with how many it shows.
+pub(super) fn class_bars(df: &DataFrame) -> PolarsResult<Vec<(String, ChartSpec)>> {
+    let rates = floats(df, "in_person_rate")?;
+    let mut order: Vec<usize> = (0..df.height()).filter(|&i| rates[i].is_finite()).collect();
+    order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]));
+    let shown = order.len().min(super::RANKING_TOP);
+    let title = if shown < order.len() {
+        format!(
+            "The {shown} classes with the lowest in-person attendance (of {}), with digital \
+             engagement",
+            order.len()
+        )
+    } else {
+        "In-person and digital attendance by class, lowest in person first".to_string()
+    };
+    order.truncate(shown);
+    Ok(vec![(title, rate_bars(df, "class", "no class", &order)?)])
 }
 
 /// Schools down, grades across (in school order), in-person attendance % in the cells.

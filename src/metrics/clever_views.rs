@@ -31,7 +31,7 @@ fn apps_per_day(lf: LazyFrame) -> LazyFrame {
 /// Direct: apps used and accesses per day.
 pub fn apps_daily(lake: &Lake, f: &Filter) -> Result<DataFrame, MetricError> {
     let lf = filtered(
-        clever_students(lake, &tables::clever_ru(), "clever-apps-daily")?,
+        clever_students(lake, &tables::clever_ru(), "clever-apps-daily", f)?,
         f,
         Some("school_name"),
     )
@@ -42,16 +42,11 @@ pub fn apps_daily(lake: &Lake, f: &Filter) -> Result<DataFrame, MetricError> {
 
 /// Served: [`apps_daily`] from the per-day resource accesses.
 pub fn apps_daily_served(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let Some(acc) = s.part("resource_accesses")? else {
+    let Some(acc) = super::served_clever::clever_sums(s, f, "resource_accesses")? else {
         return Ok(None);
     };
     Ok(Some(
-        apps_per_day(of_app(
-            filtered(acc.lazy(), f, Some("school")),
-            f,
-            "resource_name",
-        ))
-        .collect()?,
+        apps_per_day(of_app(filtered(acc, f, Some("school")), f, "resource_name")).collect()?,
     ))
 }
 
@@ -142,7 +137,7 @@ pub fn app_share_served(
     f: &Filter,
     notes: &mut Vec<String>,
 ) -> Result<Option<DataFrame>, MetricError> {
-    match super::served::resources(s, f, "resource_name", "resource_names")? {
+    match super::served_clever::resources(s, f, "resource_name", "resource_names")? {
         Some(rows) => Ok(Some(share_of_use(rows, f.min_group, notes)?)),
         None => Ok(None),
     }

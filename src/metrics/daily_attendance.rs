@@ -138,10 +138,13 @@ pub fn served(
     let clever = read_optional_sets(&h, "clever", words)?;
     let insights = read_optional_sets(&h, "insights", words)?;
     let schools = h.column("school")?.str()?.clone();
-    let epoch = chrono::NaiveDate::default();
-    let mut counts = DayCounts::new();
+    // Counted per calendar bit in a vector (no map lookup per student-day: a district year
+    // has tens of millions of them).
+    let n_days = s.calendar().len();
+    let (mut enrolled_n, mut present_n) = (vec![0i64; n_days], vec![0i64; n_days]);
+    let (mut clever_n, mut insights_n) = (vec![0i64; n_days], vec![0i64; n_days]);
     let has = |set: &Option<Vec<u64>>, at: usize, bit: u64| {
-        set.as_ref().map(|v| i64::from(v[at] & bit != 0))
+        set.as_ref().is_some_and(|v| v[at] & bit != 0)
     };
     for (r, school) in schools.iter().enumerate() {
         if f.school.as_deref().is_some_and(|want| school != Some(want)) {
@@ -154,25 +157,30 @@ pub fn served(
                 let b = m.trailing_zeros() as usize;
                 let bit = 1u64 << b;
                 m &= m - 1;
-                let Some(date) = s.calendar().get(w * 64 + b) else {
+                let i = w * 64 + b;
+                if i >= n_days {
                     continue;
-                };
-                let day = (*date - epoch).num_days() as i32;
-                let e = counts.entry(day).or_insert((
-                    0,
-                    0,
-                    clever.as_ref().map(|_| 0),
-                    insights.as_ref().map(|_| 0),
-                ));
-                e.0 += 1;
-                e.1 += i64::from(present[at] & bit != 0);
-                if let (Some(c), Some(v)) = (e.2.as_mut(), has(&clever, at, bit)) {
-                    *c += v;
                 }
-                if let (Some(c), Some(v)) = (e.3.as_mut(), has(&insights, at, bit)) {
-                    *c += v;
-                }
+                enrolled_n[i] += 1;
+                present_n[i] += i64::from(present[at] & bit != 0);
+                clever_n[i] += i64::from(has(&clever, at, bit));
+                insights_n[i] += i64::from(has(&insights, at, bit));
             }
+        }
+    }
+    let epoch = chrono::NaiveDate::default();
+    let mut counts = DayCounts::new();
+    for (i, date) in s.calendar().iter().enumerate() {
+        if enrolled_n[i] > 0 {
+            counts.insert(
+                (*date - epoch).num_days() as i32,
+                (
+                    enrolled_n[i],
+                    present_n[i],
+                    clever.as_ref().map(|_| clever_n[i]),
+                    insights.as_ref().map(|_| insights_n[i]),
+                ),
+            );
         }
     }
     Ok(Some(frame(counts, f, notes)?))

@@ -166,6 +166,22 @@ pub(crate) fn digital_days(
     Ok((clever, insights))
 }
 
+/// Each SIS student's (`student`, `grade`) through the identity map (the last row of a student
+/// wins); `None` when the lake has no SIS students table.
+pub(crate) fn student_grades(
+    lake: &Lake,
+    ids: &Resolver,
+) -> Result<Option<LazyFrame>, MetricError> {
+    Ok(table(lake, &tables::students())?.map(|st| {
+        ids.apply(st, IdSource::Sis, "SIS_ID_pseudonym")
+            .select([
+                col("SIS_ID_pseudonym").alias("student"),
+                col("Grade").cast(DataType::String).alias("grade"),
+            ])
+            .unique_stable(Some(cols(["student"])), UniqueKeepStrategy::Last)
+    }))
+}
+
 /// One row per student: school, grade, days recorded, in-person rate and digital rates.
 pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
     let ids = Resolver::load(lake)?;
@@ -206,14 +222,9 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
         ),
         None => out.with_column(lit(NULL).cast(DataType::String).alias("school")),
     };
-    out = match table(lake, &tables::students())? {
-        Some(st) => out.join(
-            ids.apply(st, IdSource::Sis, "SIS_ID_pseudonym")
-                .select([
-                    col("SIS_ID_pseudonym").alias("student"),
-                    col("Grade").cast(DataType::String).alias("grade"),
-                ])
-                .unique_stable(Some(cols(["student"])), UniqueKeepStrategy::Last),
+    out = match student_grades(lake, &ids)? {
+        Some(grades) => out.join(
+            grades,
             [col("student")],
             [col("student")],
             JoinArgs::new(JoinType::Left),
@@ -223,7 +234,8 @@ pub fn per_student(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, M
     if let Some(s) = &f.school {
         out = out.filter(col("school").eq(lit(s.clone())));
     }
-    Ok(of_grade(out, f).select([
+    let out = super::classes::of_class(lake, of_grade(out, f), f, metric)?;
+    Ok(out.select([
         col("student"),
         col("school"),
         col("grade"),
@@ -273,6 +285,26 @@ pub(crate) fn group_students_by(
         .sort(keys.to_vec(), SortMultipleOptions::default())
         .collect()?;
     Ok(suppress(df, "students", f.min_group, notes)?)
+}
+
+/// In-person and digital attendance per class: each class's students (see
+/// [`super::classes`]), a student in two classes counted in both.
+pub fn by_class(
+    lake: &Lake,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<DataFrame, MetricError> {
+    let metric = "class-engagement";
+    let mut p = per_student(lake, f, metric)?.join(
+        super::classes::members(lake, metric)?,
+        [col("student")],
+        [col("student")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    if let Some(c) = &f.class {
+        p = p.filter(col("class").eq(lit(c.clone())));
+    }
+    group_students(p, f, "class", notes)
 }
 
 /// In-person and digital attendance per school and grade (the matrix).

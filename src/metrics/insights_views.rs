@@ -7,8 +7,9 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
+use super::day_sets::{KeyIndex, distinct_per_key};
 use super::queries::{activity, student_schools};
-use super::served::{distinct_per_key, insights_inputs};
+use super::served::{insights_counts, insights_inputs, insights_sets};
 use super::{Filter, MetricError, suppress, suppress_with_parts};
 use crate::derive::serving::{Serving, intersects, read_sets};
 use crate::lake::Lake;
@@ -55,8 +56,11 @@ pub fn daily_served(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
     let keys = sets.column("key")?.str()?.clone();
     let sids = sets.column("sid")?.u64()?.clone();
     let days = read_sets(&sets, "days", words)?;
-    // Students per (calendar bit, type): each set bit of a student's row in the range.
-    let mut counts: HashMap<(usize, Option<&str>), i64> = HashMap::new();
+    // Students per (type, calendar bit): each set bit of a student's row in the range,
+    // counted in vectors (a district year has tens of millions of student-days).
+    let width = words * 64;
+    let mut per_key = KeyIndex::default();
+    let mut by_bit: Vec<Vec<i64>> = Vec::new();
     for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
         if only
             .as_ref()
@@ -64,6 +68,7 @@ pub fn daily_served(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
         {
             continue;
         }
+        let i = per_key.index(k, &mut by_bit, width);
         for (w, (word, m)) in days[r * words..(r + 1) * words]
             .iter()
             .zip(&mask)
@@ -71,10 +76,16 @@ pub fn daily_served(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, Metric
         {
             let mut bits = word & m;
             while bits != 0 {
-                *counts
-                    .entry((w * 64 + bits.trailing_zeros() as usize, k))
-                    .or_default() += 1;
+                by_bit[i][w * 64 + bits.trailing_zeros() as usize] += 1;
                 bits &= bits - 1;
+            }
+        }
+    }
+    let mut counts: HashMap<(usize, Option<&str>), i64> = HashMap::new();
+    for (i, k) in per_key.keys.iter().enumerate() {
+        for (b, n) in by_bit[i].iter().enumerate() {
+            if *n > 0 {
+                counts.insert((b, *k), *n);
             }
         }
     }
@@ -180,8 +191,8 @@ pub fn teams_served(
 ) -> Result<Option<DataFrame>, MetricError> {
     let (Some(map), Some(sets), Some(events)) = (
         school_map(s)?,
-        s.part("insights_groups")?,
-        s.part("insights_counts_school")?,
+        insights_sets(s, f, "insights_groups")?,
+        insights_counts(s, f, true)?,
     ) else {
         return Ok(None);
     };
@@ -200,7 +211,7 @@ pub fn teams_served(
             }
         }
     }
-    let ev = super::queries::filtered(events.lazy(), f, Some("school"))
+    let ev = super::queries::filtered(events, f, Some("school"))
         .filter(col("group").eq(lit(TEAMS)))
         .group_by([col("school")])
         .agg([col("events").sum().alias("teams_events")])
@@ -288,8 +299,7 @@ fn schools_and_classes(lake: &Lake, f: &Filter, metric: &str) -> Result<DataFram
     let act = activity(lake, f, metric)?;
     let classes = act
         .clone()
-        .select([col("ClassId")
-            .cast(DataType::String)
+        .select([col("class")
             .drop_nulls()
             .n_unique()
             .cast(DataType::Int64)
@@ -339,6 +349,7 @@ fn schools_and_classes_served(
     let n_classes = per_class
         .iter()
         .filter(|(k, n)| k.is_some() && **n > 0)
+        .filter(|(k, _)| f.class.is_none() || **k == f.class)
         .count() as i64;
     let schools = match school_map(s)? {
         Some(_) if f.school.is_some() => Some(i64::from(!seen.is_empty())),

@@ -4,13 +4,16 @@
 
 pub mod catalog;
 pub mod chart;
+pub mod classes;
 pub mod clever_views;
 pub mod daily_attendance;
+mod day_sets;
 pub mod engagement;
 pub mod gaps;
 pub mod insights_views;
 pub mod queries;
 pub mod served;
+mod served_clever;
 
 pub(crate) use crate::derive::tables;
 pub use catalog::{GROUPS, METRICS, MetricInfo, info};
@@ -74,6 +77,9 @@ pub struct Filter {
     pub grade: Option<String>,
     /// Only this Clever app (resource) (the resource charts; see [`applies`]).
     pub app: Option<String>,
+    /// Only this class (section), by the label the charts show: the class's Insights events,
+    /// or its students in the hybrid charts (see [`applies`] and [`classes`]).
+    pub class: Option<String>,
 }
 
 /// Filters beyond dates and school, which only some charts take.
@@ -81,16 +87,27 @@ pub struct Filter {
 pub enum Narrow {
     Grade,
     App,
+    Class,
 }
 
 /// Whether `metric` takes filter `n`: the grade filter the charts that count students with
-/// their grade (in person and digital), the app filter the charts of Clever resource use
-/// (resource types aggregate many apps, so not there).
+/// their grade (in person and digital, and Clever's through the SIS grade), the app filter the charts of Clever resource use
+/// (resource types aggregate many apps, so not there), the class filter the Insights charts
+/// (the class's events) and those in person and digital (the class's students).
 pub fn applies(metric: &str, n: Narrow) -> bool {
     match n {
         Narrow::Grade => matches!(
             metric,
-            "hybrid-summary"
+            "clever-summary"
+                | "daily-active"
+                | "clever-by-school"
+                | "top-resources"
+                | "top-resources-by-school"
+                | "resource-types"
+                | "clever-app-share"
+                | "clever-apps-daily"
+                | "class-engagement"
+                | "hybrid-summary"
                 | "attendance-vs-digital"
                 | "engagement-by-grade"
                 | "school-by-grade"
@@ -99,6 +116,20 @@ pub fn applies(metric: &str, n: Narrow) -> bool {
         Narrow::App => matches!(
             metric,
             "top-resources" | "top-resources-by-school" | "clever-app-share" | "clever-apps-daily"
+        ),
+        Narrow::Class => matches!(
+            metric,
+            "class-engagement"
+                | "hybrid-summary"
+                | "attendance-vs-digital"
+                | "engagement-by-grade"
+                | "school-by-grade"
+                | "below-threshold"
+                | "insights-summary"
+                | "insights-weekly"
+                | "insights-daily"
+                | "insights-apps"
+                | "teams-by-school"
         ),
     }
 }
@@ -114,6 +145,9 @@ impl Filter {
         if !applies(metric, Narrow::App) {
             f.app = None;
         }
+        if !applies(metric, Narrow::Class) {
+            f.class = None;
+        }
         f
     }
 }
@@ -128,6 +162,7 @@ impl Default for Filter {
             threshold: 0.9,
             grade: None,
             app: None,
+            class: None,
         }
     }
 }
@@ -269,6 +304,10 @@ fn missing(lake: &Lake, name: &str) -> MetricError {
         | "clever-apps-daily" => tables::clever_ru(),
         "insights-summary" | "insights-weekly" | "insights-apps" | "insights-daily"
         | "teams-by-school" => tables::activity(),
+        // Classes come from Insights, their students' attendance from the SIS.
+        "class-engagement" if require(lake, &tables::attendance(), name).is_ok() => {
+            tables::activity()
+        }
         _ => tables::attendance(),
     };
     match require(lake, &t, name) {
@@ -303,6 +342,7 @@ pub fn compute_direct(lake: &Lake, name: &str, f: &Filter) -> Result<MetricOutpu
         "attendance-vs-digital" => engagement::by_school(lake, f, &mut notes)?,
         "engagement-by-grade" => engagement::by_grade(lake, f, &mut notes)?,
         "below-threshold" => engagement::below_threshold(lake, f, &mut notes)?,
+        "class-engagement" => engagement::by_class(lake, f, &mut notes)?,
         other => return Err(MetricError::Unknown(other.into())),
     };
     Ok(MetricOutput {

@@ -33,12 +33,39 @@ pub(crate) fn of_app(lf: LazyFrame, f: &Filter, c: &str) -> LazyFrame {
     }
 }
 
+/// The students' rows of Clever table `t`, of the filter's grade (the SIS grade of the student
+/// through the identity map; a student the SIS has no grade for is in no grade).
 pub(crate) fn clever_students(
     lake: &Lake,
     t: &crate::lake::TableRef,
     metric: &str,
+    f: &Filter,
 ) -> Result<LazyFrame, MetricError> {
-    Ok(require(lake, t, metric)?.filter(col("role").eq(lit("students")).or(col("role").is_null())))
+    let lf =
+        require(lake, t, metric)?.filter(col("role").eq(lit("students")).or(col("role").is_null()));
+    let Some(g) = &f.grade else {
+        return Ok(lf);
+    };
+    let ids = Resolver::load(lake)?;
+    let keyed = ids.apply(
+        lf.with_column(col("sis_id_pseudonym").alias("__student")),
+        IdSource::Clever,
+        "__student",
+    );
+    let of_grade = match super::engagement::student_grades(lake, &ids)? {
+        Some(gr) => gr
+            .filter(col("grade").eq(lit(g.clone())))
+            .select([col("student")]),
+        None => return Ok(keyed.filter(lit(false)).drop(cols(["__student"]))),
+    };
+    Ok(keyed
+        .join(
+            of_grade,
+            [col("__student")],
+            [col("student")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .drop(cols(["__student"])))
 }
 
 /// Students active and logins per day and school.
@@ -48,7 +75,7 @@ pub fn daily_active(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     let lf = filtered(
-        clever_students(lake, &tables::clever_dp(), "daily-active")?,
+        clever_students(lake, &tables::clever_dp(), "daily-active", f)?,
         f,
         Some("school_name"),
     );
@@ -67,7 +94,7 @@ pub fn clever_summary(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     let lf = filtered(
-        clever_students(lake, &tables::clever_dp(), "clever-summary")?,
+        clever_students(lake, &tables::clever_dp(), "clever-summary", f)?,
         f,
         Some("school_name"),
     );
@@ -134,7 +161,7 @@ pub fn clever_by_school(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     let lf = filtered(
-        clever_students(lake, &tables::clever_dp(), "clever-by-school")?,
+        clever_students(lake, &tables::clever_dp(), "clever-by-school", f)?,
         f,
         Some("school_name"),
     );
@@ -183,7 +210,7 @@ pub(crate) fn resource_rows(
     metric: &str,
 ) -> Result<DataFrame, MetricError> {
     let lf = filtered(
-        clever_students(lake, &tables::clever_ru(), metric)?,
+        clever_students(lake, &tables::clever_ru(), metric, f)?,
         f,
         Some("school_name"),
     );
@@ -222,7 +249,7 @@ pub fn top_resources_by_school(
     notes: &mut Vec<String>,
 ) -> Result<DataFrame, MetricError> {
     let metric = "top-resources-by-school";
-    let rows = clever_students(lake, &tables::clever_ru(), metric)?;
+    let rows = clever_students(lake, &tables::clever_ru(), metric, f)?;
     let rows = of_app(filtered(rows, f, Some("school_name")), f, "resource_name");
     let schools = school_list(rows, "school_name")?;
     per_school_top(schools, f, notes, |g, notes| {
@@ -297,10 +324,10 @@ pub fn student_schools(lake: &Lake) -> Result<Option<LazyFrame>, MetricError> {
     super::engagement::attendance_schools(lake)
 }
 
-/// Insights activity with `date`, `student` and `group` columns, filtered.
+/// Insights activity with `date`, `student`, `group` and `class` columns, filtered.
 pub(crate) fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFrame, MetricError> {
     let act = require(lake, &tables::activity(), metric)?;
-    let mut lf = Resolver::load(lake)?
+    let lf = Resolver::load(lake)?
         .apply(act, IdSource::Insights, "ActorId_pseudonym")
         .filter(
             col("ActorRole")
@@ -312,6 +339,10 @@ pub(crate) fn activity(lake: &Lake, f: &Filter, metric: &str) -> Result<LazyFram
             col("ActorId_pseudonym").alias("student"),
             signal_group().alias("group"),
         ]);
+    let mut lf = super::classes::with_class(lake, lf)?;
+    if let Some(c) = &f.class {
+        lf = lf.filter(col("class").eq(lit(c.clone())));
+    }
     if f.school.is_some() {
         let map = student_schools(lake)?.ok_or_else(|| {
             MetricError::missing(

@@ -6,12 +6,15 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
+use super::day_sets::{KeyIndex, distinct_per_key};
+use super::served_clever::{
+    clever_by_school, clever_summary, daily_active, resources, resources_by_school,
+};
 use crate::derive::serving::{Serving, intersects, read_sets};
+use crate::metrics::classes::{members_served, of_class_served};
 use crate::metrics::engagement::{count_below, group_students, group_students_by, summarize};
 use crate::metrics::queries::{
-    clever_by_school_from, daily_active_rows, filtered, insights_rest, of_app, per_school_top,
-    school_list, sort_apps, sort_resources, summary_rest, summary_row, week_active_days, week_of,
-    weekly_rows,
+    filtered, insights_rest, sort_apps, summary_row, week_active_days, week_of, weekly_rows,
 };
 use crate::metrics::{Filter, MetricError, suppress};
 
@@ -29,19 +32,7 @@ pub fn compute(
         "clever-by-school" => clever_by_school(s, f)?,
         "top-resources" => resources(s, f, "resource_name", "resource_names")?,
         "resource-types" => resources(s, f, "resource_type", "resource_types")?,
-        "top-resources-by-school" => {
-            let Some(acc) = s.part("resource_accesses")? else {
-                return Ok(None);
-            };
-            let acc = of_app(filtered(acc.lazy(), f, Some("school")), f, "resource_name");
-            let schools = school_list(acc, "school")?;
-            // Each school's rows are suppressed as they are picked (as the direct query does).
-            return Ok(Some(per_school_top(schools, f, notes, |g, notes| {
-                let df = resources(s, g, "resource_name", "resource_names")?
-                    .ok_or(MetricError::NotBuilt)?;
-                Ok(suppress(df, "students", g.min_group, notes)?)
-            })?));
-        }
+        "top-resources-by-school" => return resources_by_school(s, f, notes),
         "insights-weekly" => insights_weekly(s, f)?,
         "insights-apps" => insights_apps(s, f)?,
         "attendance-vs-digital" => match per_student(s, f)? {
@@ -57,6 +48,7 @@ pub fn compute(
             Some(p) => return Ok(Some(group_students_by(p, f, &["school", "grade"], notes)?)),
             None => None,
         },
+        "class-engagement" => return class_engagement(s, f, notes),
         "hybrid-summary" => match per_student(s, f)? {
             Some(p) => return Ok(Some(summarize(p, f, notes)?)),
             None => None,
@@ -71,113 +63,6 @@ pub fn compute(
         Some(df) => Ok(Some(suppress(df, "students", f.min_group, notes)?)),
         None => Ok(None),
     }
-}
-
-fn daily_active(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let Some(daily) = s.part("clever_daily")? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        daily_active_rows(filtered(daily.lazy(), f, Some("school"))).collect()?,
-    ))
-}
-
-fn clever_summary(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let (Some(daily), Some(sets)) = (s.part("clever_daily")?, s.part("clever_active")?) else {
-        return Ok(None);
-    };
-    let rest = summary_rest(filtered(daily.lazy(), f, Some("school")), "logins");
-    let (words, mask) = (s.words(), s.range_mask(f.from, f.to));
-    let schools = sets.column("school")?.str()?.clone();
-    let sids = sets.column("sid")?.u64()?.clone();
-    let days = read_sets(&sets, "days", words)?;
-    let mut seen: HashSet<u64> = HashSet::new();
-    for (r, (school, sid)) in schools.iter().zip(sids.iter()).enumerate() {
-        let Some(sid) = sid else { continue };
-        if f.school.as_deref().is_some_and(|want| school != Some(want)) {
-            continue;
-        }
-        if intersects(&days[r * words..(r + 1) * words], &mask) {
-            seen.insert(sid);
-        }
-    }
-    let students = df!("students" => [seen.len() as i64])?;
-    Ok(Some(summary_row(students, rest)?))
-}
-
-fn clever_by_school(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricError> {
-    let Some(daily) = s.part("clever_daily")? else {
-        return Ok(None);
-    };
-    let per_day = filtered(daily.lazy(), f, Some("school"));
-    Ok(Some(clever_by_school_from(per_day).collect()?))
-}
-
-/// Distinct students per key among day-set rows sorted by (key, student), counting a row when
-/// it passes `keep` and its days meet `mask`.
-pub(crate) fn distinct_per_key(
-    sets: &DataFrame,
-    words: usize,
-    mask: &[u64],
-    keep: impl Fn(usize, u64) -> bool,
-) -> PolarsResult<HashMap<Option<String>, u32>> {
-    let keys = sets.column("key")?.str()?.clone();
-    let sids = sets.column("sid")?.u64()?.clone();
-    let days = read_sets(sets, "days", words)?;
-    // Counted under borrowed keys (no allocation per row); owned once per key at the end.
-    let mut out: HashMap<Option<&str>, u32> = HashMap::new();
-    let mut last: Option<(Option<&str>, u64)> = None;
-    for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
-        let sid = sid.unwrap_or(0);
-        if !keep(r, sid) || !intersects(&days[r * words..(r + 1) * words], mask) {
-            continue;
-        }
-        // Rows of one (key, student) are adjacent: count the student once.
-        if last == Some((k, sid)) {
-            continue;
-        }
-        last = Some((k, sid));
-        *out.entry(k).or_default() += 1;
-    }
-    Ok(out
-        .into_iter()
-        .map(|(k, n)| (k.map(str::to_string), n))
-        .collect())
-}
-
-pub(crate) fn resources(
-    s: &Serving,
-    f: &Filter,
-    by: &str,
-    part: &str,
-) -> Result<Option<DataFrame>, MetricError> {
-    let (Some(acc), Some(sets)) = (s.part("resource_accesses")?, s.part(part)?) else {
-        return Ok(None);
-    };
-    let acc = of_app(filtered(acc.lazy(), f, Some("school")), f, "resource_name")
-        .group_by([col(by)])
-        .agg([col("accesses").sum()])
-        .collect()?;
-    let schools = sets.column("school")?.str()?.clone();
-    let mask = s.range_mask(f.from, f.to);
-    let keys = sets.column("key")?.str()?.clone();
-    let counts = distinct_per_key(&sets, s.words(), &mask, |r, _| {
-        let app = f.app.as_deref().is_none_or(|a| keys.get(r) == Some(a));
-        app && f
-            .school
-            .as_deref()
-            .is_none_or(|want| schools.get(r) == Some(want))
-    })?;
-    let names = acc.column(by)?.str()?.clone();
-    let students: Vec<u32> = names
-        .iter()
-        .map(|k| counts.get(&k.map(str::to_string)).copied().unwrap_or(0))
-        .collect();
-    let df = acc
-        .lazy()
-        .with_column(lit(Series::new("students".into(), students)).alias("students"))
-        .select([col(by), col("students"), col("accesses")]);
-    Ok(Some(sort_resources(df, by).collect()?))
 }
 
 /// Students in the filter's school (from the student-to-school map); `None` = no school filter.
@@ -202,15 +87,51 @@ pub(crate) fn school_students(
     Ok(Some(Some(set)))
 }
 
-/// Insights events per (`by` key), for the filter's dates and school.
+/// Insights event counts for the filter's dates, school and class.
 fn insights_events(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
-    let part = if f.school.is_some() {
-        "insights_counts_school"
-    } else {
-        "insights_counts"
+    insights_counts(s, f, f.school.is_some())
+}
+
+/// Insights event counts for the filter's dates, school and class, with a `school` column
+/// when `per_school`.
+pub(crate) fn insights_counts(
+    s: &Serving,
+    f: &Filter,
+    per_school: bool,
+) -> Result<Option<LazyFrame>, MetricError> {
+    let part = match (per_school, f.class.is_some()) {
+        (false, false) => "insights_counts",
+        (true, false) => "insights_counts_school",
+        (false, true) => "insights_counts_class",
+        (true, true) => "insights_counts_school_class",
     };
-    Ok(s.part(part)?
-        .map(|df| filtered(df.lazy(), f, f.school.as_ref().map(|_| "school"))))
+    Ok(s.part(part)?.map(|df| {
+        let lf = filtered(df.lazy(), f, f.school.as_ref().map(|_| "school"));
+        of_class(lf, f)
+    }))
+}
+
+/// Rows of the filter's class (all without one).
+fn of_class(lf: LazyFrame, f: &Filter) -> LazyFrame {
+    match &f.class {
+        Some(c) => lf.filter(col("class").eq(lit(c.clone()))),
+        None => lf,
+    }
+}
+
+/// The Insights day sets of `part` (`insights_groups`, `insights_apps`), of the filter's class
+/// when it has one (from the part's per-class version).
+pub(crate) fn insights_sets(
+    s: &Serving,
+    f: &Filter,
+    part: &str,
+) -> Result<Option<DataFrame>, MetricError> {
+    if f.class.is_none() {
+        return Ok(s.part(part)?);
+    }
+    Ok(s.part(&format!("{part}_class"))?
+        .map(|df| of_class(df.lazy(), f).collect())
+        .transpose()?)
 }
 
 /// What an Insights aggregate reads: the filtered event counts, the day sets of `part` and the
@@ -225,7 +146,7 @@ pub(crate) fn insights_inputs(
     Ok(
         match (
             insights_events(s, f)?,
-            s.part(part)?,
+            insights_sets(s, f, part)?,
             school_students(s, f)?,
         ) {
             (Some(e), Some(sets), Some(only)) => Some((e, sets, only)),
@@ -264,18 +185,27 @@ fn insights_weekly(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricE
     let keys = sets.column("key")?.str()?.clone();
     let sids = sets.column("sid")?.u64()?.clone();
     let days = read_sets(&sets, "days", words)?;
-    let mut counts: HashMap<(i32, Option<&str>), u32> = HashMap::new();
+    // Counted per (key, week) in vectors: a district year has millions of (student, week)s.
+    let mut per_key: KeyIndex = KeyIndex::default();
+    let mut by_week: Vec<Vec<u32>> = Vec::new();
     for (r, (k, sid)) in keys.iter().zip(sids.iter()).enumerate() {
         if let (Some(only), Some(sid)) = (&only, sid)
             && !only.contains(&sid)
         {
             continue;
         }
+        let i = per_key.index(k, &mut by_week, weeks.len());
         let row = &days[r * words..(r + 1) * words];
-        for (w, m) in &weeks {
+        for (n, (_, m)) in weeks.iter().enumerate() {
             if intersects(row, m) {
-                *counts.entry((*w, k)).or_default() += 1;
+                by_week[i][n] += 1;
             }
+        }
+    }
+    let mut counts: HashMap<(i32, Option<&str>), u32> = HashMap::new();
+    for (i, k) in per_key.keys.iter().enumerate() {
+        for (n, (w, _)) in weeks.iter().enumerate() {
+            counts.insert((*w, *k), by_week[i][n]);
         }
     }
     let week_days = events.column("week")?.cast(&DataType::Int32)?;
@@ -347,9 +277,30 @@ fn insights_apps(s: &Serving, f: &Filter) -> Result<Option<DataFrame>, MetricErr
     Ok(Some(sort_apps(df).collect()?))
 }
 
-/// Per-student rows from the hybrid day sets under `f`'s dates and school (see
+/// Per-student rows from the hybrid day sets under `f`'s dates, school, grade and class (see
 /// [`crate::derive::serving::per_student`]).
 pub fn per_student(s: &Serving, f: &Filter) -> Result<Option<LazyFrame>, MetricError> {
     let p = crate::derive::serving::per_student(s, f.from, f.to, f.school.as_deref())?;
-    Ok(p.map(|p| crate::metrics::engagement::of_grade(p, f)))
+    match p {
+        Some(p) => of_class_served(s, crate::metrics::engagement::of_grade(p, f), f),
+        None => Ok(None),
+    }
+}
+
+/// Served: engagement per class, from the per-student rows and the classes' students.
+fn class_engagement(
+    s: &Serving,
+    f: &Filter,
+    notes: &mut Vec<String>,
+) -> Result<Option<DataFrame>, MetricError> {
+    let (Some(p), Some(m)) = (per_student(s, f)?, members_served(s)?) else {
+        return Ok(None);
+    };
+    let p = p.join(
+        m.lazy(),
+        [col("sid")],
+        [col("sid")],
+        JoinArgs::new(JoinType::Inner),
+    );
+    Ok(Some(group_students(of_class(p, f), f, "class", notes)?))
 }

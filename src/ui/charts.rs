@@ -1,6 +1,7 @@
 //! Engagement charts (egui_plot) drawn from the library's aggregates, with school/date filters,
 //! hover values, small-group notes, "Export CSV" and "Save as PNG".
 
+mod bars;
 mod choices;
 pub mod draw;
 mod drill;

@@ -65,6 +65,8 @@ pub struct ChartFilter {
     /// sides of a comparison).
     pub grade: Option<String>,
     pub app: Option<String>,
+    /// Only this class (section), on the Insights and the in-person and digital charts.
+    pub class: Option<String>,
 }
 
 impl Default for ChartFilter {
@@ -83,6 +85,7 @@ impl Default for ChartFilter {
             school2: None,
             grade: None,
             app: None,
+            class: None,
         }
     }
 }
@@ -122,6 +125,13 @@ impl ChartFilter {
         if let Some(a) = self.app.as_ref().filter(|_| applies(chart, Narrow::App)) {
             out.push_str(&format!(", {a}"));
         }
+        if let Some(c) = self
+            .class
+            .as_ref()
+            .filter(|_| applies(chart, Narrow::Class))
+        {
+            out.push_str(&format!(", class {c}"));
+        }
         out
     }
 
@@ -144,6 +154,7 @@ impl ChartFilter {
             threshold: f64::from(self.threshold_pct) / 100.0,
             grade: self.grade.clone(),
             app: self.app.clone(),
+            class: self.class.clone(),
         })
     }
 }

@@ -187,6 +187,31 @@ pub fn generated_lake(
     (lake, out, salt)
 }
 
+/// [`generated_lake`] with the Clever reports and the SIS files (attendance, students) too.
+pub fn generated_hybrid(dir: &Path, (students, days, seed): (u32, u32, u64)) -> (Lake, PathBuf) {
+    let out = dir.join("gen");
+    let opts = edlake::generate::GenOptions {
+        students,
+        days,
+        seed,
+        ..Default::default()
+    };
+    edlake::generate::generate(&out, &opts).unwrap();
+    let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
+    let salt = Salt::generate();
+    let export = out.join("insights");
+    ingest(
+        &lake,
+        &Insights::from_export(&export).unwrap(),
+        &export,
+        &salt,
+    );
+    ingest(&lake, &sis::module().unwrap(), &out.join("sis"), &salt);
+    ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
+    derive::build_stage3(&lake).unwrap();
+    (lake, out)
+}
+
 /// Every record of a generated export's headerless activity files, in folder order.
 pub fn activity_records(export: &Path) -> Vec<csv::StringRecord> {
     let mut out = Vec::new();

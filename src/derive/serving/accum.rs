@@ -41,7 +41,7 @@ impl Calendar {
 }
 
 /// Small-cardinality strings (resource names, schools, apps) as numbers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Interner {
     ids: HashMap<String, u32>,
     null: Option<u32>,
@@ -110,6 +110,51 @@ impl Sets {
             self.bits.extend(std::iter::repeat_n(0, words));
         }
         self.bits[r * words + bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// Adds the days `bits` (one set's words) to the set of (key, school, student).
+    pub fn add_words(&mut self, key: u32, school: u32, sid: u64, bits: &[u64]) {
+        let words = self.words;
+        let next = self.rows.len();
+        let r = *self.index.entry((key, school, sid)).or_insert(next);
+        if r == next {
+            self.rows.push((key, school, sid));
+            self.bits.extend(std::iter::repeat_n(0, words));
+        }
+        for (a, b) in self.bits[r * words..(r + 1) * words].iter_mut().zip(bits) {
+            *a |= b;
+        }
+    }
+
+    /// The sets merged over the second slot: one set per (key, student).
+    pub fn without_school(&self) -> Sets {
+        let mut out = Sets::new(self.words);
+        out.keys = self.keys.clone();
+        for (r, (k, _, sid)) in self.rows.iter().enumerate() {
+            out.add_words(
+                *k,
+                0,
+                *sid,
+                &self.bits[r * self.words..(r + 1) * self.words],
+            );
+        }
+        out
+    }
+
+    /// The sets merged over the key, the second slot becoming the key: one set per
+    /// (second slot, student).
+    pub fn by_school(&self) -> Sets {
+        let mut out = Sets::new(self.words);
+        out.keys = self.schools.clone();
+        for (r, (_, s, sid)) in self.rows.iter().enumerate() {
+            out.add_words(
+                *s,
+                0,
+                *sid,
+                &self.bits[r * self.words..(r + 1) * self.words],
+            );
+        }
+        out
     }
 
     /// The set of (key, school, student), when it has one.

@@ -28,9 +28,6 @@ pub struct ServingReport {
     pub steps: Vec<(String, f64, Option<u64>)>,
 }
 
-/// An Insights event count: day, signal group id, app id, school id (per-school counts), events.
-pub(super) type CountRow = (Option<i32>, u32, u32, Option<u32>, i64);
-
 /// Rebuilds the serving data of the lake.
 pub fn build(lake: &Lake) -> Result<ServingReport, DeriveError> {
     Ok(build_with_students(lake)?.0)
@@ -50,6 +47,7 @@ pub(crate) fn build_with_students(
     let cal = calendar(lake)?;
     steps.mark("calendar");
     let mut b = Builder::new(lake, cal, steps)?;
+    b.grades()?;
     b.clever_daily()?;
     b.clever_resources()?;
     b.attendance()?;
@@ -130,6 +128,9 @@ pub(super) struct Builder<'a> {
     pub(super) has_act: bool,
     /// Which attendance rows count as present.
     pub(super) present_codes: crate::derive::attendance::PresentCodes,
+    /// Each SIS student's grade (`sid`, `grade`), when the lake has the students table: the
+    /// Clever sums are kept per grade too, for the grade filter.
+    pub(super) grades: Option<DataFrame>,
 }
 
 impl<'a> Builder<'a> {
@@ -167,6 +168,7 @@ impl<'a> Builder<'a> {
             has_att: false,
             has_act: false,
             present_codes: crate::derive::attendance::PresentCodes::load(lake)?,
+            grades: None,
             cal,
         })
     }
@@ -175,6 +177,39 @@ impl<'a> Builder<'a> {
     pub(super) fn school_of(&self, id: &Option<String>) -> Option<String> {
         id.as_ref()
             .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.clone()))
+    }
+
+    /// The SIS students' grades (the last row of a student wins, as in the direct queries),
+    /// also written as the `student_grades` part.
+    fn grades(&mut self) -> Result<(), DeriveError> {
+        if let Some(st) = table(self.lake, &tables::students())? {
+            let df = self
+                .ids
+                .apply(st, IdSource::Sis, "SIS_ID_pseudonym")
+                .select([
+                    student_key("SIS_ID_pseudonym"),
+                    col("Grade").cast(DataType::String).alias("grade"),
+                ])
+                .unique_stable(Some(cols(["sid"])), UniqueKeepStrategy::Last)
+                .collect()?;
+            self.parts.push(("student_grades", df.clone()));
+            self.grades = Some(df);
+        }
+        Ok(())
+    }
+
+    /// `lf` (Clever rows after the identity map) with each student's `grade` (null when the
+    /// SIS does not record one).
+    fn with_grade(grades: &Option<DataFrame>, lf: LazyFrame, c: &str) -> LazyFrame {
+        match grades {
+            Some(g) => lf.with_column(student_key(c).alias("__sid")).join(
+                g.clone().lazy(),
+                [col("__sid")],
+                [col("sid")],
+                JoinArgs::new(JoinType::Left),
+            ),
+            None => lf.with_column(lit(NULL).cast(DataType::String).alias("grade")),
+        }
     }
 
     /// Clever daily participation: per-school day sums, students' days and schools.
@@ -189,13 +224,18 @@ impl<'a> Builder<'a> {
             &mut self.map_schools,
             &mut self.names,
         );
+        let grades = &self.grades;
         self.has_dp = each_file(self.lake, &tables::clever_dp(), |lf| {
             let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
             let students = col("role").eq(lit("students"));
             daily.push(
-                lf.clone()
+                Self::with_grade(grades, lf.clone(), "sis_id_pseudonym")
                     .filter(students.clone().or(col("role").is_null()))
-                    .group_by([col("date"), col("school_name").alias("school")])
+                    .group_by([
+                        col("date"),
+                        col("school_name").alias("school"),
+                        col("grade"),
+                    ])
                     .agg(clever_day_sums())
                     .collect()?,
             );
@@ -248,12 +288,11 @@ impl<'a> Builder<'a> {
             Ok(())
         })?;
         if self.has_dp {
-            let df = sum_parts(
-                daily,
-                &["date", "school"],
-                &["students", "active_students", "logins", "resources"],
-            )?;
+            let sums = ["students", "active_students", "logins", "resources"];
+            let by_grade = sum_parts(daily, &["date", "school", "grade"], &sums)?;
+            let df = sum_parts(vec![by_grade.clone()], &["date", "school"], &sums)?;
             self.parts.push(("clever_daily", df));
+            self.parts.push(("clever_daily_grade", by_grade));
             self.parts
                 .push(("clever_active", by_school.frame("days", true)?));
             self.steps.mark("Clever daily participation");
@@ -266,16 +305,41 @@ impl<'a> Builder<'a> {
         let mut accesses = Vec::new();
         let mut by_name = Sets::new(self.words);
         let mut by_type = Sets::new(self.words);
-        let cal = &self.cal;
+        let mut source_grades: HashMap<u64, String> = HashMap::new();
+        let (cal, ids, grades) = (&self.cal, &self.ids, &self.grades);
         let has_ru = each_file(self.lake, &tables::clever_ru(), |lf| {
             let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
-            accesses.push(
+            // The grade through the identity map (the day sets below keep the source's ids,
+            // as the direct queries count them).
+            let mapped = ids.apply(
                 lf.clone()
+                    .with_column(col("sis_id_pseudonym").alias("__student")),
+                IdSource::Clever,
+                "__student",
+            );
+            let graded = Self::with_grade(grades, mapped, "__student");
+            if grades.is_some() {
+                // The grade of each student as the resource day sets number them (the source's
+                // ids), for the grade filter on those sets.
+                let pairs = graded
+                    .clone()
+                    .select([student_key("sis_id_pseudonym"), col("grade")])
+                    .unique(None, UniqueKeepStrategy::Any)
+                    .collect()?;
+                for (sid, g) in sids(&pairs)?.iter().zip(strs(&pairs, "grade")?.iter()) {
+                    if let (Some(sid), Some(g)) = (sid, g) {
+                        source_grades.insert(sid, g.to_string());
+                    }
+                }
+            }
+            accesses.push(
+                graded
                     .group_by([
                         col("date"),
                         col("school_name").alias("school"),
                         col("resource_name"),
                         col("resource_type"),
+                        col("grade"),
                     ])
                     .agg([col("num_access")
                         .sum()
@@ -312,10 +376,23 @@ impl<'a> Builder<'a> {
         })?;
         if has_ru {
             let by = ["date", "school", "resource_name", "resource_type"];
+            let by_grade = sum_parts(accesses, &[&by[..], &["grade"]].concat(), &["accesses"])?;
             self.parts.push((
                 "resource_accesses",
-                sum_parts(accesses, &by, &["accesses"])?,
+                sum_parts(vec![by_grade.clone()], &by, &["accesses"])?,
             ));
+            self.parts.push(("resource_accesses_grade", by_grade));
+            if self.grades.is_some() {
+                let (sid, grade): (Vec<u64>, Vec<String>) = source_grades.into_iter().unzip();
+                let df = DataFrame::new(
+                    sid.len(),
+                    vec![
+                        Column::new("sid".into(), sid),
+                        Column::new("grade".into(), grade),
+                    ],
+                )?;
+                self.parts.push(("resource_grades", df));
+            }
             self.parts
                 .push(("resource_names", by_name.frame("days", true)?));
             self.parts

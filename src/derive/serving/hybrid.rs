@@ -5,16 +5,19 @@ use foldhash::{HashMap, HashMapExt};
 
 use polars::prelude::*;
 
-use super::accum::Sets;
-use super::build::{Builder, CountRow};
+use super::accum::{Interner, Sets};
+use super::build::Builder;
+use super::counts::{CountKeys, CountRow};
 use super::read::{days, each_file, sids, strs, student_key};
 use super::{signal_group, word_col};
+use crate::derive::classes::ClassNames;
 use crate::derive::identity::IdSource;
-use crate::derive::{DeriveError, table, tables};
+use crate::derive::{DeriveError, tables};
 
 impl Builder<'_> {
-    /// Insights activity: event counts (all and per school), students' days per signal group
-    /// and app, and every actor's days for the hybrid part.
+    /// Insights activity: event counts (all, per school, and both per class), students' days
+    /// per signal group and app (all and per class) and per class, and every actor's days for
+    /// the hybrid part.
     pub(super) fn insights_activity(&mut self) -> Result<(), DeriveError> {
         let words = self.words;
         let has_map = self.has_dp || self.has_att;
@@ -22,14 +25,15 @@ impl Builder<'_> {
         for (sid, s) in &self.map {
             schools_of.entry(*sid).or_default().push(*s);
         }
+        let names = ClassNames::load(self.lake)?;
         let (ids, cal, insights) = (&self.ids, &self.cal, &mut self.insights);
+        // Each event's class (section) label is the second slot of the day sets: the sets per
+        // signal group, per app and per class are folded from these at the end.
         let mut groups = Sets::new(words);
         let mut apps = Sets::new(words);
-        // Students' days per class (section): the classes card counts the classes active in
-        // a range, of a school's students under a school filter.
-        let mut classes = Sets::new(words);
-        let mut counts: HashMap<(Option<i32>, u32, u32), i64> = HashMap::new();
-        let mut counts_school: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
+        let mut classes = Interner::default();
+        let mut counts: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
+        let mut counts_school: HashMap<(Option<i32>, u32, u32, u32, u32), i64> = HashMap::new();
         let has_act = each_file(self.lake, &tables::activity(), |lf| {
             // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
             // no-op), student rows also feed the counts and the group/app sets.
@@ -44,12 +48,15 @@ impl Builder<'_> {
                         .alias("is_student"),
                     signal_group().alias("group"),
                     col("AppName"),
-                    col("ClassId").cast(DataType::String).alias("class"),
+                    col("ClassId").cast(DataType::String),
+                    col("SisClassId").cast(DataType::String),
                 ])
                 .collect()?;
             let (sid, day) = (sids(&df)?, days(&df, "day")?);
             let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
-            let class = strs(&df, "class")?;
+            let (class, sis_class) = (strs(&df, "ClassId")?, strs(&df, "SisClassId")?);
+            // Labels per distinct (ClassId, SisClassId) of the file, numbered once.
+            let mut class_of: HashMap<(Option<&str>, Option<&str>), u32> = HashMap::new();
             let is_student = df.column("is_student")?.bool()?.clone();
             for i in 0..df.height() {
                 let d = day.get(i);
@@ -60,77 +67,67 @@ impl Builder<'_> {
                 if is_student.get(i) != Some(true) {
                     continue;
                 }
+                let pair = (class.get(i), sis_class.get(i));
+                let c = *class_of
+                    .entry(pair)
+                    .or_insert_with(|| classes.id(names.label(pair.0, pair.1).as_deref()));
                 let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
-                *counts.entry((d, g, a)).or_default() += 1;
+                *counts.entry((d, g, a, c)).or_default() += 1;
                 let Some(sid) = sid.get(i) else { continue };
                 for s in schools_of.get(&sid).into_iter().flatten() {
-                    *counts_school.entry((d, g, a, *s)).or_default() += 1;
+                    *counts_school.entry((d, g, a, *s, c)).or_default() += 1;
                 }
                 if let Some(bit) = bit {
-                    groups.add(g, 0, sid, bit);
-                    apps.add(a, 0, sid, bit);
-                    if let Some(c) = class.get(i) {
-                        let c = classes.keys.id(Some(c));
-                        classes.add(c, 0, sid, bit);
-                    }
+                    groups.add(g, c, sid, bit);
+                    apps.add(a, c, sid, bit);
                 }
             }
             Ok(())
         })?;
         self.has_act = has_act;
-        let map_schools = &self.map_schools;
         if has_act {
-            let frame = |rows: Vec<CountRow>| -> PolarsResult<DataFrame> {
-                let mut cols = vec![
-                    Column::new("date".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>())
-                        .cast(&DataType::Date)?,
-                    Column::new(
-                        "group".into(),
-                        rows.iter()
-                            .map(|r| groups.keys.get(r.1))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "AppName".into(),
-                        rows.iter().map(|r| apps.keys.get(r.2)).collect::<Vec<_>>(),
-                    ),
-                ];
-                if rows.first().is_some_and(|r| r.3.is_some()) {
-                    cols.push(Column::new(
-                        "school".into(),
-                        rows.iter()
-                            .map(|r| r.3.and_then(|s| map_schools.get(s)))
-                            .collect::<Vec<_>>(),
-                    ));
-                }
-                cols.push(Column::new(
-                    "events".into(),
-                    rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-                ));
-                DataFrame::new(rows.len(), cols)
+            groups.schools = classes.clone();
+            apps.schools = classes.clone();
+            let k = CountKeys {
+                groups: &groups.keys,
+                apps: &apps.keys,
+                schools: &self.map_schools,
+                classes: &classes,
             };
-            let rows = counts
+            let rows: Vec<CountRow> = counts
                 .iter()
-                .map(|(k, n)| (k.0, k.1, k.2, None, *n))
+                .map(|(x, n)| (x.0, x.1, x.2, None, x.3, *n))
                 .collect();
-            self.parts.push(("insights_counts", frame(rows)?));
+            self.parts
+                .push(("insights_counts_class", k.frame(&rows, false, true)?));
+            self.parts
+                .push(("insights_counts", k.frame(&rows, false, false)?));
             if has_map {
-                let rows = counts_school
+                let rows: Vec<CountRow> = counts_school
                     .iter()
-                    .map(|(k, n)| (k.0, k.1, k.2, Some(k.3), *n))
+                    .map(|(x, n)| (x.0, x.1, x.2, Some(x.3), x.4, *n))
                     .collect();
-                let mut df = frame(rows)?;
-                if df.height() == 0 {
-                    df.with_column(Column::new_empty("school".into(), &DataType::String))?;
-                }
-                self.parts.push(("insights_counts_school", df));
+                self.parts
+                    .push(("insights_counts_school_class", k.frame(&rows, true, true)?));
+                self.parts
+                    .push(("insights_counts_school", k.frame(&rows, true, false)?));
             }
+            let by_class = |sets: &Sets| -> PolarsResult<DataFrame> {
+                let mut df = sets.frame("days", true)?;
+                df.rename("school", "class".into())?;
+                Ok(df)
+            };
             self.parts
-                .push(("insights_groups", groups.frame("days", false)?));
+                .push(("insights_groups_class", by_class(&groups)?));
+            self.parts.push(("insights_apps_class", by_class(&apps)?));
             self.parts
-                .push(("insights_apps", apps.frame("days", false)?));
+                .push(("insights_classes", groups.by_school().frame("days", false)?));
+            self.parts.push((
+                "insights_groups",
+                groups.without_school().frame("days", false)?,
+            ));
             self.parts
-                .push(("insights_classes", classes.frame("days", false)?));
+                .push(("insights_apps", apps.without_school().frame("days", false)?));
             self.steps.mark("Insights activity");
         }
         Ok(())
@@ -142,23 +139,13 @@ impl Builder<'_> {
         if !self.has_att {
             return Ok(None);
         }
-        let (ids, words) = (&self.ids, self.words);
-        let grades = match table(self.lake, &tables::students())? {
-            Some(st) => {
-                let df = ids
-                    .apply(st, IdSource::Sis, "SIS_ID_pseudonym")
-                    .select([
-                        student_key("SIS_ID_pseudonym"),
-                        col("Grade").cast(DataType::String).alias("grade"),
-                    ])
-                    .unique_stable(Some(cols(["sid"])), UniqueKeepStrategy::Last)
-                    .collect()?;
-                sids(&df)?
-                    .iter()
-                    .zip(strs(&df, "grade")?.iter())
-                    .filter_map(|(s, g)| Some((s?, g.map(str::to_string))))
-                    .collect()
-            }
+        let words = self.words;
+        let grades: HashMap<u64, Option<String>> = match &self.grades {
+            Some(df) => sids(df)?
+                .iter()
+                .zip(strs(df, "grade")?.iter())
+                .filter_map(|(s, g)| Some((s?, g.map(str::to_string))))
+                .collect(),
             None => HashMap::new(),
         };
         let mut students: Vec<u64> = self.enrolled.entries().map(|e| e.2).collect();

@@ -15,6 +15,7 @@
 
 pub mod accum;
 pub mod build;
+mod counts;
 mod hybrid;
 mod read;
 
@@ -29,7 +30,7 @@ use super::{DeriveError, tables};
 use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// The general tables the serving data is derived from.
 fn inputs() -> Vec<TableRef> {
@@ -38,6 +39,7 @@ fn inputs() -> Vec<TableRef> {
         tables::clever_ru(),
         tables::activity(),
         tables::organization(),
+        tables::section(),
         tables::attendance(),
         tables::students(),
         super::identity::map_table(),

@@ -1,5 +1,5 @@
-//! What the filter bar offers: the schools, grades and Clever apps in the lake's chart data,
-//! and the grade and app choosers (enabled on the charts that take them).
+//! What the filter bar offers: the schools, grades, Clever apps and classes in the lake's chart
+//! data, and the grade, app and class choosers (enabled on the charts that take them).
 
 use crate::metrics::{Filter, Narrow, applies, compute};
 use crate::ui::ChartFilter;
@@ -10,11 +10,15 @@ pub struct Choices {
     pub schools: Vec<String>,
     pub grades: Vec<String>,
     pub apps: Vec<String>,
+    pub classes: Vec<String>,
 }
 
 impl Choices {
     pub fn is_empty(&self) -> bool {
-        self.schools.is_empty() && self.grades.is_empty() && self.apps.is_empty()
+        self.schools.is_empty()
+            && self.grades.is_empty()
+            && self.apps.is_empty()
+            && self.classes.is_empty()
     }
 }
 
@@ -53,6 +57,7 @@ pub fn choices_of(lake: &crate::lake::Lake) -> Choices {
         ),
         grades,
         apps: values(lake, &["top-resources"], "resource_name"),
+        classes: crate::metrics::classes::labels(lake).unwrap_or_default(),
     }
 }
 
@@ -85,7 +90,7 @@ fn chooser(
     });
 }
 
-/// The grade and app choosers, when the lake has values for them.
+/// The grade, app and class choosers, when the lake has values for them.
 pub fn narrow(ui: &mut egui::Ui, f: &mut ChartFilter, c: &Choices, chart: &str) {
     if !c.grades.is_empty() {
         let on = applies(chart, Narrow::Grade);
@@ -94,5 +99,9 @@ pub fn narrow(ui: &mut egui::Ui, f: &mut ChartFilter, c: &Choices, chart: &str) 
     if !c.apps.is_empty() {
         let on = applies(chart, Narrow::App);
         chooser(ui, "App", "all apps", &mut f.app, &c.apps, on);
+    }
+    if !c.classes.is_empty() {
+        let on = applies(chart, Narrow::Class);
+        chooser(ui, "Class", "all classes", &mut f.class, &c.classes, on);
     }
 }

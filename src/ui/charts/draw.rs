@@ -2,28 +2,15 @@
 //! partial periods dashed), grouped bars with an optional target line, rankings as labelled
 //! horizontal bars, and a scatter zoomed to its data. Quantities start at zero.
 
-use std::sync::Arc;
+use egui_plot::{GridInput, GridMark, Legend, Line, LineStyle, Plot, PlotPoint, Points, Text};
 
-use egui_plot::{
-    Bar, BarChart, GridInput, GridMark, HLine, Legend, Line, LineStyle, Plot, PlotPoint, Points,
-    Text,
-};
-
+use super::bars::bars;
 use super::shapes;
-use super::style::{Clicked, Drawn, color, day_label};
+use super::style::{Clicked, Drawn, click_at, color, day_label};
 use crate::metrics::chart::{ChartSpec, Dot};
 
 /// More lines than this on one chart become small multiples (one panel per line).
 const MAX_LINES: usize = 4;
-
-/// Where a click on a plot landed, in plot coordinates.
-fn click_at(r: &egui_plot::PlotResponse<()>) -> Option<PlotPoint> {
-    if !r.response.clicked() {
-        return None;
-    }
-    let pos = r.response.interact_pointer_pos()?;
-    Some(r.transform.value_from_position(pos))
-}
 
 /// Draws one chart; returns its rectangle on screen and what a click picked.
 pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> Drawn {
@@ -280,84 +267,6 @@ fn small_multiples(
         });
     let end = egui::pos2(top.x + ui.available_width(), ui.cursor().min.y);
     (egui::Rect::from_min_max(top, end), clicked)
-}
-
-/// Marks at every whole number: each category of a bar chart gets its label.
-fn every_category(input: GridInput) -> Vec<GridMark> {
-    let (lo, hi) = input.bounds;
-    (lo.ceil() as i64..=hi.floor() as i64)
-        .map(|v| GridMark {
-            value: v as f64,
-            step_size: 1.0,
-        })
-        .collect()
-}
-
-fn bars(
-    ui: &mut egui::Ui,
-    i: usize,
-    y_label: &str,
-    categories: &[String],
-    series: &[crate::metrics::chart::Series],
-    target: Option<&(String, f64)>,
-    height: f32,
-) -> Drawn {
-    let cats = Arc::new(categories.to_vec());
-    let k = series.len().max(1) as f64;
-    let width = 0.8 / k;
-    let c2 = cats.clone();
-    let target_color = ui.visuals().error_fg_color;
-    let r = Plot::new(("chart", i))
-        .height(height)
-        .legend(Legend::default().follow_insertion_order(true))
-        .allow_scroll(false)
-        .include_y(0.0)
-        .y_axis_label(y_label.to_string())
-        .x_grid_spacer(every_category)
-        .x_axis_formatter(move |m, _| {
-            let idx = m.value.round();
-            if (m.value - idx).abs() < 1e-6 && idx >= 0.0 {
-                c2.get(idx as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .show(ui, |p| {
-            for (si, s) in series.iter().enumerate() {
-                let offset = (si as f64 - (k - 1.0) / 2.0) * width;
-                let bars: Vec<Bar> = s
-                    .values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(ci, v)| {
-                        Bar::new(ci as f64 + offset, *v)
-                            .width(width * 0.95)
-                            .name(cats.get(ci).cloned().unwrap_or_default())
-                    })
-                    .collect();
-                let name = s.name.clone();
-                p.bar_chart(
-                    BarChart::new(s.name.clone(), bars)
-                        .color(color(si))
-                        .element_formatter(Box::new(move |b, _| {
-                            format!("{}\n{name}: {:.2}", b.name, b.value)
-                        })),
-                );
-            }
-            if let Some((name, y)) = target {
-                p.hline(
-                    HLine::new(name.clone(), *y)
-                        .color(target_color)
-                        .style(LineStyle::dashed_dense()),
-                );
-            }
-        });
-    let clicked = click_at(&r)
-        .map(|at| at.x.round())
-        .filter(|x| *x >= 0.0 && (*x as usize) < categories.len())
-        .map(|x| Clicked::Category(x as usize));
-    (r.response.rect, clicked)
 }
 
 /// A scatter of rates zoomed to where the dots are (never past 0–100 %), each dot named.

@@ -47,3 +47,12 @@ pub fn day_label_iso(x: f64) -> String {
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
 }
+
+/// Where a click on a plot landed, in plot coordinates.
+pub fn click_at(r: &egui_plot::PlotResponse<()>) -> Option<egui_plot::PlotPoint> {
+    if !r.response.clicked() {
+        return None;
+    }
+    let pos = r.response.interact_pointer_pos()?;
+    Some(r.transform.value_from_position(pos))
+}
