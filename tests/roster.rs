@@ -231,6 +231,23 @@ fn sis_on_student_numbers(data: &Path) -> HashMap<String, String> {
     number
 }
 
+/// A lake under `dir` with the generated Clever reports and SIS files of `data` ingested, its
+/// Clever roster snapshots synced and the derived tables built.
+fn clever_sis_roster_lake(dir: &Path, data: &Path, salt: &Salt) -> Lake {
+    let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
+    common::ingest(
+        &lake,
+        &edlake::modules::clever::Clever::default(),
+        &data.join("clever"),
+        salt,
+    );
+    let sis = edlake::modules::sis::module().unwrap();
+    common::ingest(&lake, &sis, &data.join("sis"), salt);
+    sync(&lake, &data.join("clever_roster"), salt);
+    edlake::derive::build_stage3(&lake).unwrap();
+    lake
+}
+
 #[test]
 fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,18 +266,7 @@ fn match_rates_show_a_wrong_key_and_the_right_key_joins_sources() {
     lines[2] = second.join(",");
     std::fs::write(last.join("students.csv"), lines.join("\n") + "\n").unwrap();
 
-    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
-    let salt = Salt::from_secret("ids").unwrap();
-    common::ingest(
-        &lake,
-        &edlake::modules::clever::Clever::default(),
-        &data.join("clever"),
-        &salt,
-    );
-    let sis = edlake::modules::sis::module().unwrap();
-    common::ingest(&lake, &sis, &data.join("sis"), &salt);
-    sync(&lake, &data.join("clever_roster"), &salt);
-    edlake::derive::build_stage3(&lake).unwrap();
+    let lake = clever_sis_roster_lake(dir.path(), &data, &Salt::from_secret("ids").unwrap());
 
     // Independent: the SIS ids are student numbers, so linking them as sis_id matches none.
     let sis_ids: BTreeSet<String> = number.values().cloned().collect();
@@ -376,18 +382,7 @@ fn clever_figures_under_a_grade_take_the_sis_grade_through_the_roster() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     generate(&data, 200);
-    let (lake, _) = Lake::init(&dir.path().join("lake")).unwrap();
-    let salt = Salt::from_secret("grades").unwrap();
-    common::ingest(
-        &lake,
-        &edlake::modules::clever::Clever::default(),
-        &data.join("clever"),
-        &salt,
-    );
-    let sis = edlake::modules::sis::module().unwrap();
-    common::ingest(&lake, &sis, &data.join("sis"), &salt);
-    sync(&lake, &data.join("clever_roster"), &salt);
-    edlake::derive::build_stage3(&lake).unwrap();
+    let lake = clever_sis_roster_lake(dir.path(), &data, &Salt::from_secret("grades").unwrap());
     // Sources are read through the roster's identity map: each Clever student's grade is the
     // SIS grade of the same roster student, served as the direct queries count it.
     for grade in ["6", "9"] {

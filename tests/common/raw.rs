@@ -158,10 +158,23 @@ pub fn generated_insights(dir: &Path) -> (Lake, PathBuf, Salt) {
 
 /// [`generated_insights`] for (students, days, seed), with the Clever reports ingested too
 /// when `clever` (their student-to-school map).
-pub fn generated_lake(
+pub fn generated_lake(dir: &Path, opts: (u32, u32, u64), clever: bool) -> (Lake, PathBuf, Salt) {
+    let sources: &[&str] = if clever { &["clever"] } else { &[] };
+    generated_with(dir, opts, sources)
+}
+
+/// [`generated_lake`] with the SIS files (attendance, students) and the Clever reports too.
+pub fn generated_hybrid(dir: &Path, opts: (u32, u32, u64)) -> (Lake, PathBuf) {
+    let (lake, out, _) = generated_with(dir, opts, &["sis", "clever"]);
+    (lake, out)
+}
+
+/// A generated district for (students, days, seed): its Insights export and the named
+/// `sources` ("clever", "sis") ingested, the derived tables built.
+fn generated_with(
     dir: &Path,
     (students, days, seed): (u32, u32, u64),
-    clever: bool,
+    sources: &[&str],
 ) -> (Lake, PathBuf, Salt) {
     let out = dir.join("gen");
     let opts = edlake::generate::GenOptions {
@@ -180,36 +193,15 @@ pub fn generated_lake(
         &export,
         &salt,
     );
-    if clever {
-        ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
+    for s in sources {
+        match *s {
+            "sis" => ingest(&lake, &sis::module().unwrap(), &out.join("sis"), &salt),
+            "clever" => ingest(&lake, &Clever::default(), &out.join("clever"), &salt),
+            other => panic!("no such generated source: {other}"),
+        }
     }
     derive::build_stage3(&lake).unwrap();
     (lake, out, salt)
-}
-
-/// [`generated_lake`] with the Clever reports and the SIS files (attendance, students) too.
-pub fn generated_hybrid(dir: &Path, (students, days, seed): (u32, u32, u64)) -> (Lake, PathBuf) {
-    let out = dir.join("gen");
-    let opts = edlake::generate::GenOptions {
-        students,
-        days,
-        seed,
-        ..Default::default()
-    };
-    edlake::generate::generate(&out, &opts).unwrap();
-    let (lake, _) = Lake::init(&dir.join("lake")).unwrap();
-    let salt = Salt::generate();
-    let export = out.join("insights");
-    ingest(
-        &lake,
-        &Insights::from_export(&export).unwrap(),
-        &export,
-        &salt,
-    );
-    ingest(&lake, &sis::module().unwrap(), &out.join("sis"), &salt);
-    ingest(&lake, &Clever::default(), &out.join("clever"), &salt);
-    derive::build_stage3(&lake).unwrap();
-    (lake, out)
 }
 
 /// Every record of a generated export's headerless activity files, in folder order.

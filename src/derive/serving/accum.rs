@@ -126,35 +126,27 @@ impl Sets {
         }
     }
 
-    /// The sets merged over the second slot: one set per (key, student).
-    pub fn without_school(&self) -> Sets {
+    /// The sets merged into one per (new key, student): the new key is `pick(key, school)`,
+    /// numbered as in `keys`.
+    fn merged(&self, keys: Interner, pick: impl Fn(u32, u32) -> u32) -> Sets {
         let mut out = Sets::new(self.words);
-        out.keys = self.keys.clone();
-        for (r, (k, _, sid)) in self.rows.iter().enumerate() {
-            out.add_words(
-                *k,
-                0,
-                *sid,
-                &self.bits[r * self.words..(r + 1) * self.words],
-            );
+        out.keys = keys;
+        for (r, (k, s, sid)) in self.rows.iter().enumerate() {
+            let bits = &self.bits[r * self.words..(r + 1) * self.words];
+            out.add_words(pick(*k, *s), 0, *sid, bits);
         }
         out
+    }
+
+    /// The sets merged over the second slot: one set per (key, student).
+    pub fn without_school(&self) -> Sets {
+        self.merged(self.keys.clone(), |k, _| k)
     }
 
     /// The sets merged over the key, the second slot becoming the key: one set per
     /// (second slot, student).
     pub fn by_school(&self) -> Sets {
-        let mut out = Sets::new(self.words);
-        out.keys = self.schools.clone();
-        for (r, (_, s, sid)) in self.rows.iter().enumerate() {
-            out.add_words(
-                *s,
-                0,
-                *sid,
-                &self.bits[r * self.words..(r + 1) * self.words],
-            );
-        }
-        out
+        self.merged(self.schools.clone(), |_, s| s)
     }
 
     /// The set of (key, school, student), when it has one.

@@ -31,6 +31,49 @@ fn widest(ui: &egui::Ui, names: &[String]) -> f32 {
         .fold(0.0f32, f32::max)
 }
 
+/// One bar chart per series: bar `ci` of series `si` beside the others of its category, at
+/// x = `ci` (or, `across`, at y = n − 1 − `ci`, the first category on top and the first series
+/// on top within it).
+fn bar_charts(
+    categories: &[String],
+    series: &[crate::metrics::chart::Series],
+    across: bool,
+) -> Vec<BarChart> {
+    let n = categories.len();
+    let k = series.len().max(1) as f64;
+    let width = 0.8 / k;
+    let mut out = Vec::new();
+    for (si, s) in series.iter().enumerate() {
+        let offset = (si as f64 - (k - 1.0) / 2.0) * width;
+        let at = |ci: usize| {
+            if across {
+                (n - 1 - ci) as f64 - offset
+            } else {
+                ci as f64 + offset
+            }
+        };
+        let bars: Vec<Bar> = s
+            .values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(ci, v)| {
+                Bar::new(at(ci), *v)
+                    .width(width * 0.95)
+                    .name(categories.get(ci).cloned().unwrap_or_default())
+            })
+            .collect();
+        let name = s.name.clone();
+        let chart = BarChart::new(s.name.clone(), bars)
+            .color(color(si))
+            .element_formatter(Box::new(move |b, _| {
+                format!("{}\n{name}: {:.2}", b.name, b.value)
+            }));
+        out.push(if across { chart.horizontal() } else { chart });
+    }
+    out
+}
+
 /// Grouped bars (see the module doc).
 pub fn bars(
     ui: &mut egui::Ui,
@@ -48,10 +91,7 @@ pub fn bars(
     if names_width > room * 0.9 {
         return bars_across(ui, i, y_label, categories, series, target, height);
     }
-    let cats = Arc::new(categories.to_vec());
-    let k = series.len().max(1) as f64;
-    let width = 0.8 / k;
-    let c2 = cats.clone();
+    let c2 = Arc::new(categories.to_vec());
     let target_color = ui.visuals().error_fg_color;
     let r = Plot::new(("chart", i))
         .height(height)
@@ -69,27 +109,8 @@ pub fn bars(
             }
         })
         .show(ui, |p| {
-            for (si, s) in series.iter().enumerate() {
-                let offset = (si as f64 - (k - 1.0) / 2.0) * width;
-                let bars: Vec<Bar> = s
-                    .values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(ci, v)| {
-                        Bar::new(ci as f64 + offset, *v)
-                            .width(width * 0.95)
-                            .name(cats.get(ci).cloned().unwrap_or_default())
-                    })
-                    .collect();
-                let name = s.name.clone();
-                p.bar_chart(
-                    BarChart::new(s.name.clone(), bars)
-                        .color(color(si))
-                        .element_formatter(Box::new(move |b, _| {
-                            format!("{}\n{name}: {:.2}", b.name, b.value)
-                        })),
-                );
+            for chart in bar_charts(categories, series, false) {
+                p.bar_chart(chart);
             }
             if let Some((name, y)) = target {
                 p.hline(
@@ -118,16 +139,13 @@ fn bars_across(
     height: f32,
 ) -> Drawn {
     let n = categories.len();
-    let k = series.len().max(1) as f64;
-    let width = 0.8 / k;
-    // Row `ci` sits at y = n - 1 - ci, so the first category is at the top.
-    let at = move |ci: usize| (n - 1 - ci) as f64;
-    let cats = Arc::new(categories.to_vec());
-    let c2 = cats.clone();
+    let k = series.len().max(1) as f32;
+    // Row `ci` sits at y = n - 1 - ci (see `bar_charts`): the first category at the top.
+    let c2 = Arc::new(categories.to_vec());
     let names_width = widest(ui, categories);
     let target_color = ui.visuals().error_fg_color;
     let r = Plot::new(("chart", i))
-        .height(height.max(n as f32 * (10.0 + 7.0 * k as f32) + 60.0))
+        .height(height.max(n as f32 * (10.0 + 7.0 * k) + 60.0))
         .legend(Legend::default().follow_insertion_order(true))
         .allow_scroll(false)
         .include_x(0.0)
@@ -143,29 +161,8 @@ fn bars_across(
             }
         })
         .show(ui, |p| {
-            for (si, s) in series.iter().enumerate() {
-                // The first series on top within a row, as the legend lists them.
-                let offset = ((k - 1.0) / 2.0 - si as f64) * width;
-                let bars: Vec<Bar> = s
-                    .values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(|(ci, v)| {
-                        Bar::new(at(ci) + offset, *v)
-                            .width(width * 0.95)
-                            .name(cats.get(ci).cloned().unwrap_or_default())
-                    })
-                    .collect();
-                let name = s.name.clone();
-                p.bar_chart(
-                    BarChart::new(s.name.clone(), bars)
-                        .horizontal()
-                        .color(color(si))
-                        .element_formatter(Box::new(move |b, _| {
-                            format!("{}\n{name}: {:.2}", b.name, b.value)
-                        })),
-                );
+            for chart in bar_charts(categories, series, true) {
+                p.bar_chart(chart);
             }
             if let Some((name, x)) = target {
                 p.vline(
