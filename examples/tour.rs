@@ -2,6 +2,10 @@
 //! rendered by Mesa) walked through its main screens on the demo lake, each frame the GPU
 //! rendered saved as a PNG into the folder given as the first argument, then the window closes.
 //! It wraps the production [`App`] from outside, so nothing of the tour ships in the app.
+//!
+//! With a lake folder as the second argument it opens that lake instead and visits only the
+//! chart pages: the frame times of every chart on a lake of any size (a district year made by
+//! `edlake bench --all-sources --keep`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,16 +19,23 @@ fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(
         std::env::args_os()
             .nth(1)
-            .ok_or_else(|| anyhow::anyhow!("usage: tour DIR (where the PNGs go)"))?,
+            .ok_or_else(|| anyhow::anyhow!("usage: tour DIR (where the PNGs go) [LAKE]"))?,
     );
+    let lake = std::env::args_os().nth(2).map(PathBuf::from);
+    let charts_only = lake.is_some();
     let started = Instant::now();
     eframe::run_native(
         "edlake",
         edlake::ui::window::native_options(),
         Box::new(move |cc| {
+            let options = AppOptions {
+                remember_lake: lake.is_none(),
+                lake,
+                ..AppOptions::default()
+            };
             Ok(Box::new(TourApp {
-                app: App::new(cc, AppOptions::default()),
-                tour: Tour::new(dir),
+                app: App::new(cc, options),
+                tour: Tour::new(dir, charts_only),
                 started: Some(started),
             }))
         }),
@@ -136,8 +147,8 @@ pub struct Tour {
 }
 
 impl Tour {
-    /// The tour, saving into `dir`.
-    fn new(dir: PathBuf) -> Tour {
+    /// The tour, saving into `dir` (only the chart pages when `charts_only`).
+    fn new(dir: PathBuf, charts_only: bool) -> Tour {
         let mut shots = vec![Shot::Home];
         shots.extend(wizard::Step::ALL.map(Shot::Wizard));
         shots.extend([Shot::Tables, Shot::TablesWide]);
@@ -157,6 +168,9 @@ impl Tour {
         }
         // Last: it adds a bigger generated Clever set to the demo lake to show a run in progress.
         shots.extend([Shot::Ingest, Shot::IngestDone]);
+        if charts_only {
+            shots.retain(|s| matches!(s, Shot::Chart(_)));
+        }
         Tour {
             dir,
             shots,
