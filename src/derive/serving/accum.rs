@@ -102,25 +102,24 @@ impl Sets {
 
     /// Adds calendar bit `bit` to the set of (key, school, student).
     pub fn add(&mut self, key: u32, school: u32, sid: u64, bit: usize) {
-        let words = self.words;
+        let r = self.row(key, school, sid);
+        self.bits[r * self.words + bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// The row of (key, school, student), added (with no days) when new.
+    fn row(&mut self, key: u32, school: u32, sid: u64) -> usize {
         let next = self.rows.len();
         let r = *self.index.entry((key, school, sid)).or_insert(next);
         if r == next {
             self.rows.push((key, school, sid));
-            self.bits.extend(std::iter::repeat_n(0, words));
+            self.bits.extend(std::iter::repeat_n(0, self.words));
         }
-        self.bits[r * words + bit / 64] |= 1 << (bit % 64);
+        r
     }
 
     /// Adds the days `bits` (one set's words) to the set of (key, school, student).
     pub fn add_words(&mut self, key: u32, school: u32, sid: u64, bits: &[u64]) {
-        let words = self.words;
-        let next = self.rows.len();
-        let r = *self.index.entry((key, school, sid)).or_insert(next);
-        if r == next {
-            self.rows.push((key, school, sid));
-            self.bits.extend(std::iter::repeat_n(0, words));
-        }
+        let (r, words) = (self.row(key, school, sid), self.words);
         for (a, b) in self.bits[r * words..(r + 1) * words].iter_mut().zip(bits) {
             *a |= b;
         }
