@@ -330,6 +330,10 @@ impl Tour {
         if v.is_empty() {
             return;
         }
+        if std::env::var_os("EDLAKE_TOUR_ALL_FRAMES").is_some() {
+            let all: Vec<String> = v.iter().map(|s| format!("{:.1}", s * 1000.0)).collect();
+            println!("all {}", all.join(" "));
+        }
         v.sort_by(f32::total_cmp);
         let median = v[v.len() / 2] * 1000.0;
         let max = v[v.len() - 1] * 1000.0;

@@ -12,6 +12,36 @@ use crate::metrics::chart::{ChartSpec, Dot};
 /// More lines than this on one chart become small multiples (one panel per line).
 const MAX_LINES: usize = 4;
 
+/// Lines with more points than this are drawn without a dot on each point.
+const MAX_DOTS: usize = 60;
+
+/// One panel of small multiples: its line, and behind it in grey the lowest and highest of
+/// all lines on each date (two lines rather than every other school's, so twenty panels of
+/// a school year draw within a frame and still show where the school sits in the district).
+struct Focus<'a> {
+    line: usize,
+    backdrop: &'a [(String, Vec<[f64; 2]>)],
+}
+
+/// The lowest and highest value of all `series` on each date, as two named lines.
+fn envelope(series: &[(String, Vec<[f64; 2]>)]) -> Vec<(String, Vec<[f64; 2]>)> {
+    let mut by_x: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+    for (_, pts) in series {
+        for [x, y] in pts {
+            // Dates are whole days; the key keeps them in order without comparing floats.
+            let e = by_x.entry(x.round() as i64).or_insert((*y, *y));
+            *e = (e.0.min(*y), e.1.max(*y));
+        }
+    }
+    let n = series.len();
+    let low = by_x.iter().map(|(x, (lo, _))| [*x as f64, *lo]).collect();
+    let high = by_x.iter().map(|(x, (_, hi))| [*x as f64, *hi]).collect();
+    vec![
+        (format!("lowest of the {n}"), low),
+        (format!("highest of the {n}"), high),
+    ]
+}
+
 /// Draws one chart; returns its rectangle on screen and what a click picked.
 pub fn draw(ui: &mut egui::Ui, i: usize, spec: &ChartSpec, height: f32) -> Drawn {
     match spec {
@@ -64,21 +94,20 @@ fn x_span(series: &[(String, Vec<[f64; 2]>)]) -> Option<(f64, f64)> {
 }
 
 /// Lines over days from zero up; points in `partial` periods hollow, joined by dashes.
-/// `focus`: draw only that series in color, the others thin and grey behind it.
+/// `focus`: draw only that series, its backdrop thin and grey behind it.
 fn lines_plot(
     ui: &mut egui::Ui,
     plot: Plot<'_>,
     y_label: &str,
     series: &[(String, Vec<[f64; 2]>)],
     partial: &[f64],
-    focus: Option<usize>,
+    focus: Option<&Focus<'_>>,
 ) -> Drawn {
     let y = y_label.to_string();
     let mut plot = plot
         .allow_scroll(false)
         .include_y(0.0)
         .x_axis_formatter(|m, _| day_label(m.value))
-        .y_axis_label(y_label.to_string())
         .label_formatter(move |pos| {
             let (name, p) = match pos {
                 egui_plot::HoverPosition::NearDataPoint {
@@ -92,6 +121,10 @@ fn lines_plot(
         });
     if let Some((lo, hi)) = x_span(series) {
         plot = plot.include_x(lo).include_x(hi);
+    }
+    // Small multiples name the quantity once, above the panels, not beside each of twenty.
+    if focus.is_none() {
+        plot = plot.y_axis_label(y_label.to_string());
     }
     // Few dates (weeks): a mark and a label at each; otherwise Mondays or months.
     let mut xs: Vec<f64> = series
@@ -115,16 +148,18 @@ fn lines_plot(
     }
     let is_partial = |x: f64| partial.iter().any(|p| (p - x).abs() < 0.5);
     let grey = ui.visuals().weak_text_color().gamma_multiply(0.5);
+    let only = focus.map(|f| f.line);
     let r = plot.show(ui, |p| {
+        if let Some(f) = focus {
+            for (name, pts) in f.backdrop {
+                p.line(Line::new(name.clone(), pts.clone()).color(grey).width(1.0));
+            }
+        }
         for (i, (name, pts)) in series.iter().enumerate() {
-            let (c, width) = match focus {
-                Some(f) if f != i => (grey, 1.0),
-                _ => (color(i), 2.0),
-            };
-            if focus.is_some_and(|f| f != i) {
-                p.line(Line::new(name.clone(), pts.clone()).color(c).width(width));
+            if only.is_some_and(|f| f != i) {
                 continue;
             }
+            let (c, width) = (color(i), 2.0);
             // Solid runs of full periods; a segment touching a partial period is dashed.
             let mut run: Vec<[f64; 2]> = Vec::new();
             for w in pts.windows(2) {
@@ -150,7 +185,10 @@ fn lines_plot(
             }
             let (part, full): (Vec<[f64; 2]>, Vec<[f64; 2]>) =
                 pts.iter().partition(|q| is_partial(q[0]));
-            p.points(Points::new(name.clone(), full).radius(2.5).color(c));
+            // A dot per day only while dots stay apart; a year of days reads as a line.
+            if full.len() <= MAX_DOTS {
+                p.points(Points::new(name.clone(), full).radius(2.5).color(c));
+            }
             if !part.is_empty() {
                 p.points(
                     Points::new(name.clone(), part)
@@ -161,7 +199,7 @@ fn lines_plot(
             }
         }
     });
-    let clicked = click_at(&r).and_then(|at| nearest_point(series, focus, at));
+    let clicked = click_at(&r).and_then(|at| nearest_point(series, only, at));
     (r.response.rect, clicked)
 }
 
@@ -227,8 +265,8 @@ fn date_marks(input: GridInput) -> Vec<GridMark> {
     days(30 * i64::from(months), &first_of)
 }
 
-/// One small panel per line (its line in color, the others grey behind it), axes linked, so
-/// five schools never become spaghetti.
+/// One small panel per line (its line in color, the range of all lines grey behind it), axes
+/// linked, so five schools never become spaghetti.
 fn small_multiples(
     ui: &mut egui::Ui,
     i: usize,
@@ -243,30 +281,52 @@ fn small_multiples(
     let rows = series.len().div_ceil(cols);
     let cell_h = (height / rows as f32).clamp(130.0, 220.0);
     let link = egui::Id::unique(("multiples", i));
+    let backdrop = envelope(series);
+    let title_h = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
     let top = ui.cursor().min;
+    ui.weak(format!(
+        "{y_label}, one panel each; in grey behind each, the lowest and highest of the {} on \
+         each date.",
+        series.len()
+    ));
     egui::Grid::new(("multiples-grid", i))
         .num_columns(cols)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
             for (k, (name, _)) in series.iter().enumerate() {
-                ui.vertical(|ui| {
-                    ui.set_width(cell_w);
-                    ui.colored_label(color(k), egui::RichText::new(name).strong());
-                    let plot = Plot::new(("chart", i, k))
-                        .height(cell_h)
-                        .width(cell_w)
-                        .link_axis(link, [true, true])
-                        .link_cursor(link, [true, false]);
-                    let (_, c) = lines_plot(ui, plot, y_label, series, partial, Some(k));
-                    clicked = clicked.take().or(c);
-                });
-                if k % cols == cols - 1 {
-                    ui.end_row();
+                let size = egui::vec2(cell_w, cell_h + title_h);
+                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+                // Twenty schools make seven rows of panels; only those on screen are drawn.
+                if !ui.is_rect_visible(rect) {
+                    continue_row(ui, k, cols);
+                    continue;
                 }
+                let layout = egui::Layout::top_down(egui::Align::Min);
+                let mut cell = ui.new_child(egui::UiBuilder::new().max_rect(rect).layout(layout));
+                cell.colored_label(color(k), egui::RichText::new(name).strong());
+                let plot = Plot::new(("chart", i, k))
+                    .height(cell_h)
+                    .width(cell_w)
+                    .link_axis(link, [true, true])
+                    .link_cursor(link, [true, false]);
+                let focus = Focus {
+                    line: k,
+                    backdrop: &backdrop,
+                };
+                let (_, c) = lines_plot(&mut cell, plot, y_label, series, partial, Some(&focus));
+                clicked = clicked.take().or(c);
+                continue_row(ui, k, cols);
             }
         });
     let end = egui::pos2(top.x + ui.available_width(), ui.cursor().min.y);
     (egui::Rect::from_min_max(top, end), clicked)
+}
+
+/// Ends the grid's row after its last panel.
+fn continue_row(ui: &mut egui::Ui, k: usize, cols: usize) {
+    if k % cols == cols - 1 {
+        ui.end_row();
+    }
 }
 
 /// A scatter of rates zoomed to where the dots are (never past 0–100 %), each dot named.
@@ -335,4 +395,23 @@ fn scatter(
             .map(|(k, _)| Clicked::Dot(k))
     });
     (r.response.rect, clicked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backdrop_is_the_lowest_and_highest_line_on_each_date() {
+        let series = vec![
+            ("a".to_string(), vec![[1.0, 5.0], [2.0, 1.0], [4.0, 7.0]]),
+            ("b".to_string(), vec![[2.0, 3.0], [1.0, 2.0]]),
+            ("c".to_string(), vec![[1.0, 9.0], [2.0, 2.0]]),
+        ];
+        let e = envelope(&series);
+        assert_eq!(e[0].0, "lowest of the 3");
+        assert_eq!(e[0].1, vec![[1.0, 2.0], [2.0, 1.0], [4.0, 7.0]]);
+        assert_eq!(e[1].0, "highest of the 3");
+        assert_eq!(e[1].1, vec![[1.0, 9.0], [2.0, 3.0], [4.0, 7.0]]);
+    }
 }
