@@ -11,6 +11,8 @@ import subprocess
 import sys
 import traceback
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 
@@ -74,6 +76,24 @@ def check_awkward_partitions(binary, work):
     return compare(binary, lake)
 
 
+def check_instants(dt, name):
+    """A Delta `timestamp` is an instant: every data file must store it as one (Parquet's
+    isAdjustedToUTC, Arrow's tz=UTC), or Spark and Synapse read a different type than the log
+    declares."""
+    fields = [f.name for f in dt.schema().fields if str(f.type) in ("timestamp", "PrimitiveType(\"timestamp\")")]
+    if not fields:
+        return
+    for uri in dt.file_uris():
+        schema = pq.read_schema(uri.removeprefix("file://"))
+        for f in fields:
+            if f not in schema.names:
+                continue
+            ty = schema.field(f).type
+            if not pa.types.is_timestamp(ty) or ty.tz not in ("UTC", "+00:00"):
+                sys.exit(f"interop: {name}: column {f} is stored as {ty}, not a UTC instant")
+    print(f"interop: {name}: {', '.join(fields)} stored as UTC instants")
+
+
 def compare(binary, lake):
     tables = json.loads(run(binary, "--lake", lake, "tables", "--json"))
     if not tables:
@@ -99,6 +119,7 @@ def compare(binary, lake):
             # Roster ids and edX learner emails must not reach general tables either.
             for c in ("Student_id", "Email", "email", "Student_ID"):
                 raw_ids |= {str(r[c]) for r in ours if r.get(c)}
+        check_instants(dt, t["table"])
         print(f"interop: {t['table']}: {arrow.num_rows} rows, {len(py_cols)} columns, version {dt.version()} match")
     for t in tables:
         if t["layer"] != "general":
@@ -122,6 +143,9 @@ def main():
         ("roster", "sync", "--from", os.path.join(second, "clever_roster")),
         ("ingest", "edx", "--from", os.path.join(second, "edx")),
         ("program", "set", "--file", os.path.join(second, "edx", "program.json")),
+        # SIS attendance dates and Insights' signal times are the lake's timestamp columns.
+        ("ingest", "sis", "--from", os.path.join(second, "sis")),
+        ("ingest", "insights", "--from", os.path.join(second, "insights")),
     ]
     n = check_lake(binary, os.path.join(work, "lake-generated"),
                    [os.path.join(first, "clever"), os.path.join(second, "clever")], extra)

@@ -418,7 +418,9 @@ pub fn read_files(
         }
         let df = reader.finish().map_err(perr)?;
         have += df.height();
-        frames.push(align(df, state, f).map_err(perr)?);
+        let columns: Vec<_> = state.schema.columns.iter().collect();
+        let df = super::align::align_columns(df, &columns, &f.partition_values);
+        frames.push(df.map_err(perr)?);
     }
     if frames.is_empty() {
         return empty_frame(&state.schema).map_err(perr);
@@ -464,26 +466,4 @@ pub fn empty_frame(schema: &TableSchema) -> PolarsResult<DataFrame> {
         .map(|c| Series::new_empty(c.name.as_str().into(), &c.ty.polars()).into())
         .collect();
     DataFrame::new(0, cols)
-}
-
-fn align(df: DataFrame, state: &TableState, f: &DataFile) -> PolarsResult<DataFrame> {
-    let n = df.height();
-    let mut cols = Vec::with_capacity(state.schema.columns.len());
-    for c in &state.schema.columns {
-        let dtype = c.ty.polars();
-        let col = if let Some((_, v)) = f.partition_values.iter().find(|(k, _)| k == &c.name) {
-            let s = Series::new(c.name.as_str().into(), vec![v.clone(); n]);
-            s.cast(&dtype)?
-        } else if let Ok(existing) = df.column(&c.name) {
-            if existing.dtype() == &dtype {
-                existing.as_materialized_series().clone()
-            } else {
-                existing.as_materialized_series().cast(&dtype)?
-            }
-        } else {
-            Series::full_null(c.name.as_str().into(), n, &dtype)
-        };
-        cols.push(col.into());
-    }
-    DataFrame::new(n, cols)
 }

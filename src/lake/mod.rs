@@ -1,5 +1,6 @@
 //! The on-disk lake: OEA layout, Delta tables, atomic commits, the lock and the catalog.
 
+mod align;
 pub mod catalog;
 pub mod delta;
 mod delta_log;

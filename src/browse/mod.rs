@@ -10,6 +10,11 @@ use crate::lake::delta::TableState;
 use crate::lake::{Lake, Layer, TableRef, delta, scan};
 use crate::preview::{PreviewError, cell_text};
 
+mod masks;
+mod top;
+
+use masks::{contains_mask, equal_mask};
+
 /// How the rows are ordered and filtered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Query {
@@ -55,7 +60,13 @@ pub struct Page {
 pub struct Browser {
     table: TableRef,
     cached: Option<(Query, i64, Arc<DataFrame>)>,
+    /// The first rows of the last sorted or filtered view paged through (query, version).
+    top: Option<(Query, i64, top::TopRows)>,
 }
+
+/// Pages up to this far into a sorted or filtered view are ranked file by file; further on,
+/// the whole view is read and kept (as statistics and export always do).
+const MAX_RANKED: usize = 100_000;
 
 impl Browser {
     /// Starts browsing a table.
@@ -63,6 +74,7 @@ impl Browser {
         Browser {
             table,
             cached: None,
+            top: None,
         }
     }
 
@@ -96,11 +108,37 @@ impl Browser {
                 total_rows: state.rows().max(0) as usize,
             });
         }
-        let view = self.view(lake, query)?;
+        let full_view_cached = self
+            .cached
+            .as_ref()
+            .is_some_and(|(q, v, _)| q == query && *v == state.version);
+        if full_view_cached || offset + limit > MAX_RANKED {
+            let view = self.view(lake, query)?;
+            return Ok(Page {
+                offset,
+                frame: view.slice(offset as i64, limit),
+                total_rows: view.height(),
+            });
+        }
+        let need = offset + limit;
+        let top = match self.top.take() {
+            Some((q, v, t)) if q == *query && v == state.version && t.covers(need) => t,
+            // Later pages rank twice as far ahead, so paging on costs few re-reads.
+            prev => {
+                let n = prev.map_or(need, |(_, _, t)| need.max(2 * t.rows.len()));
+                let dir = lake.table_dir(&self.table);
+                top::top_rows(&dir, &state, query, n.min(MAX_RANKED))?
+            }
+        };
+        let end = need.min(top.rows.len());
+        let rows = top.rows.get(offset.min(end)..end).unwrap_or_default();
+        let frame = top::fetch_rows(&lake.table_dir(&self.table), &state, rows)?;
+        let total_rows = top.total;
+        self.top = Some((query.clone(), state.version, top));
         Ok(Page {
             offset,
-            frame: view.slice(offset as i64, limit),
-            total_rows: view.height(),
+            frame,
+            total_rows,
         })
     }
 
@@ -194,49 +232,6 @@ fn quarantine_union(
         return Ok(empty);
     }
     Ok(concat(frames, UnionArgs::default())?.collect()?)
-}
-
-/// Rows whose `column`, as text, contains `text` ignoring case.
-fn contains_mask(df: &DataFrame, column: &str, text: &str) -> PolarsResult<BooleanChunked> {
-    let needle = text.to_lowercase();
-    let s = df.column(column)?.as_materialized_series();
-    let mask: BooleanChunked = match s.dtype() {
-        DataType::String => s
-            .str()?
-            .iter()
-            .map(|v| Some(v.is_some_and(|v| v.to_lowercase().contains(&needle))))
-            .collect(),
-        _ => s
-            .iter()
-            .map(|v| Some(!v.is_null() && cell_text(&v).to_lowercase().contains(&needle)))
-            .collect(),
-    };
-    Ok(mask)
-}
-
-/// Rows whose `column` reads `value`, or a date-time on day `value` (see [`Query::exact`]).
-fn equal_mask(df: &DataFrame, column: &str, value: &str) -> PolarsResult<BooleanChunked> {
-    let s = df.column(column)?.as_materialized_series();
-    let day_of = |t: &str| {
-        t.strip_prefix(value)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', 'T']))
-    };
-    let mask: BooleanChunked = match s.dtype() {
-        DataType::String => s
-            .str()?
-            .iter()
-            .map(|v| Some(v.is_some_and(day_of)))
-            .collect(),
-        DataType::Datetime(..) | DataType::Date => s
-            .iter()
-            .map(|v| Some(!v.is_null() && day_of(&cell_text(&v))))
-            .collect(),
-        _ => s
-            .iter()
-            .map(|v| Some(!v.is_null() && cell_text(&v) == value))
-            .collect(),
-    };
-    Ok(mask)
 }
 
 /// What a column holds.
