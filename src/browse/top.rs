@@ -133,7 +133,7 @@ impl Ranking<'_> {
             n,
             ..
         } = *self;
-        let mut df = scan::read_columns(path, state, f, names)?;
+        let mut df = delta::read_file(path, state, f, None, Some(names))?;
         let h = df.height() as u64;
         df.with_column(Column::new(
             ROW.into(),
@@ -299,7 +299,8 @@ fn file_rows(
     hits: &[(usize, u64)],
 ) -> Result<DataFrame, PreviewError> {
     let (first, last) = (hits[0].1, hits[hits.len() - 1].1);
-    let df = scan::read_rows(path, state, f, first as usize, (last - first + 1) as usize)?;
+    let rows = Some((first as usize, (last - first + 1) as usize));
+    let df = delta::read_file(path, state, f, rows, None)?;
     let idx = IdxCa::from_vec(
         "".into(),
         hits.iter().map(|(_, r)| (r - first) as IdxSize).collect(),

@@ -344,7 +344,7 @@ pub fn write_file(
     let mut rel = String::new();
     for (k, v) in partition_values {
         let v = v.as_deref().unwrap_or("__HIVE_DEFAULT_PARTITION__");
-        rel.push_str(&format!("{k}={}/", escape_partition(v)));
+        rel.push_str(&format!("{k}={}/", super::layout::escape_partition(v)));
     }
     rel.push_str(&format!(
         "part-00000-{}-c000.snappy.parquet",
@@ -369,19 +369,6 @@ pub fn write_file(
         rows: df.height() as i64,
         partition_values: partition_values.to_vec(),
     })
-}
-
-/// Delta and Hive escape characters that are unsafe in folder names.
-fn escape_partition(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for ch in v.chars() {
-        if ch.is_ascii_control() || "\"#%'*/:=?\\{[]^".contains(ch) {
-            out.push_str(&format!("%{:02X}", ch as u32));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
 }
 
 /// Reads a whole table (or its first `limit` rows) into memory in the table schema's column
@@ -410,17 +397,9 @@ pub fn read_files(
         if limit.is_some_and(|l| have >= l) {
             break;
         }
-        let full = path.join(&f.path);
-        let file = std::fs::File::open(&full).map_err(|e| LakeError::io(&full, e))?;
-        let mut reader = ParquetReader::new(file);
-        if let Some(l) = limit {
-            reader = reader.with_slice(Some((0, l - have)));
-        }
-        let df = reader.finish().map_err(perr)?;
+        let df = read_file(path, state, f, limit.map(|l| (0, l - have)), None)?;
         have += df.height();
-        let columns: Vec<_> = state.schema.columns.iter().collect();
-        let df = super::align::align_columns(df, &columns, &f.partition_values);
-        frames.push(df.map_err(perr)?);
+        frames.push(df);
     }
     if frames.is_empty() {
         return empty_frame(&state.schema).map_err(perr);
@@ -433,6 +412,53 @@ pub fn read_files(
         out = out.head(Some(l));
     }
     Ok(out)
+}
+
+/// One data file of a table, typed as the table declares it (partition values restored,
+/// columns the file predates as nulls): rows `slice` (offset, length) or all of them, columns
+/// `names` in that order or the table's. The one reader of a data file; pages outside the slice
+/// and columns not asked for are not decoded.
+pub fn read_file(
+    path: &Path,
+    state: &TableState,
+    f: &DataFile,
+    slice: Option<(usize, usize)>,
+    names: Option<&[&str]>,
+) -> Result<DataFrame, LakeError> {
+    let full = path.join(&f.path);
+    let perr = |e: PolarsError| LakeError::Parquet {
+        path: full.clone(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(&full).map_err(|e| LakeError::io(&full, e))?;
+    let mut reader = ParquetReader::new(file).with_slice(slice);
+    let columns: Vec<&super::schema::Column> = match names {
+        Some(names) => names
+            .iter()
+            .filter_map(|n| state.schema.columns.iter().find(|c| c.name == *n))
+            .collect(),
+        None => state.schema.columns.iter().collect(),
+    };
+    let df = match names {
+        None => reader.finish().map_err(perr)?,
+        Some(names) => {
+            let in_file = reader.schema().map_err(perr)?;
+            let wanted: Vec<String> = names
+                .iter()
+                .filter(|n| in_file.contains(n))
+                .map(|n| n.to_string())
+                .collect();
+            if wanted.is_empty() {
+                // Only partition or missing columns: the file's row count is all it gives.
+                let n = reader.num_rows().map_err(perr)?;
+                let n = slice.map_or(n, |(o, l)| n.saturating_sub(o).min(l));
+                DataFrame::empty_with_height(n)
+            } else {
+                reader.with_columns(Some(wanted)).finish().map_err(perr)?
+            }
+        }
+    };
+    super::align::align_columns(df, &columns, &f.partition_values).map_err(perr)
 }
 
 /// Reads rows `offset..offset + limit` of a table without reading the files before `offset`

@@ -149,6 +149,19 @@ pub fn rundate(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H-%M-%S").to_string()
 }
 
+/// Delta and Hive escape characters that are unsafe in folder names.
+pub fn escape_partition(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for ch in v.chars() {
+        if ch.is_ascii_control() || "\"#%'*/:=?\\{[]^".contains(ch) {
+            out.push_str(&format!("%{:02X}", ch as u32));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

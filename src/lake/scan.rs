@@ -4,9 +4,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::LakeError;
 use super::delta::{DataFile, TableState};
-use super::schema::{Column as SchemaColumn, TableSchema};
+use super::schema::TableSchema;
 
 /// The table's files grouped by partition values (groups in order of first appearance, files
 /// in log order within each): the order [`lazy`] reads rows in, which a sorted view keeps for
@@ -77,69 +76,11 @@ pub fn lazy(path: &Path, state: &TableState) -> PolarsResult<LazyFrame> {
     concat(frames, UnionArgs::default())
 }
 
-/// Columns `names` of one data file, typed as the table declares them (partition values
-/// restored, columns the file predates as nulls): what a sorted preview reads of every file
-/// before it reads any whole.
-pub fn read_columns(
-    path: &Path,
-    state: &TableState,
-    f: &DataFile,
-    names: &[&str],
-) -> Result<DataFrame, LakeError> {
-    let full = path.join(&f.path);
-    let perr = |e: PolarsError| LakeError::Parquet {
-        path: full.clone(),
-        message: e.to_string(),
-    };
-    let file = std::fs::File::open(&full).map_err(|e| LakeError::io(&full, e))?;
-    let mut reader = ParquetReader::new(file);
-    let in_file = reader.schema().map_err(perr)?;
-    let wanted: Vec<String> = names
-        .iter()
-        .filter(|n| in_file.contains(n))
-        .map(|n| n.to_string())
-        .collect();
-    let df = if wanted.is_empty() {
-        let n = reader.num_rows().map_err(perr)?;
-        DataFrame::empty_with_height(n)
-    } else {
-        reader.with_columns(Some(wanted)).finish().map_err(perr)?
-    };
-    let columns: Vec<&SchemaColumn> = names
-        .iter()
-        .filter_map(|n| state.schema.columns.iter().find(|c| c.name == *n))
-        .collect();
-    super::align::align_columns(df, &columns, &f.partition_values).map_err(perr)
-}
-
-/// Rows `offset..offset + len` of one data file, aligned to the table's columns (pages outside
-/// them are not decoded).
-pub fn read_rows(
-    path: &Path,
-    state: &TableState,
-    f: &DataFile,
-    offset: usize,
-    len: usize,
-) -> Result<DataFrame, LakeError> {
-    let full = path.join(&f.path);
-    let perr = |e: PolarsError| LakeError::Parquet {
-        path: full.clone(),
-        message: e.to_string(),
-    };
-    let file = std::fs::File::open(&full).map_err(|e| LakeError::io(&full, e))?;
-    let df = ParquetReader::new(file)
-        .with_slice(Some((offset, len)))
-        .finish()
-        .map_err(perr)?;
-    let columns: Vec<&SchemaColumn> = state.schema.columns.iter().collect();
-    super::align::align_columns(df, &columns, &f.partition_values).map_err(perr)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lake::delta::{self, CommitKind};
-    use crate::lake::schema::ColType;
+    use crate::lake::schema::{ColType, Column as SchemaColumn};
 
     /// Lakes written before timestamps were stored as UTC instants hold zone-less files: they
     /// read back as the same instants, beside files written since, by every reader.
