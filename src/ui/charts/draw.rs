@@ -284,8 +284,13 @@ fn small_multiples(
     let backdrop = envelope(series);
     let title_h = ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
     let top = ui.cursor().min;
+    let mut quantity = y_label.chars();
+    let quantity: String = quantity
+        .next()
+        .map(|c| c.to_uppercase().chain(quantity).collect())
+        .unwrap_or_default();
     ui.weak(format!(
-        "{y_label}, one panel each; in grey behind each, the lowest and highest of the {} on \
+        "{quantity}, one panel each; in grey behind each, the lowest and highest of the {} on \
          each date.",
         series.len()
     ));
