@@ -7,13 +7,15 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::lake::delta::TableState;
-use crate::lake::{Lake, Layer, TableRef, delta, scan};
+use crate::lake::{Lake, TableRef, delta, scan};
 use crate::preview::{PreviewError, cell_text};
 
 mod masks;
+mod quarantine;
 mod top;
 
 use masks::{contains_mask, equal_mask};
+use quarantine::{quarantine_tables, quarantine_union};
 
 /// How the rows are ordered and filtered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -39,6 +41,24 @@ impl Query {
             }
         }
         out
+    }
+
+    /// The rows of `df` the exact values and the text filter keep, in their order.
+    fn keep(&self, mut df: DataFrame) -> PolarsResult<DataFrame> {
+        for (c, values) in self.exact_by_column() {
+            let mut mask = equal_mask(&df, c, values[0])?;
+            for v in &values[1..] {
+                mask = &mask | &equal_mask(&df, c, v)?;
+            }
+            df = df.filter(&mask)?;
+        }
+        if let Some((c, text)) = &self.filter
+            && !text.is_empty()
+        {
+            let mask = contains_mask(&df, c, text)?;
+            df = df.filter(&mask)?;
+        }
+        Ok(df)
     }
 
     fn is_plain(&self) -> bool {
@@ -92,12 +112,7 @@ impl Browser {
         limit: usize,
     ) -> Result<Page, PreviewError> {
         if self.table.is_all_quarantine() {
-            let view = self.view(lake, query)?;
-            return Ok(Page {
-                offset,
-                frame: view.slice(offset as i64, limit),
-                total_rows: view.height(),
-            });
+            return self.view_page(lake, query, offset, limit);
         }
         let state = lake.table_state(&self.table)?;
         if query.is_plain() {
@@ -113,19 +128,19 @@ impl Browser {
             .as_ref()
             .is_some_and(|(q, v, _)| q == query && *v == state.version);
         if full_view_cached || offset + limit > MAX_RANKED {
-            let view = self.view(lake, query)?;
-            return Ok(Page {
-                offset,
-                frame: view.slice(offset as i64, limit),
-                total_rows: view.height(),
-            });
+            return self.view_page(lake, query, offset, limit);
         }
         let need = offset + limit;
         let top = match self.top.take() {
             Some((q, v, t)) if q == *query && v == state.version && t.covers(need) => t,
-            // Later pages rank twice as far ahead, so paging on costs few re-reads.
+            // Later pages of the same view rank twice as far ahead, so paging costs few reads.
             prev => {
-                let n = prev.map_or(need, |(_, _, t)| need.max(2 * t.rows.len()));
+                let n = match prev {
+                    Some((q, v, t)) if q == *query && v == state.version => {
+                        need.max(2 * t.rows.len())
+                    }
+                    _ => need,
+                };
                 let dir = lake.table_dir(&self.table);
                 top::top_rows(&dir, &state, query, n.min(MAX_RANKED))?
             }
@@ -139,6 +154,22 @@ impl Browser {
             offset,
             frame,
             total_rows,
+        })
+    }
+
+    /// Rows `offset..offset + limit` cut from the whole view.
+    fn view_page(
+        &mut self,
+        lake: &Lake,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page, PreviewError> {
+        let view = self.view(lake, query)?;
+        Ok(Page {
+            offset,
+            frame: view.slice(offset as i64, limit),
+            total_rows: view.height(),
         })
     }
 
@@ -163,19 +194,7 @@ impl Browser {
             Source::Table(state) => scan::lazy(&lake.table_dir(&self.table), &state)?.collect()?,
             Source::Quarantine(tables) => quarantine_union(lake, &tables)?,
         };
-        for (c, values) in query.exact_by_column() {
-            let mut mask = equal_mask(&df, c, values[0])?;
-            for v in &values[1..] {
-                mask = &mask | &equal_mask(&df, c, v)?;
-            }
-            df = df.filter(&mask)?;
-        }
-        if let Some((c, text)) = &query.filter
-            && !text.is_empty()
-        {
-            let mask = contains_mask(&df, c, text)?;
-            df = df.filter(&mask)?;
-        }
+        df = query.keep(df)?;
         if let Some((c, desc)) = &query.sort {
             df = df.sort(
                 [c.as_str()],
@@ -195,43 +214,6 @@ impl Browser {
 enum Source {
     Table(TableState),
     Quarantine(Vec<(TableRef, TableState)>),
-}
-
-/// The quarantine tables that hold rows, with their states.
-fn quarantine_tables(lake: &Lake) -> Result<Vec<(TableRef, TableState)>, PreviewError> {
-    let mut out = Vec::new();
-    for t in lake.tables() {
-        if t.layer == Layer::Quarantine {
-            let state = lake.table_state(&t)?;
-            if state.rows() > 0 {
-                out.push((t, state));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Every quarantine table's rows, one after another, each with a first column `table`
-/// (`source/entity`) saying which table it is in. Quarantine tables share one schema (run,
-/// file, line, column, reason, raw row), so the rows line up column by column.
-fn quarantine_union(
-    lake: &Lake,
-    tables: &[(TableRef, TableState)],
-) -> Result<DataFrame, PreviewError> {
-    let mut frames = Vec::with_capacity(tables.len());
-    for (t, state) in tables {
-        let name = format!("{}/{}", t.source, t.entity);
-        frames.push(
-            scan::lazy(&lake.table_dir(t), state)?
-                .select([lit(name).alias("table"), all().as_expr()]),
-        );
-    }
-    if frames.is_empty() {
-        let mut empty = crate::formats::parse::quarantine_frame("", &[])?;
-        empty.insert_column(0, Column::new("table".into(), Vec::<String>::new()))?;
-        return Ok(empty);
-    }
-    Ok(concat(frames, UnionArgs::default())?.collect()?)
 }
 
 /// What a column holds.

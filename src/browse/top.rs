@@ -10,7 +10,6 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::Query;
-use super::masks::{contains_mask, equal_mask};
 use crate::lake::delta::{self, DataFile, TableState};
 use crate::lake::scan;
 use crate::preview::PreviewError;
@@ -139,17 +138,7 @@ impl Ranking<'_> {
             ROW.into(),
             (start..start + h).collect::<Vec<u64>>(),
         ))?;
-        for (c, values) in &query.exact_by_column() {
-            let mut mask = equal_mask(&df, c, values[0])?;
-            for v in &values[1..] {
-                mask = &mask | &equal_mask(&df, c, v)?;
-            }
-            df = df.filter(&mask)?;
-        }
-        if let Some((c, text)) = query.filter.as_ref().filter(|(_, t)| !t.is_empty()) {
-            let mask = contains_mask(&df, c, text)?;
-            df = df.filter(&mask)?;
-        }
+        df = query.keep(df)?;
         let kept = df.height();
         // Rows that do not rank above the n-th row found so far cannot make the pages (a tie
         // comes later in table order): compared in one vectorised pass, so only the few that
