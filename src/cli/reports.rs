@@ -217,7 +217,8 @@ pub(super) fn bench(
             "second_run_seconds": m.second_run_seconds, "second_run_rows": m.second_run_rows,
             "metrics": m.metrics, "preview": m.preview, "other_sources": m.other_sources,
             "stage3_seconds": m.stage3_seconds, "stage3_peak_rss_bytes": m.stage3_peak_rss_bytes,
-            "kept": keep.then_some(&p.dir),
+            "derive_seconds": m.derive_seconds, "derive_peak_rss_bytes": m.derive_peak_rss_bytes,
+            "next_day": m.next_day, "kept": keep.then_some(&p.dir),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -264,8 +265,18 @@ pub(super) fn bench(
     for (what, secs) in &m.preview {
         println!("  preview {what:<32} {:.0} ms", secs * 1000.0);
     }
+    print_targets(&m);
     if keep {
         println!("  kept                {}", p.dir.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The benchmark's figures beside those issue #18 started from, and its targets.
+fn print_targets(m: &edlake::bench::Measured) {
+    println!("  against issue #18's starting figures and targets:");
+    println!("  {:<44} {:<44} {:<10} target", "step", "now", "before");
+    for [step, now, before, target] in edlake::bench::against_targets(m) {
+        println!("  {step:<44} {now:<44} {before:<10} {target}");
+    }
 }

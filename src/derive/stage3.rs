@@ -340,7 +340,7 @@ pub fn build_stage3_with(
         .push(("digital activity".into(), t.elapsed().as_secs_f64()));
     step(2)?;
     let t = Instant::now();
-    let (serving, student_ids) = super::serving::build::build_with_students(lake)?;
+    let (serving, student_ids) = super::serving::build::build_with_students(lake, &hybrid_table())?;
     r.serving = Some(serving);
     r.steps
         .push(("chart serving data".into(), t.elapsed().as_secs_f64()));

@@ -354,15 +354,12 @@ pub fn write_file(
     if let Some(dir) = full.parent() {
         std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
     }
-    let file = std::fs::File::create(&full).map_err(|e| LakeError::io(&full, e))?;
-    let size = ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Snappy)
-        .with_statistics(StatisticsOptions::default())
-        .finish(df)
-        .map_err(|e| LakeError::Parquet {
-            path: full.clone(),
-            message: e.to_string(),
-        })?;
+    let size = super::write_buffered(&full, |w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Snappy)
+            .with_statistics(StatisticsOptions::default())
+            .finish(df)
+    })?;
     Ok(NewFile {
         path: rel,
         size: size as i64,

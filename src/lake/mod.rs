@@ -318,6 +318,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     std::fs::rename(&tmp, path).map_err(|e| LakeError::io(path, e))
 }
 
+/// Creates `path` and writes it with `write` through a 1 MiB buffer — a Parquet writer writes
+/// page by page, and unbuffered every page header and page is a system call of its own — then
+/// flushes it, so a write that fails (a full disk) is an error, never a file cut short.
+pub fn write_buffered<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<File>) -> polars::prelude::PolarsResult<T>,
+) -> Result<T, LakeError> {
+    let f = File::create(path).map_err(|e| LakeError::io(path, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let out = write(&mut w).map_err(|e| LakeError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    w.flush().map_err(|e| LakeError::io(path, e))?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,7 +321,10 @@ pub fn rebuild_with(
             Column::new("match".into(), how),
         ],
     )?;
-    super::stage3::replace(lake, &map_table(), df)?;
+    // An unchanged map keeps its version: the serving data then reads only new files.
+    if !same_map(lake, &df)? {
+        super::stage3::replace(lake, &map_table(), df)?;
+    }
     let build = IdentityBuild {
         at: chrono::Utc::now(),
         config: *config,
@@ -335,6 +338,22 @@ pub fn rebuild_with(
     }
     crate::lake::jsonfile::append_line(&history_path(lake), &build)?;
     Ok(Some(build))
+}
+
+/// Whether the lake's identity map holds exactly the rows of `df` (in any order).
+fn same_map(lake: &Lake, df: &DataFrame) -> Result<bool, DeriveError> {
+    let Some(current) = table(lake, &map_table())? else {
+        return Ok(false);
+    };
+    let sorted = |lf: LazyFrame| {
+        lf.sort(
+            ["source", "source_pseudonym"],
+            SortMultipleOptions::default(),
+        )
+        .collect()
+    };
+    let (current, new) = (sorted(current)?, sorted(df.clone().lazy())?);
+    Ok(current.schema() == new.schema() && current.equals_missing(&new))
 }
 
 /// Reads sources through the identity map: a matched id becomes its roster student's pseudonym,

@@ -74,6 +74,21 @@ impl Interner {
     pub fn get(&self, i: u32) -> Option<&str> {
         self.values.get(i as usize).and_then(|v| v.as_deref())
     }
+
+    /// The values in number order, as a one-column frame (`value`).
+    pub fn frame(&self) -> PolarsResult<DataFrame> {
+        let v: Vec<Option<&str>> = self.values.iter().map(|v| v.as_deref()).collect();
+        df!("value" => v)
+    }
+
+    /// The interner [`Interner::frame`] wrote, with the same numbers.
+    pub fn from_frame(df: &DataFrame) -> PolarsResult<Interner> {
+        let mut out = Interner::default();
+        for v in df.column("value")?.str()?.iter() {
+            out.id(v);
+        }
+        Ok(out)
+    }
 }
 
 /// Day sets keyed by (key, school, student).
@@ -123,6 +138,67 @@ impl Sets {
         for (a, b) in self.bits[r * words..(r + 1) * words].iter_mut().zip(bits) {
             *a |= b;
         }
+    }
+
+    /// The sets with their numbers — `key`, `school`, `sid` and one column per word — and the
+    /// two interners' frames, for [`Sets::from_raw_frames`].
+    pub fn raw_frames(&self) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+        let mut cols = vec![
+            Column::new(
+                "key".into(),
+                self.rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "school".into(),
+                self.rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "sid".into(),
+                self.rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
+        ];
+        for w in 0..self.words {
+            let v: Vec<u64> = (0..self.rows.len())
+                .map(|r| self.bits[r * self.words + w])
+                .collect();
+            cols.push(Column::new(format!("w{w}").into(), v));
+        }
+        let rows = DataFrame::new(self.rows.len(), cols)?;
+        Ok((rows, self.keys.frame()?, self.schools.frame()?))
+    }
+
+    /// The sets [`Sets::raw_frames`] wrote, with `words` words each (at least as many).
+    pub fn from_raw_frames(
+        df: &DataFrame,
+        keys: Interner,
+        schools: Interner,
+        words: usize,
+    ) -> PolarsResult<Sets> {
+        let mut out = Sets::new(words);
+        out.keys = keys;
+        out.schools = schools;
+        let (k, s, sid) = (
+            df.column("key")?.u32()?,
+            df.column("school")?.u32()?,
+            df.column("sid")?.u64()?,
+        );
+        let mut saved = Vec::new();
+        let mut w = 0;
+        while let Ok(c) = df.column(&format!("w{w}")) {
+            saved.push(c.u64()?.clone());
+            w += 1;
+        }
+        let mut bits = vec![0u64; words];
+        for r in 0..df.height() {
+            let (Some(k), Some(s), Some(sid)) = (k.get(r), s.get(r), sid.get(r)) else {
+                continue;
+            };
+            for (b, c) in bits.iter_mut().zip(&saved) {
+                *b = c.get(r).unwrap_or(0);
+            }
+            out.add_words(k, s, sid, &bits);
+        }
+        Ok(out)
     }
 
     /// The sets merged into one per (new key, student): the new key is `pick(key, school)`,

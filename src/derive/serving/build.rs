@@ -4,16 +4,17 @@
 //! sums), so memory stays proportional to the result and one file, not to the tens of millions
 //! of rows of a district year.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use std::time::Instant;
+use foldhash::HashMap;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::accum::{Calendar, Interner, Sets};
+use super::accum::Calendar;
 use super::clever_day_sums;
 use super::publish;
-use super::read::{Steps, add_days, days, each_file, sids, strs, student_key, sum_parts};
+use super::read::{Done, Steps, add_days, days, each_file, sids, strs, student_key, sum_parts};
+use super::resume::{self, Start};
+use super::state::Folds;
 use crate::derive::identity::{IdSource, Resolver};
 use crate::derive::{DeriveError, table, tables};
 use crate::lake::Lake;
@@ -24,40 +25,76 @@ pub struct ServingReport {
     pub parts: usize,
     pub bytes: u64,
     pub calendar_days: usize,
+    /// Whether only the input files new since the last build were read (else all of them).
+    pub incremental: bool,
     /// Seconds and peak memory (MB, where the OS reports it) after each part, in order.
     pub steps: Vec<(String, f64, Option<u64>)>,
 }
 
-/// Rebuilds the serving data of the lake.
+/// Brings the serving data of the lake up to date.
 pub fn build(lake: &Lake) -> Result<ServingReport, DeriveError> {
-    Ok(build_with_students(lake)?.0)
+    Ok(build_with_students(lake, &crate::derive::hybrid_table())?.0)
 }
 
 /// [`build`], also giving each hybrid row's student number (`sid`) with the student's
 /// pseudonym (`student`), in memory only: the files on disk hold no pseudonym, and the stage3
-/// hybrid table gets its student column from this.
+/// hybrid table (`served`, which names the students served before) gets its student column
+/// from this.
 pub(crate) fn build_with_students(
     lake: &Lake,
+    served: &crate::lake::TableRef,
 ) -> Result<(ServingReport, Option<DataFrame>), DeriveError> {
     let _lock = lake.lock("build the chart serving data")?;
-    let mut steps = Steps {
-        t: Instant::now(),
-        done: Vec::new(),
-    };
-    let cal = calendar(lake)?;
-    steps.mark("calendar");
-    let mut b = Builder::new(lake, cal, steps)?;
+    // After an append (a new school day), fold only the new files into the last build's
+    // accumulators; anything else (a delete, an upsert, another identity map) starts afresh.
+    if let Some(start) = resume::from_last_build(lake, served)?
+        && let Some(out) = run(lake, start)?
+    {
+        return Ok(out);
+    }
+    run(lake, resume::fresh(lake)?)?.ok_or_else(|| {
+        DeriveError::Invalid("the chart serving data could not be built from the tables".into())
+    })
+}
+
+/// One build from `start`; `None` when an incremental start turns out not to hold (the new
+/// files changed what older ones contributed).
+fn run(
+    lake: &Lake,
+    start: Start,
+) -> Result<Option<(ServingReport, Option<DataFrame>)>, DeriveError> {
+    let Start {
+        cal,
+        folds,
+        done,
+        read,
+        pseudonyms,
+        incremental,
+        mut steps,
+    } = start;
+    let mut b = Builder::new(lake, cal, folds, done, pseudonyms, steps.take())?;
     b.grades()?;
     b.clever_daily()?;
     b.clever_resources()?;
     b.attendance()?;
     b.student_schools()?;
+    // Insights rows were counted per school of their student: a student seen at a new school
+    // changes the counts of files read before.
+    if incremental && b.had_insights && b.f.map.len() != b.map_at_start {
+        return Ok(None);
+    }
     b.insights_activity()?;
+    // Pseudonyms of students read before come from the stage3 hybrid table, which a crash may
+    // have left behind its build.
+    if incremental && (b.f.enrolled.entries()).any(|e| !b.pseudonyms.contains_key(&e.2)) {
+        return Ok(None);
+    }
     let student_ids = b.hybrid()?;
     let Builder {
         cal,
         parts,
         mut steps,
+        f,
         ..
     } = b;
     let calendar: Vec<NaiveDate> = cal
@@ -66,38 +103,16 @@ pub(crate) fn build_with_students(
         .filter_map(|d| NaiveDate::from_num_days_from_ce_opt(d + 719_163))
         .collect();
     let n = parts.len();
-    let bytes = publish(lake, calendar.clone(), parts)?;
+    let bytes = publish(lake, calendar.clone(), parts, &f, read)?;
     steps.mark("written");
     let report = ServingReport {
         parts: n,
         bytes,
         calendar_days: calendar.len(),
+        incremental,
         steps: steps.done,
     };
-    Ok((report, student_ids))
-}
-
-/// The calendar: every date a distinct-student count may need.
-fn calendar(lake: &Lake) -> Result<Calendar, DeriveError> {
-    let mut all_days = Vec::new();
-    let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), DeriveError> {
-        let df = lf
-            .select([e.cast(DataType::Date).alias("day")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        all_days.extend(days(&df, "day")?.iter().flatten());
-        Ok(())
-    };
-    each_file(lake, &tables::clever_ru(), |lf| dates(lf, col("date")))?;
-    each_file(lake, &tables::activity(), |lf| {
-        dates(lf, col("StartTime").dt().date())
-    })?;
-    each_file(lake, &tables::attendance(), |lf| {
-        dates(lf, col("attendance_date"))
-    })?;
-    all_days.sort_unstable();
-    all_days.dedup();
-    Ok(Calendar::new(all_days))
+    Ok(Some((report, student_ids)))
 }
 
 /// One build's state: the calendar, the identity map, school names, each source's day sets
@@ -108,21 +123,17 @@ pub(super) struct Builder<'a> {
     pub(super) words: usize,
     /// Sources are read through the identity map, so one student is one key across sources.
     pub(super) ids: Resolver,
-    /// School names by id: Insights Organization first, then Clever (as the direct queries).
-    pub(super) names: HashMap<String, String>,
+    /// The accumulators (loaded from the last build when only new files are read).
+    pub(super) f: Folds,
+    /// Each table's data files already folded into `f`.
+    pub(super) done: Done,
     pub(super) parts: Vec<(&'static str, DataFrame)>,
     pub(super) steps: Steps,
-    /// Students' Clever days, and which school each student was seen at.
-    pub(super) clever: Sets,
-    pub(super) map_schools: Interner,
-    pub(super) map: HashSet<(u64, u32)>,
-    /// SIS attendance: days enrolled and present, each student's first school and pseudonym.
-    pub(super) enrolled: Sets,
-    pub(super) present: Sets,
-    pub(super) first_school: HashMap<u64, Option<String>>,
+    /// Attending students' pseudonyms, in memory only (for the stage3 hybrid table).
     pub(super) pseudonyms: HashMap<u64, String>,
-    /// Students' Insights days.
-    pub(super) insights: Sets,
+    /// Students' schools and whether Insights rows were counted, as the build started.
+    pub(super) map_at_start: usize,
+    pub(super) had_insights: bool,
     pub(super) has_dp: bool,
     pub(super) has_att: bool,
     pub(super) has_act: bool,
@@ -134,36 +145,25 @@ pub(super) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(lake: &'a Lake, cal: Calendar, steps: Steps) -> Result<Self, DeriveError> {
-        let words = cal.words();
-        let mut names: HashMap<String, String> = HashMap::new();
-        // An SIS id the district named comes first, then Insights and Clever names of the id.
-        for (id, name) in crate::derive::sites::SiteMap::load(lake)?.sis_names() {
-            names.insert(id.into(), name.into());
-        }
-        if let Some(o) = table(lake, &tables::organization())? {
-            let df = o.select([col("Id"), col("Name")]).collect()?;
-            for (id, name) in strs(&df, "Id")?.iter().zip(strs(&df, "Name")?.iter()) {
-                if let (Some(id), Some(name)) = (id, name) {
-                    names.entry(id.into()).or_insert_with(|| name.into());
-                }
-            }
-        }
+    fn new(
+        lake: &'a Lake,
+        cal: Calendar,
+        f: Folds,
+        done: Done,
+        pseudonyms: HashMap<u64, String>,
+        steps: Steps,
+    ) -> Result<Self, DeriveError> {
         Ok(Builder {
             lake,
-            words,
+            words: cal.words(),
             ids: Resolver::load(lake)?,
-            names,
+            map_at_start: f.map.len(),
+            had_insights: !f.counts.is_empty() || f.insights.entries().next().is_some(),
+            f,
+            done,
             parts: Vec::new(),
             steps,
-            clever: Sets::new(words),
-            map_schools: Interner::default(),
-            map: HashSet::new(),
-            enrolled: Sets::new(words),
-            present: Sets::new(words),
-            first_school: HashMap::new(),
-            pseudonyms: HashMap::new(),
-            insights: Sets::new(words),
+            pseudonyms,
             has_dp: false,
             has_att: false,
             has_act: false,
@@ -176,7 +176,7 @@ impl<'a> Builder<'a> {
     /// A school id as its name (the id itself when no source names it).
     pub(super) fn school_of(&self, id: &Option<String>) -> Option<String> {
         id.as_ref()
-            .map(|id| self.names.get(id).cloned().unwrap_or_else(|| id.clone()))
+            .map(|id| self.f.names.get(id).cloned().unwrap_or_else(|| id.clone()))
     }
 
     /// The SIS students' grades (the last row of a student wins, as in the direct queries),
@@ -214,18 +214,14 @@ impl<'a> Builder<'a> {
 
     /// Clever daily participation: per-school day sums, students' days and schools.
     fn clever_daily(&mut self) -> Result<(), DeriveError> {
-        let mut daily = Vec::new();
-        // Active days per (school, student): the "students active" card, by school.
-        let mut by_school = Sets::new(self.words);
         let (ids, cal) = (&self.ids, &self.cal);
-        let (clever, map, map_schools, names) = (
-            &mut self.clever,
-            &mut self.map,
-            &mut self.map_schools,
-            &mut self.names,
-        );
+        // Active days per (school, student) are the "students active" card, by school.
+        let f = &mut self.f;
+        let (daily, by_school) = (&mut f.daily, &mut f.clever_schools);
+        let (clever, map, map_schools, names) =
+            (&mut f.clever, &mut f.map, &mut f.map_schools, &mut f.names);
         let grades = &self.grades;
-        self.has_dp = each_file(self.lake, &tables::clever_dp(), |lf| {
+        self.has_dp = each_file(self.lake, &tables::clever_dp(), &self.done, |lf| {
             let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
             let students = col("role").eq(lit("students"));
             daily.push(
@@ -289,12 +285,17 @@ impl<'a> Builder<'a> {
         })?;
         if self.has_dp {
             let sums = ["students", "active_students", "logins", "resources"];
-            let by_grade = sum_parts(daily, &["date", "school", "grade"], &sums)?;
+            let by_grade = sum_parts(
+                std::mem::take(&mut self.f.daily),
+                &["date", "school", "grade"],
+                &sums,
+            )?;
+            self.f.daily = vec![by_grade.clone()];
             let df = sum_parts(vec![by_grade.clone()], &["date", "school"], &sums)?;
             self.parts.push(("clever_daily", df));
             self.parts.push(("clever_daily_grade", by_grade));
             self.parts
-                .push(("clever_active", by_school.frame("days", true)?));
+                .push(("clever_active", self.f.clever_schools.frame("days", true)?));
             self.steps.mark("Clever daily participation");
         }
         Ok(())
@@ -302,12 +303,15 @@ impl<'a> Builder<'a> {
 
     /// Clever resource usage: accesses, and students' days per resource and resource type.
     fn clever_resources(&mut self) -> Result<(), DeriveError> {
-        let mut accesses = Vec::new();
-        let mut by_name = Sets::new(self.words);
-        let mut by_type = Sets::new(self.words);
-        let mut source_grades: HashMap<u64, String> = HashMap::new();
         let (cal, ids, grades) = (&self.cal, &self.ids, &self.grades);
-        let has_ru = each_file(self.lake, &tables::clever_ru(), |lf| {
+        let f = &mut self.f;
+        let (accesses, by_name, by_type, source_grades) = (
+            &mut f.accesses,
+            &mut f.by_name,
+            &mut f.by_type,
+            &mut f.source_grades,
+        );
+        let has_ru = each_file(self.lake, &tables::clever_ru(), &self.done, |lf| {
             let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
             // The grade through the identity map (the day sets below keep the source's ids,
             // as the direct queries count them).
@@ -376,14 +380,24 @@ impl<'a> Builder<'a> {
         })?;
         if has_ru {
             let by = ["date", "school", "resource_name", "resource_type"];
-            let by_grade = sum_parts(accesses, &[&by[..], &["grade"]].concat(), &["accesses"])?;
+            let by_grade = sum_parts(
+                std::mem::take(&mut self.f.accesses),
+                &[&by[..], &["grade"]].concat(),
+                &["accesses"],
+            )?;
+            self.f.accesses = vec![by_grade.clone()];
             self.parts.push((
                 "resource_accesses",
                 sum_parts(vec![by_grade.clone()], &by, &["accesses"])?,
             ));
             self.parts.push(("resource_accesses_grade", by_grade));
             if self.grades.is_some() {
-                let (sid, grade): (Vec<u64>, Vec<String>) = source_grades.into_iter().unzip();
+                let mut pairs: Vec<(u64, &str)> = (self.f.source_grades.iter())
+                    .map(|(s, g)| (*s, g.as_str()))
+                    .collect();
+                // In student order: a build from the last one's state writes the same part.
+                pairs.sort_unstable();
+                let (sid, grade): (Vec<u64>, Vec<&str>) = pairs.into_iter().unzip();
                 let df = DataFrame::new(
                     sid.len(),
                     vec![
@@ -394,9 +408,9 @@ impl<'a> Builder<'a> {
                 self.parts.push(("resource_grades", df));
             }
             self.parts
-                .push(("resource_names", by_name.frame("days", true)?));
+                .push(("resource_names", self.f.by_name.frame("days", true)?));
             self.parts
-                .push(("resource_types", by_type.frame("days", true)?));
+                .push(("resource_types", self.f.by_type.frame("days", true)?));
             self.steps.mark("Clever resource usage");
         }
         Ok(())
@@ -407,12 +421,12 @@ impl<'a> Builder<'a> {
         let (ids, cal) = (&self.ids, &self.cal);
         let present_expr = self.present_codes.present();
         let (enrolled, present, first_school, pseudonyms) = (
-            &mut self.enrolled,
-            &mut self.present,
-            &mut self.first_school,
+            &mut self.f.enrolled,
+            &mut self.f.present,
+            &mut self.f.first_school,
             &mut self.pseudonyms,
         );
-        self.has_att = each_file(self.lake, &tables::attendance(), |lf| {
+        self.has_att = each_file(self.lake, &tables::attendance(), &self.done, |lf| {
             let df = ids
                 .apply(lf, IdSource::Sis, "student_id_pseudonym")
                 .select([
@@ -450,13 +464,15 @@ impl<'a> Builder<'a> {
     /// Student → school for Insights: from Clever, else from attendance (as the direct queries).
     fn student_schools(&mut self) -> Result<(), DeriveError> {
         if !self.has_dp && self.has_att {
-            for (sid, id) in &self.first_school {
+            for (sid, id) in &self.f.first_school {
                 let s = self.school_of(id);
-                self.map.insert((*sid, self.map_schools.id(s.as_deref())));
+                self.f
+                    .map
+                    .insert((*sid, self.f.map_schools.id(s.as_deref())));
             }
         }
         if self.has_dp || self.has_att {
-            let mut rows: Vec<(u64, u32)> = self.map.iter().copied().collect();
+            let mut rows: Vec<(u64, u32)> = self.f.map.iter().copied().collect();
             rows.sort_unstable();
             let df = DataFrame::new(
                 rows.len(),
@@ -465,7 +481,7 @@ impl<'a> Builder<'a> {
                     Column::new(
                         "school".into(),
                         rows.iter()
-                            .map(|r| self.map_schools.get(r.1))
+                            .map(|r| self.f.map_schools.get(r.1))
                             .collect::<Vec<_>>(),
                     ),
                 ],

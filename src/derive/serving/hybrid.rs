@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use polars::prelude::*;
 
-use super::accum::{Interner, Sets};
+use super::accum::Sets;
 use super::build::Builder;
 use super::counts::{CountKeys, CountRow};
 use super::read::{days, each_file, sids, strs, student_key};
@@ -19,22 +19,20 @@ impl Builder<'_> {
     /// per signal group and app (all and per class) and per class, and every actor's days for
     /// the hybrid part.
     pub(super) fn insights_activity(&mut self) -> Result<(), DeriveError> {
-        let words = self.words;
         let has_map = self.has_dp || self.has_att;
         let mut schools_of: HashMap<u64, Vec<u32>> = HashMap::new();
-        for (sid, s) in &self.map {
+        for (sid, s) in &self.f.map {
             schools_of.entry(*sid).or_default().push(*s);
         }
         let names = ClassNames::load(self.lake)?;
-        let (ids, cal, insights) = (&self.ids, &self.cal, &mut self.insights);
+        let (ids, cal) = (&self.ids, &self.cal);
         // Each event's class (section) label is the second slot of the day sets: the sets per
         // signal group, per app and per class are folded from these at the end.
-        let mut groups = Sets::new(words);
-        let mut apps = Sets::new(words);
-        let mut classes = Interner::default();
-        let mut counts: HashMap<(Option<i32>, u32, u32, u32), i64> = HashMap::new();
-        let mut counts_school: HashMap<(Option<i32>, u32, u32, u32, u32), i64> = HashMap::new();
-        let has_act = each_file(self.lake, &tables::activity(), |lf| {
+        let f = &mut self.f;
+        let (insights, groups, apps, classes) =
+            (&mut f.insights, &mut f.groups, &mut f.apps, &mut f.classes);
+        let (counts, counts_school) = (&mut f.counts, &mut f.counts_school);
+        let has_act = each_file(self.lake, &tables::activity(), &self.done, |lf| {
             // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
             // no-op), student rows also feed the counts and the group/app sets.
             let df = ids
@@ -86,13 +84,16 @@ impl Builder<'_> {
         })?;
         self.has_act = has_act;
         if has_act {
-            groups.schools = classes.clone();
-            apps.schools = classes.clone();
+            let f = &mut self.f;
+            f.groups.schools = f.classes.clone();
+            f.apps.schools = f.classes.clone();
+            let (groups, apps, counts, counts_school) =
+                (&f.groups, &f.apps, &f.counts, &f.counts_school);
             let k = CountKeys {
                 groups: &groups.keys,
                 apps: &apps.keys,
-                schools: &self.map_schools,
-                classes: &classes,
+                schools: &f.map_schools,
+                classes: &f.classes,
             };
             let rows: Vec<CountRow> = counts
                 .iter()
@@ -118,8 +119,8 @@ impl Builder<'_> {
                 Ok(df)
             };
             self.parts
-                .push(("insights_groups_class", by_class(&groups)?));
-            self.parts.push(("insights_apps_class", by_class(&apps)?));
+                .push(("insights_groups_class", by_class(groups)?));
+            self.parts.push(("insights_apps_class", by_class(apps)?));
             self.parts
                 .push(("insights_classes", groups.by_school().frame("days", false)?));
             self.parts.push((
@@ -139,7 +140,6 @@ impl Builder<'_> {
         if !self.has_att {
             return Ok(None);
         }
-        let words = self.words;
         let grades: HashMap<u64, Option<String>> = match &self.grades {
             Some(df) => sids(df)?
                 .iter()
@@ -148,7 +148,7 @@ impl Builder<'_> {
                 .collect(),
             None => HashMap::new(),
         };
-        let mut students: Vec<u64> = self.enrolled.entries().map(|e| e.2).collect();
+        let mut students: Vec<u64> = self.f.enrolled.entries().map(|e| e.2).collect();
         students.sort_unstable();
         // Pseudonyms stay in memory (for the stage3 hybrid table); the serving files hold
         // only what the charts need.
@@ -171,7 +171,7 @@ impl Builder<'_> {
                 "school".into(),
                 students
                     .iter()
-                    .map(|s| self.first_school.get(s).and_then(|id| self.school_of(id)))
+                    .map(|s| (self.f.first_school.get(s)).and_then(|id| self.school_of(id)))
                     .collect::<Vec<_>>(),
             ),
             Column::new(
@@ -182,12 +182,13 @@ impl Builder<'_> {
                     .collect::<Vec<Option<String>>>(),
             ),
         ];
+        let words = self.words;
         let zero = vec![0u64; words];
         let sets: [(&str, &Sets, bool); 4] = [
-            ("enrolled", &self.enrolled, true),
-            ("present", &self.present, true),
-            ("clever", &self.clever, self.has_dp),
-            ("insights", &self.insights, self.has_act),
+            ("enrolled", &self.f.enrolled, true),
+            ("present", &self.f.present, true),
+            ("clever", &self.f.clever, self.has_dp),
+            ("insights", &self.f.insights, self.has_act),
         ];
         for (name, set, wanted) in sets {
             if !wanted {

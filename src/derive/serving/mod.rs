@@ -18,6 +18,8 @@ pub mod build;
 mod counts;
 mod hybrid;
 mod read;
+mod resume;
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +32,7 @@ use super::{DeriveError, tables};
 use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// The general tables the serving data is derived from.
 fn inputs() -> Vec<TableRef> {
@@ -73,6 +75,10 @@ struct Manifest {
     calendar: Vec<NaiveDate>,
     /// Parts written (file stem → rows).
     parts: BTreeMap<String, u64>,
+    /// What the build read, when it saved its accumulators (`state/`) for the next build to
+    /// continue from.
+    #[serde(default)]
+    resume: Option<resume::Read>,
 }
 
 /// A loaded, up-to-date serving build; parts are read on demand.
@@ -98,6 +104,11 @@ impl Serving {
             dir: root(lake).join(&manifest.build),
             manifest,
         })
+    }
+
+    /// The names of the build's parts.
+    pub fn part_names(&self) -> Vec<String> {
+        self.manifest.parts.keys().cloned().collect()
     }
 
     /// The calendar the day sets index.
@@ -178,11 +189,14 @@ pub fn count_common(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
 }
 
-/// Writes a build's parts and then, atomically, `current.json`; older builds are removed.
+/// Writes a build's parts and accumulators (`folds`, having read `read`) and then,
+/// atomically, `current.json`; older builds are removed.
 fn publish(
     lake: &Lake,
     calendar: Vec<NaiveDate>,
     parts: Vec<(&str, DataFrame)>,
+    folds: &state::Folds,
+    read: resume::Read,
 ) -> Result<u64, DeriveError> {
     let inputs = input_versions(lake)?;
     let build = uuid::Uuid::new_v4().simple().to_string();
@@ -192,16 +206,17 @@ fn publish(
     let mut bytes = 0;
     for (name, mut df) in parts {
         let path = dir.join(format!("{name}.parquet"));
-        let f = std::fs::File::create(&path).map_err(|e| LakeError::io(&path, e))?;
-        bytes += ParquetWriter::new(f).finish(&mut df)?;
+        bytes += crate::lake::write_buffered(&path, |w| ParquetWriter::new(w).finish(&mut df))?;
         written.insert(name.to_string(), df.height() as u64);
     }
+    bytes += folds.save(&dir.join("state"))?;
     let manifest = Manifest {
         format: FORMAT,
         build: build.clone(),
         inputs,
         calendar,
         parts: written,
+        resume: Some(read),
     };
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| DeriveError::Missing {
         metric: "serving data".into(),

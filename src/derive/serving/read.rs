@@ -1,6 +1,7 @@
 //! Reading the general tables for the serving build: one data file at a time, students as
 //! 64-bit numbers, typed columns, and the build's timing and memory steps.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use polars::prelude::*;
@@ -18,11 +19,15 @@ pub(super) fn student_key(pseudonym: &str) -> Expr {
         .alias("sid")
 }
 
-/// Calls `f` with a scan of each data file of table `t`, in the table's file order; `false`
-/// when the lake has no such table.
+/// Each table's data files (by table id) a build has already read.
+pub(super) type Done = HashMap<String, HashSet<String>>;
+
+/// Calls `f` with a scan of each data file of table `t` not in `done`, in the table's file
+/// order; `false` when the lake has no such table.
 pub(super) fn each_file(
     lake: &Lake,
     t: &TableRef,
+    done: &Done,
     mut f: impl FnMut(LazyFrame) -> Result<(), DeriveError>,
 ) -> Result<bool, DeriveError> {
     let dir = lake.table_dir(t);
@@ -30,7 +35,11 @@ pub(super) fn each_file(
         return Ok(false);
     };
     let sites = crate::derive::sites::SiteMap::load(lake)?;
+    let skip = done.get(&t.id());
     for file in &state.files {
+        if skip.is_some_and(|s| s.contains(&file.path)) {
+            continue;
+        }
         let one = TableState {
             files: vec![file.clone()],
             ..state.clone()
@@ -83,6 +92,21 @@ pub(super) struct Steps {
 }
 
 impl Steps {
+    pub(super) fn new() -> Self {
+        Steps {
+            t: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    /// The steps so far, leaving none (the clock keeps running).
+    pub(super) fn take(&mut self) -> Steps {
+        Steps {
+            t: self.t,
+            done: std::mem::take(&mut self.done),
+        }
+    }
+
     pub(super) fn mark(&mut self, what: &str) {
         let mb = crate::progress::peak_rss().map(|b| b / (1 << 20));
         self.done

@@ -8,6 +8,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+mod day;
+mod timings;
+
+use day::reset_peak;
+pub use day::{NextDay, against_targets};
+use timings::{extra_sources, metric_timings, narrowed_filter, preview_timings};
+
 use crate::generate::{GenOptions, generate};
 use crate::lake::Lake;
 use crate::modules::clever::Clever;
@@ -80,6 +87,15 @@ pub struct Measured {
     pub stage3_seconds: Option<f64>,
     #[serde(default)]
     pub stage3_peak_rss_bytes: Option<u64>,
+    /// Stage3 and the chart serving data after the Clever year (the rest of what
+    /// `edlake ingest clever` does), and its own peak memory.
+    #[serde(default)]
+    pub derive_seconds: Option<f64>,
+    #[serde(default)]
+    pub derive_peak_rss_bytes: Option<u64>,
+    /// One more school day on the year's lake.
+    #[serde(default)]
+    pub next_day: Option<NextDay>,
 }
 
 /// Errors of the benchmark harness.
@@ -124,20 +140,22 @@ pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, Ben
         input.display()
     ));
     let t = Instant::now();
+    // One day more than the year: its Clever files wait aside, the next school day.
     let g = generate(
         &input,
         &GenOptions {
             students: opts.students,
-            days: opts.days,
+            days: opts.days + 1,
             participation_only: !opts.all_sources,
             ..GenOptions::default()
         },
     )?;
+    let (bytes, rows) = day::hold_out_last_day(&dir)?;
     Ok(Prepared {
         dir,
         temporary,
-        csv_bytes: g.bytes,
-        rows: g.rows,
+        csv_bytes: g.bytes.saturating_sub(bytes),
+        rows: g.rows.saturating_sub(rows),
         generate_seconds: t.elapsed().as_secs_f64(),
     })
 }
@@ -182,8 +200,17 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
     }
     let mut other_sources = Vec::new();
     let (mut stage3_seconds, mut stage3_peak_rss_bytes) = (None, None);
+    let (mut derive_seconds, mut derive_peak_rss_bytes, mut next_day) = (None, None, None);
     let insights = dir.join("input/insights");
-    if insights.is_dir() {
+    if !insights.is_dir() {
+        // The rest of `edlake ingest clever`: stage3 and the serving data; then a school day.
+        reset_peak();
+        let t = Instant::now();
+        crate::derive::build_stage3_with(&lake, progress, cancel)?;
+        derive_seconds = Some(t.elapsed().as_secs_f64());
+        derive_peak_rss_bytes = peak_rss();
+        next_day = day::next_day(&lake, dir, &salt, progress, cancel)?;
+    } else {
         use crate::modules::{Module, insights::Insights, sis};
         let modules: Vec<(&str, Box<dyn Module>, PathBuf)> = vec![
             (
@@ -194,7 +221,7 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
             ("sis", Box::new(sis::module()?), dir.join("input/sis")),
         ];
         for (name, module, from) in modules {
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            reset_peak();
             let t = Instant::now();
             let out = job::ingest(
                 &lake,
@@ -216,8 +243,7 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
                 out.report.rows_ingested,
             ));
         }
-        // Linux: reset the peak so the figure is stage3's own (best effort).
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        reset_peak();
         let t = Instant::now();
         crate::derive::build_stage3_with(&lake, progress, cancel)?;
         stage3_seconds = Some(t.elapsed().as_secs_f64());
@@ -235,6 +261,9 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         other_sources,
         stage3_seconds,
         stage3_peak_rss_bytes,
+        derive_seconds,
+        derive_peak_rss_bytes,
+        next_day,
         seconds,
         rows: first.report.rows_ingested,
         files: first.report.files_landed,
@@ -243,173 +272,4 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         second_run_seconds,
         second_run_rows: second.report.rows_ingested,
     })
-}
-
-/// The roster (three snapshots, with the identity map over every source), stage3 again through
-/// the map, and the edX downloads with the program reports.
-fn extra_sources(
-    lake: &Lake,
-    dir: &Path,
-    salt: &crate::pseudo::Salt,
-    progress: &Progress,
-    cancel: &Cancel,
-    out: &mut Vec<(String, f64, u64)>,
-) -> Result<(), BenchError> {
-    // Each step's own peak memory (Linux: the peak is reset before it), in its label.
-    let peak = |what: &str| match peak_rss() {
-        Some(b) => format!("{what} (peak {:.2} GB)", b as f64 / 1e9),
-        None => what.to_string(),
-    };
-    let reset = || {
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-    };
-    let roster = dir.join("input/clever_roster");
-    if roster.is_dir() {
-        reset();
-        let t = Instant::now();
-        let r = crate::derive::roster::sync(lake, &roster, None, salt, progress, cancel);
-        if let Some(e) = r.error {
-            return Err(e.into());
-        }
-        let rows = r.reports.iter().map(|x| x.rows_ingested).sum();
-        out.push((
-            peak("roster sync, 3 snapshots"),
-            t.elapsed().as_secs_f64(),
-            rows,
-        ));
-        reset();
-        let t = Instant::now();
-        crate::derive::build_stage3_with(lake, progress, cancel)?;
-        out.push((
-            peak("stage3 through the identity map"),
-            t.elapsed().as_secs_f64(),
-            0,
-        ));
-    }
-    let edx = dir.join("input/edx");
-    if edx.is_dir() {
-        reset();
-        let t = Instant::now();
-        let module = crate::modules::edx::Edx::new()?;
-        let r = job::ingest(
-            lake,
-            &module,
-            &FolderSource::new(&edx),
-            salt,
-            progress,
-            cancel,
-        );
-        if let Some(e) = r.error {
-            return Err(e.into());
-        }
-        let text = std::fs::read_to_string(edx.join("program.json"))?;
-        let program: crate::derive::micromasters::ProgramDef =
-            serde_json::from_str(&text).map_err(|e| BenchError::Setup(e.to_string()))?;
-        crate::derive::micromasters::build(lake, &program, salt)?;
-        out.push((
-            peak("edx + program reports"),
-            t.elapsed().as_secs_f64(),
-            r.report.rows_ingested,
-        ));
-    }
-    Ok(())
-}
-
-/// The preview's page reads on the benchmark's general table: the first page, a page in the
-/// middle, the first and next page sorted by a number, then by a text column (the first page
-/// and page 50), each with its own peak memory.
-fn preview_timings(lake: &Lake) -> Vec<(String, f64)> {
-    use crate::browse::{Browser, Query};
-    let t = crate::lake::TableRef::new(
-        crate::lake::Layer::General,
-        "clever",
-        "v1.0",
-        "daily_participation",
-    );
-    let rows = lake
-        .table_state(&t)
-        .map(|s| s.rows().max(0) as usize)
-        .unwrap_or(0);
-    let mut b = Browser::new(t);
-    let sorted = |c: &str| Query {
-        sort: Some((c.into(), true)),
-        ..Query::default()
-    };
-    let by_student = sorted("clever_user_id_pseudonym");
-    let mut out = Vec::new();
-    for (what, q, offset) in [
-        ("first page", Query::default(), 0),
-        ("page in the middle", Query::default(), rows / 2),
-        ("first page sorted by num_logins", sorted("num_logins"), 0),
-        ("next sorted page", sorted("num_logins"), 200),
-        ("first page sorted by student (text)", by_student.clone(), 0),
-        ("page 50 sorted by student", by_student, 50 * 200),
-    ] {
-        // Linux: reset the peak so each figure's memory is that page's own (best effort).
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-        let t = Instant::now();
-        if b.page(lake, &q, offset, 200).is_ok() {
-            let secs = t.elapsed().as_secs_f64();
-            let what = match peak_rss() {
-                Some(p) => format!("{what} (peak {:.2} GB)", p as f64 / 1e9),
-                None => what.to_string(),
-            };
-            out.push((what, secs));
-        }
-    }
-    out
-}
-
-/// Seconds and rows of every aggregate the lake's data supports, under `f`.
-fn metric_timings(lake: &Lake, f: &crate::metrics::Filter) -> Vec<(String, f64, usize)> {
-    let mut out = Vec::new();
-    for m in crate::metrics::METRICS {
-        let t = Instant::now();
-        if let Ok(r) = crate::metrics::compute(lake, m.name, f) {
-            out.push((
-                m.name.to_string(),
-                t.elapsed().as_secs_f64(),
-                r.frame.height(),
-            ));
-        }
-    }
-    out
-}
-
-/// What an analyst narrowing a chart asks: the middle 21 school days of the calendar, the
-/// first school, grade, app and class (each only where the aggregate takes it).
-fn narrowed_filter(lake: &Lake) -> crate::metrics::Filter {
-    use crate::metrics::{Filter, compute};
-    let all = Filter {
-        min_group: 1,
-        ..Filter::default()
-    };
-    let first = |m: &str, c: &str| -> Option<String> {
-        let out = compute(lake, m, &all).ok()?;
-        let v = out
-            .frame
-            .column(c)
-            .ok()?
-            .cast(&polars::prelude::DataType::String)
-            .ok()?;
-        v.str().ok()?.iter().flatten().next().map(str::to_string)
-    };
-    let cal = crate::derive::serving::Serving::load(lake)
-        .map(|s| s.calendar().to_vec())
-        .unwrap_or_default();
-    let mid = cal.len() / 2;
-    Filter {
-        from: cal.get(mid.saturating_sub(10)).copied(),
-        to: cal
-            .get((mid + 10).min(cal.len().saturating_sub(1)))
-            .copied(),
-        school: first("clever-by-school", "school")
-            .or_else(|| first("attendance-vs-digital", "school")),
-        grade: first("engagement-by-grade", "grade"),
-        app: first("top-resources", "resource_name"),
-        class: crate::metrics::classes::labels(lake)
-            .ok()
-            .and_then(|l| l.into_iter().next()),
-        ..Filter::default()
-    }
 }
