@@ -243,12 +243,31 @@ pub(super) fn bench(
     for (name, secs, rows) in &m.other_sources {
         println!("  {name:<49} {secs:.2} s ({rows} rows)");
     }
-    if let Some(s) = m.stage3_seconds {
-        println!("  stage3 + chart data {s:.2} s");
+    if let (Some(s), Some(b)) = (m.stage3_seconds, m.stage3_peak_rss_bytes) {
+        println!(
+            "  stage3 + chart data {s:.2} s, peak RSS {:.2} GB",
+            b as f64 / 1e9
+        );
     }
-    if let Some(b) = m.stage3_peak_rss_bytes {
-        println!("  stage3 peak RSS     {:.2} GB", b as f64 / 1e9);
+    print_aggregates(&m);
+    print_targets(&m);
+    if keep {
+        println!("  kept                {}", p.dir.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The benchmark's figures beside those issue #18 started from, and its targets.
+fn print_targets(m: &edlake::bench::Measured) {
+    println!("  against issue #18's starting figures and targets:");
+    println!("  {:<44} {:<44} {:<10} target", "step", "now", "before");
+    for [step, now, before, target] in edlake::bench::against_targets(m) {
+        println!("  {step:<44} {now:<44} {before:<10} {target}");
+    }
+}
+
+/// Each aggregate's and preview page's time on the benchmark lake.
+fn print_aggregates(m: &edlake::bench::Measured) {
     for (name, secs, rows) in &m.metrics {
         let narrowed = m.narrowed.1.iter().find(|(n, _, _)| n == name);
         let also = narrowed.map_or(String::new(), |(_, s, r)| {
@@ -264,19 +283,5 @@ pub(super) fn bench(
     }
     for (what, secs) in &m.preview {
         println!("  preview {what:<32} {:.0} ms", secs * 1000.0);
-    }
-    print_targets(&m);
-    if keep {
-        println!("  kept                {}", p.dir.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The benchmark's figures beside those issue #18 started from, and its targets.
-fn print_targets(m: &edlake::bench::Measured) {
-    println!("  against issue #18's starting figures and targets:");
-    println!("  {:<44} {:<44} {:<10} target", "step", "now", "before");
-    for [step, now, before, target] in edlake::bench::against_targets(m) {
-        println!("  {step:<44} {now:<44} {before:<10} {target}");
     }
 }
