@@ -40,6 +40,12 @@ pub enum DeriveError {
     /// A definition (the MicroMasters program, say) that cannot be used as given.
     #[error("{0}")]
     Invalid(String),
+    /// A worker reading files in parallel panicked: the build keeps nothing of its work.
+    #[error(
+        "a worker reading the tables stopped unexpectedly; nothing was written, and the next \
+         run builds the derived tables again"
+    )]
+    WorkerPanicked,
 }
 
 /// The general tables the derived tables and the aggregates read.

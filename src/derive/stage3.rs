@@ -7,6 +7,7 @@
 //! one file, and the new version becomes visible in a single commit.
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use polars::prelude::*;
@@ -194,10 +195,11 @@ fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, DeriveError> {
         .and_then(|b| serde_json::from_slice::<ActivityFiles>(&b).ok())
         .filter(|m| previous.as_ref().is_some_and(|p| p.version == m.version))
         .unwrap_or_default();
-    let mut files: Vec<NewFile> = Vec::new();
     let mut map = BTreeMap::new();
     let mut kept = HashSet::new();
     let mut any = false;
+    // Files not mapped before: (key, table folder, the file alone, mapping).
+    let mut todo: Vec<(String, PathBuf, TableState, Mapping)> = Vec::new();
     for (t, to_events) in sources {
         let dir = lake.table_dir(&t);
         let Some(state) = delta::read_state(&dir)? else {
@@ -215,11 +217,20 @@ fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, DeriveError> {
                 files: vec![DataFile::clone(f)],
                 ..state.clone()
             };
-            let mut df = to_events(scan::lazy(&dir, &one)?).collect()?;
-            let new = delta::write_file(&out_dir, &mut df, &[])?;
-            map.insert(key, new.path.clone());
-            files.push(new);
+            todo.push((key, dir.clone(), one, to_events));
         }
+    }
+    // One file per core at a time: a single file's query leaves the other core idle.
+    let written = crate::pipeline::parallel_map(&todo, |(_, dir, one, to_events)| {
+        let mut df = to_events(scan::lazy(dir, one)?).collect()?;
+        Ok::<_, DeriveError>(delta::write_file(&out_dir, &mut df, &[])?)
+    })
+    .map_err(|_| DeriveError::WorkerPanicked)?;
+    let mut files: Vec<NewFile> = Vec::with_capacity(written.len());
+    for ((key, ..), new) in todo.iter().zip(written) {
+        let new = new?;
+        map.insert(key.clone(), new.path.clone());
+        files.push(new);
     }
     if !any {
         return Ok(None);

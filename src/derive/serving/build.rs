@@ -10,9 +10,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::accum::Calendar;
-use super::clever_day_sums;
 use super::publish;
-use super::read::{Done, Steps, add_days, days, each_file, sids, strs, student_key, sum_parts};
+use super::read::{Done, Steps, days, each_file, sids, strs, student_key};
 use super::resume::{self, Start};
 use super::state::Folds;
 use crate::derive::identity::{IdSource, Resolver};
@@ -198,224 +197,6 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// `lf` (Clever rows after the identity map) with each student's `grade` (null when the
-    /// SIS does not record one).
-    fn with_grade(grades: &Option<DataFrame>, lf: LazyFrame, c: &str) -> LazyFrame {
-        match grades {
-            Some(g) => lf.with_column(student_key(c).alias("__sid")).join(
-                g.clone().lazy(),
-                [col("__sid")],
-                [col("sid")],
-                JoinArgs::new(JoinType::Left),
-            ),
-            None => lf.with_column(lit(NULL).cast(DataType::String).alias("grade")),
-        }
-    }
-
-    /// Clever daily participation: per-school day sums, students' days and schools.
-    fn clever_daily(&mut self) -> Result<(), DeriveError> {
-        let (ids, cal) = (&self.ids, &self.cal);
-        // Active days per (school, student) are the "students active" card, by school.
-        let f = &mut self.f;
-        let (daily, by_school) = (&mut f.daily, &mut f.clever_schools);
-        let (clever, map, map_schools, names) =
-            (&mut f.clever, &mut f.map, &mut f.map_schools, &mut f.names);
-        let grades = &self.grades;
-        self.has_dp = each_file(self.lake, &tables::clever_dp(), &self.done, |lf| {
-            let lf = ids.apply(lf, IdSource::Clever, "sis_id_pseudonym");
-            let students = col("role").eq(lit("students"));
-            daily.push(
-                Self::with_grade(grades, lf.clone(), "sis_id_pseudonym")
-                    .filter(students.clone().or(col("role").is_null()))
-                    .group_by([
-                        col("date"),
-                        col("school_name").alias("school"),
-                        col("grade"),
-                    ])
-                    .agg(clever_day_sums())
-                    .collect()?,
-            );
-            let active = lf
-                .clone()
-                .filter(col("active").and(students.clone()))
-                .select([
-                    student_key("sis_id_pseudonym"),
-                    col("date").alias("day"),
-                    col("school_name"),
-                ])
-                .collect()?;
-            add_days(clever, cal, &active)?;
-            let (sid, day, school) = (
-                sids(&active)?,
-                days(&active, "day")?,
-                strs(&active, "school_name")?,
-            );
-            for i in 0..active.height() {
-                if let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) {
-                    let sc = by_school.schools.id(school.get(i));
-                    by_school.add(0, sc, sid, bit);
-                }
-            }
-            let pairs = lf
-                .clone()
-                .filter(students)
-                .select([student_key("sis_id_pseudonym"), col("school_name")])
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()?;
-            for (sid, school) in sids(&pairs)?
-                .iter()
-                .zip(strs(&pairs, "school_name")?.iter())
-            {
-                if let Some(sid) = sid {
-                    map.insert((sid, map_schools.id(school)));
-                }
-            }
-            let ids = lf
-                .select([col("clever_school_id"), col("school_name")])
-                .filter(col("school_name").is_not_null())
-                .unique_stable(Some(cols(["clever_school_id"])), UniqueKeepStrategy::First)
-                .collect()?;
-            let id_col = strs(&ids, "clever_school_id")?;
-            for (id, name) in id_col.iter().zip(strs(&ids, "school_name")?.iter()) {
-                if let (Some(id), Some(name)) = (id, name) {
-                    names.entry(id.into()).or_insert_with(|| name.into());
-                }
-            }
-            Ok(())
-        })?;
-        if self.has_dp {
-            let sums = ["students", "active_students", "logins", "resources"];
-            let by_grade = sum_parts(
-                std::mem::take(&mut self.f.daily),
-                &["date", "school", "grade"],
-                &sums,
-            )?;
-            self.f.daily = vec![by_grade.clone()];
-            let df = sum_parts(vec![by_grade.clone()], &["date", "school"], &sums)?;
-            self.parts.push(("clever_daily", df));
-            self.parts.push(("clever_daily_grade", by_grade));
-            self.parts
-                .push(("clever_active", self.f.clever_schools.frame("days", true)?));
-            self.steps.mark("Clever daily participation");
-        }
-        Ok(())
-    }
-
-    /// Clever resource usage: accesses, and students' days per resource and resource type.
-    fn clever_resources(&mut self) -> Result<(), DeriveError> {
-        let (cal, ids, grades) = (&self.cal, &self.ids, &self.grades);
-        let f = &mut self.f;
-        let (accesses, by_name, by_type, source_grades) = (
-            &mut f.accesses,
-            &mut f.by_name,
-            &mut f.by_type,
-            &mut f.source_grades,
-        );
-        let has_ru = each_file(self.lake, &tables::clever_ru(), &self.done, |lf| {
-            let lf = lf.filter(col("role").eq(lit("students")).or(col("role").is_null()));
-            // The grade through the identity map (the day sets below keep the source's ids,
-            // as the direct queries count them).
-            let mapped = ids.apply(
-                lf.clone()
-                    .with_column(col("sis_id_pseudonym").alias("__student")),
-                IdSource::Clever,
-                "__student",
-            );
-            let graded = Self::with_grade(grades, mapped, "__student");
-            if grades.is_some() {
-                // The grade of each student as the resource day sets number them (the source's
-                // ids), for the grade filter on those sets.
-                let pairs = graded
-                    .clone()
-                    .select([student_key("sis_id_pseudonym"), col("grade")])
-                    .unique(None, UniqueKeepStrategy::Any)
-                    .collect()?;
-                for (sid, g) in sids(&pairs)?.iter().zip(strs(&pairs, "grade")?.iter()) {
-                    if let (Some(sid), Some(g)) = (sid, g) {
-                        source_grades.insert(sid, g.to_string());
-                    }
-                }
-            }
-            accesses.push(
-                graded
-                    .group_by([
-                        col("date"),
-                        col("school_name").alias("school"),
-                        col("resource_name"),
-                        col("resource_type"),
-                        col("grade"),
-                    ])
-                    .agg([col("num_access")
-                        .sum()
-                        .cast(DataType::Int64)
-                        .alias("accesses")])
-                    .collect()?,
-            );
-            let df = lf
-                .select([
-                    col("resource_name"),
-                    col("resource_type"),
-                    col("school_name"),
-                    student_key("sis_id_pseudonym"),
-                    col("date").alias("day"),
-                ])
-                .collect()?;
-            let (n, t, s) = (
-                strs(&df, "resource_name")?,
-                strs(&df, "resource_type")?,
-                strs(&df, "school_name")?,
-            );
-            let (sid, day) = (sids(&df)?, days(&df, "day")?);
-            for i in 0..df.height() {
-                let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d)))
-                else {
-                    continue;
-                };
-                let (k, sc) = (by_name.keys.id(n.get(i)), by_name.schools.id(s.get(i)));
-                by_name.add(k, sc, sid, bit);
-                let (k, sc) = (by_type.keys.id(t.get(i)), by_type.schools.id(s.get(i)));
-                by_type.add(k, sc, sid, bit);
-            }
-            Ok(())
-        })?;
-        if has_ru {
-            let by = ["date", "school", "resource_name", "resource_type"];
-            let by_grade = sum_parts(
-                std::mem::take(&mut self.f.accesses),
-                &[&by[..], &["grade"]].concat(),
-                &["accesses"],
-            )?;
-            self.f.accesses = vec![by_grade.clone()];
-            self.parts.push((
-                "resource_accesses",
-                sum_parts(vec![by_grade.clone()], &by, &["accesses"])?,
-            ));
-            self.parts.push(("resource_accesses_grade", by_grade));
-            if self.grades.is_some() {
-                let mut pairs: Vec<(u64, &str)> = (self.f.source_grades.iter())
-                    .map(|(s, g)| (*s, g.as_str()))
-                    .collect();
-                // In student order: a build from the last one's state writes the same part.
-                pairs.sort_unstable();
-                let (sid, grade): (Vec<u64>, Vec<&str>) = pairs.into_iter().unzip();
-                let df = DataFrame::new(
-                    sid.len(),
-                    vec![
-                        Column::new("sid".into(), sid),
-                        Column::new("grade".into(), grade),
-                    ],
-                )?;
-                self.parts.push(("resource_grades", df));
-            }
-            self.parts
-                .push(("resource_names", self.f.by_name.frame("days", true)?));
-            self.parts
-                .push(("resource_types", self.f.by_type.frame("days", true)?));
-            self.steps.mark("Clever resource usage");
-        }
-        Ok(())
-    }
-
     /// SIS attendance: the hybrid day sets, each student's first school and pseudonym.
     fn attendance(&mut self) -> Result<(), DeriveError> {
         let (ids, cal) = (&self.ids, &self.cal);
@@ -426,8 +207,8 @@ impl<'a> Builder<'a> {
             &mut self.f.first_school,
             &mut self.pseudonyms,
         );
-        self.has_att = each_file(self.lake, &tables::attendance(), &self.done, |lf| {
-            let df = ids
+        let read = |lf: LazyFrame| -> Result<DataFrame, DeriveError> {
+            Ok(ids
                 .apply(lf, IdSource::Sis, "student_id_pseudonym")
                 .select([
                     student_key("student_id_pseudonym"),
@@ -437,7 +218,9 @@ impl<'a> Builder<'a> {
                     col("school_id").cast(DataType::String),
                 ])
                 .filter(col("student").is_not_null())
-                .collect()?;
+                .collect()?)
+        };
+        let fold = |df: DataFrame| -> Result<(), DeriveError> {
             let (sid, day) = (sids(&df)?, days(&df, "day")?);
             let (student, school) = (strs(&df, "student")?, strs(&df, "school_id")?);
             let flag = df.column("present")?.bool()?.clone();
@@ -457,7 +240,8 @@ impl<'a> Builder<'a> {
                 }
             }
             Ok(())
-        })?;
+        };
+        self.has_att = each_file(self.lake, &tables::attendance(), &self.done, read, fold)?;
         Ok(())
     }
 

@@ -32,10 +32,10 @@ impl Builder<'_> {
         let (insights, groups, apps, classes) =
             (&mut f.insights, &mut f.groups, &mut f.apps, &mut f.classes);
         let (counts, counts_school) = (&mut f.counts, &mut f.counts_school);
-        let has_act = each_file(self.lake, &tables::activity(), &self.done, |lf| {
-            // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
-            // no-op), student rows also feed the counts and the group/app sets.
-            let df = ids
+        // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
+        // no-op), student rows also feed the counts and the group/app sets.
+        let read = |lf: LazyFrame| -> Result<DataFrame, DeriveError> {
+            Ok(ids
                 .apply(lf, IdSource::Insights, "ActorId_pseudonym")
                 .select([
                     student_key("ActorId_pseudonym"),
@@ -49,7 +49,9 @@ impl Builder<'_> {
                     col("ClassId").cast(DataType::String),
                     col("SisClassId").cast(DataType::String),
                 ])
-                .collect()?;
+                .collect()?)
+        };
+        let fold = |df: DataFrame| -> Result<(), DeriveError> {
             let (sid, day) = (sids(&df)?, days(&df, "day")?);
             let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
             let (class, sis_class) = (strs(&df, "ClassId")?, strs(&df, "SisClassId")?);
@@ -81,7 +83,8 @@ impl Builder<'_> {
                 }
             }
             Ok(())
-        })?;
+        };
+        let has_act = each_file(self.lake, &tables::activity(), &self.done, read, fold)?;
         self.has_act = has_act;
         if has_act {
             let f = &mut self.f;

@@ -15,6 +15,7 @@
 
 pub mod accum;
 pub mod build;
+mod clever;
 mod counts;
 mod hybrid;
 mod read;

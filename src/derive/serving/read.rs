@@ -22,13 +22,16 @@ pub(super) fn student_key(pseudonym: &str) -> Expr {
 /// Each table's data files (by table id) a build has already read.
 pub(super) type Done = HashMap<String, HashSet<String>>;
 
-/// Calls `f` with a scan of each data file of table `t` not in `done`, in the table's file
-/// order; `false` when the lake has no such table.
-pub(super) fn each_file(
+/// Reads each data file of table `t` not in `done` with `read` (as many files at a time as
+/// the machine has cores: one file's query is too small to keep them busy), then hands the
+/// results to `fold` one by one in the table's file order; `false` when the lake has no such
+/// table. Only one batch of results is held at a time.
+pub(super) fn each_file<T: Send>(
     lake: &Lake,
     t: &TableRef,
     done: &Done,
-    mut f: impl FnMut(LazyFrame) -> Result<(), DeriveError>,
+    read: impl Fn(LazyFrame) -> Result<T, DeriveError> + Sync,
+    mut fold: impl FnMut(T) -> Result<(), DeriveError>,
 ) -> Result<bool, DeriveError> {
     let dir = lake.table_dir(t);
     let Some(state) = delta::read_state(&dir)? else {
@@ -36,15 +39,22 @@ pub(super) fn each_file(
     };
     let sites = crate::derive::sites::SiteMap::load(lake)?;
     let skip = done.get(&t.id());
-    for file in &state.files {
-        if skip.is_some_and(|s| s.contains(&file.path)) {
-            continue;
+    let todo: Vec<_> = (state.files.iter())
+        .filter(|f| !skip.is_some_and(|s| s.contains(&f.path)))
+        .collect();
+    let batch = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for files in todo.chunks(batch) {
+        let results = crate::pipeline::parallel_map(files, |file| {
+            let one = TableState {
+                files: vec![(*file).clone()],
+                ..state.clone()
+            };
+            read(sites.apply(t, scan::lazy(&dir, &one)?))
+        })
+        .map_err(|_| DeriveError::WorkerPanicked)?;
+        for r in results {
+            fold(r?)?;
         }
-        let one = TableState {
-            files: vec![file.clone()],
-            ..state.clone()
-        };
-        f(sites.apply(t, scan::lazy(&dir, &one)?))?;
     }
     Ok(true)
 }

@@ -205,26 +205,31 @@ fn served_pseudonyms(lake: &Lake, t: &TableRef) -> Result<HashMap<u64, String>, 
 /// distinct-student count may need, sorted.
 fn new_days(lake: &Lake, done: &Done) -> Result<Vec<i32>, DeriveError> {
     let mut all_days = Vec::new();
-    let mut dates = |lf: LazyFrame, e: Expr| -> Result<(), DeriveError> {
+    let dates = |lf: LazyFrame, e: Expr| -> Result<Vec<i32>, DeriveError> {
         let df = lf
             .select([e.cast(DataType::Date).alias("day")])
             .unique(None, UniqueKeepStrategy::Any)
             .collect()?;
-        all_days.extend(days(&df, "day")?.iter().flatten());
-        Ok(())
+        Ok(days(&df, "day")?.iter().flatten().collect())
     };
-    each_file(lake, &tables::clever_dp(), done, |lf| {
-        dates(lf, col("date"))
-    })?;
-    each_file(lake, &tables::clever_ru(), done, |lf| {
-        dates(lf, col("date"))
-    })?;
-    each_file(lake, &tables::activity(), done, |lf| {
-        dates(lf, col("StartTime").dt().date())
-    })?;
-    each_file(lake, &tables::attendance(), done, |lf| {
-        dates(lf, col("attendance_date"))
-    })?;
+    let inputs = [
+        (tables::clever_dp(), col("date")),
+        (tables::clever_ru(), col("date")),
+        (tables::activity(), col("StartTime").dt().date()),
+        (tables::attendance(), col("attendance_date")),
+    ];
+    for (t, e) in inputs {
+        each_file(
+            lake,
+            &t,
+            done,
+            |lf| dates(lf, e.clone()),
+            |d| {
+                all_days.extend(d);
+                Ok(())
+            },
+        )?;
+    }
     all_days.sort_unstable();
     all_days.dedup();
     Ok(all_days)
