@@ -149,6 +149,8 @@ pub struct Stage3Report {
     pub serving: Option<super::serving::build::ServingReport>,
     /// Seconds each step took, in order.
     pub steps: Vec<(String, f64)>,
+    /// Seconds the whole rebuild took.
+    pub seconds: f64,
 }
 
 fn write_error(t: &TableRef, e: impl std::fmt::Display) -> DeriveError {
@@ -320,6 +322,7 @@ pub fn build_stage3_with(
     cancel: &Cancel,
 ) -> Result<Stage3Report, DeriveError> {
     let _lock = lake.lock("rebuild stage3")?;
+    let started = Instant::now();
     let stage = Stage::Derive;
     progress.send(Event::StageStarted {
         stage,
@@ -380,6 +383,7 @@ pub fn build_stage3_with(
             .push(("hybrid engagement".into(), t.elapsed().as_secs_f64()));
     }
     lake.clear_derived_stale()?;
+    r.seconds = started.elapsed().as_secs_f64();
     progress.send(Event::Progress {
         stage,
         files_done: STEPS,

@@ -4,6 +4,7 @@
 //! distinct mapping once instead of one row per data row, and columns the metadata does not name
 //! never reach the general table (an unknown column could hold anything).
 
+mod cache;
 pub mod metadata;
 
 use polars::prelude::*;
@@ -102,15 +103,20 @@ pub enum PseudoError {
 
 /// `sha256(value ‖ salt)` as 64 lowercase hex characters, as Spark's `sha2(concat(col, salt), 256)`.
 pub fn hash_value(value: &str, salt: &Salt) -> String {
+    cache::hex_str(&hash_hex(value, salt)).to_string()
+}
+
+/// [`hash_value`] as bytes, without an allocation.
+fn hash_hex(value: &str, salt: &Salt) -> cache::Hex {
     let mut h = Sha256::new();
     h.update(value.as_bytes());
     h.update(salt.expose().as_bytes());
     let digest = h.finalize();
-    let mut out = String::with_capacity(64);
+    let mut out = [0u8; 64];
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in digest {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
     }
     out
 }
@@ -119,7 +125,7 @@ pub fn hash_value(value: &str, salt: &Salt) -> String {
 /// Shared between worker threads; lookups take a read lock once per column chunk.
 pub struct Hasher {
     salt: Salt,
-    cache: std::sync::RwLock<PlHashMap<String, String>>,
+    cache: std::sync::RwLock<cache::Cache>,
 }
 
 impl Hasher {
@@ -127,7 +133,7 @@ impl Hasher {
     pub fn new(salt: Salt) -> Self {
         Self {
             salt,
-            cache: std::sync::RwLock::new(PlHashMap::default()),
+            cache: std::sync::RwLock::new(cache::Cache::default()),
         }
     }
 
@@ -146,20 +152,20 @@ impl Hasher {
         let ca = text.str()?;
         let poisoned = || PolarsError::ComputeError("pseudonym cache poisoned".into());
         // This chunk's values the cache does not hold, hashed once each.
-        let mut fresh: PlHashMap<&str, String> = PlHashMap::default();
+        let mut fresh: PlHashMap<&str, cache::Hex> = PlHashMap::default();
         let mut b = StringChunkedBuilder::new(s.name().clone(), ca.len());
         {
             let cache = self.cache.read().map_err(|_| poisoned())?;
             for v in ca.iter() {
                 match v {
                     None => b.append_null(),
-                    Some(v) => match cache.get(v) {
-                        Some(h) => b.append_value(h),
-                        None => {
-                            let h = fresh.entry(v).or_insert_with(|| hash_value(v, &self.salt));
-                            b.append_value(h.as_str());
-                        }
-                    },
+                    Some(v) => {
+                        let h = match cache.get(v) {
+                            Some(h) => h,
+                            None => fresh.entry(v).or_insert_with(|| hash_hex(v, &self.salt)),
+                        };
+                        b.append_value(cache::hex_str(h));
+                    }
                 }
             }
         }
@@ -170,7 +176,9 @@ impl Hasher {
             if cache.len() + fresh.len() > CACHE_MAX {
                 cache.clear();
             }
-            cache.extend(fresh.into_iter().map(|(k, v)| (k.to_string(), v)));
+            for (k, v) in fresh {
+                cache.insert(k, v);
+            }
         }
         Ok(b.finish().into_series())
     }
@@ -260,55 +268,26 @@ pub fn pseudonymize(
 #[derive(Default)]
 pub struct LookupSeen(std::sync::Mutex<PlHashSet<u128>>);
 
-fn fingerprint(k: &str) -> u128 {
-    use std::hash::BuildHasher;
-    let a = foldhash::quality::FixedState::with_seed(0x6564_6c61_6b65_0001).hash_one(k);
-    let b = foldhash::quality::FixedState::with_seed(0x6c6f_6f6b_7570_0002).hash_one(k);
-    (u128::from(a) << 64) | u128::from(b)
-}
-
 impl LookupSeen {
-    /// Row keys: all columns as text joined by a separator (nulls as NUL), computed vectorized.
-    fn keys(df: &DataFrame) -> PolarsResult<StringChunked> {
-        let exprs: Vec<Expr> = df
-            .get_column_names()
-            .iter()
-            .map(|c| {
-                col(c.as_str())
-                    .cast(DataType::String)
-                    .fill_null(lit("\u{0}"))
-            })
-            .collect();
-        let out = df
-            .clone()
-            .lazy()
-            .select([concat_str(exprs, "\u{1f}", false).alias("k")])
-            .collect()?;
-        Ok(out.column("k")?.str()?.clone())
-    }
-
     /// Remembers the rows of an existing lookup table.
     pub fn seed(&self, df: &DataFrame) -> PolarsResult<()> {
-        let keys = Self::keys(df)?;
+        let keys = cache::row_fingerprints(df)?;
         let mut seen = self
             .0
             .lock()
             .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
-        seen.extend(keys.iter().flatten().map(fingerprint));
+        seen.extend(keys);
         Ok(())
     }
 
     /// The rows of `df` not seen before (each distinct row once), remembering them.
     pub fn keep_new(&self, df: &DataFrame) -> PolarsResult<DataFrame> {
-        let keys = Self::keys(df)?;
+        let keys = cache::row_fingerprints(df)?;
         let mut seen = self
             .0
             .lock()
             .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
-        let mask: BooleanChunked = keys
-            .iter()
-            .map(|k| Some(seen.insert(fingerprint(k.unwrap_or_default()))))
-            .collect();
+        let mask: BooleanChunked = keys.into_iter().map(|k| Some(seen.insert(k))).collect();
         drop(seen);
         df.filter(&mask)
     }
