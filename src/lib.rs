@@ -4,7 +4,7 @@
 //! [`lake`] (OEA layout, Delta commits, lock) → [`pseudo`] → [`sources`] → [`formats`] →
 //! [`modules`] → [`pipeline`] (land → ingest → refine) → [`derive`] (tables computed from
 //! tables) → [`metrics`] (aggregates) → [`app`] (one place that runs a job) → [`ui`]. Small
-//! shared pieces sit low: [`secrets`], [`progress`], [`audit`], [`preview`]. `tests/layers.rs`
+//! shared pieces sit low: [`secrets`], [`progress`], [`audit`], [`preview`]. `tests/it/layers.rs`
 //! keeps it so.
 
 pub mod app;

@@ -14,7 +14,7 @@ pub struct Cancelled;
 
 /// Test hook: while it names a lake root and a stage, a job on that lake stops at the start of
 /// that stage until it is cancelled, so a test can cancel at a known point. Only tests set it;
-/// see `tests/gui.rs`.
+/// see `tests/gui/runs.rs`.
 #[doc(hidden)]
 pub static HOLD_AT: std::sync::Mutex<Option<(std::path::PathBuf, Stage)>> =
     std::sync::Mutex::new(None);

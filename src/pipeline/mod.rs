@@ -198,7 +198,7 @@ pub fn parallel_map<T: Sync, R: Send>(
 }
 
 /// Test hook: while set, processing a landed file whose origin path contains this text panics,
-/// as a bug would. Only tests set it; see `tests/faults.rs`.
+/// as a bug would. Only tests set it; see `tests/it/faults.rs`.
 #[doc(hidden)]
 pub static PANIC_ON_FILE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 

@@ -97,3 +97,12 @@ pub fn service_var(name: &str, service: &str) -> Option<String> {
     }
     v
 }
+
+static SFTP_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held by every test that talks to the test sshd, one at a time: the dropped-connection test
+/// kills every session of the SFTP user and would cut another test's transfer (or the run cron
+/// starts for the schedule test). A test that panicked while holding it does not poison it.
+pub fn sftp_server_lock() -> std::sync::MutexGuard<'static, ()> {
+    SFTP_SERVER.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -5,7 +5,7 @@
 //! new school day). Anything else — a file gone (delete, upsert, snapshot), another version of
 //! a table read whole (roster, organizations, the identity map), other present codes or school
 //! mapping, a day inside the calendar — starts afresh. Both starts give the same parts
-//! (`tests/serving.rs` builds a lake day by day and at once).
+//! (`tests/it/serving.rs` builds a lake day by day and at once).
 
 use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeMap, HashSet};
