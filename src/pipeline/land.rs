@@ -299,6 +299,31 @@ fn fetch_to(
     file: &RemoteFile,
     tmp: &Path,
 ) -> Result<(u64, String), PipelineError> {
+    // Only Linux copies file to file in the kernel; elsewhere `std::io::copy` would move the
+    // bytes in 8 KiB steps, slower than streaming them through a 1 MiB buffer.
+    let local = source
+        .local_path(file)
+        .filter(|_| cfg!(target_os = "linux"));
+    let (bytes, sha) = match local {
+        Some(from) => copy_local(&from, tmp)?,
+        None => stream_to(source, file, tmp)?,
+    };
+    if bytes != file.size {
+        return Err(PipelineError::Source(SourceError::SizeMismatch {
+            path: file.path.clone(),
+            expected: file.size,
+            got: bytes,
+        }));
+    }
+    Ok((bytes, sha))
+}
+
+/// Streams a remote file into `tmp`, hashing it on the way.
+fn stream_to(
+    source: &dyn Source,
+    file: &RemoteFile,
+    tmp: &Path,
+) -> Result<(u64, String), PipelineError> {
     let f = std::fs::File::create(tmp).map_err(|e| PipelineError::io(tmp, e))?;
     let mut w = HashingWriter {
         inner: std::io::BufWriter::with_capacity(1 << 20, f),
@@ -306,18 +331,57 @@ fn fetch_to(
         bytes: 0,
     };
     source.fetch(file, &mut w)?;
-    if w.bytes != file.size {
-        return Err(PipelineError::Source(SourceError::SizeMismatch {
-            path: file.path.clone(),
-            expected: file.size,
-            got: w.bytes,
-        }));
-    }
     let sha = hex(&w.hash.finalize_reset());
     w.inner
         .into_inner()
         .map_err(|e| PipelineError::io(tmp, e.into_error()))?;
     Ok((w.bytes, sha))
+}
+
+/// Copies a local file into `tmp`, file to file: on Linux `std::io::copy` between two files is
+/// `copy_file_range`, which clones the blocks on XFS and btrfs (no bytes written; the landed
+/// file stays a copy of its own, unchanged whatever happens to the source, as stage1 must) and
+/// copies inside the kernel elsewhere. `tmp` is created as any lake file is (owner-only), not with
+/// the source's permissions. The SHA-256 is read back from `tmp`: it is what landed even if the
+/// source changed meanwhile.
+fn copy_local(from: &Path, tmp: &Path) -> Result<(u64, String), PipelineError> {
+    let source_err = |e| {
+        PipelineError::Source(SourceError::Io {
+            path: from.to_path_buf(),
+            source: e,
+        })
+    };
+    let mut src = std::fs::File::open(from).map_err(source_err)?;
+    let mut dst = std::fs::File::create(tmp).map_err(|e| PipelineError::io(tmp, e))?;
+    let bytes = std::io::copy(&mut src, &mut dst).map_err(|e| PipelineError::io(tmp, e))?;
+    drop(dst);
+    let (read, sha) = hash_file(tmp).map_err(|e| PipelineError::io(tmp, e))?;
+    if read != bytes {
+        return Err(PipelineError::io(
+            tmp,
+            std::io::Error::other("the landed copy changed while it was read"),
+        ));
+    }
+    Ok((bytes, sha))
+}
+
+/// Size and SHA-256 of a file, read in 1 MiB blocks.
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut hash, mut bytes) = (Sha256::new(), 0u64);
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok((bytes, hex(&hash.finalize()))),
+            Ok(n) => {
+                hash.update(&buf[..n]);
+                bytes += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 impl From<SourceError> for PipelineError {

@@ -86,4 +86,9 @@ impl Source for FolderSource {
         })?;
         std::io::copy(&mut f, out).map_err(|e| SourceError::Io { path: p, source: e })
     }
+
+    fn local_path(&self, file: &RemoteFile) -> Option<PathBuf> {
+        check_name(&file.path).ok()?;
+        Some(self.root.join(&file.path))
+    }
 }

@@ -80,6 +80,12 @@ pub trait Source: Send + Sync {
     fn list(&self) -> Result<Vec<RemoteFile>, SourceError>;
     /// Streams one file's bytes into `out`; returns the number of bytes.
     fn fetch(&self, file: &RemoteFile, out: &mut dyn Write) -> Result<u64, SourceError>;
+    /// Where the file is on this machine, when the source is a local folder: landing then has
+    /// the operating system copy it, which on a filesystem that clones blocks (XFS, btrfs)
+    /// writes no bytes. `None` (remote sources) streams the file through [`Source::fetch`].
+    fn local_path(&self, _file: &RemoteFile) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// Rejects names that could escape the landing folder or confuse a terminal.

@@ -31,6 +31,7 @@ mod operations;
 mod overrides;
 mod permissions;
 mod pipeline;
+mod reflink;
 mod roster;
 mod schedule;
 mod scheduler_files;
