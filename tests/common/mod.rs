@@ -106,3 +106,20 @@ static SFTP_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn sftp_server_lock() -> std::sync::MutexGuard<'static, ()> {
     SFTP_SERVER.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Runs a system command (mount, mkfs, filefrag) to its end.
+pub fn sh(cmd: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+/// A filesystem a test mounted, unmounted (lazily) however the test ends.
+pub struct Mount(pub PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = sh("umount", &["-l", &self.0.to_string_lossy()]);
+    }
+}

@@ -5,28 +5,15 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use edlake::lake::{Lake, Layer, TableRef};
-
-fn run(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd).args(args).output().unwrap()
-}
 
 fn ingest(lake: &Path, from: &Path) -> Output {
     common::cli::run(
         lake,
         &["ingest", "clever", "--from", from.to_str().unwrap()],
     )
-}
-
-/// Unmounts the tmpfs however the test ends.
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = run("umount", &["-l", self.0.to_str().unwrap()]);
-    }
 }
 
 #[cfg(target_os = "linux")]
@@ -44,7 +31,7 @@ fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
     let big = generated("big", 3000, 30);
     let mnt = dir.path().join("small-disk");
     std::fs::create_dir_all(&mnt).unwrap();
-    let o = run(
+    let o = common::sh(
         "mount",
         &[
             "-t",
@@ -56,7 +43,7 @@ fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let _mount = Mount(mnt.clone());
+    let _mount = common::Mount(mnt.clone());
     let lake = mnt.join("lake");
     Lake::init(&lake).unwrap();
 
@@ -95,7 +82,7 @@ fn a_full_disk_fails_the_run_plainly_and_the_next_run_finishes() {
     }
 
     // Space freed: the next run finishes the work.
-    let o = run("mount", &["-o", "remount,size=2g", mnt.to_str().unwrap()]);
+    let o = common::sh("mount", &["-o", "remount,size=2g", mnt.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = ingest(&lake, &big);
     assert_eq!(

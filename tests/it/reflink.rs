@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use edlake::lake::manifest::Manifest;
 use edlake::lake::{Lake, Layer, TableRef};
@@ -14,27 +13,11 @@ use sha2::{Digest, Sha256};
 
 use crate::common;
 
-fn run(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
-}
-
-/// Unmounts the image however the test ends (the loop device goes with it).
-struct Mount(std::path::PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = run("umount", &["-l", self.0.to_str().unwrap()]);
-    }
-}
-
 /// Whether every extent of `file` is shared with another file (`filefrag -v` flags).
 fn blocks_shared(file: &Path) -> bool {
     // Written blocks are placed on disk only when flushed; map them after that.
     std::fs::File::open(file).unwrap().sync_all().unwrap();
-    let o = run("filefrag", &["-v", file.to_str().unwrap()]);
+    let o = common::sh("filefrag", &["-v", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", common::cli::said(&o));
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     let extents: Vec<&str> = text
@@ -65,7 +48,10 @@ fn a_local_folder_lands_as_a_clone_on_xfs_and_stays_owner_only() {
         common::unmet("root, to mount an XFS image");
         return;
     }
-    if !run("sh", &["-c", "command -v mkfs.xfs"]).status.success() {
+    if !common::sh("sh", &["-c", "command -v mkfs.xfs"])
+        .status
+        .success()
+    {
         common::unmet("mkfs.xfs (xfsprogs; scripts/test installs it)");
         return;
     }
@@ -76,19 +62,19 @@ fn a_local_folder_lands_as_a_clone_on_xfs_and_stays_owner_only() {
         .unwrap()
         .set_len(512 << 20)
         .unwrap();
-    let o = run(
+    let o = common::sh(
         "mkfs.xfs",
         &["-q", "-m", "reflink=1", img.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", common::cli::said(&o));
     let mnt = dir.path().join("xfs");
     std::fs::create_dir_all(&mnt).unwrap();
-    let o = run(
+    let o = common::sh(
         "mount",
         &["-o", "loop", img.to_str().unwrap(), mnt.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", common::cli::said(&o));
-    let _mount = Mount(mnt.clone());
+    let _mount = common::Mount(mnt.clone());
 
     let clever = common::cli::generate(&mnt.join("delivery"), 40, 3).join("clever");
     // A share's files are often readable by everyone; the landed copies must not be.
@@ -128,7 +114,7 @@ fn a_local_folder_lands_as_a_clone_on_xfs_and_stays_owner_only() {
     // The check tells a written copy from a clone.
     let first = lake.join(&manifest.landed[0].stage1_path);
     let plain = mnt.join("written-copy.csv");
-    let o = run(
+    let o = common::sh(
         "cp",
         &[
             "--reflink=never",
