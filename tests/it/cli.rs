@@ -73,6 +73,49 @@ fn shared_clever() -> Option<PathBuf> {
     common::shared_data("clever")
 }
 
+/// The general table's preview shows no raw id, and the first raw id of the Clever file
+/// appears as its pseudonym, `sha256(value ‖ salt)` in hex.
+fn preview_shows_each_raw_id_as_its_salted_sha256(env: &Env, src: &Path, salt: &str) {
+    let o = env.edlake(&[
+        "preview",
+        "general/clever/daily_participation",
+        "--limit",
+        "5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let preview: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = &preview[0];
+    assert!(first.get("sis_id").is_none());
+    let expected = {
+        use sha2::Digest;
+        let raw = csv_first(&src.join("daily-participation/Students/Students.csv"));
+        let mut h = sha2::Sha256::new();
+        h.update(raw.as_bytes());
+        h.update(salt.as_bytes());
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let all = env.edlake(&[
+        "preview",
+        "daily_participation",
+        "--limit",
+        "15000",
+        "--json",
+        "--columns",
+        "sis_id_pseudonym",
+    ]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["sis_id_pseudonym"] == expected.as_str())
+    );
+}
+
 #[test]
 fn init_ingest_tables_preview_and_rerun() {
     if !keyring_available() {
@@ -121,44 +164,7 @@ fn init_ingest_tables_preview_and_rerun() {
         Some(600)
     );
 
-    let o = env.edlake(&[
-        "preview",
-        "general/clever/daily_participation",
-        "--limit",
-        "5",
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let preview: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let first = &preview[0];
-    assert!(first.get("sis_id").is_none());
-    let expected = {
-        use sha2::Digest;
-        let raw = csv_first(&src.join("daily-participation/Students/Students.csv"));
-        let mut h = sha2::Sha256::new();
-        h.update(raw.as_bytes());
-        h.update(salt.as_bytes());
-        h.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
-    let all = env.edlake(&[
-        "preview",
-        "daily_participation",
-        "--limit",
-        "15000",
-        "--json",
-        "--columns",
-        "sis_id_pseudonym",
-    ]);
-    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
-    assert!(
-        all.as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["sis_id_pseudonym"] == expected.as_str())
-    );
+    preview_shows_each_raw_id_as_its_salted_sha256(&env, &src, &salt);
 
     // Restricted tables need --unlock, which is audited.
     let o = env.edlake(&["preview", "ingested/clever/daily_participation"]);

@@ -33,6 +33,7 @@ mod permissions;
 mod pipeline;
 mod reflink;
 mod roster;
+mod roster_roles;
 mod schedule;
 mod scheduler_files;
 mod serving;

@@ -86,6 +86,72 @@ fn general_rows(lake: &Path) -> i64 {
         .unwrap_or(0)
 }
 
+/// Adds the test sshd as the lake's Clever SFTP source (the password through stdin, the
+/// host key accepted by its fingerprint).
+fn add_sftp_source(lake: &Path, port: &str) {
+    let var = |k: &str| std::env::var(k).expect(k);
+    let (user, password, fingerprint) = (
+        var("EDLAKE_TEST_SFTP_USER"),
+        var("EDLAKE_TEST_SFTP_PASSWORD"),
+        var("EDLAKE_TEST_SFTP_FINGERPRINT"),
+    );
+    let o = edlake(
+        lake,
+        &[
+            "source",
+            "add",
+            "sftp",
+            "clever",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--user",
+            &user,
+            "--password-stdin",
+            "--remote-dir",
+            "scheduled",
+            "--accept-host-key",
+            &fingerprint,
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(o.status.success(), "{}", said(&o));
+}
+
+/// Waits for cron to start the run of the schedule set for `at` (`ahead` minutes away) and
+/// returns its report, the first after the `before` runs already in the history.
+fn wait_for_scheduled_run(lake: &Path, before: usize, at: &str, ahead: u64) -> RunReport {
+    let deadline = Instant::now() + Duration::from_secs(60 * (ahead + 2));
+    loop {
+        let history = RunReport::history(&Lake::open(lake).expect("lake")).expect("history");
+        if let Some(r) = history[before..].iter().find(|r| r.job == "ingest clever") {
+            return r.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cron did not run the schedule set for {at}; crontab:\n{}",
+            crontab()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// The newest run log of the lake, once it is complete (the run report is saved when the
+/// ingest ends, the log once the run has rebuilt the derived tables), or as it is after two
+/// minutes.
+fn wait_for_run_log(lake: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let logs = edlake::app::runlog::list(&Lake::open(lake).expect("lake"));
+        let log = std::fs::read_to_string(logs.first().expect("a run log")).expect("log");
+        if log.contains("finished in ") || Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 #[test]
 fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
     if !is_root() {
@@ -104,13 +170,8 @@ fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
         unmet("a cron daemon (scripts/test starts one)");
         return;
     }
-    let var = |k: &str| std::env::var(k).expect(k);
-    let (user, password, fingerprint) = (
-        var("EDLAKE_TEST_SFTP_USER"),
-        var("EDLAKE_TEST_SFTP_PASSWORD"),
-        var("EDLAKE_TEST_SFTP_FINGERPRINT"),
-    );
-    let remote = PathBuf::from(var("EDLAKE_TEST_SFTP_DATA")).join("scheduled");
+    let remote =
+        PathBuf::from(std::env::var("EDLAKE_TEST_SFTP_DATA").expect("data dir")).join("scheduled");
     let _ = std::fs::remove_dir_all(&remote);
 
     // Three days of Clever reports; the server has the first two.
@@ -135,28 +196,7 @@ fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
     let lake = dir.path().join("lake");
     let o = edlake(&lake, &["init"], "");
     assert!(o.status.success(), "{}", said(&o));
-    let o = edlake(
-        &lake,
-        &[
-            "source",
-            "add",
-            "sftp",
-            "clever",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--user",
-            &user,
-            "--password-stdin",
-            "--remote-dir",
-            "scheduled",
-            "--accept-host-key",
-            &fingerprint,
-        ],
-        &format!("{password}\n"),
-    );
-    assert!(o.status.success(), "{}", said(&o));
+    add_sftp_source(&lake, &port);
     let o = edlake(&lake, &["run"], "");
     assert_eq!(o.status.code(), Some(0), "{}", said(&o));
     let two_days = general_rows(&lake);
@@ -194,19 +234,7 @@ fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
         .len();
 
     // Cron starts it at HH:MM:00; the run takes a few seconds.
-    let deadline = Instant::now() + Duration::from_secs(60 * (ahead as u64 + 2));
-    let scheduled = loop {
-        let history = RunReport::history(&Lake::open(&lake).expect("lake")).expect("history");
-        if let Some(r) = history[before..].iter().find(|r| r.job == "ingest clever") {
-            break r.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cron did not run the schedule set for {at}; crontab:\n{}",
-            crontab()
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    };
+    let scheduled = wait_for_scheduled_run(&lake, before, &at, ahead as u64);
     assert_eq!(
         scheduled.status,
         edlake::pipeline::RunStatus::Succeeded,
@@ -230,15 +258,7 @@ fn a_schedule_set_for_the_next_minute_fires_under_cron_and_lands_the_new_day() {
     assert_eq!(general_rows(&lake), two_days + day3);
     // Its log, in the lake: complete once the run has rebuilt the derived tables (the report
     // above is saved when the ingest ends, before that).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let log = loop {
-        let logs = edlake::app::runlog::list(&Lake::open(&lake).expect("lake"));
-        let log = std::fs::read_to_string(logs.first().expect("a run log")).expect("log");
-        if log.contains("finished in ") || Instant::now() > deadline {
-            break log;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let log = wait_for_run_log(&lake);
     assert!(log.contains("scheduled run of every source"), "{log}");
     assert!(log.contains("ingest clever finished"), "{log}");
 

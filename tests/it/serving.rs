@@ -38,6 +38,165 @@ fn school(lake: &Lake) -> String {
     c.get(1).unwrap().to_string()
 }
 
+/// The students of the rows of `df` whose column `c` reads `v`, as text.
+fn students_of(df: &DataFrame, c: &str, v: &str) -> Vec<Option<String>> {
+    let key = df.column(c).unwrap().cast(&DataType::String).unwrap();
+    let n = df
+        .column("students")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    key.str()
+        .unwrap()
+        .iter()
+        .zip(n.str().unwrap().iter())
+        .filter(|(k, _)| *k == Some(v))
+        .map(|(_, n)| n.map(str::to_string))
+        .collect()
+}
+
+/// A grade and an app: served equals direct, alone and with dates and a school; returns the
+/// grade and app checked.
+fn grade_and_app_rows_agree(
+    lake: &Lake,
+    base: &Filter,
+    s: &str,
+    cal: &[NaiveDate],
+) -> (String, String) {
+    let mid = |i: usize| Some(cal[i]);
+    let first = |m: &str, c: &str| {
+        let out = metrics::compute_direct(lake, m, base).unwrap().frame;
+        let v = out.column(c).unwrap().cast(&DataType::String).unwrap();
+        v.str().unwrap().get(0).unwrap().to_string()
+    };
+    let (grade, app) = (
+        first("engagement-by-grade", "grade"),
+        first("top-resources", "resource_name"),
+    );
+    let narrowed = vec![
+        Filter {
+            grade: Some(grade.clone()),
+            ..base.clone()
+        },
+        Filter {
+            app: Some(app.clone()),
+            ..base.clone()
+        },
+        Filter {
+            grade: Some(grade.clone()),
+            app: Some(app.clone()),
+            school: Some(s.to_string()),
+            from: mid(2),
+            to: mid(15),
+            ..base.clone()
+        },
+        Filter {
+            grade: Some("no such grade".into()),
+            app: Some("No Such App".into()),
+            ..base.clone()
+        },
+    ];
+    assert!(check_all(lake, &narrowed) > 20);
+    // The grade's students are the grade's row of the unfiltered grade bars; the app's row of
+    // the ranking is the one row under the app filter.
+    let by_grade = metrics::compute(lake, "engagement-by-grade", base)
+        .unwrap()
+        .frame;
+    let one_grade = Filter {
+        grade: Some(grade.clone()),
+        ..base.clone()
+    };
+    let summary = metrics::compute(lake, "hybrid-summary", &one_grade)
+        .unwrap()
+        .frame;
+    assert_eq!(
+        first_students(&summary),
+        students_of(&by_grade, "grade", &grade)
+    );
+    let ranking = metrics::compute(lake, "top-resources", base).unwrap().frame;
+    let one_app = Filter {
+        app: Some(app.clone()),
+        ..base.clone()
+    };
+    let only = metrics::compute(lake, "top-resources", &one_app)
+        .unwrap()
+        .frame;
+    assert_eq!(only.height(), 1);
+    assert_eq!(
+        students_of(&only, "resource_name", &app),
+        students_of(&ranking, "resource_name", &app)
+    );
+    (grade, app)
+}
+
+/// A class: its events on the Insights charts, its students on the hybrid ones; served equals
+/// direct alone, with a school and dates, with a grade, and for an unknown class.
+fn class_filters_agree(lake: &Lake, base: &Filter, s: &str, cal: &[NaiveDate], grade: &str) {
+    let mid = |i: usize| Some(cal[i]);
+    let classes = metrics::classes::labels(lake).unwrap();
+    assert!(classes.len() >= 4, "{classes:?}");
+    assert!(
+        classes.iter().all(|c| c.starts_with("Homeroom ")),
+        "{classes:?}"
+    );
+    let class = classes[0].clone();
+    let narrowed = vec![
+        Filter {
+            class: Some(class.to_string()),
+            ..base.clone()
+        },
+        Filter {
+            class: Some(class.to_string()),
+            school: Some(s.to_string()),
+            from: mid(2),
+            to: mid(15),
+            ..base.clone()
+        },
+        Filter {
+            class: Some(class.to_string()),
+            grade: Some(grade.to_string()),
+            ..base.clone()
+        },
+        Filter {
+            class: Some("No Such Class".into()),
+            ..base.clone()
+        },
+    ];
+    assert!(check_all(lake, &narrowed) > 20);
+    let one_class = Filter {
+        class: Some(class.to_string()),
+        ..base.clone()
+    };
+    // The class's row of the per-class chart is the one row under its filter, and its
+    // students are the hybrid cards' students under the filter.
+    let by_class = metrics::compute(lake, "class-engagement", base)
+        .unwrap()
+        .frame;
+    assert!(by_class.height() >= 4, "{by_class}");
+    let only = metrics::compute(lake, "class-engagement", &one_class)
+        .unwrap()
+        .frame;
+    assert_eq!(only.height(), 1);
+    assert_eq!(
+        students_of(&only, "class", &class),
+        students_of(&by_class, "class", &class)
+    );
+    let cards = metrics::compute(lake, "hybrid-summary", &one_class)
+        .unwrap()
+        .frame;
+    assert_eq!(
+        first_students(&cards),
+        students_of(&by_class, "class", &class)
+    );
+    let insights = metrics::compute(lake, "insights-summary", &one_class)
+        .unwrap()
+        .frame;
+    assert_eq!(
+        insights.column("classes").unwrap().i64().unwrap().get(0),
+        Some(1)
+    );
+}
+
 #[test]
 fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,141 +251,8 @@ fn served_aggregates_equal_the_direct_queries_under_every_filter() {
     let compared = check_all(&lake, &filters);
     assert!(compared > 300, "only {compared} rows compared");
 
-    // A grade and an app: served equals direct, alone and with dates and a school.
-    let first = |m: &str, c: &str| {
-        let out = metrics::compute_direct(&lake, m, &base).unwrap().frame;
-        let v = out.column(c).unwrap().cast(&DataType::String).unwrap();
-        v.str().unwrap().get(0).unwrap().to_string()
-    };
-    let (grade, app) = (
-        first("engagement-by-grade", "grade"),
-        first("top-resources", "resource_name"),
-    );
-    let narrowed = vec![
-        Filter {
-            grade: Some(grade.clone()),
-            ..base.clone()
-        },
-        Filter {
-            app: Some(app.clone()),
-            ..base.clone()
-        },
-        Filter {
-            grade: Some(grade.clone()),
-            app: Some(app.clone()),
-            school: Some(s.clone()),
-            from: mid(2),
-            to: mid(15),
-            ..base.clone()
-        },
-        Filter {
-            grade: Some("no such grade".into()),
-            app: Some("No Such App".into()),
-            ..base.clone()
-        },
-    ];
-    assert!(check_all(&lake, &narrowed) > 20);
-    // The grade's students are the grade's row of the unfiltered grade bars; the app's row of
-    // the ranking is the one row under the app filter.
-    let by_grade = metrics::compute(&lake, "engagement-by-grade", &base)
-        .unwrap()
-        .frame;
-    let of = |df: &DataFrame, c: &str, v: &str| -> Vec<Option<String>> {
-        let key = df.column(c).unwrap().cast(&DataType::String).unwrap();
-        let n = df
-            .column("students")
-            .unwrap()
-            .cast(&DataType::String)
-            .unwrap();
-        key.str()
-            .unwrap()
-            .iter()
-            .zip(n.str().unwrap().iter())
-            .filter(|(k, _)| *k == Some(v))
-            .map(|(_, n)| n.map(str::to_string))
-            .collect()
-    };
-    let one_grade = Filter {
-        grade: Some(grade.clone()),
-        ..base.clone()
-    };
-    let summary = metrics::compute(&lake, "hybrid-summary", &one_grade)
-        .unwrap()
-        .frame;
-    assert_eq!(first_students(&summary), of(&by_grade, "grade", &grade));
-    let ranking = metrics::compute(&lake, "top-resources", &base)
-        .unwrap()
-        .frame;
-    let one_app = Filter {
-        app: Some(app.clone()),
-        ..base.clone()
-    };
-    let only = metrics::compute(&lake, "top-resources", &one_app)
-        .unwrap()
-        .frame;
-    assert_eq!(only.height(), 1);
-    assert_eq!(
-        of(&only, "resource_name", &app),
-        of(&ranking, "resource_name", &app)
-    );
-    // A class: its events on the Insights charts, its students on the hybrid ones; served
-    // equals direct alone, with a school and dates, with a grade, and for an unknown class.
-    let classes = metrics::classes::labels(&lake).unwrap();
-    assert!(classes.len() >= 4, "{classes:?}");
-    assert!(
-        classes.iter().all(|c| c.starts_with("Homeroom ")),
-        "{classes:?}"
-    );
-    let class = classes[0].clone();
-    let narrowed = vec![
-        Filter {
-            class: Some(class.clone()),
-            ..base.clone()
-        },
-        Filter {
-            class: Some(class.clone()),
-            school: Some(s.clone()),
-            from: mid(2),
-            to: mid(15),
-            ..base.clone()
-        },
-        Filter {
-            class: Some(class.clone()),
-            grade: Some(grade.clone()),
-            ..base.clone()
-        },
-        Filter {
-            class: Some("No Such Class".into()),
-            ..base.clone()
-        },
-    ];
-    assert!(check_all(&lake, &narrowed) > 20);
-    let one_class = Filter {
-        class: Some(class.clone()),
-        ..base.clone()
-    };
-    // The class's row of the per-class chart is the one row under its filter, and its
-    // students are the hybrid cards' students under the filter.
-    let by_class = metrics::compute(&lake, "class-engagement", &base)
-        .unwrap()
-        .frame;
-    assert!(by_class.height() >= 4, "{by_class}");
-    let only = metrics::compute(&lake, "class-engagement", &one_class)
-        .unwrap()
-        .frame;
-    assert_eq!(only.height(), 1);
-    assert_eq!(of(&only, "class", &class), of(&by_class, "class", &class));
-    let cards = metrics::compute(&lake, "hybrid-summary", &one_class)
-        .unwrap()
-        .frame;
-    assert_eq!(first_students(&cards), of(&by_class, "class", &class));
-    let insights = metrics::compute(&lake, "insights-summary", &one_class)
-        .unwrap()
-        .frame;
-    assert_eq!(
-        insights.column("classes").unwrap().i64().unwrap().get(0),
-        Some(1)
-    );
+    let (grade, app) = grade_and_app_rows_agree(&lake, &base, &s, &cal);
+    class_filters_agree(&lake, &base, &s, &cal, &grade);
     // A chart that does not take the filter ignores it.
     let weekly = |f: &Filter| metrics::compute(&lake, "insights-weekly", f).unwrap().frame;
     assert_eq!(

@@ -71,13 +71,8 @@ fn insights_lake(root: &Path) -> (tempfile::TempDir, Lake, Salt) {
     (dir, lake, salt)
 }
 
-#[test]
-fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids() {
-    let Some(root) = shared() else { return };
-    let (dir, lake, salt) = insights_lake(&root);
-    let insights = root.join("insights/k12_test_data");
-    // The SIS identifies schools by the district's own ids, which SDS carries to Insights as
-    // each Organization's ExternalId; the raw attendance rows, with those ids.
+/// Each Insights Organization's id → (ExternalId, name), read from the export's roster file.
+fn external_ids(insights: &Path) -> HashMap<String, (String, String)> {
     let org_file = std::fs::read_dir(insights.join("roster"))
         .unwrap()
         .next()
@@ -91,11 +86,44 @@ fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids
         .unwrap()
         .unwrap()
         .path();
-    let mut external: HashMap<String, (String, String)> = HashMap::new();
+    let mut external = HashMap::new();
     for line in std::fs::read_to_string(&org_csv).unwrap().lines() {
         let f: Vec<&str> = line.split(',').collect();
         external.insert(f[0].into(), (f[1].into(), f[4].into()));
     }
+    external
+}
+
+/// The school filter takes the school's name: served and direct figures agree and hold only
+/// that school.
+fn school_filter_takes_the_name(lake: &Lake) {
+    let f = Filter {
+        school: Some("Mitchell High".into()),
+        min_group: 1,
+        ..Filter::default()
+    };
+    let one = metrics::compute(lake, "below-threshold", &f).unwrap().frame;
+    assert_eq!(
+        one,
+        metrics::compute_direct(lake, "below-threshold", &f)
+            .unwrap()
+            .frame
+    );
+    assert!(
+        text_col(&one, "school")
+            .iter()
+            .all(|s| s.as_deref() == Some("Mitchell High"))
+    );
+}
+
+#[test]
+fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids() {
+    let Some(root) = shared() else { return };
+    let (dir, lake, salt) = insights_lake(&root);
+    let insights = root.join("insights/k12_test_data");
+    // The SIS identifies schools by the district's own ids, which SDS carries to Insights as
+    // each Organization's ExternalId; the raw attendance rows, with those ids.
+    let external = external_ids(&insights);
     let att_path = root.join("sis_batches/batch1/studentattendance.csv");
     let mut att = rows(&att_path);
     for r in &mut att {
@@ -185,26 +213,7 @@ fn sis_school_ids_take_the_names_of_the_insights_schools_with_those_external_ids
             .iter()
             .all(|r| !r.unnamed && r.suggestion.is_none())
     );
-    // The school filter takes the name.
-    let f = Filter {
-        school: Some("Mitchell High".into()),
-        min_group: 1,
-        ..Filter::default()
-    };
-    let one = metrics::compute(&lake, "below-threshold", &f)
-        .unwrap()
-        .frame;
-    assert_eq!(
-        one,
-        metrics::compute_direct(&lake, "below-threshold", &f)
-            .unwrap()
-            .frame
-    );
-    assert!(
-        text_col(&one, "school")
-            .iter()
-            .all(|s| s.as_deref() == Some("Mitchell High"))
-    );
+    school_filter_takes_the_name(&lake);
 }
 
 #[test]
