@@ -33,8 +33,22 @@ fn ts() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
 }
 
-fn text(e: Expr) -> Expr {
-    e.cast(DataType::String)
+/// The event's day as `YYYYMMDD`, made from integers: casting a date to text formats each row
+/// with chrono's strftime, which took a fifth of a year's stage3 rebuild.
+fn day_digits() -> Expr {
+    let d = || col("date").dt();
+    (d().year().cast(DataType::Int64) * lit(10_000i64)
+        + d().month().cast(DataType::Int64) * lit(100i64)
+        + d().day().cast(DataType::Int64))
+    .cast(DataType::String)
+}
+
+/// The first 16 hex digits (64 bits) of a pseudonym: enough to tell a district's students apart
+/// in an event id (two of a million students share them with a chance of about 3 in 10^8), at a
+/// quarter of the bytes. Event ids are unique per row, so no Parquet encoding shares them: the
+/// full pseudonym made them the largest column of the lake (85 bytes a row).
+fn short_pseudonym(c: &str) -> Expr {
+    col(c).str().slice(lit(0), lit(16))
 }
 
 /// Clever daily participation as digital activity events.
@@ -44,9 +58,9 @@ fn from_daily_participation(dp: LazyFrame) -> LazyFrame {
         concat_str(
             [
                 lit("clever-dp-"),
-                text(col("date")),
+                day_digits(),
                 lit("-"),
-                col("sis_id_pseudonym"),
+                short_pseudonym("sis_id_pseudonym"),
             ],
             "",
             true,
@@ -81,11 +95,11 @@ fn from_resource_usage(ru: LazyFrame) -> LazyFrame {
         concat_str(
             [
                 lit("clever-ru-"),
-                text(col("date")),
+                day_digits(),
                 lit("-"),
                 col("resource_id"),
                 lit("-"),
-                col("sis_id_pseudonym"),
+                short_pseudonym("sis_id_pseudonym"),
             ],
             "",
             true,

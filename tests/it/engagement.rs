@@ -281,6 +281,40 @@ fn insights_weekly_groups_match_the_generated_activity() {
     let total = rows("daily_participation") + rows("resource_usage") + rows("activity");
     assert_eq!(built.digital_activity_rows, Some(total));
     assert_eq!(built.hybrid_students, Some(60));
+    clever_event_ids_name_the_day_and_student(&lake);
+}
+
+/// Clever events are identified by their day (`YYYYMMDD`), the resource for resource usage, and
+/// the first 16 hex digits of the student's pseudonym; no two events share an id.
+fn clever_event_ids_name_the_day_and_student(lake: &Lake) {
+    let da = delta::read_table(&lake.table_dir(&derive::digital_activity_table()), None).unwrap();
+    let ids = str_col(&da, "event_id");
+    let (types, actors) = (str_col(&da, "event_type"), str_col(&da, "actor_id"));
+    let objects = str_col(&da, "object_id");
+    // Timestamps print as `2025-11-03 00:00:00 UTC`.
+    let days: Vec<String> = str_col(&da, "event_time")
+        .into_iter()
+        .map(|t| t.unwrap()[..10].replace('-', ""))
+        .collect();
+    let mut checked = 0;
+    for i in 0..da.height() {
+        let actor = actors[i].as_deref().unwrap();
+        let want = match types[i].as_deref() {
+            Some("daily_participation") => format!("clever-dp-{}-{}", days[i], &actor[..16]),
+            Some("resource_usage") => format!(
+                "clever-ru-{}-{}-{}",
+                days[i],
+                objects[i].as_deref().unwrap(),
+                &actor[..16]
+            ),
+            _ => continue,
+        };
+        assert_eq!(ids[i].as_deref(), Some(want.as_str()), "event {i}");
+        checked += 1;
+    }
+    assert!(checked > 1000, "{checked} Clever events");
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "event ids are unique");
 }
 
 #[test]
