@@ -18,31 +18,35 @@ pub(super) fn hex_str(h: &Hex) -> &str {
     std::str::from_utf8(h).unwrap_or_default()
 }
 
-/// Longest value kept inline in the table (SIS, state and Clever ids are shorter).
-const INLINE: usize = 23;
+/// Words of an inline key.
+const WORDS: usize = 3;
+/// Longest value kept inline in the table (SIS and state ids). Longer keys cost more than they
+/// save: with five words, so that the 32-hex-digit and UUID ids of Clever and Insights fit, key
+/// comparisons went through `memcmp` and pseudonymizing took half as long again (perf,
+/// 2026-12-04).
+const INLINE: usize = WORDS * 8 - 1;
 
 /// Each distinct value's pseudonym. Values of up to [`INLINE`] bytes are stored in the hash table
 /// itself (their length in the last byte), longer ones as boxed text.
 #[derive(Default)]
 pub(super) struct Cache {
-    short: PlHashMap<[u64; 3], Hex>,
+    short: PlHashMap<[u64; WORDS], Hex>,
     long: PlHashMap<Box<str>, Hex>,
 }
 
-/// A short value as three words (compared as integers, not with `memcmp`).
-fn short_key(v: &str) -> Option<[u64; 3]> {
+/// A short value as [`WORDS`] words (compared as integers, not with `memcmp`).
+fn short_key(v: &str) -> Option<[u64; WORDS]> {
     let b = v.as_bytes();
     (b.len() <= INLINE).then(|| {
         let mut k = [0u8; INLINE + 1];
         k[..b.len()].copy_from_slice(b);
         // The length tells "a" from "a\0": both are padded with zero bytes.
         k[INLINE] = b.len() as u8;
-        let word = |i: usize| {
+        std::array::from_fn(|i| {
             let mut w = [0u8; 8];
             w.copy_from_slice(&k[i * 8..i * 8 + 8]);
             u64::from_le_bytes(w)
-        };
-        [word(0), word(1), word(2)]
+        })
     })
 }
 
@@ -79,14 +83,23 @@ impl Cache {
     }
 }
 
-/// A 128-bit fingerprint of each row of `df`: every column's value as text, each written with
-/// its length (so no two different rows write the same bytes), nulls as a marker no text writes.
+/// A 128-bit fingerprint of each row of a lookup frame: every column's value as text, each
+/// written with its length (so no two different rows write the same bytes), nulls as a marker no
+/// text writes. A column `X_pseudonym` beside its column `X` is left out: it is `X` hashed with
+/// the lake's salt, which never changes once the lake holds data (`edlake salt import` refuses),
+/// so it tells no rows apart that `X` does not — and its 64 characters were most of the bytes
+/// hashed for each of a year's 13.5 M rows.
 pub(super) fn row_fingerprints(df: &DataFrame) -> PolarsResult<Vec<u128>> {
     let a = foldhash::quality::FixedState::with_seed(0x6564_6c61_6b65_0001);
     let b = foldhash::quality::FixedState::with_seed(0x6c6f_6f6b_7570_0002);
+    let derived = |name: &str| {
+        name.strip_suffix("_pseudonym")
+            .is_some_and(|raw| df.column(raw).is_ok())
+    };
     let texts: Vec<StringChunked> = df
         .columns()
         .iter()
+        .filter(|c| !derived(c.name().as_str()))
         .map(|c| {
             Ok(c.as_materialized_series()
                 .cast(&DataType::String)?
@@ -134,9 +147,15 @@ mod tests {
         assert_eq!(c.get("a"), Some(&[b'1'; 64]));
         assert_eq!(c.get("a\0"), Some(&[b'2'; 64]));
         assert_eq!(c.get(&long), Some(&[b'3'; 64]));
-        assert_eq!(c.get(&"x".repeat(23)), None);
+        assert_eq!(c.get(&"x".repeat(INLINE)), None);
+        // The longest inline value and the shortest boxed one are told apart too.
+        let (edge, boxed) = ("y".repeat(INLINE), "y".repeat(INLINE + 1));
+        c.insert(&edge, [b'4'; 64]);
+        c.insert(&boxed, [b'5'; 64]);
+        assert_eq!(c.get(&edge), Some(&[b'4'; 64]));
+        assert_eq!(c.get(&boxed), Some(&[b'5'; 64]));
         assert_eq!(c.get(""), None);
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.len(), 5);
         c.clear();
         assert_eq!(c.get("a"), None);
     }
@@ -157,5 +176,28 @@ mod tests {
                 assert_ne!(f[i], f[j], "rows {i} and {j}");
             }
         }
+    }
+
+    #[test]
+    fn a_pseudonym_beside_its_value_adds_nothing_to_the_fingerprint() {
+        let raw = df!["id" => ["s1", "s2"]].unwrap();
+        let with = df![
+            "id" => ["s1", "s2"],
+            "id_pseudonym" => ["aa", "bb"],
+        ]
+        .unwrap();
+        assert_eq!(
+            row_fingerprints(&raw).unwrap(),
+            row_fingerprints(&with).unwrap()
+        );
+        // Without its value beside it, a column named like a pseudonym is an ordinary column.
+        let alone = df!["x_pseudonym" => ["aa", "bb"]].unwrap();
+        let other = df!["x_pseudonym" => ["aa", "cc"]].unwrap();
+        let (f, g) = (
+            row_fingerprints(&alone).unwrap(),
+            row_fingerprints(&other).unwrap(),
+        );
+        assert_eq!(f[0], g[0]);
+        assert_ne!(f[1], g[1]);
     }
 }
