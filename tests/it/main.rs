@@ -22,6 +22,7 @@ mod engagement;
 mod engagement_views;
 mod exit_codes;
 mod faults;
+mod identity_ids;
 mod insights_export;
 mod insights_views;
 mod layers;

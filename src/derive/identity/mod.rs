@@ -13,12 +13,14 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 mod config;
+mod source_ids;
 
 pub use config::{IdSource, IdentityConfig, InsightsId, RosterKey};
 
 use super::text_values;
 use super::{DeriveError, table};
 use crate::lake::{Lake, LakeError, Layer, TableRef};
+use source_ids::source_ids;
 
 /// Match counts of one source (distinct ids).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -76,42 +78,6 @@ fn history_path(lake: &Lake) -> std::path::PathBuf {
 /// Every identity-map build, oldest first.
 pub fn history(lake: &Lake) -> Result<Vec<IdentityBuild>, LakeError> {
     crate::lake::jsonfile::read_lines(&history_path(lake))
-}
-
-/// Distinct non-blank student pseudonyms of a source, read a group of data files at a time so
-/// memory follows the number of students, not the tens of millions of rows of a district year.
-fn source_ids(lake: &Lake, s: IdSource) -> Result<Vec<String>, DeriveError> {
-    let mut ids = std::collections::BTreeSet::new();
-    for (t, c, filter) in s.inputs() {
-        let dir = lake.table_dir(&t);
-        let Some(state) = crate::lake::delta::read_state(&dir)? else {
-            continue;
-        };
-        // A few dozen files per scan: memory stays a small share of the table, and the
-        // per-scan cost does not add up over a year of daily files.
-        for files in state.files.chunks(32) {
-            let one = crate::lake::delta::TableState {
-                files: files.to_vec(),
-                ..state.clone()
-            };
-            let lf = crate::lake::scan::lazy(&dir, &one)?;
-            let lf = match &filter {
-                Some(f) => lf.filter(f.clone()),
-                None => lf,
-            };
-            let df = lf
-                .select([col(c).alias("id")])
-                .filter(col("id").is_not_null())
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()?;
-            for v in df.column("id")?.str()?.iter().flatten() {
-                if !ids.contains(v) {
-                    ids.insert(v.to_string());
-                }
-            }
-        }
-    }
-    Ok(ids.into_iter().collect())
 }
 
 fn insights_table(entity: &str) -> TableRef {
