@@ -91,6 +91,50 @@ impl Interner {
     }
 }
 
+/// How many distinct string views a [`ViewCodes`] remembers.
+const MEMO_LIMIT: usize = 4096;
+
+/// A text column's rows as an [`Interner`]'s numbers, each distinct value looked up about once
+/// per data file: rows whose string views are equal hold equal text (a view is the text itself
+/// up to 12 bytes, else its place in the array's buffers, which values decoded from one Parquet
+/// dictionary share), so a row costs a 16-byte lookup instead of hashing and comparing its
+/// text. A column whose views hardly repeat stops being memoized after [`MEMO_LIMIT`].
+pub struct ViewCodes {
+    /// The column as one array (views name buffers of their own array only).
+    arr: Option<<StringType as PolarsDataType>::Array>,
+    memo: HashMap<u128, u32>,
+}
+
+impl ViewCodes {
+    pub fn new(c: &StringChunked) -> Self {
+        let one = c.rechunk();
+        ViewCodes {
+            arr: one.downcast_iter().next().cloned(),
+            memo: HashMap::new(),
+        }
+    }
+
+    /// Row `i`'s number in `interner` (which must be the same for every call).
+    pub fn id(&mut self, interner: &mut Interner, i: usize) -> u32 {
+        let Some(arr) = self.arr.as_ref().filter(|a| i < a.len()) else {
+            return interner.id(None);
+        };
+        // `get` is None for a null row.
+        if StaticArray::get(arr, i).is_none() {
+            return interner.id(None);
+        }
+        let key = arr.views()[i].as_u128();
+        if let Some(id) = self.memo.get(&key) {
+            return *id;
+        }
+        let id = interner.id(Some(arr.value(i)));
+        if self.memo.len() < MEMO_LIMIT {
+            self.memo.insert(key, id);
+        }
+        id
+    }
+}
+
 /// Day sets keyed by (key, school, student).
 #[derive(Debug)]
 pub struct Sets {
@@ -281,5 +325,41 @@ impl Sets {
             ));
         }
         DataFrame::new(order.len(), cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Row by row, the memoized numbers equal the interner's own: short and long values,
+    /// nulls, equal values stored apart, a column of several chunks, and more distinct values
+    /// than the memo keeps.
+    #[test]
+    fn view_codes_number_rows_as_the_interner_does() {
+        let long = |i: usize| format!("a school name longer than twelve bytes {}", i % 7);
+        let mut values: Vec<Option<String>> = (0..MEMO_LIMIT + 500)
+            .map(|i| match i % 5 {
+                0 => None,
+                1 => Some(format!("s{}", i % 3)),
+                2 => Some(long(i)),
+                _ => Some(format!("distinct value number {i:06}")),
+            })
+            .collect();
+        values.push(Some(long(2)));
+        let mut c: StringChunked = values[..100].iter().map(|v| v.as_deref()).collect();
+        let rest: StringChunked = values[100..].iter().map(|v| v.as_deref()).collect();
+        c.append(&rest).unwrap();
+        assert!(c.chunks().len() > 1);
+        let (mut memoized, mut plain) = (Interner::default(), Interner::default());
+        let mut codes = ViewCodes::new(&c);
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(
+                codes.id(&mut memoized, i),
+                plain.id(v.as_deref()),
+                "row {i}"
+            );
+        }
+        assert_eq!(memoized.values, plain.values);
     }
 }

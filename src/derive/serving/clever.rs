@@ -3,6 +3,7 @@
 
 use polars::prelude::*;
 
+use super::accum::ViewCodes;
 use super::build::Builder;
 use super::clever_day_sums;
 use super::read::{add_days, days, each_file, sids, strs, student_key, sum_parts};
@@ -90,10 +91,10 @@ impl Builder<'_> {
             let active = &file.active;
             add_days(clever, cal, active)?;
             let (sid, day) = (sids(active)?, days(active, "day")?);
-            let school = strs(active, "school_name")?;
+            let mut school = ViewCodes::new(&strs(active, "school_name")?);
             for i in 0..active.height() {
                 if let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d))) {
-                    let sc = by_school.schools.id(school.get(i));
+                    let sc = school.id(&mut by_school.schools, i);
                     by_school.add(0, sc, sid, bit);
                 }
             }
@@ -157,14 +158,18 @@ impl Builder<'_> {
                 strs(df, "school_name")?,
             );
             let (sid, day) = (sids(df)?, days(df, "date")?);
+            let (mut name_k, mut name_s) = (ViewCodes::new(&n), ViewCodes::new(&s));
+            let (mut type_k, mut type_s) = (ViewCodes::new(&t), ViewCodes::new(&s));
             for i in 0..df.height() {
                 let (Some(sid), Some(bit)) = (sid.get(i), day.get(i).and_then(|d| cal.bit(d)))
                 else {
                     continue;
                 };
-                let (k, sc) = (by_name.keys.id(n.get(i)), by_name.schools.id(s.get(i)));
+                let k = name_k.id(&mut by_name.keys, i);
+                let sc = name_s.id(&mut by_name.schools, i);
                 by_name.add(k, sc, sid, bit);
-                let (k, sc) = (by_type.keys.id(t.get(i)), by_type.schools.id(s.get(i)));
+                let k = type_k.id(&mut by_type.keys, i);
+                let sc = type_s.id(&mut by_type.schools, i);
                 by_type.add(k, sc, sid, bit);
             }
             Ok(())
