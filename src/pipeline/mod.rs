@@ -232,3 +232,135 @@ pub struct Counters {
     pub bytes: std::sync::atomic::AtomicU64,
     pub rows: std::sync::atomic::AtomicU64,
 }
+
+/// Runs `f` over `items` on every core and hands each result to `sink` on the calling thread,
+/// in item order, as soon as it and all before it are done — while the workers already read the
+/// next items (at most `ahead` past the one being handed over, so memory stays a few results).
+/// Reading and folding overlap instead of taking turns. `Ok(Err(e))` when `sink` fails (the
+/// workers stop taking items); a panic in `f` fails the whole map, as in [`parallel_map`].
+pub fn ordered_map<T: Sync, R: Send, E>(
+    items: &[T],
+    ahead: usize,
+    f: impl Fn(&T) -> R + Sync,
+    mut sink: impl FnMut(R) -> Result<(), E>,
+) -> Result<Result<(), E>, PipelineError> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, items.len().max(1));
+    let ahead = ahead.max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let handed = std::sync::atomic::AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, std::thread::Result<R>)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (tx, next, handed, stop, f) = (tx.clone(), &next, &handed, &stop, &f);
+            s.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    // The item being handed over never waits here (it is below the bound).
+                    while i >= handed.load(Ordering::SeqCst) + ahead && !stop.load(Ordering::SeqCst)
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+                    let panicked = r.is_err();
+                    if tx.send((i, r)).is_err() || panicked {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut out = Ok(Ok(()));
+        for want in 0..items.len() {
+            let r = loop {
+                if let Some(r) = waiting.remove(&want) {
+                    break Some(r);
+                }
+                match rx.recv() {
+                    Ok((i, r)) => {
+                        waiting.insert(i, r);
+                    }
+                    // Every worker is gone with this item missing: one of them panicked.
+                    Err(_) => break None,
+                }
+            };
+            match r.map(|r| r.map(&mut sink)) {
+                Some(Ok(Ok(()))) => handed.store(want + 1, Ordering::SeqCst),
+                Some(Ok(Err(e))) => {
+                    out = Ok(Err(e));
+                    break;
+                }
+                Some(Err(_)) | None => {
+                    out = Err(PipelineError::WorkerPanicked);
+                    break;
+                }
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results reach the sink in item order though later items finish first; a sink error and
+    /// a panicking worker each end the map, and the workers never run far ahead of the sink.
+    #[test]
+    fn ordered_map_hands_over_in_order_and_stops_on_errors() {
+        let items: Vec<u64> = (0..40).collect();
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let slow_first = |i: &u64| {
+            started.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(if i.is_multiple_of(5) {
+                8
+            } else {
+                1
+            }));
+            i * 10
+        };
+        let mut seen = Vec::new();
+        let r: Result<Result<(), ()>, _> = ordered_map(&items, 3, slow_first, |v| {
+            // Items started so far: those handed over and at most `ahead` more.
+            let handed = seen.len();
+            assert!(started.load(Ordering::SeqCst) <= handed + 3, "ran ahead");
+            seen.push(v);
+            Ok(())
+        });
+        assert!(matches!(r, Ok(Ok(()))));
+        assert_eq!(seen, items.iter().map(|i| i * 10).collect::<Vec<_>>());
+
+        let mut n = 0;
+        let r = ordered_map(
+            &items,
+            2,
+            |i| *i,
+            |v| {
+                n += 1;
+                if v == 7 { Err("stop at 7") } else { Ok(()) }
+            },
+        );
+        assert!(matches!(r, Ok(Err("stop at 7"))));
+        assert_eq!(n, 8);
+
+        let r: Result<Result<(), ()>, _> = ordered_map(
+            &items,
+            2,
+            |i| {
+                assert!(*i != 5, "worker panics on item 5");
+                *i
+            },
+            |_| Ok(()),
+        );
+        assert!(matches!(r, Err(PipelineError::WorkerPanicked)));
+    }
+}

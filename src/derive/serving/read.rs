@@ -23,9 +23,9 @@ pub(super) fn student_key(pseudonym: &str) -> Expr {
 pub(super) type Done = HashMap<String, HashSet<String>>;
 
 /// Reads each data file of table `t` not in `done` with `read` (as many files at a time as
-/// the machine has cores: one file's query is too small to keep them busy), then hands the
-/// results to `fold` one by one in the table's file order; `false` when the lake has no such
-/// table. Only one batch of results is held at a time.
+/// the machine has cores: one file's query is too small to keep them busy) and hands the
+/// results to `fold` one by one in the table's file order, while the next files are read;
+/// `false` when the lake has no such table. Only a few results are held at a time.
 pub(super) fn each_file<T: Send>(
     lake: &Lake,
     t: &TableRef,
@@ -42,20 +42,18 @@ pub(super) fn each_file<T: Send>(
     let todo: Vec<_> = (state.files.iter())
         .filter(|f| !skip.is_some_and(|s| s.contains(&f.path)))
         .collect();
-    let batch = std::thread::available_parallelism().map_or(2, |n| n.get());
-    for files in todo.chunks(batch) {
-        let results = crate::pipeline::parallel_map(files, |file| {
-            let one = TableState {
-                files: vec![(*file).clone()],
-                ..state.clone()
-            };
-            read(sites.apply(t, scan::lazy(&dir, &one)?))
-        })
-        .map_err(|_| DeriveError::WorkerPanicked)?;
-        for r in results {
-            fold(r?)?;
-        }
-    }
+    // Later files are read while earlier ones are folded: taking turns left both cores half
+    // idle (1.1 of 2 cores busy on a from-scratch build).
+    let ahead = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+    let read_one = |file: &&crate::lake::delta::DataFile| {
+        let one = TableState {
+            files: vec![(*file).clone()],
+            ..state.clone()
+        };
+        read(sites.apply(t, scan::lazy(&dir, &one)?))
+    };
+    crate::pipeline::ordered_map(&todo, ahead, read_one, |r| fold(r?))
+        .map_err(|_| DeriveError::WorkerPanicked)??;
     Ok(true)
 }
 
