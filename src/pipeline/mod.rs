@@ -145,9 +145,7 @@ impl PipelineError {
 }
 
 /// Runs `f` over `items` on one worker thread per core, each taking the next item when done;
-/// results come back in input order. Plain threads rather than the global rayon pool: polars
-/// runs its own pool inside `f`, and a rayon worker waiting on it would start more items,
-/// holding many files in memory at once.
+/// results come back in input order ([`ordered_map`] keeping them all).
 ///
 /// A panic in `f` fails the whole map (the other workers take no new item): a result missing
 /// for one input must never let the caller pair results with the wrong inputs, or record a file
@@ -156,45 +154,12 @@ pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T) -> R + Sync,
 ) -> Result<Vec<R>, PipelineError> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, items.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let joined: Vec<std::thread::Result<Vec<(usize, R)>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    while !failed.load(Ordering::SeqCst) {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(item) = items.get(i) else { break };
-                        // Flag the failure before unwinding, so the other workers stop early.
-                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-                        match r {
-                            Ok(r) => mine.push((i, r)),
-                            Err(p) => {
-                                failed.store(true, Ordering::SeqCst);
-                                std::panic::resume_unwind(p);
-                            }
-                        }
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join()).collect()
-    });
     let mut out = Vec::with_capacity(items.len());
-    for j in joined {
-        out.extend(j.map_err(|_| PipelineError::WorkerPanicked)?);
-    }
-    if out.len() != items.len() {
-        return Err(PipelineError::WorkerPanicked);
-    }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out.into_iter().map(|(_, r)| r).collect())
+    let Ok(()) = ordered_map(items, items.len(), f, |r| {
+        out.push(r);
+        Ok::<(), std::convert::Infallible>(())
+    })?;
+    Ok(out)
 }
 
 /// Test hook: while set, processing a landed file whose origin path contains this text panics,
@@ -233,11 +198,14 @@ pub struct Counters {
     pub rows: std::sync::atomic::AtomicU64,
 }
 
-/// Runs `f` over `items` on every core and hands each result to `sink` on the calling thread,
-/// in item order, as soon as it and all before it are done — while the workers already read the
-/// next items (at most `ahead` past the one being handed over, so memory stays a few results).
-/// Reading and folding overlap instead of taking turns. `Ok(Err(e))` when `sink` fails (the
-/// workers stop taking items); a panic in `f` fails the whole map, as in [`parallel_map`].
+/// Runs `f` over `items` on one worker thread per core and hands each result to `sink` on the
+/// calling thread, in item order, as soon as it and all before it are done — while the workers
+/// already read the next items (at most `ahead` past the one being handed over, so memory stays
+/// a few results). Reading and folding overlap instead of taking turns. `Ok(Err(e))` when
+/// `sink` fails; a panic in `f` fails the whole map. Either way the workers take no new item.
+///
+/// Plain threads rather than the global rayon pool: polars runs its own pool inside `f`, and a
+/// rayon worker waiting on it would start more items, holding many files in memory at once.
 pub fn ordered_map<T: Sync, R: Send, E>(
     items: &[T],
     ahead: usize,
@@ -261,7 +229,8 @@ pub fn ordered_map<T: Sync, R: Send, E>(
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(item) = items.get(i) else { break };
                     // The item being handed over never waits here (it is below the bound).
-                    while i >= handed.load(Ordering::SeqCst) + ahead && !stop.load(Ordering::SeqCst)
+                    while i >= handed.load(Ordering::SeqCst).saturating_add(ahead)
+                        && !stop.load(Ordering::SeqCst)
                     {
                         std::thread::sleep(std::time::Duration::from_millis(1));
                     }
@@ -269,14 +238,20 @@ pub fn ordered_map<T: Sync, R: Send, E>(
                         break;
                     }
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
-                    let panicked = r.is_err();
-                    if tx.send((i, r)).is_err() || panicked {
+                    if r.is_err() {
+                        // The map fails: the other workers take no new item.
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send((i, r)).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(tx);
+        // Stops the workers however this ends, a panic in `sink` included (they would
+        // otherwise wait for it forever, and the scope for them).
+        let _stop = StopOnDrop(&stop);
         let mut waiting = std::collections::BTreeMap::new();
         let mut out = Ok(Ok(()));
         for want in 0..items.len() {
@@ -304,9 +279,17 @@ pub fn ordered_map<T: Sync, R: Send, E>(
                 }
             }
         }
-        stop.store(true, Ordering::SeqCst);
         out
     })
+}
+
+/// Sets its flag when dropped, also while unwinding.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +345,19 @@ mod tests {
             |_| Ok(()),
         );
         assert!(matches!(r, Err(PipelineError::WorkerPanicked)));
+
+        // A panic in the sink reaches the caller; the workers waiting for it stop.
+        let sink_panics = std::panic::catch_unwind(|| {
+            ordered_map(
+                &items,
+                2,
+                |i| *i,
+                |v| -> Result<(), ()> {
+                    assert!(v != 3, "the sink panics on item 3");
+                    Ok(())
+                },
+            )
+        });
+        assert!(sink_panics.is_err());
     }
 }
