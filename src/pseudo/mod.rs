@@ -424,7 +424,7 @@ mod tests {
         let half = UNIQUE_AFTER / 2;
         // Two chunks of ids never seen twice: cached while the column is being learned.
         for k in 0..2 {
-            hasher.hash_series(&chunk("id", k * half, half)).unwrap();
+            let _ = hasher.hash_series(&chunk("id", k * half, half)).unwrap();
         }
         assert_eq!(hasher.distinct() as u64, UNIQUE_AFTER);
         // Past the bound they are hashed directly, the cache no longer grows, and the pseudonyms
@@ -440,9 +440,9 @@ mod tests {
         }
         // A column whose values repeat keeps being cached under the same load.
         for _ in 0..4 {
-            hasher.hash_series(&chunk("student", 0, half)).unwrap();
+            let _ = hasher.hash_series(&chunk("student", 0, half)).unwrap();
         }
-        hasher.hash_series(&chunk("student", half, 5)).unwrap();
+        let _ = hasher.hash_series(&chunk("student", half, 5)).unwrap();
         assert_eq!(hasher.distinct() as u64, UNIQUE_AFTER + half + 5);
     }
 

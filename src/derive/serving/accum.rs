@@ -135,6 +135,38 @@ impl ViewCodes {
     }
 }
 
+/// A text column of one data file as numbers into that file's own distinct values, made on the
+/// thread that read the file, so the single thread folding every file into the shared
+/// [`Interner`]s works with numbers, not text.
+pub struct Coded {
+    /// Each row's number in `values`.
+    pub codes: Vec<u32>,
+    /// The file's distinct values, numbered in the order they first appear.
+    pub values: Interner,
+}
+
+impl Coded {
+    pub fn new(c: &StringChunked) -> Self {
+        let mut values = Interner::default();
+        let mut views = ViewCodes::new(c);
+        let codes = (0..c.len()).map(|i| views.id(&mut values, i)).collect();
+        Coded { codes, values }
+    }
+
+    /// Empty slots for [`Coded::global`], one per distinct value.
+    pub fn slots(&self) -> Vec<Option<u32>> {
+        vec![None; self.values.values.len()]
+    }
+
+    /// Row `i`'s number in `global`, looked up once per distinct value of the file and kept in
+    /// `slots`: values get their numbers in the order rows first use them, as numbering row by
+    /// row does.
+    pub fn global(&self, i: usize, global: &mut Interner, slots: &mut [Option<u32>]) -> u32 {
+        let local = self.codes[i];
+        *slots[local as usize].get_or_insert_with(|| global.id(self.values.get(local)))
+    }
+}
+
 /// Day sets keyed by (key, school, student).
 #[derive(Debug)]
 pub struct Sets {
@@ -361,5 +393,41 @@ mod tests {
             );
         }
         assert_eq!(memoized.values, plain.values);
+    }
+
+    #[test]
+    fn coded_files_number_used_rows_as_the_interner_does() {
+        // Two files folded into one interner that already holds a value; only some rows are
+        // used (as only student rows are), and a value only unused rows hold gets no number.
+        let files: [Vec<Option<&str>>; 2] = [
+            vec![
+                Some("Teams"),
+                None,
+                Some("skipped"),
+                Some("Reflect"),
+                Some("Teams"),
+            ],
+            vec![Some("OneNote"), Some("Teams"), None, Some("OneNote")],
+        ];
+        let used = |f: usize, i: usize| !(f == 0 && i == 2);
+        let (mut coded_ids, mut plain) = (Interner::default(), Interner::default());
+        coded_ids.id(Some("Reflect"));
+        plain.id(Some("Reflect"));
+        for (f, rows) in files.iter().enumerate() {
+            let c: StringChunked = rows.iter().copied().collect();
+            let coded = Coded::new(&c);
+            let mut slots = coded.slots();
+            for (i, v) in rows.iter().enumerate() {
+                if used(f, i) {
+                    assert_eq!(
+                        coded.global(i, &mut coded_ids, &mut slots),
+                        plain.id(*v),
+                        "file {f} row {i}"
+                    );
+                }
+            }
+        }
+        assert_eq!(coded_ids.values, plain.values);
+        assert!(!coded_ids.values.contains(&Some("skipped".to_string())));
     }
 }

@@ -5,14 +5,55 @@ use foldhash::{HashMap, HashMapExt};
 
 use polars::prelude::*;
 
-use super::accum::Sets;
+use super::accum::{Coded, Sets};
 use super::build::Builder;
 use super::counts::{CountKeys, CountRow};
 use super::read::{days, each_file, sids, strs, student_key};
 use super::{signal_group, word_col};
 use crate::derive::classes::ClassNames;
-use crate::derive::identity::IdSource;
+use crate::derive::identity::{IdSource, Resolver};
 use crate::derive::{DeriveError, tables};
+
+/// One Insights activity file as the fold needs it: student key, day and role per row, and its
+/// text columns numbered.
+struct Activity {
+    df: DataFrame,
+    group: Coded,
+    app: Coded,
+    class: Coded,
+    sis_class: Coded,
+}
+
+impl Activity {
+    /// Reads one file's rows: every actor's student key and day, whether the actor is a
+    /// student, and the texts numbered — here, on the reading threads: the fold runs on one
+    /// thread and hashing these texts row by row was most of its time.
+    fn read(ids: &Resolver, lf: LazyFrame) -> Result<Activity, DeriveError> {
+        let df = ids
+            .apply(lf, IdSource::Insights, "ActorId_pseudonym")
+            .select([
+                student_key("ActorId_pseudonym"),
+                col("StartTime").dt().date().alias("day"),
+                col("ActorRole")
+                    .eq(lit("Student"))
+                    .or(col("ActorRole").is_null())
+                    .alias("is_student"),
+                signal_group().alias("group"),
+                col("AppName"),
+                col("ClassId").cast(DataType::String),
+                col("SisClassId").cast(DataType::String),
+            ])
+            .collect()?;
+        let coded = |c: &str| -> PolarsResult<Coded> { Ok(Coded::new(&strs(&df, c)?)) };
+        Ok(Activity {
+            group: coded("group")?,
+            app: coded("AppName")?,
+            class: coded("ClassId")?,
+            sis_class: coded("SisClassId")?,
+            df,
+        })
+    }
+}
 
 impl Builder<'_> {
     /// Insights activity: event counts (all, per school, and both per class), students' days
@@ -34,29 +75,13 @@ impl Builder<'_> {
         let (counts, counts_school) = (&mut f.counts, &mut f.counts_school);
         // One read per file: every actor's days feed the hybrid sets (adding a day twice is a
         // no-op), student rows also feed the counts and the group/app sets.
-        let read = |lf: LazyFrame| -> Result<DataFrame, DeriveError> {
-            Ok(ids
-                .apply(lf, IdSource::Insights, "ActorId_pseudonym")
-                .select([
-                    student_key("ActorId_pseudonym"),
-                    col("StartTime").dt().date().alias("day"),
-                    col("ActorRole")
-                        .eq(lit("Student"))
-                        .or(col("ActorRole").is_null())
-                        .alias("is_student"),
-                    signal_group().alias("group"),
-                    col("AppName"),
-                    col("ClassId").cast(DataType::String),
-                    col("SisClassId").cast(DataType::String),
-                ])
-                .collect()?)
-        };
-        let fold = |df: DataFrame| -> Result<(), DeriveError> {
-            let (sid, day) = (sids(&df)?, days(&df, "day")?);
-            let (group, app) = (strs(&df, "group")?, strs(&df, "AppName")?);
-            let (class, sis_class) = (strs(&df, "ClassId")?, strs(&df, "SisClassId")?);
+        let read = |lf: LazyFrame| Activity::read(ids, lf);
+        let fold = |a: Activity| -> Result<(), DeriveError> {
+            let df = &a.df;
+            let (sid, day) = (sids(df)?, days(df, "day")?);
+            let (mut group_ids, mut app_ids) = (a.group.slots(), a.app.slots());
             // Labels per distinct (ClassId, SisClassId) of the file, numbered once.
-            let mut class_of: HashMap<(Option<&str>, Option<&str>), u32> = HashMap::new();
+            let mut class_of: HashMap<(u32, u32), u32> = HashMap::new();
             let is_student = df.column("is_student")?.bool()?.clone();
             for i in 0..df.height() {
                 let d = day.get(i);
@@ -67,19 +92,21 @@ impl Builder<'_> {
                 if is_student.get(i) != Some(true) {
                     continue;
                 }
-                let pair = (class.get(i), sis_class.get(i));
-                let c = *class_of
-                    .entry(pair)
-                    .or_insert_with(|| classes.id(names.label(pair.0, pair.1).as_deref()));
-                let (g, a) = (groups.keys.id(group.get(i)), apps.keys.id(app.get(i)));
-                *counts.entry((d, g, a, c)).or_default() += 1;
+                let pair = (a.class.codes[i], a.sis_class.codes[i]);
+                let c = *class_of.entry(pair).or_insert_with(|| {
+                    let (class, sis) = (a.class.values.get(pair.0), a.sis_class.values.get(pair.1));
+                    classes.id(names.label(class, sis).as_deref())
+                });
+                let g = a.group.global(i, &mut groups.keys, &mut group_ids);
+                let ap = a.app.global(i, &mut apps.keys, &mut app_ids);
+                *counts.entry((d, g, ap, c)).or_default() += 1;
                 let Some(sid) = sid.get(i) else { continue };
                 for s in schools_of.get(&sid).into_iter().flatten() {
-                    *counts_school.entry((d, g, a, *s, c)).or_default() += 1;
+                    *counts_school.entry((d, g, ap, *s, c)).or_default() += 1;
                 }
                 if let Some(bit) = bit {
                     groups.add(g, c, sid, bit);
-                    apps.add(a, c, sid, bit);
+                    apps.add(ap, c, sid, bit);
                 }
             }
             Ok(())
