@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use edlake::app::run::{JobOutcome, run_module};
 use edlake::lake::Lake;
 use edlake::modules::Module;
-use edlake::pipeline::{RunReport, job};
+use edlake::pipeline::{RunReport, RunStatus, job};
 use edlake::sources::FolderSource;
 
 use super::ctx::{Ctx, print_json};
@@ -44,7 +44,11 @@ pub(super) fn print_report(r: &RunReport) {
             println!("  {i}");
         }
     }
-    println!("{}", r.summary());
+    match &r.status {
+        // The reason follows as the command's error; once is enough.
+        RunStatus::Failed(_) => println!("{} failed in {:.1} s: {}", r.job, r.seconds, r.counts()),
+        _ => println!("{}", r.summary()),
+    }
 }
 
 /// `edlake ingest <module> --from DIR | --source NAME`.

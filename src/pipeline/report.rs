@@ -184,22 +184,61 @@ impl RunReport {
         }
     }
 
-    /// One-line summary for logs and toasts.
+    /// One-line summary for logs and toasts. A failure's or skip's reason comes last: it can be
+    /// long (a path, what to do next), and in the middle it read as part of the counts.
     pub fn summary(&self) -> String {
-        let status = match &self.status {
-            RunStatus::Succeeded => "finished".to_string(),
-            RunStatus::Cancelled => "cancelled".to_string(),
-            RunStatus::Failed(m) => format!("failed: {m}"),
-            RunStatus::Skipped(m) => format!("skipped: {m}"),
-        };
+        let counts = self.counts();
+        match &self.status {
+            RunStatus::Succeeded => {
+                format!("{} finished in {:.1} s: {counts}", self.job, self.seconds)
+            }
+            RunStatus::Cancelled => {
+                format!("{} cancelled in {:.1} s: {counts}", self.job, self.seconds)
+            }
+            RunStatus::Failed(m) => {
+                format!(
+                    "{} failed in {:.1} s ({counts}): {m}",
+                    self.job, self.seconds
+                )
+            }
+            RunStatus::Skipped(m) => {
+                format!(
+                    "{} skipped in {:.1} s ({counts}): {m}",
+                    self.job, self.seconds
+                )
+            }
+        }
+    }
+
+    /// What the run moved: files landed and skipped, rows ingested and quarantined.
+    pub fn counts(&self) -> String {
         format!(
-            "{} {status} in {:.1} s: {} file(s) landed, {} skipped as already ingested, {} rows ingested, {} quarantined",
-            self.job,
-            self.seconds,
-            self.files_landed,
-            self.files_skipped,
-            self.rows_ingested,
-            self.rows_quarantined
+            "{} file(s) landed, {} skipped as already ingested, {} rows ingested, {} quarantined",
+            self.files_landed, self.files_skipped, self.rows_ingested, self.rows_quarantined
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_counts_first_and_its_reason_last() {
+        let mut r = RunReport::start("ingest sis");
+        r.seconds = 21.04;
+        r.files_landed = 182;
+        r.status = RunStatus::Failed("the disk is full. Free space and run again".into());
+        assert_eq!(
+            r.summary(),
+            "ingest sis failed in 21.0 s (182 file(s) landed, 0 skipped as already ingested, \
+             0 rows ingested, 0 quarantined): the disk is full. Free space and run again"
+        );
+        r.status = RunStatus::Succeeded;
+        assert_eq!(
+            r.summary(),
+            "ingest sis finished in 21.0 s: 182 file(s) landed, 0 skipped as already ingested, \
+             0 rows ingested, 0 quarantined"
+        );
     }
 }
