@@ -93,8 +93,8 @@ pub(super) fn next_day(
     }
     // A new school day arrives on another day, when the year's writes are long on disk. Timed
     // straight after them, the day's few commits waited on the kernel writing out gigabytes of
-    // the year still cached (two runs in eleven took 1.0-1.1 s instead of 0.3-0.7): the year's cost, not
-    // the day's.
+    // the year still cached (two runs in eleven took 1.0-1.1 s instead of 0.3-0.7): the
+    // year's cost, not the day's.
     #[cfg(unix)]
     // SAFETY: sync(2) takes no arguments and only asks the kernel to write cached data out.
     unsafe {
