@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use edlake::secrets::Secrets;
 use edlake::ui::dialogs::QueuedDialogs;
+use edlake::ui::task::TaskState;
 use edlake::ui::{App, AppOptions, Screen};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -54,9 +55,26 @@ pub fn is_open(app: &App) -> bool {
     matches!(app.screen, Screen::Open(_))
 }
 
+/// Why the demo lake could not be built, once the welcome screen knows it failed.
+pub fn demo_failure(app: &App) -> Option<String> {
+    match &app.screen {
+        Screen::Welcome(w) => match &w.demo.state {
+            TaskState::Failed(e) => Some(e.clone()),
+            _ => w.error.clone(),
+        },
+        Screen::Open(_) => None,
+    }
+}
+
 pub fn demo(dialogs: Arc<QueuedDialogs>) -> Harness<'static, App> {
     let mut h = harness(options(dialogs));
-    wait(&mut h, "the demo lake", is_open);
+    // A build that fails says why at once, instead of a timeout four minutes later.
+    wait(&mut h, "the demo lake", |a| {
+        is_open(a) || demo_failure(a).is_some()
+    });
+    if let Some(why) = demo_failure(h.state()) {
+        panic!("the demo lake was not built: {why}");
+    }
     wait(&mut h, "the home overview", |a| {
         view(a).home.overview.done().is_some()
     });
