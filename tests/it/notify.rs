@@ -11,12 +11,22 @@ use common::cli::said;
 use common::unmet;
 use edlake::lake::Lake;
 
-/// Child processes ended when the test ends, however it ends.
+/// Child processes ended when the test ends, however it ends: asked to stop first (a killed Xvfb
+/// leaves its lock file and socket behind, and a later server on that display number was taken
+/// for ready before it listened), killed if they do not.
 struct Kill(Vec<Child>);
 
 impl Drop for Kill {
     fn drop(&mut self) {
-        for c in &mut self.0 {
+        // The last started first: dunst before the display it draws on.
+        for c in self.0.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let t = Instant::now();
+            while c.try_wait().ok().flatten().is_none() && t.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -52,28 +62,31 @@ fn a_skipped_scheduled_run_is_announced_on_the_desktop() {
         unmet("a D-Bus session (scripts/test runs the tests in one)");
         return;
     }
-    let display = format!(":{}", 60 + std::process::id() % 9);
     let mut kill = Kill(Vec::new());
-    kill.0.push(
-        Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "800x600x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb"),
+    // Xvfb picks a free display itself and writes its number once it accepts clients.
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb");
+    let mut ready = std::io::BufReader::new(xvfb.stdout.take().expect("Xvfb's output"));
+    kill.0.push(xvfb);
+    let mut number = String::new();
+    std::io::BufRead::read_line(&mut ready, &mut number).expect("Xvfb's display number");
+    assert!(
+        number.trim().parse::<u32>().is_ok(),
+        "Xvfb did not start: {number:?}"
     );
-    let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
-    let t = Instant::now();
-    while !std::path::Path::new(&socket).exists() && t.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let display = format!(":{}", number.trim());
     kill.0.push(
         Command::new("dunst")
             .env("DISPLAY", &display)
