@@ -19,6 +19,10 @@ pub struct Hasher {
     last: std::sync::Mutex<PlHashMap<String, Previous>>,
 }
 
+/// Most rows of a chunk kept for the next one (a school day of a large district is well below):
+/// a chunk of a million rows would hold about 100 MB per hashed column until the next.
+const MEMO_ROWS: usize = 1 << 18;
+
 /// A chunk's values and their pseudonyms.
 type Previous = std::sync::Arc<(StringChunked, StringChunked)>;
 
@@ -130,11 +134,13 @@ impl Hasher {
             }
         }
         let out = b.finish();
-        let memo = std::sync::Arc::new((ca.clone(), out.clone()));
-        self.last
-            .lock()
-            .map_err(|_| poisoned())?
-            .insert(name.to_string(), memo);
+        let mut last = self.last.lock().map_err(|_| poisoned())?;
+        if ca.len() <= MEMO_ROWS {
+            let memo = std::sync::Arc::new((ca.clone(), out.clone()));
+            last.insert(name.to_string(), memo);
+        } else {
+            last.remove(name);
+        }
         Ok(out.into_series())
     }
 }
