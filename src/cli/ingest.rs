@@ -46,7 +46,7 @@ pub(super) fn print_report(r: &RunReport) {
     }
     match &r.status {
         // The reason follows as the command's error; once is enough.
-        RunStatus::Failed(_) => println!("{} failed in {:.1} s: {}", r.job, r.seconds, r.counts()),
+        RunStatus::Failed(_) => println!("{}: {}", r.headline(), r.counts()),
         _ => println!("{}", r.summary()),
     }
 }

@@ -187,27 +187,25 @@ impl RunReport {
     /// One-line summary for logs and toasts. A failure's or skip's reason comes last: it can be
     /// long (a path, what to do next), and in the middle it read as part of the counts.
     pub fn summary(&self) -> String {
-        let counts = self.counts();
         match &self.status {
-            RunStatus::Succeeded => {
-                format!("{} finished in {:.1} s: {counts}", self.job, self.seconds)
+            RunStatus::Failed(m) | RunStatus::Skipped(m) => {
+                format!("{} ({}): {m}", self.headline(), self.counts())
             }
-            RunStatus::Cancelled => {
-                format!("{} cancelled in {:.1} s: {counts}", self.job, self.seconds)
-            }
-            RunStatus::Failed(m) => {
-                format!(
-                    "{} failed in {:.1} s ({counts}): {m}",
-                    self.job, self.seconds
-                )
-            }
-            RunStatus::Skipped(m) => {
-                format!(
-                    "{} skipped in {:.1} s ({counts}): {m}",
-                    self.job, self.seconds
-                )
+            RunStatus::Succeeded | RunStatus::Cancelled => {
+                format!("{}: {}", self.headline(), self.counts())
             }
         }
+    }
+
+    /// How the run ended and how long it took (`ingest sis failed in 21.0 s`).
+    pub fn headline(&self) -> String {
+        let word = match &self.status {
+            RunStatus::Succeeded => "finished",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Failed(_) => "failed",
+            RunStatus::Skipped(_) => "skipped",
+        };
+        format!("{} {word} in {:.1} s", self.job, self.seconds)
     }
 
     /// What the run moved: files landed and skipped, rows ingested and quarantined.

@@ -10,13 +10,8 @@ use super::{Salt, hash_hex};
 pub struct Hasher {
     salt: Salt,
     cache: std::sync::RwLock<cache::Cache>,
-    /// How often each column's values were found in the cache, by column name.
-    repeats: std::sync::Mutex<PlHashMap<String, Repeats>>,
-    /// Each column's last chunk and its pseudonyms, by column name: daily files list the same
-    /// students in the same order (Clever's reports do, the OEA samples included), so row `i`
-    /// usually holds the value row `i` held the day before and takes its pseudonym without a
-    /// lookup. Only an equal value does.
-    last: std::sync::Mutex<PlHashMap<String, Previous>>,
+    /// What the run learned of each column, by column name.
+    columns: std::sync::Mutex<PlHashMap<String, ColumnState>>,
 }
 
 /// Most rows of a chunk kept for the next one (a school day of a large district is well below):
@@ -26,20 +21,24 @@ const MEMO_ROWS: usize = 1 << 18;
 /// A chunk's values and their pseudonyms.
 type Previous = std::sync::Arc<(StringChunked, StringChunked)>;
 
-/// Cache lookups and hits of one column's values so far.
-#[derive(Default, Clone, Copy)]
-struct Repeats {
+/// One column's cache lookups and hits so far, and its last chunk with its pseudonyms: daily
+/// files list the same students in the same order (Clever's reports do, the OEA samples
+/// included), so row `i` usually holds the value row `i` held the day before and takes its
+/// pseudonym without a lookup. Only an equal value does.
+#[derive(Default, Clone)]
+struct ColumnState {
     looked: u64,
     hit: u64,
+    last: Option<Previous>,
 }
 
 /// Lookups after which a column whose values seldom repeat stops using the cache.
 const UNIQUE_AFTER: u64 = 1 << 18;
 
-impl Repeats {
+impl ColumnState {
     /// Whether the column's values are record ids (hardly any seen twice): caching them only
     /// fills the cache, so they are hashed directly. A wrong guess costs time, never a value.
-    fn unique(self) -> bool {
+    fn unique(&self) -> bool {
         self.looked >= UNIQUE_AFTER && self.hit < self.looked / 16
     }
 }
@@ -50,8 +49,7 @@ impl Hasher {
         Self {
             salt,
             cache: std::sync::RwLock::new(cache::Cache::default()),
-            repeats: std::sync::Mutex::new(PlHashMap::default()),
-            last: std::sync::Mutex::new(PlHashMap::default()),
+            columns: std::sync::Mutex::new(PlHashMap::default()),
         }
     }
 
@@ -71,15 +69,11 @@ impl Hasher {
         let poisoned = || PolarsError::ComputeError("pseudonym cache poisoned".into());
         let mut b = StringChunkedBuilder::new(s.name().clone(), ca.len());
         let name = s.name().as_str();
-        let seen = self
-            .repeats
-            .lock()
-            .map_err(|_| poisoned())?
+        let seen = (self.columns.lock().map_err(|_| poisoned())?)
             .get(name)
-            .copied();
-        if seen.is_some_and(Repeats::unique) {
-            // Record ids never match row for row either.
-            self.last.lock().map_err(|_| poisoned())?.remove(name);
+            .cloned()
+            .unwrap_or_default();
+        if seen.unique() {
             for v in ca.iter() {
                 match v {
                     None => b.append_null(),
@@ -88,8 +82,7 @@ impl Hasher {
             }
             return Ok(b.finish().into_series());
         }
-        let prev = self.last.lock().map_err(|_| poisoned())?.get(name).cloned();
-        let mut same_row = prev.as_deref().map(|(v, h)| v.iter().zip(h.iter()));
+        let mut same_row = (seen.last.as_deref()).map(|(v, h)| v.iter().zip(h.iter()));
         // This chunk's values the cache does not hold, hashed once each.
         let mut fresh: PlHashMap<&str, cache::Hex> = PlHashMap::default();
         let mut looked = 0u64;
@@ -116,12 +109,7 @@ impl Hasher {
                 }
             }
         }
-        {
-            let mut repeats = self.repeats.lock().map_err(|_| poisoned())?;
-            let r = repeats.entry(name.to_string()).or_default();
-            r.looked += looked;
-            r.hit += looked - fresh.len() as u64;
-        }
+        let hit = looked - fresh.len() as u64;
         if !fresh.is_empty() {
             let mut cache = self.cache.write().map_err(|_| poisoned())?;
             // Ids that repeat (students) stay cached; ids unique per row (an attendance record
@@ -134,13 +122,13 @@ impl Hasher {
             }
         }
         let out = b.finish();
-        let mut last = self.last.lock().map_err(|_| poisoned())?;
-        if ca.len() <= MEMO_ROWS {
-            let memo = std::sync::Arc::new((ca.clone(), out.clone()));
-            last.insert(name.to_string(), memo);
-        } else {
-            last.remove(name);
-        }
+        let mut columns = self.columns.lock().map_err(|_| poisoned())?;
+        let c = columns.entry(name.to_string()).or_default();
+        c.looked += looked;
+        c.hit += hit;
+        // Record ids never match row for row either; a huge chunk is not worth holding.
+        c.last = (!c.unique() && ca.len() <= MEMO_ROWS)
+            .then(|| std::sync::Arc::new((ca.clone(), out.clone())));
         Ok(out.into_series())
     }
 }
