@@ -6,18 +6,20 @@ pub mod delta;
 mod delta_log;
 pub mod jsonfile;
 pub mod layout;
+mod lock;
 pub mod manifest;
 pub mod perms;
 pub mod scan;
 pub mod schema;
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 pub use layout::{Layer, TableRef};
+pub use lock::{LakeLock, lock_file};
 
 /// The process's one async runtime, started on first use: Delta commits and reads and the
 /// storage-account source run their I/O on it (`block_on` from any thread). Two worker threads:
@@ -209,42 +211,6 @@ impl Lake {
         self.root.join("_edlake")
     }
 
-    /// Takes the lake-wide write lock; a second writer gets [`LakeError::Busy`] at once. Every
-    /// write to the lake happens under it. A thread that already holds it gets a nested guard:
-    /// a writer that calls another (a roster sync rebuilding stage3) keeps the lock throughout,
-    /// with no gap another run could write in.
-    pub fn lock(&self, what: &str) -> Result<LakeLock, LakeError> {
-        if HELD.with(|h| h.borrow().contains(&self.root)) {
-            return Ok(LakeLock {
-                _file: None,
-                root: None,
-            });
-        }
-        let path = self.meta_dir().join("lock");
-        let file = lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(self.meta_dir().join("lock.info"))
-                    .unwrap_or_else(|_| "another edlake run holds the lock".into());
-                return Err(LakeError::Busy(holder.trim().to_string()));
-            }
-            Err(TryLockError::Error(e)) => return Err(LakeError::io(&path, e)),
-        }
-        let info = format!(
-            "`{what}` (process {}) started at {}",
-            std::process::id(),
-            chrono::Local::now().format("%Y-%m-%d %H:%M:%S")
-        );
-        // Best effort: the lock itself is the file lock, this only explains who holds it.
-        let _ = std::fs::write(self.meta_dir().join("lock.info"), info);
-        HELD.with(|h| h.borrow_mut().push(self.root.clone()));
-        Ok(LakeLock {
-            _file: Some(file),
-            root: Some(self.root.clone()),
-        })
-    }
-
     /// Marks the derived tables (stage3, chart serving data) as out of date. A run writes it
     /// before it changes source tables and a finished rebuild removes it, so a run killed in
     /// between leaves it and the next run rebuilds them even when it brings no new rows.
@@ -263,41 +229,6 @@ impl Lake {
         match std::fs::remove_file(&p) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LakeError::io(&p, e)),
             _ => Ok(()),
-        }
-    }
-}
-
-/// Opens (creating it and its folder) a file that serves as a lock; the caller takes the lock.
-pub fn lock_file(path: &Path) -> Result<File, LakeError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
-    }
-    File::options()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| LakeError::io(path, e))
-}
-
-thread_local! {
-    /// Lake roots whose write lock this thread holds.
-    static HELD: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Held while a run writes to the lake; released on drop (also when the process dies).
-#[derive(Debug)]
-pub struct LakeLock {
-    /// `None` for a nested guard: the outer one holds the file lock.
-    _file: Option<File>,
-    root: Option<PathBuf>,
-}
-
-impl Drop for LakeLock {
-    fn drop(&mut self) {
-        if let Some(root) = self.root.take() {
-            HELD.with(|h| h.borrow_mut().retain(|p| p != &root));
         }
     }
 }
@@ -338,26 +269,6 @@ pub fn write_buffered<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn init_is_idempotent_and_lock_is_exclusive() {
-        let dir = tempfile::tempdir().unwrap();
-        let (lake, created) = Lake::init(dir.path()).unwrap();
-        assert!(created);
-        let (again, created) = Lake::init(dir.path()).unwrap();
-        assert!(!created);
-        assert_eq!(lake.info().id, again.info().id);
-        let held = lake.lock("test run").unwrap();
-        // Another thread (as another process) is refused; this one nests.
-        let err = std::thread::scope(|s| s.spawn(|| again.lock("second").map(|_| ())).join())
-            .unwrap()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("busy") && err.contains("test run"), "{err}");
-        assert!(lake.lock("nested").is_ok());
-        drop(held);
-        assert!(again.lock("third").is_ok());
-    }
 
     #[test]
     fn open_non_lake_says_how_to_create() {
