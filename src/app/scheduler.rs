@@ -20,8 +20,15 @@ pub enum Backend {
 
 impl Backend {
     /// The scheduler of this system: on Linux a systemd user timer when the user's systemd
-    /// answers, else cron (servers and containers without a user session).
+    /// answers, else cron (servers and containers without a user session). Asked once per
+    /// process: the Schedule panel names it in every frame it draws, and asking means running
+    /// `systemctl`, which must not happen on the UI thread each frame.
     pub fn detect() -> Backend {
+        static DETECTED: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(Backend::ask)
+    }
+
+    fn ask() -> Backend {
         if cfg!(target_os = "macos") {
             Backend::Launchd
         } else if cfg!(windows) {

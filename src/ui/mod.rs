@@ -32,7 +32,6 @@ pub mod wizard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::lake::{Lake, TableRef};
 use crate::pseudo::Salt;
@@ -104,11 +103,8 @@ pub struct Shared<'a> {
 impl Shared<'_> {
     /// Shows a toast.
     pub fn toast(&mut self, text: impl Into<String>, ok: bool) {
-        self.toasts.push(Toast {
-            text: widgets::plain(&text.into()),
-            ok,
-            at: Instant::now(),
-        });
+        self.toasts
+            .push(Toast::new(widgets::plain(&text.into()), ok));
     }
 }
 
@@ -160,6 +156,8 @@ impl App {
             .unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
         let repaint: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        // Finding the system's scheduler runs a program: once, off the UI thread.
+        std::thread::spawn(crate::app::scheduler::Backend::detect);
         let mut app = App {
             saved,
             screen: Screen::Welcome(Box::default()),
@@ -266,11 +264,7 @@ impl App {
     }
 
     fn toast(&mut self, text: impl Into<String>, ok: bool) {
-        self.toasts.push(Toast {
-            text: text.into(),
-            ok,
-            at: Instant::now(),
-        });
+        self.toasts.push(Toast::new(text, ok));
     }
 
     fn top_bar(&mut self, ui: &mut egui::Ui, nav: &mut Vec<Nav>) {
@@ -433,11 +427,7 @@ impl eframe::App for App {
             Screen::Open(v) => {
                 let page = self.saved.page;
                 if let Some((e, was_save)) = v.sources.poll() {
-                    self.toasts.push(Toast {
-                        text: e,
-                        ok: false,
-                        at: Instant::now(),
-                    });
+                    self.toasts.push(Toast::new(e, false));
                     if was_save {
                         v.sources.reload(&v.lake, &self.repaint);
                     }

@@ -101,6 +101,17 @@ pub struct Toast {
     pub at: Instant,
 }
 
+impl Toast {
+    /// A toast shown from now on.
+    pub fn new(text: impl Into<String>, ok: bool) -> Toast {
+        Toast {
+            text: text.into(),
+            ok,
+            at: Instant::now(),
+        }
+    }
+}
+
 /// Draws the toasts in the bottom-right corner, dropping those older than six seconds.
 pub(super) fn draw_toasts(ui: &egui::Ui, toasts: &mut Vec<Toast>) {
     toasts.retain(|t| t.at.elapsed() < Duration::from_secs(6));
