@@ -44,8 +44,7 @@ impl Settings {
 
     /// Saves settings atomically.
     pub fn save(&self) -> Result<(), crate::lake::LakeError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::lake::write_atomic(&config_dir().join("settings.json"), &bytes)
+        crate::lake::jsonfile::write(&config_dir().join("settings.json"), self)
     }
 
     /// The lake to use: the configured one, else the platform default.

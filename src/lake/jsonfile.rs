@@ -25,8 +25,15 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, LakeError> {
 
 /// Writes a JSON document atomically (pretty, so people can read it).
 pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError> {
-    let bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
-    write_atomic(path, &bytes)
+    write_atomic(path, &to_bytes(path, value)?)
+}
+
+/// `value` as pretty JSON for the file at `path`. edlake's records always serialize; were one
+/// ever not to, the error names the file and the file is left as it was — never replaced by an
+/// empty one.
+pub fn to_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, LakeError> {
+    serde_json::to_vec_pretty(value)
+        .map_err(|e| LakeError::Invalid(format!("{} could not be written: {e}", path.display())))
 }
 
 /// Every entry of a JSON-lines log, oldest first (none when the log does not exist). Only a last
@@ -73,7 +80,8 @@ pub fn append_line<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError
         .read(true)
         .open(path)
         .map_err(io)?;
-    let mut line = serde_json::to_string(value).unwrap_or_default();
+    let mut line = serde_json::to_string(value)
+        .map_err(|e| LakeError::Invalid(format!("{} could not be written: {e}", path.display())))?;
     line.push('\n');
     let len = f.metadata().map_err(io)?.len();
     if len > 0 {

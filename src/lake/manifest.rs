@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Lake, LakeError, write_atomic};
+use super::{Lake, LakeError};
 
 /// One raw file landed in stage1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,8 +63,7 @@ impl Manifest {
 
     /// Saves the manifest atomically.
     pub fn save(&self, lake: &Lake) -> Result<(), LakeError> {
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&Self::path(lake), &bytes)
+        super::jsonfile::write(&Self::path(lake), self)
     }
 
     /// A file already seen at this origin with the same size and mtime (skipped without hashing).

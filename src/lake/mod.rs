@@ -124,8 +124,8 @@ impl Lake {
             layout: "oea-v0.8".into(),
             group: None,
         };
-        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
-        write_atomic(&root.join("_edlake/lake.json"), &json)?;
+        let path = root.join("_edlake/lake.json");
+        write_atomic(&path, &jsonfile::to_bytes(&path, &info)?)?;
         Ok((
             Lake {
                 root: root.to_path_buf(),
@@ -185,8 +185,8 @@ impl Lake {
         let mut info = self.info.clone();
         info.group = group.map(str::to_string);
         perms::from_now_on(&sharing);
-        let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
-        write_atomic(&self.root.join("_edlake/lake.json"), &json)?;
+        let path = self.root.join("_edlake/lake.json");
+        write_atomic(&path, &jsonfile::to_bytes(&path, &info)?)?;
         self.info = info;
         perms::tighten(&self.root, &sharing)
     }

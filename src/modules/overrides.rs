@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Classified, Entity, Module};
-use crate::lake::{Lake, LakeError, Layer, TableRef, write_atomic};
+use crate::lake::{Lake, LakeError, Layer, TableRef};
 use crate::pseudo::{Metadata, Op};
 use crate::sources::RemoteFile;
 
@@ -58,8 +58,7 @@ impl Overrides {
     /// Saves them.
     pub fn save(&self, lake: &Lake, source: &str) -> Result<(), LakeError> {
         let _lock = lake.lock("save the pseudonymization review")?;
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        write_atomic(&Self::path(lake, source), &bytes)
+        crate::lake::jsonfile::write(&Self::path(lake, source), self)
     }
 
     /// Sets one column's op after checking it against the module's own op.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::lake::{Lake, LakeError, write_atomic};
+use crate::lake::{Lake, LakeError};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +146,7 @@ impl RunReport {
             .meta_dir()
             .join("runs")
             .join(format!("{}.json", self.run_id));
-        write_atomic(&path, &serde_json::to_vec_pretty(self).unwrap_or_default())
+        crate::lake::jsonfile::write(&path, self)
     }
 
     /// All saved reports, oldest first.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::azure::{AzureConfig, AzureSource};
 use super::sftp::{SftpAuth, SftpConfig, SftpSource};
 use super::{FolderSource, Source};
-use crate::lake::{Lake, LakeError, write_atomic};
+use crate::lake::{Lake, LakeError};
 use crate::secrets::{SecretError, Secrets};
 
 /// What a saved source points at.
@@ -161,11 +161,8 @@ impl SavedSource {
     /// just before one starts) never makes that run find the lake busy.
     pub fn save(&self, lake: &Lake) -> Result<(), SavedError> {
         check_name(&self.name)?;
-        let bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        Ok(write_atomic(
-            &Self::dir(lake).join(format!("{}.json", self.name)),
-            &bytes,
-        )?)
+        let path = Self::dir(lake).join(format!("{}.json", self.name));
+        Ok(crate::lake::jsonfile::write(&path, self)?)
     }
 
     /// Loads a saved source.
