@@ -355,12 +355,7 @@ pub fn write_file(
     if let Some(dir) = full.parent() {
         std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
     }
-    let size = super::write_buffered(&full, |w| {
-        ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Uncompressed)
-            .with_statistics(StatisticsOptions::default())
-            .finish(df)
-    })?;
+    let size = super::write_buffered(&full, |w| super::parquet_out::write(w, df, table_dir))?;
     Ok(NewFile {
         path: rel,
         size: size as i64,

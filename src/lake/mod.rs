@@ -8,6 +8,7 @@ pub mod jsonfile;
 pub mod layout;
 mod lock;
 pub mod manifest;
+pub mod parquet_out;
 pub mod perms;
 pub mod scan;
 pub mod schema;
