@@ -2,12 +2,14 @@
 //! column's encoding from what the table's earlier files showed.
 //!
 //! polars decides per column whether a dictionary pays: it estimates the column's distinct
-//! values by hashing every one (HyperLogLog), then writes plain when most are distinct. For the
-//! columns that are unique in every file — a daily file's pseudonyms, raw ids and event ids — the
-//! estimate was 7 % of an ingest's CPU and changed nothing. So a column whose last files of the
-//! same table all came out plain is written plain at once, and every few files it is left to
-//! polars again, so a column whose values start to repeat gets its dictionary back. A wrong guess
-//! makes a file larger, never a value different: both encodings hold the same values.
+//! values by hashing every one (HyperLogLog), then writes plain when most are distinct and
+//! builds the dictionary otherwise. The estimate was 7 % of an ingest's CPU and, file after
+//! file of one table, gave the same answer: a daily file's pseudonyms and ids are unique in it,
+//! its school names repeat. So a column that came out the same way in the table's last two files
+//! is written that way at once (plain, or through a dictionary built without the estimate), and
+//! every 16th file it is left to polars again, so a column whose values change character gets
+//! polars' choice back. A wrong guess makes a file larger, never a value different: both
+//! encodings hold the same values.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,24 +18,36 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
+use polars_arrow::datatypes::IntegerType;
 use polars_parquet::write::{
     CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
     FallibleStreamingIterator, FileWriter, Page, StatisticsOptions, Version, WriteOptions,
     array_to_columns, get_dtype_encoding, to_parquet_schema,
 };
 
-/// Files of a table in a row that must come out plain before a column skips the estimate.
-const PLAIN_AFTER: u32 = 2;
-/// Every this many files a skipped column is left to polars again.
+/// Files of a table in a row that must agree before a column's encoding is taken from them.
+const SAME_AFTER: u32 = 2;
+/// Every this many files a column is left to polars again.
 const RECHECK_EVERY: u32 = 16;
 /// Rows per row group, as polars' writer.
 const ROW_GROUP: usize = 512 * 512;
 
+/// How a text column is written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Choice {
+    /// polars estimates and chooses; the writer learns what it chose.
+    Polars,
+    Plain,
+    Dictionary,
+}
+
 /// What the files written so far said of one text column of one table.
 #[derive(Default)]
 struct History {
-    /// Files in a row in which the column came out plain.
-    plain_streak: u32,
+    /// Whether polars last wrote it with a dictionary.
+    dictionary: bool,
+    /// Files in a row in which polars chose that.
+    streak: u32,
     /// Files written since the column was last left to polars.
     skipped: u32,
 }
@@ -41,32 +55,48 @@ struct History {
 /// Histories by table folder and column name, for the life of the process.
 static HISTORY: Mutex<Option<HashMap<(PathBuf, String), History>>> = Mutex::new(None);
 
-/// Whether to write the column plain without asking polars (and count the skip).
-fn write_plain(table: &Path, column: &str) -> bool {
+/// How to write the column in this file (a choice taken from history counts as a skip).
+fn choose(table: &Path, column: &str) -> Choice {
     let Ok(mut h) = HISTORY.lock() else {
-        return false;
+        return Choice::Polars;
     };
     let map = h.get_or_insert_with(HashMap::new);
     let Some(c) = map.get_mut(&(table.to_path_buf(), column.to_string())) else {
-        return false;
+        return Choice::Polars;
     };
-    if c.plain_streak >= PLAIN_AFTER && c.skipped + 1 < RECHECK_EVERY {
-        c.skipped += 1;
-        return true;
+    if c.streak < SAME_AFTER || c.skipped + 1 >= RECHECK_EVERY {
+        return Choice::Polars;
     }
-    false
+    c.skipped += 1;
+    match c.dictionary {
+        true => Choice::Dictionary,
+        false => Choice::Plain,
+    }
 }
 
 /// Records how polars encoded a column it was left to.
-fn learn(table: &Path, column: &str, plain: bool) {
+fn learn(table: &Path, column: &str, dictionary: bool) {
     if let Ok(mut h) = HISTORY.lock() {
         let map = h.get_or_insert_with(HashMap::new);
         let c = map
             .entry((table.to_path_buf(), column.to_string()))
             .or_default();
-        c.plain_streak = if plain { c.plain_streak + 1 } else { 0 };
+        c.streak = if c.dictionary == dictionary {
+            c.streak + 1
+        } else {
+            1
+        };
+        c.dictionary = dictionary;
         c.skipped = 0;
     }
+}
+
+/// `array` with a dictionary built as polars builds it after its estimate (the array itself
+/// when that fails: polars then writes it plain).
+fn with_dictionary(array: &ArrayRef) -> ArrayRef {
+    let to = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(array.dtype().clone()), false);
+    polars::polars_compute::cast::cast(array.as_ref(), &to, Default::default())
+        .unwrap_or_else(|_| array.clone())
 }
 
 /// Writes `df` to `w` as one uncompressed Parquet file with statistics; `table` names the table
@@ -81,18 +111,13 @@ pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u6
         data_page_size: None,
     };
     let parquet_schema = to_parquet_schema(&schema)?;
-    // Per column: its encodings, whether it is a text column left to polars (then a flag set
-    // when polars wrote a dictionary), and its name.
-    let columns: Vec<(Vec<Encoding>, Option<AtomicBool>, &str)> = schema
+    // Per text column: how it is written, and (when polars chooses) a flag set when polars
+    // wrote a dictionary.
+    let columns: Vec<(Option<Choice>, AtomicBool)> = schema
         .iter_values()
         .map(|f| {
             let text = matches!(f.dtype, ArrowDataType::Utf8View | ArrowDataType::BinaryView);
-            if text && write_plain(table, &f.name) {
-                (vec![Encoding::Plain], None, f.name.as_str())
-            } else {
-                let learns = text.then(|| AtomicBool::new(false));
-                (get_dtype_encoding(&f.dtype), learns, f.name.as_str())
-            }
+            (text.then(|| choose(table, &f.name)), AtomicBool::new(false))
         })
         .collect();
     let mut writer =
@@ -104,13 +129,20 @@ pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u6
         }
         let rows = batch.len() as u64;
         let mut pages = Vec::new();
-        for ((array, type_), (encoding, dict_seen, _)) in
-            batch.columns().iter().zip(&fields).zip(&columns)
+        for (((array, type_), f), (choice, dict_seen)) in (batch.columns().iter())
+            .zip(&fields)
+            .zip(schema.iter_values())
+            .zip(&columns)
         {
-            for leaf in array_to_columns(array, type_.clone(), options, encoding)? {
+            let (array, encoding) = match choice {
+                Some(Choice::Plain) => (array.clone(), vec![Encoding::Plain]),
+                Some(Choice::Dictionary) => (with_dictionary(array), get_dtype_encoding(&f.dtype)),
+                _ => (array.clone(), get_dtype_encoding(&f.dtype)),
+            };
+            for leaf in array_to_columns(array, type_.clone(), options, &encoding)? {
                 let leaf = leaf.inspect(move |p| {
-                    if let (Ok(Page::Dict(_)), Some(seen)) = (p, dict_seen) {
-                        seen.store(true, Ordering::Relaxed);
+                    if let Ok(Page::Dict(_)) = p {
+                        dict_seen.store(true, Ordering::Relaxed);
                     }
                 });
                 let compressed = Compressor::new_from_vec(
@@ -125,9 +157,9 @@ pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u6
         writer.write(rows, DynIter::new(pages.into_iter()))?;
     }
     let size = writer.end(None)?;
-    for (_, dict_seen, name) in &columns {
-        if let Some(seen) = dict_seen {
-            learn(table, name, !seen.load(Ordering::Relaxed));
+    for (f, (choice, dict_seen)) in schema.iter_values().zip(&columns) {
+        if *choice == Some(Choice::Polars) {
+            learn(table, &f.name, dict_seen.load(Ordering::Relaxed));
         }
     }
     Ok(size)
@@ -174,25 +206,25 @@ mod tests {
     }
 
     #[test]
-    fn unique_columns_skip_the_estimate_and_get_a_dictionary_back_when_values_repeat() {
+    fn columns_written_alike_skip_the_estimate_and_get_polars_choice_back_when_values_change() {
         let dir = tempfile::tempdir().unwrap();
         let table = dir.path();
-        let skipped = || {
+        let skipped = |column: &str| {
             let h = HISTORY.lock().unwrap();
-            h.as_ref().unwrap()[&(table.to_path_buf(), "id".to_string())].skipped
+            h.as_ref().unwrap()[&(table.to_path_buf(), column.to_string())].skipped
         };
-        // Unique ids come out plain, and after PLAIN_AFTER such files skip polars' estimate;
-        // the repeating school name keeps its dictionary throughout.
-        for f in 0..PLAIN_AFTER as usize + 3 {
+        // Unique ids come out plain and repeating school names with a dictionary, and after
+        // SAME_AFTER such files both skip polars' estimate and come out the same.
+        for f in 0..SAME_AFTER as usize + 3 {
             let dict = write_and_check(table, &format!("{f}.parquet"), &mut frame(f, false));
             assert_eq!(dict, [false, true, false], "file {f}");
         }
-        assert_eq!(skipped(), 3);
+        assert_eq!((skipped("id"), skipped("school")), (3, 3));
         // Ids that start repeating are written plain (same values, larger file) until the
         // column is left to polars again, which gives it its dictionary back.
         let mut plain_files = 0;
         loop {
-            let f = PLAIN_AFTER as usize + 3 + plain_files;
+            let f = SAME_AFTER as usize + 3 + plain_files;
             let dict = write_and_check(table, &format!("{f}.parquet"), &mut frame(f, true));
             if dict[0] {
                 break;
@@ -200,7 +232,7 @@ mod tests {
             plain_files += 1;
             assert!(plain_files < RECHECK_EVERY as usize, "no dictionary again");
         }
-        assert_eq!(skipped(), 0);
+        assert_eq!(skipped("id"), 0);
         let dict = write_and_check(table, "last.parquet", &mut frame(0, true));
         assert_eq!(dict, [true, true, false]);
     }
