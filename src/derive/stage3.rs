@@ -214,8 +214,8 @@ fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, DeriveError> {
     let mut map = BTreeMap::new();
     let mut kept = HashSet::new();
     let mut any = false;
-    // Files not mapped before: (key, table folder, the file alone, mapping).
-    let mut todo: Vec<(String, PathBuf, TableState, Mapping)> = Vec::new();
+    // Files not mapped before: (key, table id, table folder, the file alone, mapping).
+    let mut todo: Vec<(String, String, PathBuf, TableState, Mapping)> = Vec::new();
     for (t, to_events) in sources {
         let dir = lake.table_dir(&t);
         let Some(state) = delta::read_state(&dir)? else {
@@ -233,13 +233,14 @@ fn write_digital_activity(lake: &Lake) -> Result<Option<u64>, DeriveError> {
                 files: vec![DataFile::clone(f)],
                 ..state.clone()
             };
-            todo.push((key, dir.clone(), one, to_events));
+            todo.push((key, t.id(), dir.clone(), one, to_events));
         }
     }
     // One file per core at a time: a single file's query leaves the other core idle.
-    let written = crate::pipeline::parallel_map(&todo, |(_, dir, one, to_events)| {
+    // Each source's events are a kind of file of their own: their columns repeat differently.
+    let written = crate::pipeline::parallel_map(&todo, |(_, id, dir, one, to_events)| {
         let mut df = to_events(scan::lazy(dir, one)?).collect()?;
-        Ok::<_, DeriveError>(delta::write_file(&out_dir, &mut df, &[])?)
+        Ok::<_, DeriveError>(delta::write_file_of(&out_dir, &mut df, &[], id)?)
     })
     .map_err(|_| DeriveError::WorkerPanicked)?;
     let mut files: Vec<NewFile> = Vec::with_capacity(written.len());

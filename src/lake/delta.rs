@@ -337,13 +337,23 @@ fn commit_inner(
 /// Writes one Parquet data file into the table folder (not yet visible to readers).
 /// Partition values go into the Hive-style folder name and out of the file, as Delta expects.
 ///
-/// Files are written without compression, which every Parquet reader (Spark, Synapse, pandas,
-/// `deltalake`) reads: a lake's bytes are mostly ids and SHA-256 pseudonyms, which Snappy
-/// shrank by 3–10 % for about a ninth of the whole ingest's CPU time.
+/// Files are uncompressed, which every Parquet reader reads: a lake's bytes are mostly ids and
+/// SHA-256 pseudonyms, which Snappy shrank by 3–10 % for a ninth of the ingest's CPU time.
 pub fn write_file(
     table_dir: &Path,
     df: &mut DataFrame,
     partition_values: &[(String, Option<String>)],
+) -> Result<NewFile, LakeError> {
+    write_file_of(table_dir, df, partition_values, "")
+}
+
+/// [`write_file`] for a table whose files come from different inputs (stage3's events of each
+/// source): `kind` names the input, so each kind's earlier files choose its columns' encodings.
+pub fn write_file_of(
+    table_dir: &Path,
+    df: &mut DataFrame,
+    partition_values: &[(String, Option<String>)],
+    kind: &str,
 ) -> Result<NewFile, LakeError> {
     let mut rel = String::new();
     for (k, v) in partition_values {
@@ -355,7 +365,9 @@ pub fn write_file(
     if let Some(dir) = full.parent() {
         std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
     }
-    let size = super::write_buffered(&full, |w| super::parquet_out::write(w, df, table_dir))?;
+    let size = super::write_buffered(&full, |w| {
+        super::parquet_out::write(w, df, (table_dir, kind))
+    })?;
     Ok(NewFile {
         path: rel,
         size: size as i64,

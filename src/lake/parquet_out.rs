@@ -52,16 +52,24 @@ struct History {
     skipped: u32,
 }
 
-/// Histories by table folder and column name, for the life of the process.
-static HISTORY: Mutex<Option<HashMap<(PathBuf, String), History>>> = Mutex::new(None);
+/// Which files a history is of: a table folder and a kind of file within it.
+type Files<'a> = (&'a Path, &'a str);
+
+/// Histories by table folder, kind of file and column name, for the life of the process.
+#[allow(clippy::type_complexity)]
+static HISTORY: Mutex<Option<HashMap<(PathBuf, String, String), History>>> = Mutex::new(None);
+
+fn key((table, kind): Files, column: &str) -> (PathBuf, String, String) {
+    (table.to_path_buf(), kind.to_string(), column.to_string())
+}
 
 /// How to write the column in this file (a choice taken from history counts as a skip).
-fn choose(table: &Path, column: &str) -> Choice {
+fn choose(files: Files, column: &str) -> Choice {
     let Ok(mut h) = HISTORY.lock() else {
         return Choice::Polars;
     };
     let map = h.get_or_insert_with(HashMap::new);
-    let Some(c) = map.get_mut(&(table.to_path_buf(), column.to_string())) else {
+    let Some(c) = map.get_mut(&key(files, column)) else {
         return Choice::Polars;
     };
     if c.streak < SAME_AFTER || c.skipped + 1 >= RECHECK_EVERY {
@@ -75,12 +83,10 @@ fn choose(table: &Path, column: &str) -> Choice {
 }
 
 /// Records how polars encoded a column it was left to.
-fn learn(table: &Path, column: &str, dictionary: bool) {
+fn learn(files: Files, column: &str, dictionary: bool) {
     if let Ok(mut h) = HISTORY.lock() {
         let map = h.get_or_insert_with(HashMap::new);
-        let c = map
-            .entry((table.to_path_buf(), column.to_string()))
-            .or_default();
+        let c = map.entry(key(files, column)).or_default();
         c.streak = if c.dictionary == dictionary {
             c.streak + 1
         } else {
@@ -99,9 +105,10 @@ fn with_dictionary(array: &ArrayRef) -> ArrayRef {
         .unwrap_or_else(|_| array.clone())
 }
 
-/// Writes `df` to `w` as one uncompressed Parquet file with statistics; `table` names the table
-/// whose earlier files choose the text columns' encodings. Returns the file's size.
-pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u64> {
+/// Writes `df` to `w` as one uncompressed Parquet file with statistics; the earlier files of
+/// `files` (a table folder, and a kind of file when the table's files come from different
+/// inputs) choose the text columns' encodings. Returns the file's size.
+pub fn write(w: impl Write, df: &mut DataFrame, files: Files) -> PolarsResult<u64> {
     let df = polars::frame::chunk_df_for_writing(df, ROW_GROUP)?;
     let schema = df.schema().to_arrow(CompatLevel::newest());
     let options = WriteOptions {
@@ -117,7 +124,7 @@ pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u6
         .iter_values()
         .map(|f| {
             let text = matches!(f.dtype, ArrowDataType::Utf8View | ArrowDataType::BinaryView);
-            (text.then(|| choose(table, &f.name)), AtomicBool::new(false))
+            (text.then(|| choose(files, &f.name)), AtomicBool::new(false))
         })
         .collect();
     let mut writer =
@@ -159,7 +166,7 @@ pub fn write(w: impl Write, df: &mut DataFrame, table: &Path) -> PolarsResult<u6
     let size = writer.end(None)?;
     for (f, (choice, dict_seen)) in schema.iter_values().zip(&columns) {
         if *choice == Some(Choice::Polars) {
-            learn(table, &f.name, dict_seen.load(Ordering::Relaxed));
+            learn(files, &f.name, dict_seen.load(Ordering::Relaxed));
         }
     }
     Ok(size)
@@ -177,7 +184,7 @@ mod tests {
     /// columns have a dictionary.
     fn write_and_check(table: &Path, name: &str, df: &mut DataFrame) -> Vec<bool> {
         let path = table.join(name);
-        let size = write(std::fs::File::create(&path).unwrap(), df, table).unwrap();
+        let size = write(std::fs::File::create(&path).unwrap(), df, (table, "")).unwrap();
         assert_eq!(size, std::fs::metadata(&path).unwrap().len());
         let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
             .finish()
@@ -211,7 +218,7 @@ mod tests {
         let table = dir.path();
         let skipped = |column: &str| {
             let h = HISTORY.lock().unwrap();
-            h.as_ref().unwrap()[&(table.to_path_buf(), column.to_string())].skipped
+            h.as_ref().unwrap()[&key((table, ""), column)].skipped
         };
         // Unique ids come out plain and repeating school names with a dictionary, and after
         // SAME_AFTER such files both skip polars' estimate and come out the same.
