@@ -158,8 +158,7 @@ pub fn record_access(lake: &Lake, access: &Access) -> Result<AuditEntry, LakeErr
         detail: access.detail.clone(),
         prev: lines.last().map(|l| sha_hex(l)).unwrap_or_default(),
     };
-    let line = serde_json::to_string(&entry)
-        .map_err(|e| LakeError::Invalid(format!("{} could not be written: {e}", path.display())))?;
+    let line = crate::lake::jsonfile::to_line(&path, &entry)?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -32,8 +32,16 @@ pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError> {
 /// ever not to, the error names the file and the file is left as it was — never replaced by an
 /// empty one.
 pub fn to_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, LakeError> {
-    serde_json::to_vec_pretty(value)
-        .map_err(|e| LakeError::Invalid(format!("{} could not be written: {e}", path.display())))
+    serde_json::to_vec_pretty(value).map_err(|e| unwritable(path, e))
+}
+
+/// `value` as one line of JSON for the log at `path` (without the line end); see [`to_bytes`].
+pub fn to_line<T: Serialize>(path: &Path, value: &T) -> Result<String, LakeError> {
+    serde_json::to_string(value).map_err(|e| unwritable(path, e))
+}
+
+fn unwritable(path: &Path, e: serde_json::Error) -> LakeError {
+    LakeError::Invalid(format!("{} could not be written: {e}", path.display()))
 }
 
 /// Every entry of a JSON-lines log, oldest first (none when the log does not exist). Only a last
@@ -80,8 +88,7 @@ pub fn append_line<T: Serialize>(path: &Path, value: &T) -> Result<(), LakeError
         .read(true)
         .open(path)
         .map_err(io)?;
-    let mut line = serde_json::to_string(value)
-        .map_err(|e| LakeError::Invalid(format!("{} could not be written: {e}", path.display())))?;
+    let mut line = to_line(path, value)?;
     line.push('\n');
     let len = f.metadata().map_err(io)?.len();
     if len > 0 {

@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use polars::prelude::*;
 use polars_arrow::datatypes::IntegerType;
@@ -55,11 +55,13 @@ struct History {
 /// Which files a history is of: a table folder and a kind of file within it.
 type Files<'a> = (&'a Path, &'a str);
 
-/// Histories by table folder, kind of file and column name, for the life of the process.
-#[allow(clippy::type_complexity)]
-static HISTORY: Mutex<Option<HashMap<(PathBuf, String, String), History>>> = Mutex::new(None);
+/// A history's table folder, kind of file and column name.
+type Key = (PathBuf, String, String);
 
-fn key((table, kind): Files, column: &str) -> (PathBuf, String, String) {
+/// Histories for the life of the process.
+static HISTORY: LazyLock<Mutex<HashMap<Key, History>>> = LazyLock::new(Default::default);
+
+fn key((table, kind): Files, column: &str) -> Key {
     (table.to_path_buf(), kind.to_string(), column.to_string())
 }
 
@@ -68,8 +70,7 @@ fn choose(files: Files, column: &str) -> Choice {
     let Ok(mut h) = HISTORY.lock() else {
         return Choice::Polars;
     };
-    let map = h.get_or_insert_with(HashMap::new);
-    let Some(c) = map.get_mut(&key(files, column)) else {
+    let Some(c) = h.get_mut(&key(files, column)) else {
         return Choice::Polars;
     };
     if c.streak < SAME_AFTER || c.skipped + 1 >= RECHECK_EVERY {
@@ -85,8 +86,7 @@ fn choose(files: Files, column: &str) -> Choice {
 /// Records how polars encoded a column it was left to.
 fn learn(files: Files, column: &str, dictionary: bool) {
     if let Ok(mut h) = HISTORY.lock() {
-        let map = h.get_or_insert_with(HashMap::new);
-        let c = map.entry(key(files, column)).or_default();
+        let c = h.entry(key(files, column)).or_default();
         c.streak = if c.dictionary == dictionary {
             c.streak + 1
         } else {
@@ -218,7 +218,7 @@ mod tests {
         let table = dir.path();
         let skipped = |column: &str| {
             let h = HISTORY.lock().unwrap();
-            h.as_ref().unwrap()[&key((table, ""), column)].skipped
+            h[&key((table, ""), column)].skipped
         };
         // Unique ids come out plain and repeating school names with a dictionary, and after
         // SAME_AFTER such files both skip polars' estimate and come out the same.
