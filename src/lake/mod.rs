@@ -12,6 +12,7 @@ pub mod parquet_out;
 pub mod perms;
 pub mod scan;
 pub mod schema;
+pub mod settle;
 
 use std::fs::File;
 use std::io::Write;
@@ -252,7 +253,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
 
 /// Creates `path` and writes it with `write` through a 1 MiB buffer — a Parquet writer writes
 /// page by page, and unbuffered every page header and page is a system call of its own — then
-/// flushes it, so a write that fails (a full disk) is an error, never a file cut short.
+/// flushes it, so a write that fails (a full disk) is an error, never a file cut short, and hands
+/// it to be [`settle`]d before its table's next commit.
 pub fn write_buffered<T>(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<File>) -> polars::prelude::PolarsResult<T>,
@@ -263,7 +265,10 @@ pub fn write_buffered<T>(
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    w.flush().map_err(|e| LakeError::io(path, e))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| LakeError::io(path, e.into_error()))?;
+    settle::later(path, f);
     Ok(out)
 }
 
