@@ -45,7 +45,8 @@ fn day_digits() -> Expr {
             let text = days.i32()?.iter().map(|d| {
                 let d = d?;
                 if last.as_ref().is_none_or(|(at, _)| *at != d) {
-                    let digits = chrono::NaiveDate::from_num_days_from_ce_opt(d + EPOCH_CE_DAYS)
+                    let digits = (d.checked_add(EPOCH_CE_DAYS))
+                        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
                         .map(|day| day.format("%Y%m%d").to_string());
                     last = Some((d, digits));
                 }

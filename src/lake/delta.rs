@@ -364,7 +364,7 @@ pub fn write_file_of(
     if let Some(dir) = full.parent() {
         std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
     }
-    let size = super::write_buffered(&full, |w| {
+    let size = super::write_buffered(&full, super::layout::cache_for(table_dir), |w| {
         super::parquet_out::write(w, df, (table_dir, kind))
     })?;
     Ok(NewFile {

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::settle::Cache;
+
 /// The layers of the lake a table can sit in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +128,15 @@ impl fmt::Display for TableRef {
     }
 }
 
+/// Whether a table's files stay in the OS cache once settled: a general table's do (stage3, the
+/// charts and the preview read them next); other layers' files are seldom read soon after.
+pub fn cache_for(table_dir: &Path) -> Cache {
+    let named = |p: Option<&Path>, want: &str| p.and_then(|p| p.file_name()) == Some(want.as_ref());
+    let general =
+        named(table_dir.parent(), "general") && named(table_dir.ancestors().nth(4), "Refined");
+    if general { Cache::Keep } else { Cache::Drop }
+}
+
 /// Stage1 landing folder for one batch of raw files:
 /// `stage1/Transactional/<source>/<version>/<entity>/<batch>_batch_data/rundate=<YYYY-MM-DD HH-MM-SS>`.
 pub fn landing_dir(
@@ -165,6 +176,20 @@ pub fn escape_partition(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_general_tables_stay_cached() {
+        let root = Path::new("/lake");
+        for layer in Layer::ALL {
+            let t = TableRef::new(layer, "clever", "v1.0", "general");
+            let want = if layer == Layer::General {
+                Cache::Keep
+            } else {
+                Cache::Drop
+            };
+            assert_eq!(cache_for(&root.join(t.rel_path())), want, "{layer:?}");
+        }
+    }
 
     #[test]
     fn paths_follow_oea_layout() {

@@ -257,6 +257,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
 /// it to be [`settle`]d before its table's next commit.
 pub fn write_buffered<T>(
     path: &Path,
+    cache: settle::Cache,
     write: impl FnOnce(&mut std::io::BufWriter<File>) -> polars::prelude::PolarsResult<T>,
 ) -> Result<T, LakeError> {
     let f = File::create(path).map_err(|e| LakeError::io(path, e))?;
@@ -268,7 +269,7 @@ pub fn write_buffered<T>(
     let f = w
         .into_inner()
         .map_err(|e| LakeError::io(path, e.into_error()))?;
-    settle::later(path, f);
+    settle::later(path, f, cache);
     Ok(out)
 }
 

@@ -1,14 +1,15 @@
-//! Settling written lake files: each data file is made durable (fsync) and then let go from the
-//! page cache by a background thread while its writer goes on to the next file, and a Delta
-//! commit first waits until every file under its table has settled.
+//! Settling written lake files: each data file is made durable (fsync) by a background thread
+//! while its writer goes on to the next file, and a Delta commit first waits until every file
+//! under its table has settled.
 //!
 //! Durable before the commit, because the commit names the files: after a power cut the log must
 //! never point at data the disk never got, and a disk that fills up while the kernel writes the
 //! file back says so at the fsync — the commit then fails naming the file instead of committing
-//! it. Out of the page cache afterwards, because a run writes gigabytes it seldom reads again,
-//! which would otherwise push the rest of the computer's cached files out of memory and make every
-//! new file take fresh pages (on a virtual machine that hands freed memory back to its host,
-//! writing into fresh pages took four times as long as reusing them).
+//! it. Files nobody reads again soon (Ingested, stage3, lookups; landed copies once ingested)
+//! then leave the page cache, so a run's gigabytes do not push the rest of the computer's cached
+//! files out of memory, and the next files written reuse their pages (on a virtual machine that
+//! hands freed memory back to its host, writing into fresh pages took four times as long).
+//! General tables stay cached: stage3, the charts and the preview read them next.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,15 @@ use super::LakeError;
 /// beyond this, writing waits (dirty pages stay bounded when the disk is the slower side).
 const QUEUE: usize = 16;
 
+/// Whether a settled file's pages stay in the OS cache.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cache {
+    /// Read again soon (general tables).
+    Keep,
+    /// Not read again soon: let go.
+    Drop,
+}
+
 /// Files being settled, and the failures not yet reported to a commit.
 #[derive(Default)]
 struct State {
@@ -28,18 +38,18 @@ struct State {
 }
 
 struct Settler {
-    queue: Option<crossbeam_channel::Sender<(PathBuf, File)>>,
+    queue: Option<crossbeam_channel::Sender<(PathBuf, File, Cache)>>,
     state: Mutex<State>,
     changed: Condvar,
 }
 
 static SETTLER: LazyLock<Settler> = LazyLock::new(|| {
-    let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, File)>(QUEUE);
+    let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, File, Cache)>(QUEUE);
     let spawned = std::thread::Builder::new()
         .name("edlake-settle".into())
         .spawn(move || {
-            for (path, file) in rx {
-                let result = settle(&file);
+            for (path, file, cache) in rx {
+                let result = settle(&file, cache);
                 drop(file);
                 SETTLER.finish(&path, result);
             }
@@ -73,18 +83,15 @@ impl Settler {
 }
 
 /// Hands a just-written lake file (at `path`) to the background thread to settle.
-pub fn later(path: &Path, file: File) {
+pub fn later(path: &Path, file: File, cache: Cache) {
     let s = &*SETTLER;
     s.lock().pending.push(path.to_path_buf());
     let unsent = match &s.queue {
-        Some(tx) => tx
-            .send((path.to_path_buf(), file))
-            .err()
-            .map(|e| e.into_inner().1),
+        Some(tx) => (tx.send((path.to_path_buf(), file, cache)).err()).map(|e| e.into_inner().1),
         None => Some(file),
     };
     if let Some(file) = unsent {
-        s.finish(path, settle(&file));
+        s.finish(path, settle(&file, cache));
     }
 }
 
@@ -106,11 +113,12 @@ pub fn wait_for(dir: &Path) -> Result<(), LakeError> {
     }
 }
 
-/// Makes a written file durable, then advises the OS that its pages need not stay cached.
-pub fn settle(f: &File) -> std::io::Result<()> {
+/// Makes a written file durable; with [`Cache::Drop`], then advises the OS that its pages need
+/// not stay cached.
+pub fn settle(f: &File, cache: Cache) -> std::io::Result<()> {
     f.sync_data()?;
     #[cfg(target_os = "linux")]
-    {
+    if cache == Cache::Drop {
         use std::os::fd::AsRawFd;
         // SAFETY: the descriptor stays open for the whole call, which only advises the kernel
         // about cached pages and never touches this process's memory.
@@ -134,7 +142,7 @@ mod tests {
         for i in 0..40 {
             let p = table.join(format!("year=2025/f{i}.parquet"));
             std::fs::write(&p, vec![7u8; 1 << 16]).unwrap();
-            later(&p, File::open(&p).unwrap());
+            later(&p, File::open(&p).unwrap(), Cache::Drop);
             paths.push(p);
         }
         wait_for(&table).unwrap();

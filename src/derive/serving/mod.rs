@@ -34,6 +34,8 @@ use crate::lake::{Lake, LakeError, TableRef};
 
 /// Bumped whenever the layout of the serving files changes (older builds are then ignored).
 const FORMAT: u32 = 6;
+/// Serving files stay in the OS cache once durable: the charts read them next.
+const KEEP: crate::lake::settle::Cache = crate::lake::settle::Cache::Keep;
 
 /// The general tables the serving data is derived from.
 fn inputs() -> Vec<TableRef> {
@@ -207,10 +209,13 @@ fn publish(
     let mut bytes = 0;
     for (name, mut df) in parts {
         let path = dir.join(format!("{name}.parquet"));
-        bytes += crate::lake::write_buffered(&path, |w| ParquetWriter::new(w).finish(&mut df))?;
+        bytes +=
+            crate::lake::write_buffered(&path, KEEP, |w| ParquetWriter::new(w).finish(&mut df))?;
         written.insert(name.to_string(), df.height() as u64);
     }
     bytes += folds.save(&dir.join("state"))?;
+    // Durable before `current.json` names the build (see `lake::settle`).
+    crate::lake::settle::wait_for(&dir)?;
     let manifest = Manifest {
         format: FORMAT,
         build: build.clone(),

@@ -179,7 +179,9 @@ impl Folds {
         let mut bytes = 0;
         for (name, mut df) in self.frames()? {
             let path = dir.join(format!("{name}.parquet"));
-            bytes += crate::lake::write_buffered(&path, |w| ParquetWriter::new(w).finish(&mut df))?;
+            bytes += crate::lake::write_buffered(&path, super::KEEP, |w| {
+                ParquetWriter::new(w).finish(&mut df)
+            })?;
         }
         Ok(bytes)
     }
