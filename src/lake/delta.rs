@@ -336,8 +336,9 @@ fn commit_inner(
 }
 
 /// Writes one Parquet data file into the table folder (not yet visible to readers). Partition
-/// values go into the Hive-style folder name and out of the file, as Delta expects. Files are uncompressed, which every Parquet reader reads: a lake's bytes are mostly ids and
-/// SHA-256 pseudonyms, which Snappy shrank by 3–10 % for a ninth of the ingest's CPU time.
+/// values go into the Hive-style folder name and out of the file, as Delta expects. Files are
+/// uncompressed, which every Parquet reader reads: a lake's bytes are mostly ids and SHA-256
+/// pseudonyms, which Snappy shrank by 3–10 % for a ninth of the ingest's CPU time.
 pub fn write_file(
     table_dir: &Path,
     df: &mut DataFrame,

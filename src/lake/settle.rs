@@ -115,6 +115,7 @@ pub fn wait_for(dir: &Path) -> Result<(), LakeError> {
 
 /// Makes a written file durable; with [`Cache::Drop`], then advises the OS that its pages need
 /// not stay cached.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 pub fn settle(f: &File, cache: Cache) -> std::io::Result<()> {
     f.sync_data()?;
     #[cfg(target_os = "linux")]
