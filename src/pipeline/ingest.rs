@@ -18,7 +18,7 @@ use crate::formats::values::DayOrder;
 use crate::lake::delta::{self, CommitKind, NewFile};
 use crate::lake::manifest::{LandedFile, Manifest};
 use crate::lake::schema::{TableSchema, schema_of};
-use crate::lake::settle::{Cache, settle};
+use crate::lake::settle::{self, Cache};
 use crate::lake::{Lake, Layer, TableRef};
 use crate::modules::{BatchType, Entity, Module, Partitioning};
 use crate::pseudo::{Hasher, LookupSeen, pseudonymize};
@@ -175,10 +175,10 @@ impl EntityRun<'_> {
             read_csv::<PipelineError>(&path, &b.origin_path, &spec, self.cancel, &mut |df| {
                 self.chunk(df, b, needs, &constants, &mut out)
             })?;
-        // The landed copy is read once: durable now, and its pages free for the files written next.
-        std::fs::File::open(&path)
-            .and_then(|f| settle(&f, Cache::Drop))
-            .map_err(|e| PipelineError::io(&path, e))?;
+        // The landed copy is read once: made durable (its batch commits only then, see
+        // `commit_outputs`) and its pages freed for the files written next.
+        let f = std::fs::File::open(&path).map_err(|e| PipelineError::io(&path, e))?;
+        settle::later(&path, f, Cache::Drop);
         self.flush_lookup(&mut out)?;
         out.bad = summary.bad;
         out.warnings.extend(summary.warnings);

@@ -93,6 +93,10 @@ pub(super) fn commit_outputs(
             .map(|(f, _)| f.batch_id())
             .collect()
     };
+    // A batch commits only once its landed copy is durable (settled after it was read).
+    for (f, _) in work {
+        crate::lake::settle::wait_for(&lake.root().join(&f.stage1_path))?;
+    }
     let general_keys = general_keys(entity);
     // Ingested first, then refined: a crash in between is finished by the next run.
     let ing_ids = ids_for(|n| n.ingested);
