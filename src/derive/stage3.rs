@@ -41,18 +41,24 @@ fn day_digits() -> Expr {
     col("date").map(
         |c| {
             let days = c.cast(&DataType::Int32)?;
+            let mut out = StringChunkedBuilder::new(c.name().clone(), days.len());
             let mut last: Option<(i32, Option<String>)> = None;
-            let text = days.i32()?.iter().map(|d| {
-                let d = d?;
-                if last.as_ref().is_none_or(|(at, _)| *at != d) {
-                    let digits = (d.checked_add(EPOCH_CE_DAYS))
-                        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
-                        .map(|day| day.format("%Y%m%d").to_string());
-                    last = Some((d, digits));
+            for d in days.i32()?.iter() {
+                let text = d.and_then(|d| {
+                    if last.as_ref().is_none_or(|(at, _)| *at != d) {
+                        let digits = (d.checked_add(EPOCH_CE_DAYS))
+                            .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
+                            .map(|day| day.format("%Y%m%d").to_string());
+                        last = Some((d, digits));
+                    }
+                    last.as_ref().and_then(|(_, t)| t.as_deref())
+                });
+                match text {
+                    Some(t) => out.append_value(t),
+                    None => out.append_null(),
                 }
-                last.as_ref().and_then(|(_, t)| t.clone())
-            });
-            Ok(StringChunked::from_iter_options(c.name().clone(), text).into_column())
+            }
+            Ok(out.finish().into_column())
         },
         |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
     )
