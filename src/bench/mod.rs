@@ -66,6 +66,9 @@ pub struct Measured {
     pub bytes: u64,
     /// Peak resident memory of the process (bytes), where the OS reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// CPU seconds of land + ingest + refine (user, system), where the OS reports them.
+    #[serde(default)]
+    pub cpu_seconds: Option<(f64, f64)>,
     /// A second run over the same files (should find nothing to do).
     pub second_run_seconds: f64,
     pub second_run_rows: u64,
@@ -93,6 +96,8 @@ pub struct Measured {
     pub derive_seconds: Option<f64>,
     #[serde(default)]
     pub derive_peak_rss_bytes: Option<u64>,
+    #[serde(default)]
+    pub derive_cpu_seconds: Option<(f64, f64)>,
     /// One more school day on the year's lake.
     #[serde(default)]
     pub next_day: Option<NextDay>,
@@ -120,6 +125,7 @@ pub enum BenchError {
 }
 
 pub use crate::progress::peak_rss;
+use crate::progress::{cpu_seconds, cpu_since};
 
 /// Generates the district year under `<dir>/input` (untimed).
 pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, BenchError> {
@@ -185,9 +191,10 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
     let salt = Salt::generate();
     let module = Clever::default();
     let source = FolderSource::new(&dir.join("input/clever"));
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     let first = job::ingest(&lake, &module, &source, &salt, progress, cancel);
     let seconds = t.elapsed().as_secs_f64();
+    let ingest_cpu = cpu_since(cpu);
     let peak = peak_rss();
     if let Some(e) = first.error {
         return Err(e.into());
@@ -201,13 +208,15 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
     let mut other_sources = Vec::new();
     let (mut stage3_seconds, mut stage3_peak_rss_bytes) = (None, None);
     let (mut derive_seconds, mut derive_peak_rss_bytes, mut next_day) = (None, None, None);
+    let mut derive_cpu_seconds = None;
     let insights = dir.join("input/insights");
     if !insights.is_dir() {
         // The rest of `edlake ingest clever`: stage3 and the serving data; then a school day.
         reset_peak();
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_seconds());
         crate::derive::build_stage3_with(&lake, progress, cancel)?;
         derive_seconds = Some(t.elapsed().as_secs_f64());
+        derive_cpu_seconds = cpu_since(cpu);
         derive_peak_rss_bytes = peak_rss();
         next_day = day::next_day(&lake, dir, &salt, progress, cancel)?;
     } else {
@@ -263,12 +272,14 @@ pub fn measure(dir: &Path, progress: &Progress, cancel: &Cancel) -> Result<Measu
         stage3_peak_rss_bytes,
         derive_seconds,
         derive_peak_rss_bytes,
+        derive_cpu_seconds,
         next_day,
         seconds,
         rows: first.report.rows_ingested,
         files: first.report.files_landed,
         bytes: first.report.bytes_read,
         peak_rss_bytes: peak,
+        cpu_seconds: ingest_cpu,
         second_run_seconds,
         second_run_rows: second.report.rows_ingested,
     })

@@ -218,6 +218,7 @@ pub(super) fn bench(
             "metrics": m.metrics, "preview": m.preview, "other_sources": m.other_sources,
             "stage3_seconds": m.stage3_seconds, "stage3_peak_rss_bytes": m.stage3_peak_rss_bytes,
             "derive_seconds": m.derive_seconds, "derive_peak_rss_bytes": m.derive_peak_rss_bytes,
+            "cpu_seconds": m.cpu_seconds, "derive_cpu_seconds": m.derive_cpu_seconds,
             "next_day": m.next_day, "kept": keep.then_some(&p.dir),
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -231,6 +232,12 @@ pub(super) fn bench(
         p.generate_seconds
     );
     println!("  land+ingest+refine  {:.2} s wall", m.seconds);
+    if let Some((user, system)) = m.cpu_seconds {
+        println!("  its CPU time        {user:.1} s user, {system:.1} s system");
+    }
+    if let Some((user, system)) = m.derive_cpu_seconds {
+        println!("  stage3 + serving    CPU {user:.1} s user, {system:.1} s system");
+    }
     println!("  throughput          {rows_per_second:.0} rows/s, {mb_per_second:.0} MB/s");
     match m.peak_rss_bytes {
         Some(b) => println!("  peak RSS            {:.2} GB", b as f64 / 1e9),
