@@ -235,9 +235,6 @@ pub(super) fn bench(
     if let Some((user, system)) = m.cpu_seconds {
         println!("  its CPU time        {user:.1} s user, {system:.1} s system");
     }
-    if let Some((user, system)) = m.derive_cpu_seconds {
-        println!("  stage3 + serving    CPU {user:.1} s user, {system:.1} s system");
-    }
     println!("  throughput          {rows_per_second:.0} rows/s, {mb_per_second:.0} MB/s");
     match m.peak_rss_bytes {
         Some(b) => println!("  peak RSS            {:.2} GB", b as f64 / 1e9),
@@ -247,6 +244,9 @@ pub(super) fn bench(
         "  second run          {:.2} s, {} new rows (incremental no-op)",
         m.second_run_seconds, m.second_run_rows
     );
+    if let Some((user, system)) = m.derive_cpu_seconds {
+        println!("  stage3 + serving    CPU {user:.1} s user, {system:.1} s system");
+    }
     for (name, secs, rows) in &m.other_sources {
         println!("  {name:<49} {secs:.2} s ({rows} rows)");
     }
