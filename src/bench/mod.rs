@@ -157,6 +157,7 @@ pub fn prepare(opts: &BenchOptions, progress: &Progress) -> Result<Prepared, Ben
         },
     )?;
     let (bytes, rows) = day::hold_out_last_day(&dir)?;
+    day::settle_input(&dir)?;
     Ok(Prepared {
         dir,
         temporary,

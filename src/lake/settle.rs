@@ -115,19 +115,29 @@ pub fn wait_for(dir: &Path) -> Result<(), LakeError> {
 
 /// Makes a written file durable; with [`Cache::Drop`], then advises the OS that its pages need
 /// not stay cached.
-#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 pub fn settle(f: &File, cache: Cache) -> std::io::Result<()> {
     f.sync_data()?;
-    #[cfg(target_os = "linux")]
     if cache == Cache::Drop {
+        let_go(f);
+    }
+    Ok(())
+}
+
+/// Advises the OS that the cached pages of `f` (read or written, and durable) are not needed
+/// again soon, so the next files written reuse them: on a VM that hands freed memory back to
+/// its host, pages reused at once are several times cheaper to fill than fresh ones. Advice
+/// only — pages not yet written back stay, and elsewhere than on Linux it does nothing.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+pub fn let_go(f: &File) {
+    #[cfg(target_os = "linux")]
+    {
         use std::os::fd::AsRawFd;
         // SAFETY: the descriptor stays open for the whole call, which only advises the kernel
         // about cached pages and never touches this process's memory.
         let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-        // Advice only: the file is durable already, so a refusal changes nothing that matters.
+        // A refusal changes nothing that matters: the pages simply stay cached.
         let _ = rc;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -355,6 +355,9 @@ fn copy_local(from: &Path, tmp: &Path) -> Result<(u64, String), PipelineError> {
     let mut dst = std::fs::File::create(tmp).map_err(|e| PipelineError::io(tmp, e))?;
     let bytes = std::io::copy(&mut src, &mut dst).map_err(|e| PipelineError::io(tmp, e))?;
     drop(dst);
+    // The source is read once: its cached pages go back for the landed copies that follow
+    // (the landed copy stays cached, ingest reads it next).
+    crate::lake::settle::let_go(&src);
     let (read, sha) = hash_file(tmp).map_err(|e| PipelineError::io(tmp, e))?;
     if read != bytes {
         return Err(PipelineError::io(
@@ -390,5 +393,55 @@ impl From<SourceError> for PipelineError {
             SourceError::MissingFolder(p) => PipelineError::NoInput(p),
             other => PipelineError::Source(other),
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// How many of the file's pages are in the page cache (`mincore` over a mapping).
+    fn resident_pages(path: &Path) -> usize {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(path).unwrap();
+        let len = f.metadata().unwrap().len() as usize;
+        let page = 4096;
+        let mut vec = vec![0u8; len.div_ceil(page)];
+        // SAFETY: a read-only shared mapping of an open file, unmapped before returning; `vec`
+        // has one byte per page of it.
+        unsafe {
+            let addr = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            );
+            assert_ne!(addr, libc::MAP_FAILED);
+            assert_eq!(libc::mincore(addr, len, vec.as_mut_ptr()), 0);
+            libc::munmap(addr, len);
+        }
+        vec.iter().filter(|b| **b & 1 == 1).count()
+    }
+
+    #[test]
+    fn landing_lets_go_of_the_source_pages_and_keeps_the_copy() {
+        // /var/tmp, not /tmp: a tmpfs keeps its pages whatever the advice.
+        let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+        let (from, tmp) = (dir.path().join("day.csv"), dir.path().join("landed.csv"));
+        let text: Vec<u8> = (0..1u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+        std::fs::write(&from, &text).unwrap();
+        std::fs::File::open(&from).unwrap().sync_all().unwrap();
+        assert!(resident_pages(&from) > 200, "written, so cached");
+        let (bytes, sha) = copy_local(&from, &tmp).unwrap();
+        assert_eq!(bytes, 1 << 20);
+        assert_eq!(sha, hex(&Sha256::digest(&text)));
+        assert_eq!(resident_pages(&from), 0, "the source's pages were let go");
+        assert!(
+            resident_pages(&tmp) > 200,
+            "the landed copy stays for ingest"
+        );
+        assert_eq!(std::fs::read(&tmp).unwrap(), text);
     }
 }
