@@ -83,6 +83,18 @@ impl Cache {
     }
 }
 
+/// The columns of a lookup frame that tell its rows apart: all but each `X_pseudonym` beside its
+/// column `X` (see [`row_fingerprints`]).
+pub(super) fn fingerprinted(df: &DataFrame) -> Vec<&Column> {
+    let derived = |name: &str| {
+        name.strip_suffix("_pseudonym")
+            .is_some_and(|raw| df.column(raw).is_ok())
+    };
+    (df.columns().iter())
+        .filter(|c| !derived(c.name().as_str()))
+        .collect()
+}
+
 /// A 128-bit fingerprint of each row of a lookup frame: every column's value as text, each
 /// written with its length (so no two different rows write the same bytes), nulls as a marker no
 /// text writes. A column `X_pseudonym` beside its column `X` is left out: it is `X` hashed with
@@ -92,14 +104,8 @@ impl Cache {
 pub(super) fn row_fingerprints(df: &DataFrame) -> PolarsResult<Vec<u128>> {
     let a = foldhash::quality::FixedState::with_seed(0x6564_6c61_6b65_0001);
     let b = foldhash::quality::FixedState::with_seed(0x6c6f_6f6b_7570_0002);
-    let derived = |name: &str| {
-        name.strip_suffix("_pseudonym")
-            .is_some_and(|raw| df.column(raw).is_ok())
-    };
-    let texts: Vec<StringChunked> = df
-        .columns()
-        .iter()
-        .filter(|c| !derived(c.name().as_str()))
+    let texts: Vec<StringChunked> = fingerprinted(df)
+        .into_iter()
         .map(|c| {
             Ok(c.as_materialized_series()
                 .cast(&DataType::String)?

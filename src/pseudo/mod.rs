@@ -7,12 +7,14 @@
 mod cache;
 mod hasher;
 pub mod metadata;
+mod seen;
 
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 pub use hasher::Hasher;
 pub use metadata::{EntityMetadata, Metadata, MetadataError, Op};
+pub use seen::LookupSeen;
 
 use crate::lake::schema::fix_column_name;
 
@@ -195,38 +197,6 @@ pub fn pseudonymize(
         lookup,
         dropped,
     })
-}
-
-/// The lookup rows already kept, so each distinct mapping is stored once. Shared by workers.
-/// Rows are remembered by a 128-bit fingerprint, not their text: a lookup with a row per record
-/// (13.5 M attendance ids in a district year) then takes ~16 bytes a row instead of ~200, and
-/// two different rows share a fingerprint with odds around 10^-24.
-#[derive(Default)]
-pub struct LookupSeen(std::sync::Mutex<PlHashSet<u128>>);
-
-impl LookupSeen {
-    /// Remembers the rows of an existing lookup table.
-    pub fn seed(&self, df: &DataFrame) -> PolarsResult<()> {
-        let keys = cache::row_fingerprints(df)?;
-        let mut seen = self
-            .0
-            .lock()
-            .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
-        seen.extend(keys);
-        Ok(())
-    }
-
-    /// The rows of `df` not seen before (each distinct row once), remembering them.
-    pub fn keep_new(&self, df: &DataFrame) -> PolarsResult<DataFrame> {
-        let keys = cache::row_fingerprints(df)?;
-        let mut seen = self
-            .0
-            .lock()
-            .map_err(|_| PolarsError::ComputeError("lookup state poisoned".into()))?;
-        let mask: BooleanChunked = keys.into_iter().map(|k| Some(seen.insert(k))).collect();
-        drop(seen);
-        df.filter(&mask)
-    }
 }
 
 #[cfg(test)]
