@@ -226,17 +226,31 @@ fn column_map(
 }
 
 /// Parses one record's fields into `values`; the bad row when a field is not its column's type.
+/// `last` holds each date column's bytes that gave its value in `values` (empty, giving null, at
+/// first): a daily file repeats one date on every row, which is then read once, not per row.
 fn parse_row(
     rec: &csv::StringRecord,
     line: u64,
     map: &Mapping,
     order: DayOrder,
     values: &mut [Value],
+    last: &mut [Vec<u8>],
 ) -> Option<BadRow> {
     for (i, field) in rec.iter().enumerate() {
         let ty = map.out_cols[map.file_to_out[i]].1;
-        match parse_field(field.as_bytes(), ty, order) {
-            Ok(v) => values[i] = v,
+        let raw = field.as_bytes();
+        let date = ty == ColType::Date;
+        if date && last[i] == raw {
+            continue;
+        }
+        match parse_field(raw, ty, order) {
+            Ok(v) => {
+                values[i] = v;
+                if date {
+                    last[i].clear();
+                    last[i].extend_from_slice(raw);
+                }
+            }
             Err(reason) => {
                 let name = &map.out_cols[map.file_to_out[i]].0;
                 return Some(BadRow {
@@ -285,6 +299,7 @@ fn read_records<E: From<FormatError>>(
     let mut builders = new_builders();
     let mut in_chunk = 0usize;
     let mut values: Vec<Value> = vec![Value::Null; width];
+    let mut last: Vec<Vec<u8>> = vec![Vec::new(); width];
     let flush = |builders: Vec<Builder>, rows: usize| -> Result<DataFrame, FormatError> {
         let mut cols = Vec::with_capacity(builders.len());
         for (b, (_, ty)) in builders.into_iter().zip(&map.out_cols) {
@@ -319,7 +334,7 @@ fn read_records<E: From<FormatError>>(
             });
             continue;
         }
-        if let Some(b) = parse_row(&rec, line, &map, spec.order, &mut values) {
+        if let Some(b) = parse_row(&rec, line, &map, spec.order, &mut values, &mut last) {
             summary.bad.push(b);
             continue;
         }

@@ -105,3 +105,28 @@ fn missing_optional_column_is_null() {
     let (df, _) = run("date,id\n2022-01-01,a\n").unwrap();
     assert_eq!(df.column("n").unwrap().null_count(), 1);
 }
+
+#[test]
+fn repeated_dates_are_read_once_and_every_change_is_seen() {
+    // A date kept from the row before, changed, empty, bad (with a later field bad too), and
+    // back again; each row's date must be its own.
+    let text = "date,id,n\n2025-08-25,a,1\n2025-08-25,b,2\n2025-8-26,c,3\n,d,4\n\
+                2025-08-26,e,zz\n2025-08-26,f,5\n2025-13-01,g,6\n2025-13-01,h,7\n,i,8\n\
+                2025-08-25,j,9\n";
+    let (df, sum) = run(text).unwrap();
+    let day = |s: &str| {
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+    };
+    let ids: Vec<&str> = (df.column("id").unwrap().str().unwrap().iter())
+        .flatten()
+        .collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "f", "i", "j"]);
+    let dates: Vec<Option<i32>> = (df.column("date").unwrap().date().unwrap().physical())
+        .iter()
+        .collect();
+    let (d25, d26) = (Some(day("2025-08-25")), Some(day("2025-08-26")));
+    assert_eq!(dates, [d25, d25, d26, None, d26, None, d25]);
+    let lines: Vec<u64> = sum.bad.iter().map(|b| b.line).collect();
+    assert_eq!(lines, [6, 8, 9]);
+}
