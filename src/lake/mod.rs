@@ -4,6 +4,7 @@ mod align;
 pub mod catalog;
 pub mod delta;
 mod delta_log;
+mod dict;
 pub mod jsonfile;
 pub mod layout;
 mod lock;

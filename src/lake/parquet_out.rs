@@ -100,6 +100,9 @@ fn learn(files: Files, column: &str, dictionary: bool) {
 /// `array` with a dictionary built as polars builds it after its estimate (the array itself
 /// when that fails: polars then writes it plain).
 fn with_dictionary(array: &ArrayRef) -> ArrayRef {
+    if let Some(d) = super::dict::by_views(array.as_ref()) {
+        return d;
+    }
     let to = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(array.dtype().clone()), false);
     polars::polars_compute::cast::cast(array.as_ref(), &to, Default::default())
         .unwrap_or_else(|_| array.clone())
