@@ -69,10 +69,11 @@ impl Builder<'_> {
                 .filter(col("active").and(students.clone()))
                 .select([col("sid"), col("date").alias("day"), col("school_name")])
                 .collect()?;
+            // Not made unique here: the fold keeps a set, and a student is on one row of a
+            // day's file, so hashing every row here as well only doubled the work.
             let pairs = (df.clone().lazy())
                 .filter(students)
                 .select([col("sid"), col("school_name")])
-                .unique(None, UniqueKeepStrategy::Any)
                 .collect()?;
             let names = (df.lazy())
                 .select([col("clever_school_id"), col("school_name")])
@@ -99,9 +100,10 @@ impl Builder<'_> {
                 }
             }
             let pairs = &file.pairs;
-            for (sid, school) in sids(pairs)?.iter().zip(strs(pairs, "school_name")?.iter()) {
+            let mut school = ViewCodes::new(&strs(pairs, "school_name")?);
+            for (i, sid) in sids(pairs)?.iter().enumerate() {
                 if let Some(sid) = sid {
-                    map.insert((sid, map_schools.id(school)));
+                    map.insert((sid, school.id(map_schools, i)));
                 }
             }
             let id_col = strs(&file.names, "clever_school_id")?;
