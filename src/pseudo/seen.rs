@@ -70,13 +70,11 @@ fn same_rows(df: &DataFrame, last: Option<&DataFrame>) -> PolarsResult<Option<Bo
             None => eq,
         });
     }
-    let Some(same) = same else {
+    let Some(mut same) = same else {
         return Ok(None);
     };
     // Rows past the end of `last` are not known.
-    let tail = BooleanChunked::full("same".into(), false, df.height() - n);
-    let mut same = same;
-    same.append(&tail)?;
+    same.append(&BooleanChunked::full("same".into(), false, df.height() - n))?;
     Ok(Some(same))
 }
 
