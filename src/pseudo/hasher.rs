@@ -16,7 +16,7 @@ pub struct Hasher {
 
 /// Most rows of a chunk kept for the next one (a school day of a large district is well below):
 /// a chunk of a million rows would hold about 100 MB per hashed column until the next.
-const MEMO_ROWS: usize = 1 << 18;
+pub(super) const MEMO_ROWS: usize = 1 << 18;
 
 /// A chunk's values and their pseudonyms.
 type Previous = std::sync::Arc<(StringChunked, StringChunked)>;

@@ -3,10 +3,8 @@
 use polars::prelude::*;
 
 use super::cache;
-
-/// Most rows of a frame kept to compare the next one with (a school day of a large district is
-/// well below).
-const LAST_ROWS: usize = 1 << 18;
+// Frames of up to a chunk's rows are kept for the next, as the hasher keeps its chunks.
+use super::hasher::MEMO_ROWS;
 
 /// The lookup rows already kept, so each distinct mapping is stored once. Shared by workers.
 /// Rows are remembered by a 128-bit fingerprint, not their text: a lookup with a row per record
@@ -46,7 +44,7 @@ impl LookupSeen {
         let mask: BooleanChunked = keys.into_iter().map(|k| Some(seen.insert(k))).collect();
         drop(seen);
         let out = rest.filter(&mask)?;
-        if df.height() <= LAST_ROWS {
+        if df.height() <= MEMO_ROWS {
             *self.last.lock().map_err(poisoned)? = Some(df.clone());
         }
         Ok(out)
